@@ -1,0 +1,41 @@
+/* bsp-connection.h — per-connection state and the table that holds it
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <purple.h>
+
+G_BEGIN_DECLS
+
+/* What the plugin keeps for one XMPP connection, from signing-on to
+ * signing-off. Discovery results, pending IQs and transfers will hang
+ * off it. */
+typedef struct _BspConnection BspConnection;
+
+struct _BspConnection
+{
+  PurpleConnection *gc;   /* not owned: the table's key */
+  PurpleAccount *account; /* not owned */
+  gboolean signed_on;
+};
+
+BspConnection *bsp_connection_new (PurpleConnection *gc);
+void bsp_connection_free (BspConnection *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspConnection, bsp_connection_free)
+
+gboolean bsp_connection_is_xmpp (PurpleConnection *gc);
+
+/* The table: PurpleConnection * → BspConnection * (owned). */
+typedef struct _BspConnectionTable BspConnectionTable;
+
+BspConnectionTable *bsp_connection_table_new (void);
+void bsp_connection_table_free (BspConnectionTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspConnectionTable, bsp_connection_table_free)
+
+BspConnection *bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc);
+BspConnection *bsp_connection_table_lookup (BspConnectionTable *table, PurpleConnection *gc);
+gboolean bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc);
+guint bsp_connection_table_size (BspConnectionTable *table);
+
+G_END_DECLS

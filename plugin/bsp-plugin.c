@@ -1,0 +1,224 @@
+/* bsp-plugin.c — plugin entry: info, preferences, load/unload, signal wiring
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <purple.h>
+
+#include "bsp-connection.h"
+#include "bsp-log.h"
+#include "bsp-plugin.h"
+#include "bsp-prefs.h"
+#include "bsp-protocol.h"
+
+static BspPlugin *
+bsp_plugin_new (PurplePlugin *plugin, PurplePlugin *jabber)
+{
+  BspPlugin *self = g_new0 (BspPlugin, 1);
+
+  self->plugin = plugin;
+  self->jabber = jabber;
+  self->connections = bsp_connection_table_new ();
+  return self;
+}
+
+static void
+bsp_plugin_free (BspPlugin *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_pointer (&self->connections, bsp_connection_table_free);
+  g_free (self);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspPlugin, bsp_plugin_free)
+
+static const char *
+bsp_plugin_account_name (PurpleConnection *gc)
+{
+  return purple_account_get_username (purple_connection_get_account (gc));
+}
+
+/* Starts tracking @gc; @online when it has already finished signing on. */
+static void
+bsp_plugin_track (BspPlugin *self, PurpleConnection *gc, gboolean online)
+{
+  BspConnection *conn = bsp_connection_table_ensure (self->connections, gc);
+
+  if (online && !conn->signed_on)
+    {
+      conn->signed_on = TRUE;
+      bsp_log_info ("%s is signed on as %s", bsp_plugin_account_name (gc),
+                    purple_connection_get_display_name (gc));
+    }
+}
+
+static void
+bsp_plugin_signing_on_cb (PurpleConnection *gc, gpointer user_data)
+{
+  BspPlugin *self = user_data;
+
+  if (!bsp_connection_is_xmpp (gc))
+    return;
+  bsp_log_debug ("%s is signing on", bsp_plugin_account_name (gc));
+  bsp_plugin_track (self, gc, FALSE);
+}
+
+static void
+bsp_plugin_signed_on_cb (PurpleConnection *gc, gpointer user_data)
+{
+  BspPlugin *self = user_data;
+
+  if (!bsp_connection_is_xmpp (gc))
+    return;
+  bsp_plugin_track (self, gc, TRUE);
+}
+
+static void
+bsp_plugin_signing_off_cb (PurpleConnection *gc, gpointer user_data)
+{
+  BspPlugin *self = user_data;
+
+  if (bsp_connection_table_remove (self->connections, gc))
+    bsp_log_debug ("%s is signing off", bsp_plugin_account_name (gc));
+}
+
+/* Takes in the XMPP connections that exist before the plugin loads. */
+static void
+bsp_plugin_adopt_connections (BspPlugin *self)
+{
+  for (GList *l = purple_connections_get_all (); l != NULL; l = l->next)
+    {
+      PurpleConnection *gc = l->data;
+
+      if (!bsp_connection_is_xmpp (gc))
+        continue;
+      bsp_plugin_track (self, gc, purple_connection_get_state (gc) == PURPLE_CONNECTED);
+    }
+}
+
+/* Asks prpl-jabber to advertise the bs-proxy namespace in our
+ * capabilities, so that peers know we can take an HTTP download. */
+static void
+bsp_plugin_advertise (BspPlugin *self)
+{
+  gboolean ok = FALSE;
+
+  purple_plugin_ipc_call (self->jabber, "add_feature", &ok, BSP_NS_BSPROXY);
+  if (!ok)
+    bsp_log_warning ("prpl-jabber has no add_feature IPC: peers won't see %s in our caps",
+                     BSP_NS_BSPROXY);
+}
+
+static void
+bsp_plugin_connect_signals (BspPlugin *self)
+{
+  void *conn_handle = purple_connections_get_handle ();
+
+  purple_signal_connect (conn_handle, "signing-on", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_signing_on_cb), self);
+  purple_signal_connect (conn_handle, "signed-on", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_signed_on_cb), self);
+  purple_signal_connect (conn_handle, "signing-off", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_signing_off_cb), self);
+}
+
+static gboolean
+bsp_plugin_load (PurplePlugin *plugin)
+{
+  g_autoptr (BspPlugin) self = NULL;
+  PurplePlugin *jabber;
+
+  jabber = purple_plugins_find_with_id (BSP_PLUGIN_JABBER_ID);
+  if (jabber == NULL || !purple_plugin_is_loaded (jabber))
+    {
+      bsp_log_error ("cannot load: the XMPP protocol plugin (%s) is not available",
+                     BSP_PLUGIN_JABBER_ID);
+      g_free (plugin->error);
+      plugin->error = g_strdup (_("The XMPP protocol plugin is not available."));
+      return FALSE;
+    }
+
+  self = bsp_plugin_new (plugin, jabber);
+  bsp_plugin_advertise (self);
+  bsp_plugin_connect_signals (self);
+  bsp_plugin_adopt_connections (self);
+
+  bsp_log_info ("loaded (version %s), %u XMPP connection(s) adopted", PACKAGE_VERSION,
+                bsp_connection_table_size (self->connections));
+  plugin->extra = g_steal_pointer (&self);
+  return TRUE;
+}
+
+static gboolean
+bsp_plugin_unload (PurplePlugin *plugin)
+{
+  BspPlugin *self = plugin->extra;
+
+  purple_signals_disconnect_by_handle (plugin);
+  g_clear_pointer (&self, bsp_plugin_free);
+  plugin->extra = NULL;
+
+  bsp_log_info ("unloaded");
+  return TRUE;
+}
+
+static PurplePluginUiInfo bsp_plugin_prefs_info = {
+  .get_plugin_pref_frame = bsp_prefs_get_frame,
+};
+
+/* String fields are `char *` in libpurple 2.x, hence the casts. */
+static PurplePluginInfo bsp_plugin_info = {
+  .magic = PURPLE_PLUGIN_MAGIC,
+  .major_version = PURPLE_MAJOR_VERSION,
+  .minor_version = PURPLE_MINOR_VERSION,
+  .type = PURPLE_PLUGIN_STANDARD,
+  .ui_requirement = NULL,
+  .flags = 0,
+  .dependencies = NULL, /* filled in by bsp_plugin_init () */
+  .priority = PURPLE_PRIORITY_DEFAULT,
+
+  .id = (char *) BSP_PLUGIN_ID,
+  /* TRANSLATORS: "bs-proxy" names the protocol and its proxies; keep it. */
+  .name = (char *) N_("HTTP file transfer (bs-proxy)"),
+  .version = (char *) PACKAGE_VERSION,
+  .summary = (char *) N_("Send and receive XMPP files over HTTP through a bs-proxy."),
+  .description = (char *) N_("When a file transfer goes through an XMPP bytestreams proxy that "
+                             "also speaks the bs-proxy protocol (http://oneteam.im/bs-proxy), "
+                             "the file is uploaded to and downloaded from the proxy over HTTP "
+                             "instead of a direct or SOCKS5 connection, so that transfers work "
+                             "behind firewalls that only let web traffic through."),
+  .author = (char *) "pidgin-bsproxy contributors",
+  .homepage = NULL,
+
+  .load = bsp_plugin_load,
+  .unload = bsp_plugin_unload,
+  .destroy = NULL,
+
+  .ui_info = NULL,
+  .extra_info = NULL,
+  .prefs_info = &bsp_plugin_prefs_info,
+  .actions = NULL,
+};
+
+static void
+bsp_plugin_init (PurplePlugin *plugin)
+{
+  /* Our own domain only: textdomain () would change the host program's. */
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+
+  bsp_plugin_info.name = (char *) _(bsp_plugin_info.name);
+  bsp_plugin_info.summary = (char *) _(bsp_plugin_info.summary);
+  bsp_plugin_info.description = (char *) _(bsp_plugin_info.description);
+
+  /* libpurple frees this list when it destroys the plugin. */
+  bsp_plugin_info.dependencies
+      = g_list_append (bsp_plugin_info.dependencies, (gpointer) BSP_PLUGIN_JABBER_ID);
+
+  bsp_prefs_init ();
+}
+
+PURPLE_INIT_PLUGIN (bsproxy, bsp_plugin_init, bsp_plugin_info)

@@ -1,0 +1,77 @@
+/* bsp-prefs.c — the plugin's preferences and their UI-agnostic frame
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "bsp-log.h"
+#include "bsp-prefs.h"
+#include "bsp-protocol.h"
+
+/* Registers the preferences with their defaults. Existing values,
+ * loaded from the user's prefs.xml, are kept. */
+void
+bsp_prefs_init (void)
+{
+  purple_prefs_add_none (BSP_PREFS_ROOT);
+  purple_prefs_add_bool (BSP_PREF_SEND_HTTP, TRUE);
+  purple_prefs_add_bool (BSP_PREF_RECV_HTTP, TRUE);
+  purple_prefs_add_string (BSP_PREF_PROXY_JID, "");
+}
+
+/* The frame every UI (Pidgin, Finch) turns into its own dialog. The UI
+ * owns and frees it. */
+PurplePluginPrefFrame *
+bsp_prefs_get_frame (PurplePlugin *plugin)
+{
+  PurplePluginPrefFrame *frame = purple_plugin_pref_frame_new ();
+  PurplePluginPref *pref;
+
+  pref = purple_plugin_pref_new_with_name_and_label (
+      BSP_PREF_SEND_HTTP, _("Use HTTP through a bs-proxy for sending files"));
+  purple_plugin_pref_frame_add (frame, pref);
+
+  pref = purple_plugin_pref_new_with_name_and_label (
+      BSP_PREF_RECV_HTTP, _("Use HTTP through a bs-proxy for receiving files"));
+  purple_plugin_pref_frame_add (frame, pref);
+
+  pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
+                                                     _("Additional bs-proxy JID"));
+  purple_plugin_pref_frame_add (frame, pref);
+
+  return frame;
+}
+
+gboolean
+bsp_prefs_get_send_http (void)
+{
+  return purple_prefs_get_bool (BSP_PREF_SEND_HTTP);
+}
+
+gboolean
+bsp_prefs_get_recv_http (void)
+{
+  return purple_prefs_get_bool (BSP_PREF_RECV_HTTP);
+}
+
+/* The extra proxy JID the user configured, normalised, or NULL when
+ * the preference is empty or not a JID. */
+char *
+bsp_prefs_dup_proxy_jid (void)
+{
+  g_autofree char *text = g_strdup (purple_prefs_get_string (BSP_PREF_PROXY_JID));
+  char *jid;
+
+  if (text == NULL)
+    return NULL;
+  g_strstrip (text);
+  if (*text == '\0')
+    return NULL;
+
+  jid = bsp_jid_normalize (text);
+  if (jid == NULL)
+    bsp_log_warning ("ignoring the preference %s: '%s' is not a JID", BSP_PREF_PROXY_JID, text);
+  return jid;
+}

@@ -1,0 +1,23 @@
+/* bsp-prefs.h — the plugin's preferences and their UI-agnostic frame
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <purple.h>
+
+G_BEGIN_DECLS
+
+#define BSP_PREFS_ROOT "/plugins/core/bsproxy"
+#define BSP_PREF_SEND_HTTP BSP_PREFS_ROOT "/send_http"
+#define BSP_PREF_RECV_HTTP BSP_PREFS_ROOT "/recv_http"
+#define BSP_PREF_PROXY_JID BSP_PREFS_ROOT "/proxy_jid"
+
+void bsp_prefs_init (void);
+PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin);
+
+gboolean bsp_prefs_get_send_http (void);
+gboolean bsp_prefs_get_recv_http (void);
+char *bsp_prefs_dup_proxy_jid (void);
+
+G_END_DECLS

@@ -1,0 +1,58 @@
+/* pts-config.h — the proxy's settings, from the command line and a JSON file
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *domain;
+  char **users;         /* "name:password" */
+  char *listen;
+  int c2s_port;
+  int socks5_port;
+  int http_port;        /* -1 = HTTP side disabled */
+  char *proxy_jid;
+  char *advertise_host;
+  int advertise_port;
+  char *http_base_url;
+  char **acl_domains;   /* domains allowed to use the proxy; NULL = the local one */
+  gboolean acl_open;    /* anyone may use the proxy */
+
+  char *component;      /* "host:port" = component mode */
+  char *component_secret;
+
+  int max_sessions;     /* pending + active, global */
+  int max_per_initiator;
+  gint64 max_file_size; /* bytes, 0 = unlimited */
+  int activation_timeout; /* seconds */
+  int idle_timeout;       /* seconds */
+  int progress_interval_ms;
+  int buffer_size;        /* relay buffer per transfer, bytes */
+  int max_stanza;         /* bytes */
+  int keepalive;          /* seconds between whitespace keepalives, 0 = off */
+  gboolean verbose;
+} PtsConfig;
+
+#define PTS_CONFIG_ERROR (pts_config_error_quark ())
+GQuark pts_config_error_quark (void);
+
+PtsConfig *pts_config_new (void);
+void pts_config_free (PtsConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsConfig, pts_config_free)
+
+/* Reads the command line (and the --config file it names, whose values the
+ * command line overrides). Returns FALSE with @error set on bad input. */
+gboolean pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **error);
+gboolean pts_config_load_json (PtsConfig *config, const char *path, GError **error);
+/* Fills defaults that depend on other settings and checks consistency. */
+gboolean pts_config_finish (PtsConfig *config, GError **error);
+
+/* TRUE when @jid may use the proxy under the ACL. */
+gboolean pts_config_acl_allows (const PtsConfig *config, const char *jid);
+
+G_END_DECLS

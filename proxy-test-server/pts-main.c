@@ -1,0 +1,184 @@
+/* pts-main.c — proxy-test-server: an XEP-0065 proxy with the bs-proxy HTTP extension
+ *
+ * Data flow: options → the proxy (sessions, IQs) → its SOCKS5 listener → an
+ * XMPP face, either the embedded hub (default) or an XEP-0114 component
+ * connection → one READY line on stdout → the main loop until SIGINT/SIGTERM.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "pts"
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "pts-component.h"
+#include "pts-config.h"
+#include "pts-hub.h"
+#include "pts-proxy.h"
+#include "pts-socks5-server.h"
+
+#define PTS_SOCKS5_HANDSHAKE_TIMEOUT 30
+
+typedef struct
+{
+  PtsConfig *config;
+  GMainLoop *loop;
+  char *listen_fmt;
+  guint16 c2s_port;
+  guint16 socks5_port;
+  gboolean ready_printed;
+} PtsApp;
+
+static gboolean
+pts_app_quit (gpointer user_data)
+{
+  PtsApp *app = user_data;
+
+  g_message ("signal received, shutting down");
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static char *
+pts_app_address (PtsApp *app, guint16 port)
+{
+  /* IPv6 addresses go in brackets, so that "host:port" stays unambiguous. */
+  if (strchr (app->config->listen, ':') != NULL)
+    return g_strdup_printf ("[%s]:%u", app->config->listen, port);
+  return g_strdup_printf ("%s:%u", app->config->listen, port);
+}
+
+static void
+pts_app_print_ready (PtsApp *app)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *socks5 = pts_app_address (app, app->socks5_port);
+
+  if (app->ready_printed)
+    return;
+  app->ready_printed = TRUE;
+
+  json_builder_begin_object (builder);
+  if (app->config->component == NULL)
+    {
+      g_autofree char *c2s = pts_app_address (app, app->c2s_port);
+      json_builder_set_member_name (builder, "c2s");
+      json_builder_add_string_value (builder, c2s);
+    }
+  else
+    {
+      json_builder_set_member_name (builder, "component");
+      json_builder_add_string_value (builder, app->config->component);
+    }
+  json_builder_set_member_name (builder, "socks5");
+  json_builder_add_string_value (builder, socks5);
+  json_builder_set_member_name (builder, "proxy_jid");
+  json_builder_add_string_value (builder, app->config->proxy_jid);
+  json_builder_set_member_name (builder, "domain");
+  json_builder_add_string_value (builder, app->config->domain);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json = json_generator_to_data (generator, NULL);
+  printf ("READY %s\n", json);
+  fflush (stdout);
+}
+
+static void
+pts_app_component_ready (PtsComponent *component, gpointer user_data)
+{
+  pts_app_print_ready (user_data);
+}
+
+/* Logs go to stderr only: stdout carries the READY line alone. */
+static GLogWriterOutput
+pts_app_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                    gpointer user_data)
+{
+  PtsApp *app = user_data;
+
+  if (!app->config->verbose && (level & G_LOG_LEVEL_DEBUG))
+    return G_LOG_WRITER_HANDLED;
+  {
+    g_autofree char *line = g_log_writer_format_fields (level, fields, n_fields, FALSE);
+    fprintf (stderr, "%s\n", line);
+  }
+  return G_LOG_WRITER_HANDLED;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsConfig) config = pts_config_new ();
+  g_autoptr (PtsProxy) proxy = NULL;
+  g_autoptr (PtsSocks5Server) socks5 = NULL;
+  g_autoptr (PtsHub) hub = NULL;
+  g_autoptr (PtsComponent) component = NULL;
+  PtsApp app = { 0 };
+  guint sigint, sigterm;
+
+  setlocale (LC_ALL, "");
+  app.config = config;
+  g_log_set_writer_func (pts_app_log_writer, &app, NULL);
+
+  if (!pts_config_parse_args (config, &argc, &argv, &error)
+      || !pts_config_finish (config, &error))
+    {
+      fprintf (stderr, "proxy-test-server: %s\nTry --help.\n", error->message);
+      return 2;
+    }
+
+  app.loop = g_main_loop_new (NULL, FALSE);
+  proxy = pts_proxy_new (config);
+
+  socks5 = pts_socks5_server_new (proxy, PTS_SOCKS5_HANDSHAKE_TIMEOUT);
+  app.socks5_port = pts_socks5_server_listen (socks5, config->listen, config->socks5_port,
+                                              &error);
+  if (app.socks5_port == 0)
+    goto fail;
+  pts_proxy_set_streamhost (proxy, config->advertise_host ? config->advertise_host
+                                                          : config->listen,
+                            config->advertise_port ? config->advertise_port
+                                                   : app.socks5_port);
+
+  if (config->component != NULL)
+    {
+      component = pts_component_new (config, proxy, pts_app_component_ready, &app);
+      pts_component_start (component);
+    }
+  else
+    {
+      hub = pts_hub_new (config, proxy);
+      app.c2s_port = pts_hub_listen (hub, config->listen, config->c2s_port, &error);
+      if (app.c2s_port == 0)
+        goto fail;
+      pts_app_print_ready (&app);
+    }
+
+  sigint = g_unix_signal_add (SIGINT, pts_app_quit, &app);
+  sigterm = g_unix_signal_add (SIGTERM, pts_app_quit, &app);
+  g_main_loop_run (app.loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+
+  g_clear_pointer (&hub, pts_hub_free);
+  g_clear_pointer (&component, pts_component_free);
+  g_clear_pointer (&socks5, pts_socks5_server_free);
+  g_clear_pointer (&proxy, pts_proxy_free);
+  g_main_loop_unref (app.loop);
+  return 0;
+
+fail:
+  fprintf (stderr, "proxy-test-server: %s\n", error->message);
+  g_main_loop_unref (app.loop);
+  return 1;
+}

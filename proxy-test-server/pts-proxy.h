@@ -1,0 +1,43 @@
+/* pts-proxy.h — the bytestreams proxy: sessions keyed by SIDHASH, its IQs, its limits
+ *
+ * The proxy does not know whether it sits in the embedded server or behind a
+ * real one as a component: it is handed the stanzas addressed to its JID and
+ * gives its answers to a send function.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pts-config.h"
+#include "pts-xml.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PtsProxy PtsProxy;
+
+/* Takes ownership of @stanza. */
+typedef void (*PtsProxySendFunc) (PtsNode *stanza, gpointer user_data);
+
+PtsProxy *pts_proxy_new (const PtsConfig *config);
+void pts_proxy_free (PtsProxy *proxy);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsProxy, pts_proxy_free)
+
+void pts_proxy_set_sender (PtsProxy *proxy, PtsProxySendFunc send, gpointer user_data);
+/* The SOCKS5 streamhost handed to clients. */
+void pts_proxy_set_streamhost (PtsProxy *proxy, const char *host, guint16 port);
+const char *pts_proxy_get_jid (PtsProxy *proxy);
+
+/* A stanza addressed to the proxy's JID; ownership passes. */
+void pts_proxy_handle_stanza (PtsProxy *proxy, PtsNode *stanza);
+
+/* A SOCKS5 client finished its handshake asking for @hash. Returns FALSE
+ * (with the reason in @why) when it must be refused. */
+gboolean pts_proxy_socks5_attach (PtsProxy *proxy, const char *hash, GSocketConnection *conn,
+                                  const char **why);
+
+/* Live sessions (pending or active), for tests and status. */
+guint pts_proxy_count_sessions (PtsProxy *proxy);
+
+G_END_DECLS

@@ -1,0 +1,274 @@
+/* pts-relay.c — moves bytes from one source to one sink through a bounded buffer
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "pts-relay.h"
+
+struct _PtsRelay
+{
+  guint8 *buf;
+  gsize capacity;
+  gsize head;  /* first buffered byte */
+  gsize count; /* buffered bytes */
+
+  PtsEndpoint *source;
+  PtsEndpoint *sink;
+  PtsRelayDoneFunc done;
+  gpointer user_data;
+
+  guint64 bytes_in;
+  guint64 bytes_out;
+  gint64 last_activity;
+  gboolean source_finished;
+  gboolean running;
+  gboolean ended;
+  guint end_idle_id;
+  GError *end_error;
+};
+
+PtsRelay *
+pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayDoneFunc done,
+               gpointer user_data)
+{
+  PtsRelay *self = g_new0 (PtsRelay, 1);
+
+  self->capacity = capacity;
+  self->buf = g_malloc (capacity);
+  self->source = source;
+  self->sink = sink;
+  source->relay = self;
+  sink->relay = self;
+  self->done = done;
+  self->user_data = user_data;
+  self->last_activity = g_get_monotonic_time ();
+  return self;
+}
+
+static void
+pts_relay_stop_endpoints (PtsRelay *self, const GError *error)
+{
+  if (self->source != NULL)
+    {
+      self->source->klass->finish (self->source, error);
+      self->source->klass->free (self->source);
+      self->source = NULL;
+    }
+  if (self->sink != NULL)
+    {
+      self->sink->klass->finish (self->sink, error);
+      self->sink->klass->free (self->sink);
+      self->sink = NULL;
+    }
+}
+
+void
+pts_relay_free (PtsRelay *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_handle_id (&self->end_idle_id, g_source_remove);
+  if (!self->ended)
+    {
+      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                      "transfer cancelled");
+      self->ended = TRUE;
+      pts_relay_stop_endpoints (self, error);
+    }
+  else
+    pts_relay_stop_endpoints (self, self->end_error);
+  g_clear_error (&self->end_error);
+  g_free (self->buf);
+  g_free (self);
+}
+
+void
+pts_relay_start (PtsRelay *self)
+{
+  self->running = TRUE;
+  self->last_activity = g_get_monotonic_time ();
+  self->source->klass->wake (self->source);
+  self->sink->klass->wake (self->sink);
+}
+
+/* Ends the transfer from the main loop, so that no endpoint is freed under
+ * its own callback. */
+static gboolean
+pts_relay_end_idle (gpointer user_data)
+{
+  PtsRelay *self = user_data;
+
+  self->end_idle_id = 0;
+  pts_relay_stop_endpoints (self, self->end_error);
+  if (self->done != NULL)
+    self->done (self, self->end_error, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_relay_end (PtsRelay *self, const GError *error)
+{
+  if (self->ended)
+    return;
+  self->ended = TRUE;
+  self->running = FALSE;
+  if (error != NULL)
+    self->end_error = g_error_copy (error);
+  self->end_idle_id = g_idle_add_full (G_PRIORITY_HIGH, pts_relay_end_idle, self, NULL);
+}
+
+gsize
+pts_relay_space (PtsRelay *self)
+{
+  return self->capacity - self->count;
+}
+
+guint8 *
+pts_relay_write_ptr (PtsRelay *self, gsize *space)
+{
+  gsize tail;
+
+  if (self->count == 0)
+    self->head = 0;
+  tail = (self->head + self->count) % self->capacity;
+  if (self->count == self->capacity)
+    *space = 0;
+  else if (tail >= self->head)
+    *space = self->capacity - tail;
+  else
+    *space = self->head - tail;
+  return self->buf + tail;
+}
+
+void
+pts_relay_commit (PtsRelay *self, gsize n)
+{
+  gboolean was_empty = self->count == 0;
+
+  g_assert (n <= self->capacity - self->count);
+  if (n == 0)
+    return;
+  self->count += n;
+  self->bytes_in += n;
+  self->last_activity = g_get_monotonic_time ();
+  if (was_empty && self->running && self->sink != NULL)
+    self->sink->klass->wake (self->sink);
+}
+
+gsize
+pts_relay_push (PtsRelay *self, const guint8 *data, gsize len)
+{
+  gsize total = 0;
+
+  while (total < len)
+    {
+      gsize space;
+      guint8 *ptr = pts_relay_write_ptr (self, &space);
+      gsize n = MIN (space, len - total);
+
+      if (n == 0)
+        break;
+      memcpy (ptr, data + total, n);
+      pts_relay_commit (self, n);
+      total += n;
+    }
+  return total;
+}
+
+void
+pts_relay_source_done (PtsRelay *self)
+{
+  if (self->source_finished)
+    return;
+  self->source_finished = TRUE;
+  if (self->running && self->sink != NULL)
+    self->sink->klass->wake (self->sink);
+}
+
+gboolean
+pts_relay_source_finished (PtsRelay *self)
+{
+  return self->source_finished;
+}
+
+const guint8 *
+pts_relay_read_ptr (PtsRelay *self, gsize *avail)
+{
+  *avail = MIN (self->count, self->capacity - self->head);
+  return self->buf + self->head;
+}
+
+void
+pts_relay_consume (PtsRelay *self, gsize n)
+{
+  gboolean was_full = self->count == self->capacity;
+
+  g_assert (n <= self->count);
+  if (n == 0)
+    return;
+  self->head = (self->head + n) % self->capacity;
+  self->count -= n;
+  self->bytes_out += n;
+  self->last_activity = g_get_monotonic_time ();
+  if (self->count == 0)
+    self->head = 0;
+  if (was_full && self->running && self->source != NULL && !self->source_finished)
+    self->source->klass->wake (self->source);
+}
+
+void
+pts_relay_sink_done (PtsRelay *self)
+{
+  pts_relay_end (self, NULL);
+}
+
+void
+pts_relay_fail (PtsRelay *self, const GError *error)
+{
+  pts_relay_end (self, error);
+}
+
+guint64
+pts_relay_bytes_in (PtsRelay *self)
+{
+  return self->bytes_in;
+}
+
+guint64
+pts_relay_bytes_out (PtsRelay *self)
+{
+  return self->bytes_out;
+}
+
+gsize
+pts_relay_buffered (PtsRelay *self)
+{
+  return self->count;
+}
+
+gint64
+pts_relay_last_activity (PtsRelay *self)
+{
+  return self->last_activity;
+}
+
+gboolean
+pts_relay_is_running (PtsRelay *self)
+{
+  return self->running;
+}
+
+PtsEndpoint *
+pts_relay_get_source (PtsRelay *self)
+{
+  return self->source;
+}
+
+PtsEndpoint *
+pts_relay_get_sink (PtsRelay *self)
+{
+  return self->sink;
+}

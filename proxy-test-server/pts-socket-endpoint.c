@@ -1,0 +1,267 @@
+/* pts-socket-endpoint.c — a SOCKS5 connection as a relay source or sink
+ *
+ * The hot path of SOCKS5 relaying: non-blocking recv()/send() straight into
+ * and out of the relay's ring buffer, driven by one fd watch per socket whose
+ * conditions follow the buffer's state (no reads while it is full, no write
+ * interest while it is empty).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "pts-relay"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "pts-socket-endpoint.h"
+
+/* Bounded work per wakeup, so that one busy transfer cannot starve others. */
+#define PTS_SOCKET_MAX_ROUNDS 8
+
+typedef struct
+{
+  PtsEndpoint parent;
+  GSocketConnection *conn;
+  int fd;
+  gboolean is_source;
+  GSource *watch;
+  gpointer tag;
+  GIOCondition events;
+  gboolean finished;
+} PtsSocketEndpoint;
+
+typedef struct
+{
+  GSource source;
+  PtsSocketEndpoint *ep;
+} PtsSocketWatch;
+
+static void pts_socket_endpoint_dispatch_io (PtsSocketEndpoint *self, GIOCondition revents);
+
+static gboolean
+pts_socket_watch_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  PtsSocketWatch *watch = (PtsSocketWatch *) source;
+  PtsSocketEndpoint *self = watch->ep;
+  GIOCondition revents = g_source_query_unix_fd (source, self->tag);
+
+  if (revents != 0)
+    pts_socket_endpoint_dispatch_io (self, revents);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs pts_socket_watch_funcs = {
+  NULL, NULL, pts_socket_watch_dispatch, NULL, NULL, NULL,
+};
+
+static void
+pts_socket_endpoint_set_events (PtsSocketEndpoint *self, GIOCondition events)
+{
+  if (self->watch == NULL || self->events == events)
+    return;
+  self->events = events;
+  g_source_modify_unix_fd (self->watch, self->tag, events);
+}
+
+static void
+pts_socket_endpoint_fail (PtsSocketEndpoint *self, const char *what, int err)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (err == 0)
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "%s", what);
+  else
+    error = g_error_new (G_IO_ERROR, g_io_error_from_errno (err), "%s: %s", what,
+                         g_strerror (err));
+  pts_socket_endpoint_set_events (self, 0);
+  pts_relay_fail (self->parent.relay, error);
+}
+
+static void
+pts_socket_endpoint_do_read (PtsSocketEndpoint *self)
+{
+  PtsRelay *relay = self->parent.relay;
+
+  for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
+    {
+      gsize space;
+      guint8 *ptr = pts_relay_write_ptr (relay, &space);
+      gssize n;
+
+      if (space == 0)
+        {
+          /* Full: stop reading until the sink makes room (backpressure). */
+          pts_socket_endpoint_set_events (self, 0);
+          return;
+        }
+      n = recv (self->fd, ptr, space, 0);
+      if (n > 0)
+        {
+          pts_relay_commit (relay, n);
+          if ((gsize) n < space)
+            return; /* the socket is drained for now */
+          continue;
+        }
+      if (n == 0)
+        {
+          pts_socket_endpoint_set_events (self, 0);
+          pts_relay_source_done (relay);
+          return;
+        }
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+      pts_socket_endpoint_fail (self, "reading from the sender", errno);
+      return;
+    }
+}
+
+static void
+pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
+{
+  PtsRelay *relay = self->parent.relay;
+
+  for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
+    {
+      gsize avail;
+      const guint8 *ptr = pts_relay_read_ptr (relay, &avail);
+      gssize n;
+
+      if (avail == 0)
+        {
+          if (pts_relay_source_finished (relay))
+            {
+              pts_socket_endpoint_set_events (self, 0);
+              pts_relay_sink_done (relay);
+            }
+          else
+            pts_socket_endpoint_set_events (self, G_IO_IN);
+          return;
+        }
+      n = send (self->fd, ptr, avail, MSG_NOSIGNAL);
+      if (n > 0)
+        {
+          pts_relay_consume (relay, n);
+          if ((gsize) n < avail)
+            return; /* the socket buffer is full for now */
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+      pts_socket_endpoint_fail (self, "writing to the receiver", n < 0 ? errno : EPIPE);
+      return;
+    }
+}
+
+/* The receiver's side is not expected to talk; read and drop what it sends,
+ * and notice when it goes away. */
+static void
+pts_socket_endpoint_drain_peer (PtsSocketEndpoint *self)
+{
+  guint8 scratch[4096];
+  gssize n = recv (self->fd, scratch, sizeof scratch, 0);
+
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+    return;
+  if (n == 0 && pts_relay_buffered (self->parent.relay) == 0
+      && pts_relay_source_finished (self->parent.relay))
+    {
+      pts_relay_sink_done (self->parent.relay);
+      return;
+    }
+  pts_socket_endpoint_fail (self, "the receiver closed its connection", n < 0 ? errno : 0);
+}
+
+static void
+pts_socket_endpoint_dispatch_io (PtsSocketEndpoint *self, GIOCondition revents)
+{
+  if (self->finished)
+    return;
+  if (self->is_source)
+    {
+      if (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+        pts_socket_endpoint_do_read (self);
+      return;
+    }
+  if (revents & G_IO_OUT)
+    pts_socket_endpoint_do_write (self);
+  if (!self->finished && (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    pts_socket_endpoint_drain_peer (self);
+}
+
+static void
+pts_socket_endpoint_wake (PtsEndpoint *ep)
+{
+  PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
+
+  if (self->finished)
+    return;
+  if (self->watch == NULL)
+    {
+      self->watch = g_source_new (&pts_socket_watch_funcs, sizeof (PtsSocketWatch));
+      ((PtsSocketWatch *) self->watch)->ep = self;
+      g_source_set_name (self->watch, "pts-socket-endpoint");
+      self->events = self->is_source ? G_IO_IN : (G_IO_IN | G_IO_OUT);
+      self->tag = g_source_add_unix_fd (self->watch, self->fd, self->events);
+      g_source_attach (self->watch, NULL);
+      return;
+    }
+  pts_socket_endpoint_set_events (self, self->is_source ? G_IO_IN : (G_IO_IN | G_IO_OUT));
+}
+
+static void
+pts_socket_endpoint_finish (PtsEndpoint *ep, const GError *error)
+{
+  PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
+
+  if (self->finished)
+    return;
+  self->finished = TRUE;
+  if (self->watch != NULL)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+    }
+  /* An orderly close for a completed transfer; a reset tells the peer that
+   * the stream did not end cleanly. */
+  if (error != NULL)
+    {
+      struct linger lg = { 1, 0 };
+      setsockopt (self->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+  g_io_stream_close (G_IO_STREAM (self->conn), NULL, NULL);
+}
+
+static void
+pts_socket_endpoint_free (PtsEndpoint *ep)
+{
+  PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
+
+  pts_socket_endpoint_finish (ep, NULL);
+  g_object_unref (self->conn);
+  g_free (self);
+}
+
+static const PtsEndpointClass pts_socket_endpoint_class = {
+  "socks5",
+  pts_socket_endpoint_wake,
+  pts_socket_endpoint_finish,
+  pts_socket_endpoint_free,
+};
+
+PtsEndpoint *
+pts_socket_endpoint_new (GSocketConnection *conn, gboolean is_source)
+{
+  PtsSocketEndpoint *self = g_new0 (PtsSocketEndpoint, 1);
+
+  self->parent.klass = &pts_socket_endpoint_class;
+  self->conn = g_object_ref (conn);
+  self->fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
+  self->is_source = is_source;
+  return &self->parent;
+}

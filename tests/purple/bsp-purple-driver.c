@@ -1,0 +1,855 @@
+/* bsp-purple-driver.c — a headless libpurple client for the tests
+ *
+ * Runs libpurple on a GLib main loop with no UI at all, signs in the
+ * XMPP accounts it is given (optionally with the bsproxy plugin loaded),
+ * waits for a goal and reports what happens as JSON lines on stdout:
+ *
+ *   {"event":"plugin-loaded","id":"core-bsproxy","path":"…"}
+ *   {"event":"signed-on","account":"alice@localhost/driver"}
+ *   {"event":"buddy-online","account":"alice@localhost/driver","buddy":"bob@localhost"}
+ *   {"event":"connection-error","account":"…","reason":"…"}
+ *   {"event":"timeout","seconds":30}
+ *   {"event":"done"}
+ *
+ * Exit status 0 once the goal is reached ("done"), 1 on a connection
+ * error, a timeout or bad usage. Diagnostics (and libpurple's debug log
+ * with --debug) go to stderr, so stdout stays machine-readable.
+ *
+ * Growing it: a goal is whatever driver_goal_reached() checks. File
+ * transfers (--send-file PATH --to JID, --accept-dir DIR) will add their
+ * own state to DriverAccount and their own events, and extend that check.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <purple.h>
+
+#include "bsp-protocol.h"
+
+#define DRIVER_UI_ID "bsp-purple-driver"
+#define DRIVER_XMPP_PRPL "prpl-jabber"
+
+/* One account given with --account. */
+typedef struct
+{
+  char *jid;              /* as given, possibly with a /resource */
+  char *bare;             /* normalised bare JID, for buddy look-ups */
+  char *password;
+  PurpleAccount *account; /* owned by libpurple's account list */
+  gboolean signed_on;
+} DriverAccount;
+
+typedef struct
+{
+  /* options */
+  char *user_dir;
+  char **account_specs;
+  char *server;
+  int port;
+  char *plugin_path;
+  int wait_online;
+  int timeout;
+  gboolean debug;
+
+  /* state */
+  GPtrArray *accounts; /* DriverAccount * */
+  GMainLoop *loop;
+  guint timeout_id;
+  guint sigint_id;
+  guint sigterm_id;
+  gboolean finished;
+  int exit_status;
+} Driver;
+
+/* libpurple's UI ops take no user_data: the debug switch is global. */
+static gboolean driver_debug_enabled;
+
+/* ------------------------------------------------------------------ */
+/* JSON-lines events                                                   */
+
+static JsonBuilder *
+driver_event_begin (const char *event)
+{
+  JsonBuilder *builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "event");
+  json_builder_add_string_value (builder, event);
+  return builder;
+}
+
+/* Closes the object that driver_event_begin() opened and prints it as
+ * one line. */
+static void
+driver_event_emit (JsonBuilder *builder)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *line = NULL;
+
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  line = json_generator_to_data (generator, NULL);
+
+  fputs (line, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+/* An event with string members only: name/value pairs, then NULL. */
+static void G_GNUC_NULL_TERMINATED
+driver_event (const char *event, ...)
+{
+  g_autoptr (JsonBuilder) builder = driver_event_begin (event);
+  const char *name;
+  va_list args;
+
+  va_start (args, event);
+  while ((name = va_arg (args, const char *)) != NULL)
+    {
+      const char *value = va_arg (args, const char *);
+
+      json_builder_set_member_name (builder, name);
+      json_builder_add_string_value (builder, value != NULL ? value : "");
+    }
+  va_end (args);
+
+  driver_event_emit (builder);
+}
+
+/* ------------------------------------------------------------------ */
+/* Event loop: libpurple's timers and fd watches on GLib's main loop   */
+
+typedef struct
+{
+  PurpleInputFunction func;
+  gpointer data;
+} DriverInput;
+
+static gboolean
+driver_input_dispatch (int fd, GIOCondition condition, gpointer user_data)
+{
+  DriverInput *input = user_data;
+  PurpleInputCondition purple_condition = 0;
+
+  if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    purple_condition |= PURPLE_INPUT_READ;
+  if (condition & (G_IO_OUT | G_IO_HUP | G_IO_ERR | G_IO_NVAL))
+    purple_condition |= PURPLE_INPUT_WRITE;
+
+  input->func (input->data, fd, purple_condition);
+  return G_SOURCE_CONTINUE;
+}
+
+static guint
+driver_input_add (int fd, PurpleInputCondition condition, PurpleInputFunction func,
+                  gpointer user_data)
+{
+  DriverInput *input = g_new0 (DriverInput, 1);
+  GIOCondition io_condition = 0;
+
+  input->func = func;
+  input->data = user_data;
+
+  if (condition & PURPLE_INPUT_READ)
+    io_condition |= G_IO_IN | G_IO_HUP | G_IO_ERR;
+  if (condition & PURPLE_INPUT_WRITE)
+    io_condition |= G_IO_OUT | G_IO_HUP | G_IO_ERR;
+
+  return g_unix_fd_add_full (G_PRIORITY_DEFAULT, fd, io_condition, driver_input_dispatch, input,
+                             g_free);
+}
+
+static PurpleEventLoopUiOps driver_eventloop_ops = {
+  .timeout_add = g_timeout_add,
+  .timeout_remove = g_source_remove,
+  .input_add = driver_input_add,
+  .input_remove = g_source_remove,
+  .input_get_error = NULL, /* libpurple's getsockopt () default */
+  .timeout_add_seconds = g_timeout_add_seconds,
+};
+
+/* ------------------------------------------------------------------ */
+/* DNS: GResolver instead of libpurple's forked resolver process       */
+
+typedef struct
+{
+  PurpleDnsQueryData *query; /* NULL once libpurple dropped the query */
+  PurpleDnsQueryResolvedCallback resolved_cb;
+  PurpleDnsQueryFailedCallback failed_cb;
+  GCancellable *cancellable;
+} DriverDnsQuery;
+
+/* PurpleDnsQueryData * → DriverDnsQuery *, for the queries in flight. */
+static GHashTable *driver_dns_queries;
+
+static void
+driver_dns_query_free (DriverDnsQuery *dq)
+{
+  g_clear_object (&dq->cancellable);
+  g_free (dq);
+}
+
+static void
+driver_dns_resolved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DriverDnsQuery *dq = user_data;
+  g_autoptr (GError) error = NULL;
+  GList *addresses;
+  GSList *hosts = NULL;
+  PurpleDnsQueryData *query;
+  unsigned short port;
+
+  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  query = dq->query;
+  if (query == NULL)
+    {
+      /* libpurple cancelled it: the query is gone, only dq is left */
+      g_resolver_free_addresses (addresses);
+      driver_dns_query_free (dq);
+      return;
+    }
+  g_hash_table_remove (driver_dns_queries, query);
+
+  if (addresses == NULL)
+    {
+      dq->failed_cb (query, error->message);
+      driver_dns_query_free (dq);
+      return;
+    }
+
+  /* libpurple wants (size_t length, struct sockaddr *) pairs it frees */
+  port = purple_dnsquery_get_port (query);
+  for (GList *l = addresses; l != NULL; l = l->next)
+    {
+      g_autoptr (GSocketAddress) address = g_inet_socket_address_new (l->data, port);
+      gssize size = g_socket_address_get_native_size (address);
+      gpointer native;
+
+      if (size <= 0)
+        continue;
+      native = g_malloc0 (size);
+      if (!g_socket_address_to_native (address, native, size, NULL))
+        {
+          g_free (native);
+          continue;
+        }
+      hosts = g_slist_append (hosts, GSIZE_TO_POINTER ((gsize) size));
+      hosts = g_slist_append (hosts, native);
+    }
+  g_resolver_free_addresses (addresses);
+
+  dq->resolved_cb (query, hosts);
+  driver_dns_query_free (dq);
+}
+
+static gboolean
+driver_dns_resolve (PurpleDnsQueryData *query, PurpleDnsQueryResolvedCallback resolved_cb,
+                    PurpleDnsQueryFailedCallback failed_cb)
+{
+  g_autoptr (GResolver) resolver = g_resolver_get_default ();
+  g_autofree char *host = purple_dnsquery_get_host (query);
+  DriverDnsQuery *dq = g_new0 (DriverDnsQuery, 1);
+
+  dq->query = query;
+  dq->resolved_cb = resolved_cb;
+  dq->failed_cb = failed_cb;
+  dq->cancellable = g_cancellable_new ();
+  g_hash_table_insert (driver_dns_queries, query, dq);
+
+  g_resolver_lookup_by_name_async (resolver, host, dq->cancellable, driver_dns_resolved_cb, dq);
+  return TRUE;
+}
+
+static void
+driver_dns_destroy (PurpleDnsQueryData *query)
+{
+  DriverDnsQuery *dq = g_hash_table_lookup (driver_dns_queries, query);
+
+  if (dq == NULL)
+    return;
+  g_hash_table_remove (driver_dns_queries, query);
+  dq->query = NULL;
+  g_cancellable_cancel (dq->cancellable);
+}
+
+static PurpleDnsQueryUiOps driver_dns_ops = {
+  .resolve_host = driver_dns_resolve,
+  .destroy = driver_dns_destroy,
+};
+
+/* ------------------------------------------------------------------ */
+/* Debug log (stderr, only with --debug) and the core UI               */
+
+static void
+driver_debug_print (PurpleDebugLevel level, const char *category, const char *text)
+{
+  fprintf (stderr, "purple: %s: %s", category != NULL ? category : "-", text);
+  if (*text == '\0' || text[strlen (text) - 1] != '\n')
+    fputc ('\n', stderr);
+}
+
+static gboolean
+driver_debug_is_enabled (PurpleDebugLevel level, const char *category)
+{
+  return driver_debug_enabled;
+}
+
+static PurpleDebugUiOps driver_debug_ops = {
+  .print = driver_debug_print,
+  .is_enabled = driver_debug_is_enabled,
+};
+
+static GHashTable *driver_ui_info;
+
+static GHashTable *
+driver_get_ui_info (void)
+{
+  if (driver_ui_info == NULL)
+    {
+      driver_ui_info = g_hash_table_new (g_str_hash, g_str_equal);
+      g_hash_table_insert (driver_ui_info, (gpointer) "name", (gpointer) DRIVER_UI_ID);
+      g_hash_table_insert (driver_ui_info, (gpointer) "version", (gpointer) PACKAGE_VERSION);
+      g_hash_table_insert (driver_ui_info, (gpointer) "client_type", (gpointer) "bot");
+    }
+  return driver_ui_info;
+}
+
+static void
+driver_ui_init (void)
+{
+  driver_dns_queries = g_hash_table_new (g_direct_hash, g_direct_equal);
+  purple_dnsquery_set_ui_ops (&driver_dns_ops);
+}
+
+static void
+driver_ui_quit (void)
+{
+  purple_dnsquery_set_ui_ops (NULL);
+  g_clear_pointer (&driver_dns_queries, g_hash_table_unref);
+  g_clear_pointer (&driver_ui_info, g_hash_table_unref);
+}
+
+static PurpleCoreUiOps driver_core_ops = {
+  .ui_prefs_init = NULL,
+  .debug_ui_init = NULL,
+  .ui_init = driver_ui_init,
+  .quit = driver_ui_quit,
+  .get_ui_info = driver_get_ui_info,
+};
+
+/* ------------------------------------------------------------------ */
+/* Accounts and goals                                                  */
+
+static void
+driver_account_free (DriverAccount *da)
+{
+  g_free (da->jid);
+  g_free (da->bare);
+  g_free (da->password);
+  g_free (da);
+}
+
+/* Parses "JID:PASSWORD"; the JID ends at the first ':'. */
+static DriverAccount *
+driver_account_parse (const char *spec, GError **error)
+{
+  const char *colon = strchr (spec, ':');
+  g_autofree char *jid = NULL;
+  DriverAccount *da;
+
+  if (colon == NULL || colon == spec)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--account wants JID:PASSWORD, got '%s'", spec);
+      return NULL;
+    }
+  jid = g_strndup (spec, colon - spec);
+  if (!bsp_jid_is_valid (jid) || strchr (jid, '@') == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--account: '%s' is not a user JID", jid);
+      return NULL;
+    }
+
+  da = g_new0 (DriverAccount, 1);
+  da->bare = bsp_jid_bare (jid);
+  da->jid = g_steal_pointer (&jid);
+  da->password = g_strdup (colon + 1);
+  return da;
+}
+
+static DriverAccount *
+driver_find_account (Driver *self, PurpleAccount *account)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    {
+      DriverAccount *da = g_ptr_array_index (self->accounts, i);
+
+      if (da->account == account)
+        return da;
+    }
+  return NULL;
+}
+
+static guint
+driver_count_online_buddies (DriverAccount *da)
+{
+  GSList *buddies = purple_find_buddies (da->account, NULL);
+  guint online = 0;
+
+  for (GSList *l = buddies; l != NULL; l = l->next)
+    if (PURPLE_BUDDY_IS_ONLINE ((PurpleBuddy *) l->data))
+      online++;
+  g_slist_free (buddies);
+  return online;
+}
+
+/* --wait-online N: every account sees every other account of this
+ * driver online, and at least N-1 contacts online in all (N counts the
+ * participants, itself included, so accounts of another driver process
+ * can be waited for too). */
+static gboolean
+driver_account_sees_others (Driver *self, DriverAccount *da)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    {
+      DriverAccount *other = g_ptr_array_index (self->accounts, i);
+
+      if (other == da || g_strcmp0 (other->bare, da->bare) == 0)
+        continue;
+      if (!PURPLE_BUDDY_IS_ONLINE (purple_find_buddy (da->account, other->bare)))
+        return FALSE;
+    }
+  return self->wait_online <= 1 || driver_count_online_buddies (da) >= (guint) self->wait_online - 1;
+}
+
+static gboolean
+driver_goal_reached (Driver *self)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    {
+      DriverAccount *da = g_ptr_array_index (self->accounts, i);
+
+      if (!da->signed_on)
+        return FALSE;
+      if (self->wait_online > 0 && !driver_account_sees_others (self, da))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+driver_finish (Driver *self, int status)
+{
+  if (self->finished)
+    return;
+  self->finished = TRUE;
+  self->exit_status = status;
+  if (status == 0)
+    driver_event ("done", NULL);
+  g_main_loop_quit (self->loop);
+}
+
+static void
+driver_check_goal (Driver *self)
+{
+  if (!self->finished && driver_goal_reached (self))
+    driver_finish (self, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* libpurple signals                                                   */
+
+static void
+driver_signed_on_cb (PurpleConnection *gc, gpointer user_data)
+{
+  Driver *self = user_data;
+  DriverAccount *da = driver_find_account (self, purple_connection_get_account (gc));
+
+  if (da == NULL)
+    return;
+  da->signed_on = TRUE;
+  driver_event ("signed-on", "account", da->jid, NULL);
+  driver_check_goal (self);
+}
+
+static void
+driver_connection_error_cb (PurpleConnection *gc, PurpleConnectionError reason,
+                            const char *description, gpointer user_data)
+{
+  Driver *self = user_data;
+  DriverAccount *da = driver_find_account (self, purple_connection_get_account (gc));
+
+  if (da == NULL)
+    return;
+  driver_event ("connection-error", "account", da->jid, "reason", description, NULL);
+  driver_finish (self, 1);
+}
+
+static void
+driver_buddy_signed_on_cb (PurpleBuddy *buddy, gpointer user_data)
+{
+  Driver *self = user_data;
+  DriverAccount *da = driver_find_account (self, purple_buddy_get_account (buddy));
+
+  if (da == NULL)
+    return;
+  driver_event ("buddy-online", "account", da->jid, "buddy", purple_buddy_get_name (buddy), NULL);
+  driver_check_goal (self);
+}
+
+static void
+driver_buddy_signed_off_cb (PurpleBuddy *buddy, gpointer user_data)
+{
+  Driver *self = user_data;
+  DriverAccount *da = driver_find_account (self, purple_buddy_get_account (buddy));
+
+  if (da == NULL)
+    return;
+  driver_event ("buddy-offline", "account", da->jid, "buddy", purple_buddy_get_name (buddy), NULL);
+}
+
+static void
+driver_connect_signals (Driver *self)
+{
+  void *connections = purple_connections_get_handle ();
+  void *blist = purple_blist_get_handle ();
+
+  purple_signal_connect (connections, "signed-on", self, PURPLE_CALLBACK (driver_signed_on_cb),
+                         self);
+  purple_signal_connect (connections, "connection-error", self,
+                         PURPLE_CALLBACK (driver_connection_error_cb), self);
+  purple_signal_connect (blist, "buddy-signed-on", self,
+                         PURPLE_CALLBACK (driver_buddy_signed_on_cb), self);
+  purple_signal_connect (blist, "buddy-signed-off", self,
+                         PURPLE_CALLBACK (driver_buddy_signed_off_cb), self);
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+
+/* libpurple reads prefs.xml inside purple_core_init (), before it would
+ * start UPnP discovery and guess a public IP: pre-seed a fresh user
+ * dir so that the driver stays on loopback. An existing file is kept. */
+static gboolean
+driver_seed_prefs (const char *user_dir, GError **error)
+{
+  static const char prefs[] = "<?xml version='1.0' encoding='UTF-8' ?>\n"
+                              "<pref version='1' name='/'>\n"
+                              " <pref name='purple'>\n"
+                              "  <pref name='network'>\n"
+                              "   <pref name='auto_ip' type='bool' value='0'/>\n"
+                              "   <pref name='public_ip' type='string' value='127.0.0.1'/>\n"
+                              "   <pref name='map_ports' type='bool' value='0'/>\n"
+                              "  </pref>\n"
+                              " </pref>\n"
+                              "</pref>\n";
+  g_autofree char *path = g_build_filename (user_dir, "prefs.xml", NULL);
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  return g_file_set_contents (path, prefs, -1, error);
+}
+
+static gboolean
+driver_init_purple (Driver *self, GError **error)
+{
+  if (g_mkdir_with_parents (self->user_dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "cannot create %s: %s", self->user_dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!driver_seed_prefs (self->user_dir, error))
+    return FALSE;
+
+  purple_util_set_user_dir (self->user_dir);
+  purple_debug_set_enabled (FALSE);
+  purple_debug_set_ui_ops (&driver_debug_ops);
+  purple_core_set_ui_ops (&driver_core_ops);
+  purple_eventloop_set_ui_ops (&driver_eventloop_ops);
+
+  if (!purple_core_init (DRIVER_UI_ID))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "purple_core_init () failed");
+      return FALSE;
+    }
+  purple_set_blist (purple_blist_new ());
+  purple_blist_load ();
+
+  if (purple_plugins_find_with_id (DRIVER_XMPP_PRPL) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "libpurple has no %s",
+                   DRIVER_XMPP_PRPL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+driver_load_plugin (Driver *self, GError **error)
+{
+  PurplePlugin *plugin = purple_plugin_probe (self->plugin_path);
+
+  if (plugin == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s is not a libpurple plugin",
+                   self->plugin_path);
+      return FALSE;
+    }
+  if (plugin->error != NULL || !purple_plugin_load (plugin))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s did not load: %s", self->plugin_path,
+                   plugin->error != NULL ? plugin->error : "its load function failed");
+      return FALSE;
+    }
+
+  {
+    g_autoptr (JsonBuilder) builder = driver_event_begin ("plugin-loaded");
+
+    json_builder_set_member_name (builder, "id");
+    json_builder_add_string_value (builder, purple_plugin_get_id (plugin));
+    json_builder_set_member_name (builder, "path");
+    json_builder_add_string_value (builder, self->plugin_path);
+    driver_event_emit (builder);
+  }
+  return TRUE;
+}
+
+static void
+driver_setup_account (Driver *self, DriverAccount *da)
+{
+  PurpleAccount *account = purple_accounts_find (da->jid, DRIVER_XMPP_PRPL);
+
+  if (account == NULL)
+    {
+      account = purple_account_new (da->jid, DRIVER_XMPP_PRPL);
+      purple_accounts_add (account);
+    }
+  da->account = account;
+
+  /* kept in memory only: nothing secret lands in accounts.xml */
+  purple_account_set_remember_password (account, FALSE);
+  purple_account_set_password (account, da->password);
+
+  if (self->server != NULL)
+    purple_account_set_string (account, "connect_server", self->server);
+  if (self->port > 0)
+    purple_account_set_int (account, "port", self->port);
+  /* a plaintext local test server: no TLS required, PLAIN allowed */
+  purple_account_set_string (account, "connection_security", "opportunistic_tls");
+  purple_account_set_bool (account, "auth_plain_in_clear", TRUE);
+  /* no public file-transfer proxy (the default is a host on the Internet) */
+  purple_account_set_string (account, "ft_proxies", "");
+
+  purple_account_set_enabled (account, DRIVER_UI_ID, TRUE);
+}
+
+static gboolean
+driver_timeout_cb (gpointer user_data)
+{
+  Driver *self = user_data;
+  g_autoptr (JsonBuilder) builder = driver_event_begin ("timeout");
+
+  self->timeout_id = 0;
+  json_builder_set_member_name (builder, "seconds");
+  json_builder_add_int_value (builder, self->timeout);
+  driver_event_emit (builder);
+
+  for (guint i = 0; i < self->accounts->len; i++)
+    {
+      DriverAccount *da = g_ptr_array_index (self->accounts, i);
+
+      g_printerr ("bsp-purple-driver: %s: %s, %u contact(s) online\n", da->jid,
+                  da->signed_on ? "signed on" : "not signed on",
+                  da->signed_on ? driver_count_online_buddies (da) : 0);
+    }
+  driver_finish (self, 1);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+driver_signal_cb (gpointer user_data)
+{
+  Driver *self = user_data;
+
+  g_printerr ("bsp-purple-driver: interrupted\n");
+  driver_finish (self, 1);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ */
+
+static gboolean
+driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
+{
+  const GOptionEntry entries[] = {
+    { "user-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->user_dir,
+      "libpurple's home directory (required; created if missing, use a temporary one)", "DIR" },
+    { "account", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->account_specs,
+      "An XMPP account to sign in (repeatable); the JID may end in /resource and must not "
+      "contain ':'",
+      "JID:PASSWORD" },
+    { "server", 0, 0, G_OPTION_ARG_STRING, &self->server,
+      "Connect every account to this host instead of looking up its domain", "HOST" },
+    { "port", 0, 0, G_OPTION_ARG_INT, &self->port,
+      "Connect every account to this port (default 5222)", "N" },
+    { "plugin", 0, 0, G_OPTION_ARG_FILENAME, &self->plugin_path,
+      "Probe and load this libpurple plugin (.so) before signing in", "PATH" },
+    { "wait-online", 0, 0, G_OPTION_ARG_INT, &self->wait_online,
+      "Finish once every account is signed on and sees the other accounts, and N-1 contacts "
+      "in all, online (N counts the participants, itself included). Without it, finish once "
+      "every account is signed on",
+      "N" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &self->timeout,
+      "Give up with exit status 1 after this many seconds (default 30)", "SECONDS" },
+    { "debug", 0, 0, G_OPTION_ARG_NONE, &self->debug, "Print libpurple's debug log to stderr",
+      NULL },
+    G_OPTION_ENTRY_NULL,
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+
+  g_option_context_set_summary (context,
+                                "A headless libpurple client for tests: signs in XMPP accounts "
+                                "and prints what happens as JSON lines on stdout.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+
+  if (*argc > 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unexpected argument '%s'",
+                   (*argv)[1]);
+      return FALSE;
+    }
+  if (self->user_dir == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "--user-dir is required");
+      return FALSE;
+    }
+  if (self->account_specs == NULL || self->account_specs[0] == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                           "at least one --account is required");
+      return FALSE;
+    }
+  if (self->port < 0 || self->port > 65535)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--port %d is out of range",
+                   self->port);
+      return FALSE;
+    }
+  if (self->wait_online < 0)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--wait-online must not be negative");
+      return FALSE;
+    }
+  if (self->timeout <= 0)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--timeout must be positive");
+      return FALSE;
+    }
+
+  for (char **spec = self->account_specs; *spec != NULL; spec++)
+    {
+      DriverAccount *da = driver_account_parse (*spec, error);
+
+      if (da == NULL)
+        return FALSE;
+      g_ptr_array_add (self->accounts, da);
+    }
+
+  /* --port alone: connect to the first account's domain on that port */
+  if (self->server == NULL && self->port > 0)
+    self->server = bsp_jid_domain (((DriverAccount *) self->accounts->pdata[0])->jid);
+  return TRUE;
+}
+
+static void
+driver_clear (Driver *self)
+{
+  g_clear_handle_id (&self->timeout_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->accounts, g_ptr_array_unref);
+  g_clear_pointer (&self->user_dir, g_free);
+  g_clear_pointer (&self->account_specs, g_strfreev);
+  g_clear_pointer (&self->server, g_free);
+  g_clear_pointer (&self->plugin_path, g_free);
+}
+
+int
+main (int argc, char **argv)
+{
+  Driver driver = {
+    .timeout = 30,
+    .exit_status = 1,
+  };
+  Driver *self = &driver;
+  g_autoptr (GError) error = NULL;
+  gboolean purple_up = FALSE;
+
+  /* a peer that closes its socket must not kill us mid-write */
+  signal (SIGPIPE, SIG_IGN);
+
+  self->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) driver_account_free);
+  self->loop = g_main_loop_new (NULL, FALSE);
+
+  if (!driver_parse_options (self, &argc, &argv, &error))
+    {
+      g_printerr ("bsp-purple-driver: %s\n", error->message);
+      driver_clear (self);
+      return 2;
+    }
+  driver_debug_enabled = self->debug;
+
+  if (!driver_init_purple (self, &error))
+    goto out;
+  purple_up = TRUE;
+  driver_connect_signals (self);
+
+  if (self->plugin_path != NULL && !driver_load_plugin (self, &error))
+    goto out;
+
+  for (guint i = 0; i < self->accounts->len; i++)
+    driver_setup_account (self, g_ptr_array_index (self->accounts, i));
+  /* an online status for every enabled account is what connects them */
+  purple_savedstatus_activate (purple_savedstatus_new (NULL, PURPLE_STATUS_AVAILABLE));
+
+  self->timeout_id = g_timeout_add_seconds (self->timeout, driver_timeout_cb, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, driver_signal_cb, self);
+  self->sigterm_id = g_unix_signal_add (SIGTERM, driver_signal_cb, self);
+
+  g_main_loop_run (self->loop);
+
+out:
+  if (error != NULL)
+    {
+      g_printerr ("bsp-purple-driver: %s\n", error->message);
+      self->exit_status = 1;
+    }
+  if (purple_up)
+    {
+      purple_signals_disconnect_by_handle (self);
+      /* signs every account off, unloads the plugins, saves the user dir */
+      purple_core_quit ();
+    }
+  driver_clear (self);
+  return self->exit_status;
+}
