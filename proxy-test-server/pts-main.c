@@ -17,6 +17,7 @@
 
 #include "pts-component.h"
 #include "pts-config.h"
+#include "pts-http.h"
 #include "pts-hub.h"
 #include "pts-proxy.h"
 #include "pts-socks5-server.h"
@@ -30,6 +31,8 @@ typedef struct
   char *listen_fmt;
   guint16 c2s_port;
   guint16 socks5_port;
+  guint16 http_port;
+  const char *http_base;
   gboolean ready_printed;
 } PtsApp;
 
@@ -79,6 +82,14 @@ pts_app_print_ready (PtsApp *app)
     }
   json_builder_set_member_name (builder, "socks5");
   json_builder_add_string_value (builder, socks5);
+  if (app->http_port != 0)
+    {
+      g_autofree char *http = pts_app_address (app, app->http_port);
+      json_builder_set_member_name (builder, "http");
+      json_builder_add_string_value (builder, http);
+      json_builder_set_member_name (builder, "http_base_url");
+      json_builder_add_string_value (builder, app->http_base);
+    }
   json_builder_set_member_name (builder, "proxy_jid");
   json_builder_add_string_value (builder, app->config->proxy_jid);
   json_builder_set_member_name (builder, "domain");
@@ -123,6 +134,7 @@ main (int argc, char **argv)
   g_autoptr (PtsSocks5Server) socks5 = NULL;
   g_autoptr (PtsHub) hub = NULL;
   g_autoptr (PtsComponent) component = NULL;
+  g_autoptr (PtsHttp) http = NULL;
   PtsApp app = { 0 };
   guint sigint, sigterm;
 
@@ -150,6 +162,15 @@ main (int argc, char **argv)
                             config->advertise_port ? config->advertise_port
                                                    : app.socks5_port);
 
+  if (config->http_port >= 0)
+    {
+      http = pts_http_new (config, proxy);
+      app.http_port = pts_http_listen (http, config->listen, config->http_port, &error);
+      if (app.http_port == 0)
+        goto fail;
+      app.http_base = pts_http_get_base_url (http);
+    }
+
   if (config->component != NULL)
     {
       component = pts_component_new (config, proxy, pts_app_component_ready, &app);
@@ -173,6 +194,7 @@ main (int argc, char **argv)
   g_clear_pointer (&hub, pts_hub_free);
   g_clear_pointer (&component, pts_component_free);
   g_clear_pointer (&socks5, pts_socks5_server_free);
+  g_clear_pointer (&http, pts_http_free);
   g_clear_pointer (&proxy, pts_proxy_free);
   g_main_loop_unref (app.loop);
   return 0;

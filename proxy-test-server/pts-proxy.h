@@ -9,8 +9,10 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "pts-config.h"
+#include "pts-relay.h"
 #include "pts-xml.h"
 
 G_BEGIN_DECLS
@@ -28,6 +30,8 @@ void pts_proxy_set_sender (PtsProxy *proxy, PtsProxySendFunc send, gpointer user
 /* The SOCKS5 streamhost handed to clients. */
 void pts_proxy_set_streamhost (PtsProxy *proxy, const char *host, guint16 port);
 const char *pts_proxy_get_jid (PtsProxy *proxy);
+/* Enables the HTTP side: URLs handed out start with @base_url. */
+void pts_proxy_set_http_base (PtsProxy *proxy, const char *base_url);
 
 /* A stanza addressed to the proxy's JID; ownership passes. */
 void pts_proxy_handle_stanza (PtsProxy *proxy, PtsNode *stanza);
@@ -36,6 +40,13 @@ void pts_proxy_handle_stanza (PtsProxy *proxy, PtsNode *stanza);
  * (with the reason in @why) when it must be refused. */
 gboolean pts_proxy_socks5_attach (PtsProxy *proxy, const char *hash, GSocketConnection *conn,
                                   const char **why);
+
+/* The HTTP side's endpoints waiting for their request, or NULL. */
+PtsEndpoint *pts_proxy_find_upload (PtsProxy *proxy, const char *token);
+PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *id);
+
+/* The /status document: live sessions and counters. */
+void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder);
 
 /* Live sessions (pending or active), for tests and status. */
 guint pts_proxy_count_sessions (PtsProxy *proxy);

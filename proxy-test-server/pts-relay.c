@@ -8,6 +8,29 @@
 
 #include "pts-relay.h"
 
+G_DEFINE_QUARK (pts-relay-error-quark, pts_relay_error)
+
+const char *
+pts_relay_error_reason (const GError *error)
+{
+  static const char *const reasons[] = {
+    [PTS_RELAY_ERROR_SENDER_GONE] = "sender-gone",
+    [PTS_RELAY_ERROR_RECEIVER_GONE] = "receiver-gone",
+    [PTS_RELAY_ERROR_TIMEOUT] = "timeout",
+    [PTS_RELAY_ERROR_BAD_INPUT] = "bad-input",
+    [PTS_RELAY_ERROR_FORBIDDEN] = "forbidden",
+    [PTS_RELAY_ERROR_TOO_LARGE] = "too-large",
+    [PTS_RELAY_ERROR_CANCELLED] = "cancelled",
+  };
+
+  if (error == NULL)
+    return "ok";
+  if (error->domain == PTS_RELAY_ERROR && error->code >= 0
+      && (gsize) error->code < G_N_ELEMENTS (reasons))
+    return reasons[error->code];
+  return "other";
+}
+
 struct _PtsRelay
 {
   guint8 *buf;
@@ -24,6 +47,9 @@ struct _PtsRelay
   guint64 bytes_out;
   gint64 last_activity;
   gboolean source_finished;
+  gboolean info_known;
+  gint64 file_size;
+  char *file_name;
   gboolean running;
   gboolean ended;
   guint end_idle_id;
@@ -45,7 +71,29 @@ pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayD
   self->done = done;
   self->user_data = user_data;
   self->last_activity = g_get_monotonic_time ();
+  self->file_size = -1;
   return self;
+}
+
+void
+pts_relay_set_file_info (PtsRelay *self, gint64 size, const char *name)
+{
+  self->file_size = size;
+  g_free (self->file_name);
+  self->file_name = g_strdup (name);
+  self->info_known = TRUE;
+  if (self->running && self->sink != NULL)
+    self->sink->klass->wake (self->sink);
+}
+
+gboolean
+pts_relay_get_file_info (PtsRelay *self, gint64 *size, const char **name)
+{
+  if (size != NULL)
+    *size = self->file_size;
+  if (name != NULL)
+    *name = self->file_name;
+  return self->info_known;
 }
 
 static void
@@ -73,14 +121,16 @@ pts_relay_free (PtsRelay *self)
   g_clear_handle_id (&self->end_idle_id, g_source_remove);
   if (!self->ended)
     {
-      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                      "transfer cancelled");
+      g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR,
+                                                      PTS_RELAY_ERROR_CANCELLED,
+                                                      "the proxy is shutting down");
       self->ended = TRUE;
       pts_relay_stop_endpoints (self, error);
     }
   else
     pts_relay_stop_endpoints (self, self->end_error);
   g_clear_error (&self->end_error);
+  g_free (self->file_name);
   g_free (self->buf);
   g_free (self);
 }

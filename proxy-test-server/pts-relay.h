@@ -13,6 +13,24 @@
 
 G_BEGIN_DECLS
 
+#define PTS_RELAY_ERROR (pts_relay_error_quark ())
+GQuark pts_relay_error_quark (void);
+
+/* Why a transfer ended badly; also how it is counted and answered. */
+typedef enum
+{
+  PTS_RELAY_ERROR_SENDER_GONE,
+  PTS_RELAY_ERROR_RECEIVER_GONE,
+  PTS_RELAY_ERROR_TIMEOUT,
+  PTS_RELAY_ERROR_BAD_INPUT,
+  PTS_RELAY_ERROR_FORBIDDEN,
+  PTS_RELAY_ERROR_TOO_LARGE,
+  PTS_RELAY_ERROR_CANCELLED,
+} PtsRelayError;
+
+/* A short stable name for @error ("receiver-gone"…), for counters. */
+const char *pts_relay_error_reason (const GError *error);
+
 typedef struct _PtsRelay PtsRelay;
 typedef struct _PtsEndpoint PtsEndpoint;
 
@@ -48,6 +66,11 @@ void pts_relay_commit (PtsRelay *relay, gsize n);
 gsize pts_relay_push (PtsRelay *relay, const guint8 *data, gsize len);
 gsize pts_relay_space (PtsRelay *relay);
 void pts_relay_source_done (PtsRelay *relay);
+
+/* What the source knows of the file: its size (-1 = unknown) and name.
+ * Until this is called, a sink that needs it (HTTP headers) waits. */
+void pts_relay_set_file_info (PtsRelay *relay, gint64 size, const char *name);
+gboolean pts_relay_get_file_info (PtsRelay *relay, gint64 *size, const char **name);
 
 /* Sink side. */
 const guint8 *pts_relay_read_ptr (PtsRelay *relay, gsize *avail);

@@ -69,12 +69,13 @@ static void
 pts_socket_endpoint_fail (PtsSocketEndpoint *self, const char *what, int err)
 {
   g_autoptr (GError) error = NULL;
+  PtsRelayError code
+      = self->is_source ? PTS_RELAY_ERROR_SENDER_GONE : PTS_RELAY_ERROR_RECEIVER_GONE;
 
   if (err == 0)
-    error = g_error_new (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "%s", what);
+    error = g_error_new (PTS_RELAY_ERROR, code, "%s", what);
   else
-    error = g_error_new (G_IO_ERROR, g_io_error_from_errno (err), "%s: %s", what,
-                         g_strerror (err));
+    error = g_error_new (PTS_RELAY_ERROR, code, "%s: %s", what, g_strerror (err));
   pts_socket_endpoint_set_events (self, 0);
   pts_relay_fail (self->parent.relay, error);
 }
