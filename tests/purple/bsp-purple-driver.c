@@ -4,15 +4,16 @@
  * XMPP accounts it is given (optionally with the bsproxy plugin loaded),
  * waits for a goal and reports what happens as JSON lines on stdout:
  *
- *   {"event":"plugin-loaded","id":"core-bsproxy","path":"…"}
+ *   {"event":"plugin-loaded","id":"core-bsproxy","name":"…","path":"…","prefs":["/plugins/…",…]}
  *   {"event":"signed-on","account":"alice@localhost/driver"}
  *   {"event":"buddy-online","account":"alice@localhost/driver","buddy":"bob@localhost"}
+ *   {"event":"plugin-error","path":"…","reason":"…"}
  *   {"event":"connection-error","account":"…","reason":"…"}
  *   {"event":"timeout","seconds":30}
  *   {"event":"done"}
  *
- * Exit status 0 once the goal is reached ("done"), 1 on a connection
- * error, a timeout or bad usage. Diagnostics (and libpurple's debug log
+ * Exit status 0 once the goal is reached ("done"), 1 on a plugin or
+ * connection error or a timeout, 2 on bad usage. Diagnostics (and libpurple's debug log
  * with --debug) go to stderr, so stdout stays machine-readable.
  *
  * Growing it: a goal is whatever driver_goal_reached() checks. File
@@ -24,6 +25,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +43,8 @@
 /* One account given with --account. */
 typedef struct
 {
-  char *jid;              /* as given, possibly with a /resource */
-  char *bare;             /* normalised bare JID, for buddy look-ups */
+  char *jid;  /* as given, possibly with a /resource */
+  char *bare; /* normalised bare JID, for buddy look-ups */
   char *password;
   PurpleAccount *account; /* owned by libpurple's account list */
   gboolean signed_on;
@@ -56,6 +58,7 @@ typedef struct
   char *server;
   int port;
   char *plugin_path;
+  gboolean plugin_late;
   int wait_online;
   int timeout;
   gboolean debug;
@@ -66,12 +69,45 @@ typedef struct
   guint timeout_id;
   guint sigint_id;
   guint sigterm_id;
+  gboolean plugin_loaded;
   gboolean finished;
   int exit_status;
 } Driver;
 
 /* libpurple's UI ops take no user_data: the debug switch is global. */
 static gboolean driver_debug_enabled;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DRIVER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DRIVER_ASAN 1
+#endif
+#endif
+
+#ifdef DRIVER_ASAN
+/* Under LeakSanitizer, libpurple's own leaks must be matched by the
+ * suppressions (by library), so their stacks must be whole and readable:
+ *  - full malloc stacks, not the fast unwinder's, which stops at the
+ *    first library built without frame pointers (GLib);
+ *  - every module kept mapped: libpurple dlcloses its protocol and
+ *    loader plugins at purple_core_quit (), and frames in an unmapped
+ *    module are unknown (meson exports dlclose for sanitized builds). */
+const char *__asan_default_options (void);
+int dlclose (void *handle);
+
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
+int
+dlclose (void *handle)
+{
+  return 0;
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* JSON-lines events                                                   */
@@ -258,7 +294,7 @@ driver_dns_resolve (PurpleDnsQueryData *query, PurpleDnsQueryResolvedCallback re
                     PurpleDnsQueryFailedCallback failed_cb)
 {
   g_autoptr (GResolver) resolver = g_resolver_get_default ();
-  g_autofree char *host = purple_dnsquery_get_host (query);
+  const char *host = purple_dnsquery_get_host (query); /* not a copy */
   DriverDnsQuery *dq = g_new0 (DriverDnsQuery, 1);
 
   dq->query = query;
@@ -435,14 +471,25 @@ driver_account_sees_others (Driver *self, DriverAccount *da)
 }
 
 static gboolean
+driver_all_signed_on (Driver *self)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    if (!((DriverAccount *) g_ptr_array_index (self->accounts, i))->signed_on)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
 driver_goal_reached (Driver *self)
 {
+  if (!driver_all_signed_on (self))
+    return FALSE;
+  if (self->plugin_path != NULL && !self->plugin_loaded)
+    return FALSE;
   for (guint i = 0; i < self->accounts->len; i++)
     {
       DriverAccount *da = g_ptr_array_index (self->accounts, i);
 
-      if (!da->signed_on)
-        return FALSE;
       if (self->wait_online > 0 && !driver_account_sees_others (self, da))
         return FALSE;
     }
@@ -461,10 +508,21 @@ driver_finish (Driver *self, int status)
   g_main_loop_quit (self->loop);
 }
 
+static gboolean driver_start_plugin (Driver *self);
+
 static void
 driver_check_goal (Driver *self)
 {
-  if (!self->finished && driver_goal_reached (self))
+  if (self->finished)
+    return;
+  /* --plugin-late: the plugin arrives among connections it must adopt */
+  if (self->plugin_path != NULL && !self->plugin_loaded && driver_all_signed_on (self)
+      && !driver_start_plugin (self))
+    {
+      driver_finish (self, 1);
+      return;
+    }
+  if (driver_goal_reached (self))
     driver_finish (self, 0);
 }
 
@@ -541,7 +599,9 @@ driver_connect_signals (Driver *self)
 
 /* libpurple reads prefs.xml inside purple_core_init (), before it would
  * start UPnP discovery and guess a public IP: pre-seed a fresh user
- * dir so that the driver stays on loopback. An existing file is kept. */
+ * dir so that the driver stays on loopback. A STUN server that is set
+ * (and never used: no media here) keeps prpl-jabber from looking one
+ * up in DNS at sign-in. An existing file is kept. */
 static gboolean
 driver_seed_prefs (const char *user_dir, GError **error)
 {
@@ -552,6 +612,7 @@ driver_seed_prefs (const char *user_dir, GError **error)
                               "   <pref name='auto_ip' type='bool' value='0'/>\n"
                               "   <pref name='public_ip' type='string' value='127.0.0.1'/>\n"
                               "   <pref name='map_ports' type='bool' value='0'/>\n"
+                              "   <pref name='stun_server' type='string' value='127.0.0.1'/>\n"
                               "  </pref>\n"
                               " </pref>\n"
                               "</pref>\n";
@@ -599,6 +660,32 @@ driver_init_purple (Driver *self, GError **error)
   return TRUE;
 }
 
+/* The preferences that the plugin's UI-agnostic frame shows, as a JSON
+ * array of pref paths: what Pidgin and Finch would build a dialog from. */
+static void
+driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
+{
+  PurplePluginUiInfo *ui_info
+      = PURPLE_PLUGIN_HAS_PREF_FRAME (plugin) ? PURPLE_PLUGIN_UI_INFO (plugin) : NULL;
+  PurplePluginPrefFrame *frame = NULL;
+
+  json_builder_begin_array (builder);
+  if (ui_info != NULL && ui_info->get_plugin_pref_frame != NULL)
+    frame = ui_info->get_plugin_pref_frame (plugin);
+  if (frame != NULL)
+    {
+      for (GList *l = purple_plugin_pref_frame_get_prefs (frame); l != NULL; l = l->next)
+        {
+          const char *name = purple_plugin_pref_get_name (l->data);
+
+          if (name != NULL && purple_prefs_exists (name))
+            json_builder_add_string_value (builder, name);
+        }
+      purple_plugin_pref_frame_destroy (frame);
+    }
+  json_builder_end_array (builder);
+}
+
 static gboolean
 driver_load_plugin (Driver *self, GError **error)
 {
@@ -622,10 +709,30 @@ driver_load_plugin (Driver *self, GError **error)
 
     json_builder_set_member_name (builder, "id");
     json_builder_add_string_value (builder, purple_plugin_get_id (plugin));
+    json_builder_set_member_name (builder, "name");
+    json_builder_add_string_value (builder, purple_plugin_get_name (plugin));
     json_builder_set_member_name (builder, "path");
     json_builder_add_string_value (builder, self->plugin_path);
+    json_builder_set_member_name (builder, "prefs");
+    driver_add_pref_names (builder, plugin);
     driver_event_emit (builder);
   }
+  return TRUE;
+}
+
+/* Loads --plugin; a failure is reported as a plugin-error event. */
+static gboolean
+driver_start_plugin (Driver *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!driver_load_plugin (self, &error))
+    {
+      driver_event ("plugin-error", "path", self->plugin_path, "reason", error->message, NULL);
+      g_printerr ("bsp-purple-driver: %s\n", error->message);
+      return FALSE;
+    }
+  self->plugin_loaded = TRUE;
   return TRUE;
 }
 
@@ -709,6 +816,9 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Connect every account to this port (default 5222)", "N" },
     { "plugin", 0, 0, G_OPTION_ARG_FILENAME, &self->plugin_path,
       "Probe and load this libpurple plugin (.so) before signing in", "PATH" },
+    { "plugin-late", 0, 0, G_OPTION_ARG_NONE, &self->plugin_late,
+      "Load the --plugin only once every account is signed on (it must adopt the connections)",
+      NULL },
     { "wait-online", 0, 0, G_OPTION_ARG_INT, &self->wait_online,
       "Finish once every account is signed on and sees the other accounts, and N-1 contacts "
       "in all, online (N counts the participants, itself included). Without it, finish once "
@@ -758,6 +868,12 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
                            "--wait-online must not be negative");
       return FALSE;
     }
+  if (self->plugin_late && self->plugin_path == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                           "--plugin-late needs --plugin");
+      return FALSE;
+    }
   if (self->timeout <= 0)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -805,6 +921,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   gboolean purple_up = FALSE;
 
+  setlocale (LC_ALL, "");
   /* a peer that closes its socket must not kill us mid-write */
   signal (SIGPIPE, SIG_IGN);
 
@@ -824,7 +941,7 @@ main (int argc, char **argv)
   purple_up = TRUE;
   driver_connect_signals (self);
 
-  if (self->plugin_path != NULL && !driver_load_plugin (self, &error))
+  if (self->plugin_path != NULL && !self->plugin_late && !driver_start_plugin (self))
     goto out;
 
   for (guint i = 0; i < self->accounts->len; i++)

@@ -3,8 +3,9 @@
  * Spawns proxy-test-server on loopback ports picked by the kernel, waits
  * for its READY line, then runs bsp-purple-driver with two accounts
  * (with and without the bsproxy plugin) and checks the JSON-lines events
- * it prints. Programs come from the environment, set by meson:
- * PTS_SERVER, BSP_DRIVER and BSP_PLUGIN.
+ * it prints. proxy-test-server comes from PTS_SERVER (set by meson for
+ * every test); the driver and the plugin from the paths meson compiled
+ * in, which BSP_DRIVER and BSP_PLUGIN override.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,6 +13,9 @@
 
 #include <signal.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -22,9 +26,80 @@
 #define TEST_ALICE "alice@localhost/driver"
 #define TEST_BOB "bob@localhost/driver"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+#ifdef TEST_ASAN
+/* G_TEST_OPTION_ISOLATE_DIRS leaks GLib's old user dirs
+ * (g_set_user_dirs); whole stacks let the suppression see that. */
+const char *__asan_default_options (void);
+const char *__lsan_default_suppressions (void);
+
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
+
+const char *
+__lsan_default_suppressions (void)
+{
+  return "leak:g_set_user_dirs\n";
+}
+#endif
+
+static const char *
+test_driver_path (void)
+{
+  const char *path = g_getenv ("BSP_DRIVER");
+
+#ifdef BSP_DRIVER_PATH
+  if (path == NULL)
+    path = BSP_DRIVER_PATH;
+#endif
+  return path;
+}
+
+static const char *
+test_plugin_path (void)
+{
+  const char *path = g_getenv ("BSP_PLUGIN");
+
+#ifdef BSP_PLUGIN_PATH
+  if (path == NULL)
+    path = BSP_PLUGIN_PATH;
+#endif
+  return path;
+}
+
+static void
+test_child_setup (gpointer user_data)
+{
+#ifdef __linux__
+  /* if this test aborts, its helpers go too instead of holding the
+   * output pipes that meson is reading */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+#endif
+}
+
+static GSubprocessLauncher *
+test_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, test_child_setup, NULL, NULL);
+  return launcher;
+}
+
 typedef struct
 {
   GSubprocess *server;
+  GDataInputStream *server_out; /* kept open: the server must not get EPIPE */
   char *c2s_host;
   char *c2s_port;
   char *user_dir;
@@ -46,20 +121,20 @@ typedef struct
 static void
 test_read_line_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  TestLineRead *read = user_data;
+  TestLineRead *state = user_data;
 
-  read->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                          NULL, &read->error);
-  read->done = TRUE;
-  g_main_context_wakeup (read->context);
+  state->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
+                                                          NULL, &state->error);
+  state->done = TRUE;
+  g_main_context_wakeup (state->context);
 }
 
 static gboolean
 test_read_timeout_cb (gpointer user_data)
 {
-  TestLineRead *read = user_data;
+  TestLineRead *state = user_data;
 
-  read->timed_out = TRUE;
+  state->timed_out = TRUE;
   return G_SOURCE_REMOVE;
 }
 
@@ -70,39 +145,39 @@ test_read_line (GDataInputStream *stream, guint timeout_s, GError **error)
   g_autoptr (GMainContext) context = g_main_context_new ();
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autoptr (GSource) timeout = g_timeout_source_new_seconds (timeout_s);
-  TestLineRead read = { .context = context };
+  TestLineRead state = { .context = context };
 
   g_main_context_push_thread_default (context);
-  g_source_set_callback (timeout, test_read_timeout_cb, &read, NULL);
+  g_source_set_callback (timeout, test_read_timeout_cb, &state, NULL);
   g_source_attach (timeout, context);
 
   g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, cancellable, test_read_line_cb,
-                                       &read);
-  while (!read.done && !read.timed_out)
+                                       &state);
+  while (!state.done && !state.timed_out)
     g_main_context_iteration (context, TRUE);
-  if (!read.done)
+  if (!state.done)
     {
       g_cancellable_cancel (cancellable);
-      while (!read.done)
+      while (!state.done)
         g_main_context_iteration (context, TRUE);
     }
   g_source_destroy (timeout);
   g_main_context_pop_thread_default (context);
 
-  if (read.timed_out && read.line == NULL)
+  if (state.timed_out && state.line == NULL)
     {
-      g_clear_error (&read.error);
+      g_clear_error (&state.error);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no line within %u s", timeout_s);
       return NULL;
     }
-  if (read.error != NULL)
+  if (state.error != NULL)
     {
-      g_propagate_error (error, read.error);
+      g_propagate_error (error, state.error);
       return NULL;
     }
-  if (read.line == NULL)
+  if (state.line == NULL)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "end of output");
-  return read.line;
+  return state.line;
 }
 
 /* ------------------------------------------------------------------ */
@@ -135,7 +210,8 @@ test_parse_ready (Fixture *fixture, const char *json, GError **error)
   if (address == NULL)
     return FALSE;
   fixture->c2s_host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (address)));
-  fixture->c2s_port = g_strdup_printf ("%u", g_network_address_get_port (G_NETWORK_ADDRESS (address)));
+  fixture->c2s_port
+      = g_strdup_printf ("%u", g_network_address_get_port (G_NETWORK_ADDRESS (address)));
   return TRUE;
 }
 
@@ -143,32 +219,33 @@ static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
   const char *server_path = g_getenv ("PTS_SERVER");
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GDataInputStream) out = NULL;
 
   if (server_path == NULL)
     {
       g_test_skip ("PTS_SERVER is not set: no proxy-test-server to sign in to");
       return;
     }
-  if (g_getenv ("BSP_DRIVER") == NULL)
+  if (test_driver_path () == NULL)
     {
-      g_test_skip ("BSP_DRIVER is not set");
+      g_test_skip ("no bsp-purple-driver: set BSP_DRIVER");
       return;
     }
 
   /* G_TEST_OPTION_ISOLATE_DIRS: this is a fresh per-test directory */
   fixture->user_dir = g_build_filename (g_get_user_config_dir (), "purple", NULL);
 
-  fixture->server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, server_path,
-                                      "--c2s-port", "0", "--socks5-port", "0", "--user",
-                                      "alice:secret", "--user", "bob:secret", NULL);
+  launcher = test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  fixture->server = g_subprocess_launcher_spawn (launcher, &error, server_path, "--c2s-port", "0",
+                                                 "--socks5-port", "0", "--user", "alice:secret",
+                                                 "--user", "bob:secret", NULL);
   g_assert_no_error (error);
 
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->server));
+  fixture->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->server));
   for (;;)
     {
-      g_autofree char *line = test_read_line (out, TEST_READY_TIMEOUT_S, &error);
+      g_autofree char *line = test_read_line (fixture->server_out, TEST_READY_TIMEOUT_S, &error);
 
       g_assert_no_error (error);
       if (g_str_has_prefix (line, "READY "))
@@ -194,6 +271,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
       g_assert_no_error (error);
       g_clear_object (&fixture->server);
     }
+  g_clear_object (&fixture->server_out);
   g_clear_pointer (&fixture->c2s_host, g_free);
   g_clear_pointer (&fixture->c2s_port, g_free);
   g_clear_pointer (&fixture->user_dir, g_free);
@@ -206,28 +284,33 @@ typedef struct
 {
   int status;
   GPtrArray *events; /* JsonObject * */
+  char *log;         /* the driver's stderr: libpurple's debug log with --debug */
 } DriverRun;
 
 static void
 driver_run_clear (DriverRun *run)
 {
   g_clear_pointer (&run->events, g_ptr_array_unref);
+  g_clear_pointer (&run->log, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DriverRun, driver_run_clear)
 
-/* Runs the driver to its end; every stdout line must be a JSON object
- * with an "event" member. */
+/* Runs the driver to its end with @extra_args (NULL-terminated, may be
+ * NULL); every stdout line must be a JSON object with an "event" member.
+ * With --debug in @extra_args, its stderr is kept in run->log. */
 static void
-test_run_driver (Fixture *fixture, const char *plugin, DriverRun *run)
+test_run_driver (Fixture *fixture, const char *const *extra_args, DriverRun *run)
 {
+  gboolean debug = FALSE;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) driver = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *out = NULL;
   g_auto (GStrv) lines = NULL;
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("BSP_DRIVER"));
+  g_ptr_array_add (argv, (gpointer) test_driver_path ());
   g_ptr_array_add (argv, (gpointer) "--user-dir");
   g_ptr_array_add (argv, fixture->user_dir);
   g_ptr_array_add (argv, (gpointer) "--account");
@@ -242,20 +325,29 @@ test_run_driver (Fixture *fixture, const char *plugin, DriverRun *run)
   g_ptr_array_add (argv, (gpointer) "2");
   g_ptr_array_add (argv, (gpointer) "--timeout");
   g_ptr_array_add (argv, (gpointer) TEST_DRIVER_TIMEOUT_S);
-  if (plugin != NULL)
+  for (const char *const *arg = extra_args; arg != NULL && *arg != NULL; arg++)
     {
-      g_ptr_array_add (argv, (gpointer) "--plugin");
-      g_ptr_array_add (argv, (gpointer) plugin);
+      g_ptr_array_add (argv, (gpointer) *arg);
+      debug = debug || g_str_equal (*arg, "--debug");
     }
-  if (g_test_verbose ())
-    g_ptr_array_add (argv, (gpointer) "--debug");
+  if (!debug && g_test_verbose ())
+    {
+      g_ptr_array_add (argv, (gpointer) "--debug");
+      debug = TRUE;
+    }
   g_ptr_array_add (argv, NULL);
 
-  driver = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                              &error);
+  launcher = test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                | (debug ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0));
+  /* libpurple's D-Bus glue must not reach the desktop's session bus */
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_STARTER_ADDRESS");
+  driver = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (driver, NULL, NULL, &out, NULL, &error);
+  g_subprocess_communicate_utf8 (driver, NULL, NULL, &out, &run->log, &error);
   g_assert_no_error (error);
+  if (run->log != NULL && g_test_verbose ())
+    g_test_message ("driver stderr:\n%s", run->log);
   g_assert_true (g_subprocess_get_if_exited (driver));
   run->status = g_subprocess_get_exit_status (driver);
 
@@ -309,6 +401,36 @@ test_has_event (DriverRun *run, const char *event, ...)
   return FALSE;
 }
 
+/* The plugin-loaded event lists exactly these preferences (NULL-terminated),
+ * in this order. */
+static void G_GNUC_NULL_TERMINATED
+test_assert_prefs (DriverRun *run, ...)
+{
+  JsonArray *prefs = NULL;
+  const char *name;
+  guint i = 0;
+  va_list args;
+
+  for (guint e = 0; e < run->events->len && prefs == NULL; e++)
+    {
+      JsonObject *object = g_ptr_array_index (run->events, e);
+
+      if (g_strcmp0 (json_object_get_string_member (object, "event"), "plugin-loaded") == 0)
+        prefs = json_object_get_array_member (object, "prefs");
+    }
+  g_assert_nonnull (prefs);
+
+  va_start (args, run);
+  while ((name = va_arg (args, const char *)) != NULL)
+    {
+      g_assert_cmpuint (i, <, json_array_get_length (prefs));
+      g_assert_cmpstr (json_array_get_string_element (prefs, i), ==, name);
+      i++;
+    }
+  va_end (args);
+  g_assert_cmpuint (i, ==, json_array_get_length (prefs));
+}
+
 static void
 test_assert_signed_in (DriverRun *run)
 {
@@ -341,7 +463,7 @@ test_signin (Fixture *fixture, gconstpointer user_data)
 static void
 test_signin_plugin (Fixture *fixture, gconstpointer user_data)
 {
-  const char *plugin = g_getenv ("BSP_PLUGIN");
+  const char *plugin = test_plugin_path ();
   g_auto (DriverRun) run = { 0 };
 
   g_test_summary ("The built bsproxy plugin loads into libpurple before sign-in and does not "
@@ -350,13 +472,42 @@ test_signin_plugin (Fixture *fixture, gconstpointer user_data)
     return;
   if (plugin == NULL)
     {
-      g_test_skip ("BSP_PLUGIN is not set: the plugin was not built");
+      g_test_skip ("the plugin was not built: set BSP_PLUGIN");
       return;
     }
 
-  test_run_driver (fixture, plugin, &run);
+  test_run_driver (fixture, (const char *const[]){ "--plugin", plugin, NULL }, &run);
+  g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
+  test_assert_prefs (&run, "/plugins/core/bsproxy/send_http", "/plugins/core/bsproxy/recv_http",
+                     "/plugins/core/bsproxy/proxy_jid", NULL);
+  test_assert_signed_in (&run);
+}
+
+static void
+test_signin_plugin_late (Fixture *fixture, gconstpointer user_data)
+{
+  const char *plugin = test_plugin_path ();
+  g_auto (DriverRun) run = { 0 };
+
+  g_test_summary ("Loaded while both accounts are already signed on, the plugin adopts both "
+                  "connections (it logs how many) and they stay online");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+  if (plugin == NULL)
+    {
+      g_test_skip ("the plugin was not built: set BSP_PLUGIN");
+      return;
+    }
+
+  test_run_driver (fixture,
+                   (const char *const[]){ "--plugin", plugin, "--plugin-late", "--debug", NULL },
+                   &run);
   g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
   test_assert_signed_in (&run);
+  g_assert_nonnull (run.log);
+  g_assert_nonnull (strstr (run.log, "bsproxy: loaded (version " PACKAGE_VERSION
+                                     "), 2 XMPP connection(s) adopted"));
+  g_assert_nonnull (strstr (run.log, "bsproxy: unloaded"));
 }
 
 int
@@ -368,6 +519,8 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/purple/signin/plugin", Fixture, NULL, fixture_set_up, test_signin_plugin,
               fixture_tear_down);
+  g_test_add ("/purple/signin/plugin-late", Fixture, NULL, fixture_set_up,
+              test_signin_plugin_late, fixture_tear_down);
 
   return g_test_run ();
 }
