@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "bsp-connection.h"
+#include "bsp-prefs.h"
 
 #define BSP_XMPP_PRPL_ID "prpl-jabber"
 
@@ -14,7 +17,7 @@ struct _BspConnectionTable
 };
 
 BspConnection *
-bsp_connection_new (PurpleConnection *gc)
+bsp_connection_new (PurpleConnection *gc, PurplePlugin *jabber)
 {
   BspConnection *conn;
 
@@ -23,14 +26,33 @@ bsp_connection_new (PurpleConnection *gc)
   conn = g_new0 (BspConnection, 1);
   conn->gc = gc;
   conn->account = purple_connection_get_account (gc);
+  conn->iq = bsp_iq_tracker_new (gc);
+  conn->discovery = bsp_discovery_new (gc, conn->iq);
+  conn->transfers = bsp_transfers_new (gc, jabber, conn->iq, conn->discovery);
   return conn;
 }
 
 void
+bsp_connection_start (BspConnection *conn)
+{
+  g_autofree char *extra = bsp_prefs_dup_proxy_jid ();
+
+  bsp_discovery_start (conn->discovery, extra);
+}
+
+/* Transfers first (they wait on discovery and IQs), then discovery (it
+ * waits on IQs), then the IQ tracker. */
+void
 bsp_connection_free (BspConnection *conn)
 {
+  const char *reason;
+
   if (conn == NULL)
     return;
+  reason = conn->end_reason ? conn->end_reason : _("the connection ended");
+  bsp_transfers_free (conn->transfers, reason);
+  bsp_discovery_free (conn->discovery);
+  bsp_iq_tracker_free (conn->iq, reason);
   g_free (conn);
 }
 
@@ -69,7 +91,8 @@ bsp_connection_table_free (BspConnectionTable *table)
 
 /* The entry for @gc, created on first use. */
 BspConnection *
-bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc)
+bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc,
+                             PurplePlugin *jabber)
 {
   BspConnection *conn;
 
@@ -79,7 +102,7 @@ bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc)
   conn = g_hash_table_lookup (table->by_gc, gc);
   if (conn == NULL)
     {
-      conn = bsp_connection_new (gc);
+      conn = bsp_connection_new (gc, jabber);
       g_hash_table_insert (table->by_gc, gc, conn);
     }
   return conn;
@@ -95,11 +118,32 @@ bsp_connection_table_lookup (BspConnectionTable *table, PurpleConnection *gc)
 
 /* Frees the entry for @gc; FALSE when there was none. */
 gboolean
-bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc)
+bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
+                             const char *reason)
 {
+  BspConnection *conn;
+
   g_return_val_if_fail (table != NULL, FALSE);
 
+  conn = g_hash_table_lookup (table->by_gc, gc);
+  if (conn == NULL)
+    return FALSE;
+  conn->end_reason = reason;
   return g_hash_table_remove (table->by_gc, gc);
+}
+
+void
+bsp_connection_table_clear (BspConnectionTable *table, const char *reason)
+{
+  GHashTableIter iter;
+  BspConnection *conn;
+
+  g_hash_table_iter_init (&iter, table->by_gc);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    {
+      conn->end_reason = reason;
+      g_hash_table_iter_remove (&iter);
+    }
 }
 
 guint

@@ -6,6 +6,10 @@
 
 #include <purple.h>
 
+#include "bsp-discovery.h"
+#include "bsp-iq.h"
+#include "bsp-transfer.h"
+
 G_BEGIN_DECLS
 
 /* What the plugin keeps for one XMPP connection, from signing-on to
@@ -18,10 +22,16 @@ struct _BspConnection
   PurpleConnection *gc;   /* not owned: the table's key */
   PurpleAccount *account; /* not owned */
   gboolean signed_on;
+  BspIqTracker *iq;
+  BspDiscovery *discovery;
+  BspTransfers *transfers;
+  const char *end_reason; /* shown on transfers still running at the end */
 };
 
-BspConnection *bsp_connection_new (PurpleConnection *gc);
+BspConnection *bsp_connection_new (PurpleConnection *gc, PurplePlugin *jabber);
 void bsp_connection_free (BspConnection *conn);
+/* Starts the per-connection work that needs a signed-on stream. */
+void bsp_connection_start (BspConnection *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspConnection, bsp_connection_free)
 
 gboolean bsp_connection_is_xmpp (PurpleConnection *gc);
@@ -33,9 +43,14 @@ BspConnectionTable *bsp_connection_table_new (void);
 void bsp_connection_table_free (BspConnectionTable *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspConnectionTable, bsp_connection_table_free)
 
-BspConnection *bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc);
+BspConnection *bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc,
+                                            PurplePlugin *jabber);
 BspConnection *bsp_connection_table_lookup (BspConnectionTable *table, PurpleConnection *gc);
-gboolean bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc);
+/* Ends @gc's state; transfers still running are cancelled with @reason. */
+gboolean bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
+                                      const char *reason);
+/* Ends every connection's state with @reason. */
+void bsp_connection_table_clear (BspConnectionTable *table, const char *reason);
 guint bsp_connection_table_size (BspConnectionTable *table);
 
 G_END_DECLS

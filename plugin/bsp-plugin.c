@@ -29,6 +29,9 @@ bsp_plugin_free (BspPlugin *self)
 {
   if (self == NULL)
     return;
+  if (self->connections != NULL)
+    bsp_connection_table_clear (self->connections,
+                                _("the HTTP file transfer plugin was unloaded"));
   g_clear_pointer (&self->connections, bsp_connection_table_free);
   g_free (self);
 }
@@ -45,14 +48,71 @@ bsp_plugin_account_name (PurpleConnection *gc)
 static void
 bsp_plugin_track (BspPlugin *self, PurpleConnection *gc, gboolean online)
 {
-  BspConnection *conn = bsp_connection_table_ensure (self->connections, gc);
+  BspConnection *conn = bsp_connection_table_ensure (self->connections, gc, self->jabber);
 
   if (online && !conn->signed_on)
     {
       conn->signed_on = TRUE;
       bsp_log_info ("%s is signed on as %s", bsp_plugin_account_name (gc),
                     purple_connection_get_display_name (gc));
+      bsp_connection_start (conn);
     }
+}
+
+static BspConnection *
+bsp_plugin_lookup (BspPlugin *self, PurpleConnection *gc)
+{
+  return gc ? bsp_connection_table_lookup (self->connections, gc) : NULL;
+}
+
+/* Runs before prpl-jabber's own handlers: answers to our IQs, the proxy's
+ * pushes and the bytestreams steps we take over are consumed here. */
+static gboolean
+bsp_plugin_receiving_iq_cb (PurpleConnection *gc, const char *type, const char *id,
+                            const char *from, xmlnode *iq, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup (user_data, gc);
+
+  if (conn == NULL || iq == NULL)
+    return FALSE;
+  if (bsp_iq_tracker_dispatch (conn->iq, type, id, from, iq))
+    return TRUE;
+  return bsp_transfers_receiving_iq (conn->transfers, type, id, from, iq);
+}
+
+static void
+bsp_plugin_sending_xmlnode_cb (PurpleConnection *gc, xmlnode **packet, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup (user_data, gc);
+
+  if (conn != NULL && packet != NULL && *packet != NULL)
+    bsp_transfers_sending_xmlnode (conn->transfers, *packet);
+}
+
+static BspConnection *
+bsp_plugin_lookup_xfer (BspPlugin *self, PurpleXfer *xfer)
+{
+  PurpleAccount *account = purple_xfer_get_account (xfer);
+
+  return account ? bsp_plugin_lookup (self, purple_account_get_connection (account)) : NULL;
+}
+
+static void
+bsp_plugin_file_recv_request_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup_xfer (user_data, xfer);
+
+  if (conn != NULL)
+    bsp_transfers_recv_request (conn->transfers, xfer);
+}
+
+static void
+bsp_plugin_file_cancel_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup_xfer (user_data, xfer);
+
+  if (conn != NULL)
+    bsp_transfers_cancelled (conn->transfers, xfer);
 }
 
 static void
@@ -81,7 +141,7 @@ bsp_plugin_signing_off_cb (PurpleConnection *gc, gpointer user_data)
 {
   BspPlugin *self = user_data;
 
-  if (bsp_connection_table_remove (self->connections, gc))
+  if (bsp_connection_table_remove (self->connections, gc, _("you signed off")))
     bsp_log_debug ("%s is signing off", bsp_plugin_account_name (gc));
 }
 
@@ -116,6 +176,7 @@ static void
 bsp_plugin_connect_signals (BspPlugin *self)
 {
   void *conn_handle = purple_connections_get_handle ();
+  void *xfer_handle = purple_xfers_get_handle ();
 
   purple_signal_connect (conn_handle, "signing-on", self->plugin,
                          PURPLE_CALLBACK (bsp_plugin_signing_on_cb), self);
@@ -123,6 +184,22 @@ bsp_plugin_connect_signals (BspPlugin *self)
                          PURPLE_CALLBACK (bsp_plugin_signed_on_cb), self);
   purple_signal_connect (conn_handle, "signing-off", self->plugin,
                          PURPLE_CALLBACK (bsp_plugin_signing_off_cb), self);
+
+  /* Early: purple_signal_emit_return_1 stops at the first handler that
+   * consumes, and the sending side must see nodes before they go out. */
+  purple_signal_connect_priority (self->jabber, "jabber-receiving-iq", self->plugin,
+                                  PURPLE_CALLBACK (bsp_plugin_receiving_iq_cb), self,
+                                  PURPLE_SIGNAL_PRIORITY_LOWEST + 100);
+  purple_signal_connect_priority (self->jabber, "jabber-sending-xmlnode", self->plugin,
+                                  PURPLE_CALLBACK (bsp_plugin_sending_xmlnode_cb), self,
+                                  PURPLE_SIGNAL_PRIORITY_LOWEST + 100);
+
+  purple_signal_connect (xfer_handle, "file-recv-request", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_file_recv_request_cb), self);
+  purple_signal_connect (xfer_handle, "file-send-cancel", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_file_cancel_cb), self);
+  purple_signal_connect (xfer_handle, "file-recv-cancel", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_file_cancel_cb), self);
 }
 
 static gboolean
@@ -157,8 +234,10 @@ bsp_plugin_unload (PurplePlugin *plugin)
 {
   BspPlugin *self = plugin->extra;
 
-  purple_signals_disconnect_by_handle (plugin);
+  /* Transfers still running end with a reason first (the signals they
+   * emit must still reach us), then nothing of ours runs any more. */
   g_clear_pointer (&self, bsp_plugin_free);
+  purple_signals_disconnect_by_handle (plugin);
   plugin->extra = NULL;
 
   bsp_log_info ("unloaded");

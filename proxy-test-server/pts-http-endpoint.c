@@ -496,6 +496,8 @@ typedef struct
   SoupServerMessage *msg;
   gboolean headers_set;
   gsize outstanding; /* bytes of the relay's buffer libsoup is writing */
+  gint64 size;        /* announced in Content-Length, or -1 */
+  guint64 written;
   gboolean completed; /* the body's end is queued */
   gboolean finished;
   gboolean used;      /* a GET was attached once */
@@ -548,6 +550,7 @@ pts_http_download_pump (PtsHttpDownload *self)
       soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
       soup_message_headers_replace (headers, "Content-Disposition", disposition);
       soup_message_headers_replace (headers, "Cache-Control", "no-store");
+      self->size = size;
       if (size >= 0)
         soup_message_headers_set_content_length (headers, size);
       else
@@ -557,9 +560,18 @@ pts_http_download_pump (PtsHttpDownload *self)
   if (self->outstanding > 0)
     return;
   ptr = pts_relay_read_ptr (relay, &avail);
-  if (avail > 0)
+  if (self->size >= 0 && self->written == (guint64) self->size)
+    {
+      /* Every announced byte is out: the body is complete, whatever the
+       * upload still has to say (its closing boundary, say). */
+      self->completed = TRUE;
+      soup_message_body_complete (soup_server_message_get_response_body (self->msg));
+    }
+  else if (avail > 0)
     {
       self->outstanding = MIN (avail, PTS_DOWNLOAD_CHUNK);
+      if (self->size >= 0)
+        self->outstanding = MIN (self->outstanding, (guint64) self->size - self->written);
       /* No copy: the bytes stay in the relay until libsoup wrote them. */
       soup_message_body_append (soup_server_message_get_response_body (self->msg),
                                 SOUP_MEMORY_STATIC, ptr, self->outstanding);
@@ -583,6 +595,7 @@ pts_http_download_wrote_chunk (SoupServerMessage *msg, gpointer user_data)
   if (n == 0 || self->finished)
     return;
   self->outstanding = 0;
+  self->written += n;
   pts_relay_consume (self->parent.relay, n);
   pts_http_download_pump (self);
 }
@@ -687,6 +700,7 @@ pts_http_download_new (void)
   PtsHttpDownload *self = g_new0 (PtsHttpDownload, 1);
 
   self->parent.klass = &pts_http_download_class;
+  self->size = -1;
   return &self->parent;
 }
 

@@ -47,6 +47,7 @@ struct _PtsRelay
   guint64 bytes_out;
   gint64 last_activity;
   gboolean source_finished;
+  gboolean sink_finished; /* the receiver has every byte it asked for */
   gboolean info_known;
   gint64 file_size;
   char *file_name;
@@ -201,6 +202,14 @@ pts_relay_commit (PtsRelay *self, gsize n)
   g_assert (n <= self->capacity - self->count);
   if (n == 0)
     return;
+  if (self->sink_finished)
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE,
+          "the receiver finished before the sender did");
+      pts_relay_end (self, error);
+      return;
+    }
   self->count += n;
   self->bytes_in += n;
   self->last_activity = g_get_monotonic_time ();
@@ -234,7 +243,9 @@ pts_relay_source_done (PtsRelay *self)
   if (self->source_finished)
     return;
   self->source_finished = TRUE;
-  if (self->running && self->sink != NULL)
+  if (self->sink_finished && self->count == 0)
+    pts_relay_end (self, NULL);
+  else if (self->running && self->sink != NULL)
     self->sink->klass->wake (self->sink);
 }
 
@@ -272,7 +283,11 @@ pts_relay_consume (PtsRelay *self, gsize n)
 void
 pts_relay_sink_done (PtsRelay *self)
 {
-  pts_relay_end (self, NULL);
+  /* The transfer succeeds once both ends are through: an upload is only
+   * complete when its body ended properly too. */
+  self->sink_finished = TRUE;
+  if (self->source_finished && self->count == 0)
+    pts_relay_end (self, NULL);
 }
 
 void

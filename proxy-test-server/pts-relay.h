@@ -76,7 +76,9 @@ gboolean pts_relay_get_file_info (PtsRelay *relay, gint64 *size, const char **na
 const guint8 *pts_relay_read_ptr (PtsRelay *relay, gsize *avail);
 void pts_relay_consume (PtsRelay *relay, gsize n);
 gboolean pts_relay_source_finished (PtsRelay *relay);
-/* The sink delivered everything after the source's end: success. */
+/* The sink delivered everything it will take (all after the source's end,
+ * or every byte of a known size): the transfer succeeds once the source
+ * has ended too, with nothing left over. */
 void pts_relay_sink_done (PtsRelay *relay);
 
 /* Either side: the transfer failed. Ends it (asynchronously safe: may be

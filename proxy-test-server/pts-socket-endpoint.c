@@ -169,9 +169,13 @@ pts_socket_endpoint_drain_peer (PtsSocketEndpoint *self)
 
   if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
     return;
-  if (n == 0 && pts_relay_buffered (self->parent.relay) == 0
-      && pts_relay_source_finished (self->parent.relay))
+  if (n == 0 && pts_relay_buffered (self->parent.relay) == 0)
     {
+      /* The receiver took everything it was given and left: a receiver
+       * that knows the file's size does that at its last byte, maybe
+       * before the sender's end is even seen. The transfer succeeds if no
+       * more bytes come. */
+      pts_socket_endpoint_set_events (self, 0);
       pts_relay_sink_done (self->parent.relay);
       return;
     }

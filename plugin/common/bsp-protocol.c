@@ -31,6 +31,8 @@ bsp_jid_split (const char *jid, const char **node, gsize *node_len, const char *
     return FALSE;
   if (slash != NULL && slash[1] == '\0')
     return FALSE;
+  if (at != NULL && memchr (dom, '@', slash ? (gsize) (slash - dom) : strlen (dom)) != NULL)
+    return FALSE;
 
   if (node != NULL)
     *node = at ? jid : NULL;

@@ -62,6 +62,16 @@ typedef struct
   int wait_online;
   int timeout;
   gboolean debug;
+  char *send_file;
+  char *send_to;
+  char *accept_dir;
+  gboolean decline;
+  gint64 cancel_at;  /* cancel our side once this many bytes moved (-1: never) */
+  gint64 unload_at;  /* unload the plugin then */
+  gint64 signoff_at; /* sign the transferring account off then */
+  int expect;        /* transfers that must end before we finish */
+  gboolean progress_bar;
+  gboolean no_direct;
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -70,9 +80,19 @@ typedef struct
   guint sigint_id;
   guint sigterm_id;
   gboolean plugin_loaded;
+  PurplePlugin *plugin;
   gboolean finished;
   int exit_status;
+  gboolean proxy_ready; /* libpurple knows its server's SOCKS5 proxy */
+  gboolean send_started;
+  int xfers_ended;
+  int xfers_failed;
+  gboolean trigger_fired;
+  gint64 last_progress;
 } Driver;
+
+/* libpurple's xfer, notify and conversation UI ops take no user_data. */
+static Driver *driver_global;
 
 /* libpurple's UI ops take no user_data: the debug switch is global. */
 static gboolean driver_debug_enabled;
@@ -480,8 +500,16 @@ driver_all_signed_on (Driver *self)
 }
 
 static gboolean
+driver_wants_transfers (Driver *self)
+{
+  return self->send_file != NULL || self->accept_dir != NULL || self->decline;
+}
+
+static gboolean
 driver_goal_reached (Driver *self)
 {
+  if (driver_wants_transfers (self))
+    return self->xfers_ended >= self->expect;
   if (!driver_all_signed_on (self))
     return FALSE;
   if (self->plugin_path != NULL && !self->plugin_loaded)
@@ -509,12 +537,14 @@ driver_finish (Driver *self, int status)
 }
 
 static gboolean driver_start_plugin (Driver *self);
+static void driver_maybe_send (Driver *self);
 
 static void
 driver_check_goal (Driver *self)
 {
   if (self->finished)
     return;
+  driver_maybe_send (self);
   /* --plugin-late: the plugin arrives among connections it must adopt */
   if (self->plugin_path != NULL && !self->plugin_loaded && driver_all_signed_on (self)
       && !driver_start_plugin (self))
@@ -524,6 +554,322 @@ driver_check_goal (Driver *self)
     }
   if (driver_goal_reached (self))
     driver_finish (self, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* File transfers                                                      */
+
+static void
+driver_xfer_event (const char *event, PurpleXfer *xfer, const char *extra_name,
+                   const char *extra_value)
+{
+  g_autoptr (JsonBuilder) builder = driver_event_begin (event);
+
+  json_builder_set_member_name (builder, "direction");
+  json_builder_add_string_value (builder, purple_xfer_get_type (xfer) == PURPLE_XFER_SEND
+                                              ? "send"
+                                              : "receive");
+  json_builder_set_member_name (builder, "peer");
+  json_builder_add_string_value (builder, purple_xfer_get_remote_user (xfer));
+  json_builder_set_member_name (builder, "file");
+  json_builder_add_string_value (builder, purple_xfer_get_filename (xfer)
+                                              ? purple_xfer_get_filename (xfer)
+                                              : "");
+  json_builder_set_member_name (builder, "size");
+  json_builder_add_int_value (builder, (gint64) purple_xfer_get_size (xfer));
+  json_builder_set_member_name (builder, "bytes");
+  json_builder_add_int_value (builder, (gint64) purple_xfer_get_bytes_sent (xfer));
+  if (purple_xfer_get_local_filename (xfer) != NULL)
+    {
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, purple_xfer_get_local_filename (xfer));
+    }
+  if (extra_name != NULL)
+    {
+      json_builder_set_member_name (builder, extra_name);
+      json_builder_add_string_value (builder, extra_value);
+    }
+  driver_event_emit (builder);
+}
+
+static void
+driver_xfer_ended (Driver *self, gboolean ok)
+{
+  self->xfers_ended++;
+  if (!ok)
+    self->xfers_failed++;
+  if (self->progress_bar)
+    g_printerr ("\n");
+  driver_check_goal (self);
+}
+
+/* --no-direct: as if the peers sat behind two NATs, drop the streamhosts
+ * of an offer that are the sender itself (a JID with a node), so that only
+ * proxies remain. */
+static void
+driver_strip_direct_streamhosts (xmlnode *query)
+{
+  xmlnode *sh = xmlnode_get_child (query, "streamhost");
+
+  while (sh != NULL)
+    {
+      xmlnode *next = xmlnode_get_next_twin (sh);
+      const char *jid = xmlnode_get_attrib (sh, "jid");
+
+      if (jid != NULL && strchr (jid, '@') != NULL)
+        {
+          /* unlink from the parent's child list, then free */
+          xmlnode **link = &query->child;
+          while (*link != NULL && *link != sh)
+            link = &(*link)->next;
+          if (*link == sh)
+            {
+              *link = sh->next;
+              if (query->lastchild == sh)
+                {
+                  xmlnode *last = query->child;
+                  while (last != NULL && last->next != NULL)
+                    last = last->next;
+                  query->lastchild = last;
+                }
+              sh->next = NULL;
+              xmlnode_free (sh);
+            }
+        }
+      sh = next;
+    }
+}
+
+static gboolean
+driver_check_goal_idle (gpointer user_data)
+{
+  driver_check_goal (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Once libpurple has the streamhost of its server's proxy (its own
+ * bytestreams get, not the plugin's "bsp…" ids), an offer includes it. */
+static void
+driver_receiving_xmlnode_cb (PurpleConnection *gc, xmlnode **packet, gpointer user_data)
+{
+  Driver *self = user_data;
+  xmlnode *iq = packet ? *packet : NULL;
+  xmlnode *query;
+  const char *id;
+
+  if (iq == NULL || g_strcmp0 (iq->name, "iq") != 0)
+    return;
+  id = xmlnode_get_attrib (iq, "id");
+  query = xmlnode_get_child_with_namespace (iq, "query", "http://jabber.org/protocol/bytestreams");
+  if (self->no_direct && query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "set") == 0)
+    driver_strip_direct_streamhosts (query);
+  if (self->proxy_ready)
+    return;
+  if (query == NULL || xmlnode_get_child (query, "streamhost") == NULL
+      || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0
+      || (id != NULL && g_str_has_prefix (id, "bsp")))
+    return;
+  /* prpl-jabber handles this same stanza right after us: look again from
+   * the main loop. */
+  self->proxy_ready = TRUE;
+  driver_event ("ft-proxy-ready", "account", purple_account_get_username (
+                                                 purple_connection_get_account (gc)),
+                NULL);
+  g_idle_add (driver_check_goal_idle, self);
+}
+
+static void
+driver_maybe_send (Driver *self)
+{
+  DriverAccount *da;
+  g_autofree char *bare = NULL;
+
+  if (self->send_file == NULL || self->send_started || self->finished || !self->proxy_ready)
+    return;
+  da = g_ptr_array_index (self->accounts, 0);
+  bare = bsp_jid_bare (self->send_to);
+  if (!da->signed_on || !PURPLE_BUDDY_IS_ONLINE (purple_find_buddy (da->account, bare)))
+    return;
+  self->send_started = TRUE;
+  /* As a user would, from an open conversation: reasons show up there. */
+  purple_conversation_new (PURPLE_CONV_TYPE_IM, da->account, self->send_to);
+  serv_send_file (purple_account_get_connection (da->account), self->send_to, self->send_file);
+}
+
+/* A file name from the network, made safe to use inside --accept-dir. */
+static char *
+driver_safe_name (const char *name)
+{
+  g_autofree char *base = g_path_get_basename (name && *name ? name : "file");
+
+  if (g_strcmp0 (base, "..") == 0 || g_strcmp0 (base, ".") == 0 || g_strcmp0 (base, "/") == 0)
+    return g_strdup ("file");
+  return g_steal_pointer (&base);
+}
+
+static void
+driver_file_recv_request_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  Driver *self = user_data;
+
+  driver_xfer_event ("xfer-offered", xfer, NULL, NULL);
+  purple_conversation_new (PURPLE_CONV_TYPE_IM, purple_xfer_get_account (xfer),
+                           purple_xfer_get_remote_user (xfer));
+  if (self->decline)
+    {
+      /* what a plugin does to refuse: ft.c then cancels it */
+      xfer->status = PURPLE_XFER_STATUS_CANCEL_LOCAL;
+      return;
+    }
+  if (self->accept_dir != NULL)
+    {
+      g_autofree char *name = driver_safe_name (purple_xfer_get_filename (xfer));
+      g_autofree char *path = g_build_filename (self->accept_dir, name, NULL);
+      purple_xfer_request_accepted (xfer, path);
+    }
+}
+
+static gboolean
+driver_fire_trigger (gpointer user_data)
+{
+  PurpleXfer *xfer = user_data;
+  Driver *self = driver_global;
+  gint64 bytes = (gint64) purple_xfer_get_bytes_sent (xfer);
+
+  if (!purple_xfer_is_canceled (xfer) && !purple_xfer_is_completed (xfer))
+    {
+      if (self->cancel_at >= 0 && bytes >= self->cancel_at)
+        {
+          driver_xfer_event ("xfer-cancelling", xfer, NULL, NULL);
+          purple_xfer_cancel_local (xfer);
+        }
+      else if (self->unload_at >= 0 && bytes >= self->unload_at && self->plugin != NULL)
+        {
+          driver_event ("plugin-unloading", "id", purple_plugin_get_id (self->plugin), NULL);
+          purple_plugin_unload (self->plugin);
+        }
+      else if (self->signoff_at >= 0 && bytes >= self->signoff_at)
+        {
+          driver_event ("signing-off", "account",
+                        purple_account_get_username (purple_xfer_get_account (xfer)), NULL);
+          purple_account_disconnect (purple_xfer_get_account (xfer));
+        }
+    }
+  purple_xfer_unref (xfer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+driver_xfer_update_progress (PurpleXfer *xfer, double percent)
+{
+  Driver *self = driver_global;
+  gint64 now = g_get_monotonic_time ();
+  gint64 bytes = (gint64) purple_xfer_get_bytes_sent (xfer);
+  gint64 size = (gint64) purple_xfer_get_size (xfer);
+  gint64 trigger = MAX (self->cancel_at, MAX (self->unload_at, self->signoff_at));
+
+  if (!self->trigger_fired && trigger >= 0 && bytes >= trigger)
+    {
+      /* Not from inside libpurple's own progress path. */
+      self->trigger_fired = TRUE;
+      purple_xfer_ref (xfer);
+      g_idle_add (driver_fire_trigger, xfer);
+    }
+  if (now - self->last_progress < 200000 && bytes != size)
+    return;
+  self->last_progress = now;
+  driver_xfer_event ("xfer-progress", xfer, NULL, NULL);
+  if (self->progress_bar && size > 0)
+    {
+      int width = 40, filled = (int) (width * (double) bytes / size);
+      double secs = (now - (gint64) purple_xfer_get_start_time (xfer) * G_USEC_PER_SEC)
+                    / (double) G_USEC_PER_SEC;
+      g_printerr ("\r  [%.*s%*s] %5.1f%%  %.1f/%.1f MiB", filled,
+                  "########################################", width - filled, "",
+                  100.0 * bytes / size, bytes / 1048576.0, size / 1048576.0);
+      (void) secs;
+    }
+}
+
+static PurpleXferUiOps driver_xfer_ops = {
+  .update_progress = driver_xfer_update_progress,
+};
+
+static void
+driver_file_start_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  driver_xfer_event ("xfer-started", xfer, NULL, NULL);
+}
+
+static void
+driver_file_complete_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  driver_xfer_event ("xfer-completed", xfer, NULL, NULL);
+  driver_xfer_ended (user_data, TRUE);
+}
+
+static void
+driver_file_cancel_cb (PurpleXfer *xfer, gpointer user_data)
+{
+  driver_xfer_event ("xfer-cancelled", xfer, "status",
+                     purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_CANCEL_REMOTE
+                         ? "cancel-remote"
+                         : "cancel-local");
+  driver_xfer_ended (user_data, FALSE);
+}
+
+/* Errors and notices that Pidgin would show in a dialog. */
+static void *
+driver_notify_message (PurpleNotifyMsgType type, const char *title, const char *primary,
+                       const char *secondary)
+{
+  driver_event ("notify", "title", title, "primary", primary, "secondary", secondary, NULL);
+  return NULL;
+}
+
+static PurpleNotifyUiOps driver_notify_ops = {
+  .notify_message = driver_notify_message,
+};
+
+/* What Pidgin would write into the conversation window. */
+static void
+driver_write_conv (PurpleConversation *conv, const char *name, const char *alias,
+                   const char *message, PurpleMessageFlags flags, time_t mtime)
+{
+  driver_event ("conversation", "with", purple_conversation_get_name (conv), "message", message,
+                "kind", (flags & PURPLE_MESSAGE_ERROR) ? "error" : "system", NULL);
+}
+
+static PurpleConversationUiOps driver_conv_ops = {
+  .write_conv = driver_write_conv,
+};
+
+static void
+driver_connect_xfer_signals (Driver *self)
+{
+  void *xfers = purple_xfers_get_handle ();
+  PurplePlugin *jabber = purple_plugins_find_with_id (DRIVER_XMPP_PRPL);
+
+  purple_xfers_set_ui_ops (&driver_xfer_ops);
+  purple_notify_set_ui_ops (&driver_notify_ops);
+  purple_conversations_set_ui_ops (&driver_conv_ops);
+  purple_signal_connect (xfers, "file-recv-request", self,
+                         PURPLE_CALLBACK (driver_file_recv_request_cb), self);
+  purple_signal_connect (xfers, "file-send-start", self, PURPLE_CALLBACK (driver_file_start_cb),
+                         self);
+  purple_signal_connect (xfers, "file-recv-start", self, PURPLE_CALLBACK (driver_file_start_cb),
+                         self);
+  purple_signal_connect (xfers, "file-send-complete", self,
+                         PURPLE_CALLBACK (driver_file_complete_cb), self);
+  purple_signal_connect (xfers, "file-recv-complete", self,
+                         PURPLE_CALLBACK (driver_file_complete_cb), self);
+  purple_signal_connect (xfers, "file-send-cancel", self, PURPLE_CALLBACK (driver_file_cancel_cb),
+                         self);
+  purple_signal_connect (xfers, "file-recv-cancel", self, PURPLE_CALLBACK (driver_file_cancel_cb),
+                         self);
+  if (jabber != NULL)
+    purple_signal_connect (jabber, "jabber-receiving-xmlnode", self,
+                           PURPLE_CALLBACK (driver_receiving_xmlnode_cb), self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -592,6 +938,7 @@ driver_connect_signals (Driver *self)
                          PURPLE_CALLBACK (driver_buddy_signed_on_cb), self);
   purple_signal_connect (blist, "buddy-signed-off", self,
                          PURPLE_CALLBACK (driver_buddy_signed_off_cb), self);
+  driver_connect_xfer_signals (self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -733,6 +1080,7 @@ driver_start_plugin (Driver *self)
       return FALSE;
     }
   self->plugin_loaded = TRUE;
+  self->plugin = purple_plugins_find_with_filename (self->plugin_path);
   return TRUE;
 }
 
@@ -828,6 +1176,26 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Give up with exit status 1 after this many seconds (default 30)", "SECONDS" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &self->debug, "Print libpurple's debug log to stderr",
       NULL },
+    { "send-file", 0, 0, G_OPTION_ARG_FILENAME, &self->send_file,
+      "Send this file from the first account (needs --to) once the peer is online", "PATH" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &self->send_to, "The full JID to send --send-file to",
+      "JID" },
+    { "accept-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->accept_dir,
+      "Accept incoming files into this directory", "DIR" },
+    { "decline", 0, 0, G_OPTION_ARG_NONE, &self->decline, "Decline incoming files", NULL },
+    { "cancel-at", 0, 0, G_OPTION_ARG_INT64, &self->cancel_at,
+      "Cancel the transfer on this side once this many bytes moved", "BYTES" },
+    { "unload-at", 0, 0, G_OPTION_ARG_INT64, &self->unload_at,
+      "Unload the --plugin once this many bytes moved", "BYTES" },
+    { "signoff-at", 0, 0, G_OPTION_ARG_INT64, &self->signoff_at,
+      "Sign the account off once this many bytes moved", "BYTES" },
+    { "expect", 0, 0, G_OPTION_ARG_INT, &self->expect,
+      "Finish once this many transfers ended, completed or not (default 1)", "N" },
+    { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar,
+      "Draw a progress bar on stderr", NULL },
+    { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
+      "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
+      NULL },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -868,6 +1236,20 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
                            "--wait-online must not be negative");
       return FALSE;
     }
+  if ((self->send_file == NULL) != (self->send_to == NULL))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                           "--send-file and --to go together");
+      return FALSE;
+    }
+  if (self->send_to != NULL && !bsp_jid_is_full (self->send_to))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--to must be a full JID (with a /resource)");
+      return FALSE;
+    }
+  if (self->expect <= 0)
+    self->expect = 1;
   if (self->plugin_late && self->plugin_path == NULL)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
@@ -908,6 +1290,9 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->account_specs, g_strfreev);
   g_clear_pointer (&self->server, g_free);
   g_clear_pointer (&self->plugin_path, g_free);
+  g_clear_pointer (&self->send_file, g_free);
+  g_clear_pointer (&self->send_to, g_free);
+  g_clear_pointer (&self->accept_dir, g_free);
 }
 
 int
@@ -916,8 +1301,13 @@ main (int argc, char **argv)
   Driver driver = {
     .timeout = 30,
     .exit_status = 1,
+    .cancel_at = -1,
+    .unload_at = -1,
+    .signoff_at = -1,
   };
   Driver *self = &driver;
+
+  driver_global = self;
   g_autoptr (GError) error = NULL;
   gboolean purple_up = FALSE;
 

@@ -1,0 +1,284 @@
+/* bsp-discovery.c — which bytestreams proxies around us speak bs-proxy
+ *
+ * Per connection: disco#items of our server → disco#info of each item →
+ * for bytestreams proxies, the bytestreams get that tells their SOCKS5
+ * address. Results are cached for the connection's life; a reconnect makes
+ * a new connection state and so a fresh walk. Streamhosts offered by a peer
+ * on another server are looked up on demand.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "bsp-discovery.h"
+#include "bsp-log.h"
+#include "bsp-protocol.h"
+
+typedef struct
+{
+  BspDiscoveryFunc func;
+  gpointer user_data;
+} BspDiscoveryWaiter;
+
+typedef struct
+{
+  BspDiscovery *discovery;
+  BspProxyInfo info;
+  gboolean known;     /* disco#info answered (or failed) */
+  gboolean asked;
+  gboolean ok;        /* is_proxy after the answer */
+  GArray *waiters;    /* BspDiscoveryWaiter */
+} BspDiscoveryEntry;
+
+struct _BspDiscovery
+{
+  PurpleConnection *gc;
+  BspIqTracker *iq;
+  GHashTable *entries; /* jid → BspDiscoveryEntry */
+};
+
+static void
+bsp_discovery_entry_free (BspDiscoveryEntry *entry)
+{
+  g_free (entry->info.jid);
+  g_free (entry->info.host);
+  g_array_unref (entry->waiters);
+  g_free (entry);
+}
+
+BspDiscovery *
+bsp_discovery_new (PurpleConnection *gc, BspIqTracker *iq)
+{
+  BspDiscovery *self = g_new0 (BspDiscovery, 1);
+
+  self->gc = gc;
+  self->iq = iq;
+  self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) bsp_discovery_entry_free);
+  return self;
+}
+
+void
+bsp_discovery_free (BspDiscovery *self)
+{
+  GHashTableIter iter;
+  BspDiscoveryEntry *entry;
+
+  if (self == NULL)
+    return;
+  /* Pending IQs point at entries: forget them first. */
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    bsp_iq_tracker_forget (self->iq, entry);
+  bsp_iq_tracker_forget (self->iq, self);
+  g_hash_table_unref (self->entries);
+  g_free (self);
+}
+
+static void
+bsp_discovery_entry_done (BspDiscoveryEntry *entry)
+{
+  g_autoptr (GArray) waiters = entry->waiters;
+
+  entry->known = TRUE;
+  entry->waiters = g_array_new (FALSE, FALSE, sizeof (BspDiscoveryWaiter));
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      BspDiscoveryWaiter *w = &g_array_index (waiters, BspDiscoveryWaiter, i);
+      w->func (entry->ok ? &entry->info : NULL, w->user_data);
+    }
+}
+
+static void
+bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why,
+                             gpointer user_data)
+{
+  BspDiscoveryEntry *entry = user_data;
+  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_BYTESTREAMS) : NULL;
+  xmlnode *host = query ? xmlnode_get_child (query, "streamhost") : NULL;
+
+  if (host != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+    {
+      const char *port = xmlnode_get_attrib (host, "port");
+      guint64 p = 0;
+      g_free (entry->info.host);
+      entry->info.host = g_strdup (xmlnode_get_attrib (host, "host"));
+      if (port != NULL && g_ascii_string_to_unsigned (port, 10, 1, 65535, &p, NULL))
+        entry->info.port = (guint16) p;
+    }
+  bsp_log_info ("proxy %s: SOCKS5 %s:%u, HTTP %s%s", entry->info.jid,
+                entry->info.host ? entry->info.host : "?", entry->info.port,
+                entry->info.http ? "yes" : "no", entry->info.bridge ? " (bridges to SOCKS5)" : "");
+}
+
+static void
+bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+{
+  BspDiscoveryEntry *entry = user_data;
+  xmlnode *query
+      = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_INFO) : NULL;
+
+  if (query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+    {
+      for (xmlnode *c = query->child; c != NULL; c = c->next)
+        {
+          if (c->type != XMLNODE_TYPE_TAG)
+            continue;
+          if (strcmp (c->name, "identity") == 0
+              && g_strcmp0 (xmlnode_get_attrib (c, "category"), "proxy") == 0
+              && g_strcmp0 (xmlnode_get_attrib (c, "type"), "bytestreams") == 0)
+            entry->info.is_proxy = TRUE;
+          else if (strcmp (c->name, "feature") == 0)
+            {
+              const char *var = xmlnode_get_attrib (c, "var");
+              if (g_strcmp0 (var, BSP_NS_BSPROXY) == 0)
+                entry->info.http = TRUE;
+              else if (g_strcmp0 (var, BSP_NS_BSPROXY_BRIDGE) == 0)
+                entry->info.bridge = TRUE;
+            }
+        }
+    }
+  entry->ok = entry->info.is_proxy;
+  if (entry->ok)
+    {
+      xmlnode *get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_BYTESTREAMS, NULL);
+      bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_streamhost_cb, entry);
+    }
+  bsp_discovery_entry_done (entry);
+}
+
+static BspDiscoveryEntry *
+bsp_discovery_entry (BspDiscovery *self, const char *jid)
+{
+  g_autofree char *norm = bsp_jid_normalize (jid);
+  BspDiscoveryEntry *entry;
+
+  if (norm == NULL)
+    return NULL;
+  entry = g_hash_table_lookup (self->entries, norm);
+  if (entry != NULL)
+    return entry;
+  entry = g_new0 (BspDiscoveryEntry, 1);
+  entry->discovery = self;
+  entry->info.jid = g_steal_pointer (&norm);
+  entry->waiters = g_array_new (FALSE, FALSE, sizeof (BspDiscoveryWaiter));
+  g_hash_table_insert (self->entries, entry->info.jid, entry);
+  return entry;
+}
+
+static void
+bsp_discovery_ask (BspDiscoveryEntry *entry)
+{
+  xmlnode *get;
+
+  if (entry->asked)
+    return;
+  entry->asked = TRUE;
+  get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_DISCO_INFO, NULL);
+  bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_info_cb, entry);
+}
+
+static void
+bsp_discovery_items_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+{
+  BspDiscovery *self = user_data;
+  xmlnode *query
+      = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_ITEMS) : NULL;
+
+  if (query == NULL)
+    {
+      bsp_log_info ("no service discovery on our server (%s)",
+                    why ? why : bsp_iq_error_condition (iq));
+      return;
+    }
+  for (xmlnode *item = xmlnode_get_child (query, "item"); item != NULL;
+       item = xmlnode_get_next_twin (item))
+    {
+      const char *jid = xmlnode_get_attrib (item, "jid");
+      BspDiscoveryEntry *entry;
+      /* Items with a node are not services of their own. */
+      if (jid == NULL || xmlnode_get_attrib (item, "node") != NULL)
+        continue;
+      entry = bsp_discovery_entry (self, jid);
+      if (entry != NULL)
+        bsp_discovery_ask (entry);
+    }
+}
+
+void
+bsp_discovery_start (BspDiscovery *self, const char *extra_jid)
+{
+  g_autofree char *domain = bsp_jid_domain (purple_connection_get_display_name (self->gc));
+  xmlnode *get = bsp_iq_new ("get", domain, NULL, "query", BSP_NS_DISCO_ITEMS, NULL);
+
+  bsp_iq_tracker_send (self->iq, get, 30, bsp_discovery_items_cb, self);
+  if (extra_jid != NULL && *extra_jid != '\0')
+    {
+      BspDiscoveryEntry *entry = bsp_discovery_entry (self, extra_jid);
+      if (entry != NULL)
+        bsp_discovery_ask (entry);
+      else
+        bsp_log_warning ("the configured proxy JID \"%s\" is not a valid JID", extra_jid);
+    }
+}
+
+const BspProxyInfo *
+bsp_discovery_lookup (BspDiscovery *self, const char *jid)
+{
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+  BspDiscoveryEntry *entry = norm ? g_hash_table_lookup (self->entries, norm) : NULL;
+
+  return entry && entry->known && entry->ok ? &entry->info : NULL;
+}
+
+void
+bsp_discovery_ensure (BspDiscovery *self, const char *jid, BspDiscoveryFunc func,
+                      gpointer user_data)
+{
+  BspDiscoveryEntry *entry = bsp_discovery_entry (self, jid);
+  BspDiscoveryWaiter w = { func, user_data };
+
+  if (entry == NULL)
+    {
+      func (NULL, user_data);
+      return;
+    }
+  if (entry->known)
+    {
+      func (entry->ok ? &entry->info : NULL, user_data);
+      return;
+    }
+  g_array_append_val (entry->waiters, w);
+  bsp_discovery_ask (entry);
+}
+
+void
+bsp_discovery_cancel (BspDiscovery *self, gpointer user_data)
+{
+  GHashTableIter iter;
+  BspDiscoveryEntry *entry;
+
+  if (self == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    for (guint i = entry->waiters->len; i > 0; i--)
+      if (g_array_index (entry->waiters, BspDiscoveryWaiter, i - 1).user_data == user_data)
+        g_array_remove_index (entry->waiters, i - 1);
+}
+
+GPtrArray *
+bsp_discovery_list_http (BspDiscovery *self)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  BspDiscoveryEntry *entry;
+
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->known && entry->ok && entry->info.http)
+      g_ptr_array_add (out, &entry->info);
+  return out;
+}

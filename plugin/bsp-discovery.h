@@ -1,0 +1,45 @@
+/* bsp-discovery.h — which bytestreams proxies around us speak bs-proxy
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <purple.h>
+
+#include "bsp-iq.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *jid;       /* normalised */
+  gboolean is_proxy; /* identity proxy/bytestreams */
+  gboolean http;   /* http://oneteam.im/bs-proxy */
+  gboolean bridge; /* http://oneteam.im/bs-proxy#bridge */
+  char *host;      /* its SOCKS5 streamhost, when asked */
+  guint16 port;
+} BspProxyInfo;
+
+typedef struct _BspDiscovery BspDiscovery;
+
+/* Called once the JID's disco#info is known; @info is NULL when the JID
+ * did not answer or is not a bytestreams proxy. */
+typedef void (*BspDiscoveryFunc) (const BspProxyInfo *info, gpointer user_data);
+
+BspDiscovery *bsp_discovery_new (PurpleConnection *gc, BspIqTracker *iq);
+void bsp_discovery_free (BspDiscovery *discovery);
+
+/* Walks the server's disco items (and @extra_jid, if any): disco#info of
+ * each, then the streamhost of every bytestreams proxy. */
+void bsp_discovery_start (BspDiscovery *discovery, const char *extra_jid);
+/* What is known of @jid now, or NULL. */
+const BspProxyInfo *bsp_discovery_lookup (BspDiscovery *discovery, const char *jid);
+/* Calls @func once @jid's info is known (at once if it already is). */
+void bsp_discovery_ensure (BspDiscovery *discovery, const char *jid, BspDiscoveryFunc func,
+                           gpointer user_data);
+/* Drops every waiting @func whose user_data is @user_data. */
+void bsp_discovery_cancel (BspDiscovery *discovery, gpointer user_data);
+/* Every known bs-proxy (BspProxyInfo *, not owned). */
+GPtrArray *bsp_discovery_list_http (BspDiscovery *discovery);
+
+G_END_DECLS

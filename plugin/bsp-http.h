@@ -1,0 +1,53 @@
+/* bsp-http.h — the plugin's HTTP client: a streamed multipart upload and a
+ * chunked download, on libsoup 3
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <purple.h>
+
+G_BEGIN_DECLS
+
+#define BSP_HTTP_ERROR (bsp_http_error_quark ())
+GQuark bsp_http_error_quark (void);
+
+typedef enum
+{
+  BSP_HTTP_ERROR_STATUS,    /* the proxy answered with a non-2xx status */
+  BSP_HTTP_ERROR_SHORT,     /* the body ended before the announced size */
+  BSP_HTTP_ERROR_LONG,      /* more bytes than announced */
+  BSP_HTTP_ERROR_ABORTED,   /* the consumer stopped the download */
+} BspHttpError;
+
+/* One session per account: the account's proxy settings, TLS certificates
+ * checked against the system's database. */
+SoupSession *bsp_http_session_new (PurpleAccount *account);
+
+/* The body of an upload, exactly as it goes on the wire. */
+char *bsp_http_multipart_head (const char *boundary, const char *sidhash, const char *filename,
+                               goffset size);
+char *bsp_http_multipart_tail (const char *boundary);
+
+typedef void (*BspHttpProgress) (guint64 done, gpointer user_data);
+typedef void (*BspHttpDone) (const GError *error, gpointer user_data);
+/* A downloaded chunk; return FALSE to stop with BSP_HTTP_ERROR_ABORTED. */
+typedef gboolean (*BspHttpChunk) (const guint8 *data, gsize len, gpointer user_data);
+
+/* POSTs @path as the FILE part of a multipart/form-data body whose SIDHASH
+ * part comes first, with an exact Content-Length, read from disk as it is
+ * sent. @done gets NULL only for a 2xx answer. Cancelling @cancellable
+ * aborts the request; @done then gets G_IO_ERROR_CANCELLED. */
+void bsp_http_upload (SoupSession *session, const char *url, const char *sidhash,
+                      const char *path, const char *filename, goffset size,
+                      GCancellable *cancellable, BspHttpProgress progress, BspHttpDone done,
+                      gpointer user_data);
+
+/* GETs @url and hands every chunk to @chunk as it arrives; @expected >= 0
+ * is checked against the announced and the received length. */
+void bsp_http_download (SoupSession *session, const char *url, gint64 expected,
+                        GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
+                        gpointer user_data);
+
+G_END_DECLS
