@@ -68,6 +68,7 @@ struct _BspTransfer
   GPtrArray *candidates; /* recv: bs-proxy candidates from the offer */
   guint candidate;
   guint timer_id;
+  gint64 last_progress;
   GCancellable *cancellable;
 };
 
@@ -163,25 +164,34 @@ bsp_transfer_filename (BspTransfer *t)
   return name ? name : "";
 }
 
-/* Ends the transfer on our side with @reason in the conversation; the other
- * side learns it from the proxy (its HTTP or SOCKS5 stream breaks). */
+/* Shows @reason where the user looks (the conversation, and the error
+ * notice libpurple shows for failed transfers) and cancels the PurpleXfer. */
+static void
+bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason)
+{
+  PurpleXfer *xfer = t->xfer;
+  g_autofree char *msg = NULL;
+
+  if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
+    return;
+  msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
+  purple_xfer_conversation_write (xfer, msg, TRUE);
+  purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
+                     purple_xfer_get_remote_user (xfer), msg);
+  purple_xfer_cancel_local (xfer);
+}
+
+/* Ends the transfer on our side with @reason; the other side learns it
+ * from the proxy (its HTTP or SOCKS5 stream breaks). */
 static void
 bsp_transfer_fail (BspTransfer *t, const char *reason)
 {
-  PurpleXfer *xfer = t->xfer;
-
   if (t->owner == NULL)
     return;
   bsp_log_info ("transfer %s with %s failed: %s", t->sid, t->peer, reason);
   bsp_transfer_ref (t);
   bsp_transfer_detach (t);
-  if (!purple_xfer_is_canceled (xfer) && !purple_xfer_is_completed (xfer))
-    {
-      g_autofree char *msg = g_strdup_printf (_("Transfer of %s failed: %s"),
-                                              bsp_transfer_filename (t), reason);
-      purple_xfer_conversation_write (xfer, msg, TRUE);
-      purple_xfer_cancel_local (xfer);
-    }
+  bsp_transfer_cancel_with_reason (t, reason);
   bsp_transfer_unref (t);
 }
 
@@ -208,14 +218,7 @@ bsp_transfer_fall_back (BspTransfer *t, const char *why)
       if (t->role == BSP_ROLE_RECV)
         bsp_iq_send_error (owner->gc, xmlnode_get_attrib (iq, "from"),
                            xmlnode_get_attrib (iq, "id"), "cancel", "item-not-found");
-      /* bsp_transfer_fail needs the owner; write the reason directly. */
-      if (!purple_xfer_is_canceled (t->xfer))
-        {
-          g_autofree char *msg = g_strdup_printf (_("Transfer of %s failed: %s"),
-                                                  bsp_transfer_filename (t), reason);
-          purple_xfer_conversation_write (t->xfer, msg, TRUE);
-          purple_xfer_cancel_local (t->xfer);
-        }
+      bsp_transfer_cancel_with_reason (t, reason);
     }
   g_clear_pointer (&iq, xmlnode_free);
   bsp_transfer_unref (t);
@@ -247,6 +250,20 @@ bsp_transfers_find_xfer (BspTransfers *self, PurpleXfer *xfer)
   return NULL;
 }
 
+/* Tells the UI, at most ten times a second: a redraw per 64 KiB chunk
+ * would cost more than the transfer. */
+static void
+bsp_transfer_progress (BspTransfer *t)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - t->last_progress < G_USEC_PER_SEC / 10
+      && purple_xfer_get_bytes_remaining (t->xfer) > 0)
+    return;
+  t->last_progress = now;
+  purple_xfer_update_progress (t->xfer);
+}
+
 /* ---- receiver ------------------------------------------------------------------ */
 
 static gboolean
@@ -258,7 +275,7 @@ bsp_transfer_recv_chunk (const guint8 *data, gsize len, gpointer user_data)
     return FALSE;
   if (!purple_xfer_write_file (t->xfer, data, len))
     return FALSE; /* libpurple cancelled it (disk full…) and said why */
-  purple_xfer_update_progress (t->xfer);
+  bsp_transfer_progress (t);
   return TRUE;
 }
 
@@ -475,7 +492,7 @@ bsp_transfer_send_progress (guint64 done, gpointer user_data)
   if (t->owner == NULL || purple_xfer_is_canceled (t->xfer))
     return;
   purple_xfer_set_bytes_sent (t->xfer, done);
-  purple_xfer_update_progress (t->xfer);
+  bsp_transfer_progress (t);
 }
 
 static void
