@@ -74,14 +74,27 @@ bsp_http_session_new (PurpleAccount *account)
                                         NULL);
 }
 
+/* "the proxy answered 502 Bad Gateway: <first line of its text>" */
 static GError *
-bsp_http_status_error (SoupMessage *msg)
+bsp_http_status_error (SoupMessage *msg, GBytes *body)
 {
   guint status = soup_message_get_status (msg);
   const char *reason = soup_message_get_reason_phrase (msg);
+  g_autofree char *detail = NULL;
 
-  return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS, "the proxy answered %u %s", status,
-                      reason ? reason : soup_status_get_phrase (status));
+  if (body != NULL && g_bytes_get_size (body) > 0)
+    {
+      gsize len = MIN (g_bytes_get_size (body), 200);
+      const char *data = g_bytes_get_data (body, NULL);
+      const char *end = NULL;
+      detail = g_strndup (data, len);
+      g_strdelimit (detail, "\r\n", '\0');
+      if (!g_utf8_validate (detail, -1, &end))
+        detail[end - detail] = '\0';
+    }
+  return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS, "the proxy answered %u %s%s%s", status,
+                      reason ? reason : soup_status_get_phrase (status),
+                      detail && *detail ? ": " : "", detail ? detail : "");
 }
 
 /* ==== the upload body ========================================================= */
@@ -295,7 +308,7 @@ bsp_http_upload_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_signal_handlers_disconnect_by_data (msg, up);
   if (error == NULL && !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
-    error = bsp_http_status_error (msg);
+    error = bsp_http_status_error (msg, body);
   up->done (error, up->user_data);
   g_free (up);
 }
@@ -445,7 +458,7 @@ bsp_http_download_sent (GObject *source, GAsyncResult *result, gpointer user_dat
     }
   if (!SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
     {
-      bsp_http_download_finish (down, bsp_http_status_error (msg));
+      bsp_http_download_finish (down, bsp_http_status_error (msg, NULL));
       return;
     }
   headers = soup_message_get_response_headers (msg);

@@ -20,6 +20,12 @@
 
 /* Largest slice handed to libsoup at once. */
 #define PTS_DOWNLOAD_CHUNK (256 * 1024)
+/* A failed upload with more than this still to come is answered at once
+ * and its connection closed, instead of reading the rest for nothing. */
+#define PTS_UPLOAD_DRAIN_MAX (256 * 1024)
+/* How long a closed upload's connection is drained so that the answer
+ * reaches the client before the close resets the connection. */
+#define PTS_LINGER_SECONDS 2
 
 guint
 pts_http_status_for_error (const GError *error)
@@ -53,6 +59,119 @@ pts_http_respond_error (SoupServerMessage *msg, guint status, const char *messag
                                 "close");
   soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body,
                                     strlen (body));
+}
+
+/* ---- answering early and closing ----------------------------------------- */
+
+/* HTTP/1.1 lets a server answer before the request body ended and then
+ * close. libsoup's server only answers after the whole body, so this takes
+ * the connection over: writes the answer, shuts the sending side, and reads
+ * (and drops) what the client still sends for a short while, so that a
+ * close with unread data does not reset the connection before the client
+ * read the answer. */
+typedef struct
+{
+  GIOStream *stream;
+  GCancellable *cancellable;
+  guint timer_id;
+  char *answer;
+  guint8 scratch[16384];
+} PtsLinger;
+
+static GList *pts_lingers;
+
+static void
+pts_linger_free (PtsLinger *linger)
+{
+  pts_lingers = g_list_remove (pts_lingers, linger);
+  g_clear_handle_id (&linger->timer_id, g_source_remove);
+  g_cancellable_cancel (linger->cancellable);
+  g_io_stream_close (linger->stream, NULL, NULL);
+  g_object_unref (linger->stream);
+  g_object_unref (linger->cancellable);
+  g_free (linger->answer);
+  g_free (linger);
+}
+
+static gboolean
+pts_linger_timeout (gpointer user_data)
+{
+  PtsLinger *linger = user_data;
+
+  linger->timer_id = 0;
+  pts_linger_free (linger);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_linger_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PtsLinger *linger = user_data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* @linger is gone already */
+  if (n <= 0)
+    {
+      pts_linger_free (linger);
+      return;
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (source), linger->scratch, sizeof linger->scratch,
+                             G_PRIORITY_LOW, linger->cancellable, pts_linger_read_cb, linger);
+}
+
+static void
+pts_linger_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PtsLinger *linger = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        pts_linger_free (linger);
+      return;
+    }
+  if (G_IS_SOCKET_CONNECTION (linger->stream))
+    g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (linger->stream)),
+                       FALSE, TRUE, NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (linger->stream), linger->scratch,
+                             sizeof linger->scratch, G_PRIORITY_LOW, linger->cancellable,
+                             pts_linger_read_cb, linger);
+}
+
+static void
+pts_http_answer_and_close (SoupServerMessage *msg, guint status, const char *text)
+{
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  PtsLinger *linger;
+
+  if (stream == NULL)
+    return;
+  linger = g_new0 (PtsLinger, 1);
+  linger->stream = stream;
+  linger->cancellable = g_cancellable_new ();
+  linger->answer = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                                    "Content-Type: text/plain; charset=utf-8\r\n"
+                                    "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                    "Connection: close\r\n"
+                                    "\r\n"
+                                    "%s\n",
+                                    status, soup_status_get_phrase (status), strlen (text) + 1,
+                                    text);
+  linger->timer_id = g_timeout_add_seconds (PTS_LINGER_SECONDS, pts_linger_timeout, linger);
+  pts_lingers = g_list_prepend (pts_lingers, linger);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), linger->answer,
+                                   strlen (linger->answer), G_PRIORITY_DEFAULT,
+                                   linger->cancellable, pts_linger_written_cb, linger);
+}
+
+void
+pts_http_endpoint_shutdown (void)
+{
+  while (pts_lingers != NULL)
+    pts_linger_free (pts_lingers->data);
 }
 
 #define PTS_HTTP_PENDING_STATUS "pts-pending-status"
@@ -106,6 +225,7 @@ typedef struct
   SoupServerMessage *msg;
   PtsMultipart *multipart;
   gint64 content_length;
+  guint64 body_received;
   PtsUploadPart part;
   GString *sidhash_value;
   gboolean sidhash_ok;
@@ -300,6 +420,7 @@ pts_http_upload_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_
   gsize len;
   const guint8 *data = g_bytes_get_data (chunk, &len);
 
+  self->body_received += len;
   if (self->error != NULL || self->finished)
     return; /* dropping the rest */
   if (!pts_multipart_feed (self->multipart, data, len, &error))
@@ -429,6 +550,19 @@ pts_http_upload_finish (PtsEndpoint *ep, const GError *error)
   self->finished = TRUE;
   if (error != NULL && self->error == NULL)
     self->error = g_error_copy (error);
+  if (self->error != NULL && self->msg != NULL && !self->body_done
+      && self->content_length >= 0
+      && (guint64) self->content_length - self->body_received > PTS_UPLOAD_DRAIN_MAX)
+    {
+      /* Much is still to come: answer now and close. */
+      SoupServerMessage *msg = g_steal_pointer (&self->msg);
+      g_signal_handlers_disconnect_by_data (msg, self);
+      self->responded = TRUE;
+      pts_http_answer_and_close (msg, pts_http_status_for_error (self->error),
+                                 self->error->message);
+      g_object_unref (msg);
+      return;
+    }
   if (self->msg != NULL && self->paused)
     {
       /* Let libsoup read (and drop) the rest, then answer. */

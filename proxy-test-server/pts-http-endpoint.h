@@ -34,6 +34,9 @@ gboolean pts_http_endpoint_is_download (PtsEndpoint *ep);
  * nothing pending. */
 gboolean pts_http_answer_pending (SoupServerMessage *msg);
 
+/* Closes the connections of refused uploads still being drained. */
+void pts_http_endpoint_shutdown (void);
+
 /* The status a failed transfer is answered with. */
 guint pts_http_status_for_error (const GError *error);
 

@@ -231,6 +231,7 @@ pts_http_free (PtsHttp *self)
     return;
   pts_proxy_set_http_base (self->proxy, NULL);
   soup_server_disconnect (self->server);
+  pts_http_endpoint_shutdown ();
   g_object_unref (self->server);
   g_free (self->base_url);
   g_free (self);
