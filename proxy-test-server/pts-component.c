@@ -180,6 +180,9 @@ pts_component_new (const PtsConfig *config, PtsProxy *proxy, PtsComponentReadyFu
   self->host = g_strndup (config->component, colon - config->component);
   self->port = (guint16) atoi (colon + 1);
   self->client = g_socket_client_new ();
+  /* A direct connection to the configured server: asking the desktop's
+   * proxy resolver is wrong here, and aborts where GSettings has no schemas. */
+  g_socket_client_set_enable_proxy (self->client, FALSE);
   g_socket_client_set_timeout (self->client, 30);
   self->cancellable = g_cancellable_new ();
   self->backoff = PTS_COMPONENT_BACKOFF_MIN;

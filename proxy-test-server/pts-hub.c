@@ -13,6 +13,8 @@
 
 #define G_LOG_DOMAIN "pts-hub"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "bsp-protocol.h"
@@ -307,6 +309,7 @@ pts_hub_broadcast_presence (PtsHub *self, PtsClient *from, const PtsNode *presen
 static void
 pts_client_presence (PtsClient *client, PtsNode *presence)
 {
+  g_autoptr (PtsNode) owned = presence; /* ownership passes in */
   PtsHub *self = client->hub;
   const char *type = pts_node_get_attr (presence, "type");
   const char *to = pts_node_get_attr (presence, "to");
@@ -317,7 +320,7 @@ pts_client_presence (PtsClient *client, PtsNode *presence)
       /* Directed presence, and subscription traffic: everyone is already
        * subscribed both ways, so route it as it is. */
       pts_node_set_attr (presence, "from", client->full);
-      pts_hub_route (self, g_steal_pointer (&presence));
+      pts_hub_route (self, g_steal_pointer (&owned));
       return;
     }
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
@@ -684,6 +687,10 @@ pts_hub_incoming (GSocketService *service, GSocketConnection *conn, GObject *sou
   PtsClient *client = g_new0 (PtsClient, 1);
 
   client->hub = self;
+  /* Replies go out as several small writes: without this, Nagle holds each
+   * one until the client's delayed ACK (40 ms on Linux). */
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
+                       NULL);
   client->conn = pts_xmpp_conn_new (G_IO_STREAM (conn), &pts_client_callbacks, client,
                                     self->config->max_stanza);
   self->clients = g_list_prepend (self->clients, client);

@@ -146,8 +146,10 @@ pts_node_get_text (const PtsNode *node)
   return node->text ? node->text->str : NULL;
 }
 
+/* A reader turns a raw CR into LF (XML §2.11), and in an attribute value
+ * also LF and TAB into spaces (§3.3.3): those are written as references. */
 static void
-pts_xml_append_escaped (GString *out, const char *text, gsize len)
+pts_xml_append_escaped (GString *out, const char *text, gsize len, gboolean attribute)
 {
   for (gsize i = 0; i < len; i++)
     {
@@ -158,6 +160,13 @@ pts_xml_append_escaped (GString *out, const char *text, gsize len)
         case '>': g_string_append (out, "&gt;"); break;
         case '\'': g_string_append (out, "&apos;"); break;
         case '"': g_string_append (out, "&quot;"); break;
+        case '\r': g_string_append (out, "&#13;"); break;
+        case '\n':
+          g_string_append (out, attribute ? "&#10;" : "\n");
+          break;
+        case '\t':
+          g_string_append (out, attribute ? "&#9;" : "\t");
+          break;
         default: g_string_append_c (out, text[i]); break;
         }
     }
@@ -168,7 +177,7 @@ pts_xml_escape (const char *text)
 {
   GString *out = g_string_new (NULL);
 
-  pts_xml_append_escaped (out, text, strlen (text));
+  pts_xml_append_escaped (out, text, strlen (text), FALSE);
   return g_string_free (out, FALSE);
 }
 
@@ -197,14 +206,16 @@ pts_node_write (const PtsNode *node, const char *parent_ns, GString *out)
   if (!stream_ns && node->ns != NULL && !pts_xml_ns_equal (node->ns, parent_ns))
     {
       g_string_append (out, " xmlns='");
-      pts_xml_append_escaped (out, node->ns, strlen (node->ns));
+      pts_xml_append_escaped (out, node->ns, strlen (node->ns), TRUE);
       g_string_append_c (out, '\'');
     }
+  else if (!stream_ns && node->ns == NULL && parent_ns != NULL)
+    g_string_append (out, " xmlns=''"); /* else it would inherit @parent_ns */
   for (guint i = 0; i + 1 < node->attrs->len; i += 2)
     {
       const char *value = node->attrs->pdata[i + 1];
       g_string_append_printf (out, " %s='", (const char *) node->attrs->pdata[i]);
-      pts_xml_append_escaped (out, value, strlen (value));
+      pts_xml_append_escaped (out, value, strlen (value), TRUE);
       g_string_append_c (out, '\'');
     }
   if (node->children->len == 0 && (node->text == NULL || node->text->len == 0))
@@ -214,7 +225,7 @@ pts_node_write (const PtsNode *node, const char *parent_ns, GString *out)
     }
   g_string_append_c (out, '>');
   if (node->text != NULL)
-    pts_xml_append_escaped (out, node->text->str, node->text->len);
+    pts_xml_append_escaped (out, node->text->str, node->text->len, FALSE);
   for (guint i = 0; i < node->children->len; i++)
     pts_node_write (node->children->pdata[i], stream_ns ? parent_ns : node->ns, out);
   g_string_append (out, "</");
@@ -253,6 +264,8 @@ struct _PtsXmlParser
   PtsNode *current; /* the stanza being built, at its innermost open element */
   PtsNode *stanza_root;
   gsize stanza_bytes;
+  gboolean at_boundary;     /* a callback saw a stanza boundary in this slice */
+  gboolean between_stanzas; /* nothing but whitespace since the last boundary */
   gboolean restart_pending;
   gboolean stream_ended;
   gboolean failed;
@@ -266,6 +279,14 @@ pts_xml_scope_clear (gpointer data)
   g_free (scope->default_ns);
   if (scope->prefixes != NULL)
     g_ptr_array_unref (scope->prefixes);
+}
+
+/* The stream header, a stanza, or a comment or XML declaration outside any
+ * stanza has just ended: what follows is a new unit for the size limit. */
+static void
+pts_xml_parser_mark_boundary (PtsXmlParser *self)
+{
+  self->at_boundary = TRUE;
 }
 
 static const char *
@@ -286,9 +307,33 @@ pts_xml_parser_lookup (PtsXmlParser *self, const char *prefix)
         continue;
       for (guint j = 0; j + 1 < scope->prefixes->len; j += 2)
         if (strcmp (scope->prefixes->pdata[j], prefix) == 0)
-          return scope->prefixes->pdata[j + 1];
+          {
+            /* xmlns:p='' leaves p undeclared (illegal in Namespaces 1.0,
+             * an undeclaration in 1.1); never a namespace "". */
+            const char *uri = scope->prefixes->pdata[j + 1];
+            return *uri ? uri : NULL;
+          }
     }
   return NULL;
+}
+
+/* XML 1.0 §2.2: C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF,
+ * are not characters, raw or as references; GMarkup lets them through, and
+ * routing them would break the recipient's parser. */
+static gboolean
+pts_xml_check_chars (const char *text, gsize len, GError **error)
+{
+  const guchar *p = (const guchar *) text;
+
+  for (gsize i = 0; i < len; i++)
+    if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+        || (p[i] == 0xef && i + 2 < len && p[i + 1] == 0xbf && p[i + 2] >= 0xbe))
+      {
+        g_set_error_literal (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED,
+                             "a character that XML does not allow");
+        return FALSE;
+      }
+  return TRUE;
 }
 
 static void
@@ -307,6 +352,24 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
       g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_TOO_DEEP,
                    "elements nested deeper than %u", self->max_depth);
       return;
+    }
+  for (guint i = 0; attribute_values[i] != NULL; i++)
+    if (!pts_xml_check_chars (attribute_values[i], strlen (attribute_values[i]), error))
+      return;
+
+  /* GMarkup lets a repeated attribute through; XML §3.1 does not, and two
+   * readers could each take a different one. */
+  if (attribute_names[0] != NULL && attribute_names[1] != NULL)
+    {
+      g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; attribute_names[i] != NULL; i++)
+        if (!g_hash_table_add (seen, (gpointer) attribute_names[i]))
+          {
+            g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED,
+                         "attribute '%s' repeated", attribute_names[i]);
+            return;
+          }
     }
 
   for (guint i = 0; attribute_names[i] != NULL; i++)
@@ -332,6 +395,16 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
     {
       prefix = g_strndup (element_name, colon - element_name);
       local = colon + 1;
+      /* A qualified name is prefix:local, both names (Namespaces in XML
+       * §4): "a:b:c" would be written back as prefix "a:b", "a:1" as the
+       * invalid name "1". GMarkup checked the rest of the characters. */
+      if (colon == element_name || strchr (local, ':') != NULL
+          || !(g_unichar_isalpha (g_utf8_get_char (local)) || *local == '_'))
+        {
+          g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_BAD_NAMESPACE,
+                       "'%s' is not a qualified name", element_name);
+          return;
+        }
     }
   else
     local = element_name;
@@ -359,6 +432,7 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
       if (self->callbacks.stream_start != NULL)
         self->callbacks.stream_start (self->user_data, node);
       pts_node_free (node);
+      pts_xml_parser_mark_boundary (self);
       return;
     }
 
@@ -391,7 +465,7 @@ pts_xml_end_element (GMarkupParseContext *context, const char *element_name,
   if (self->current == NULL)
     {
       PtsNode *stanza = g_steal_pointer (&self->stanza_root);
-      self->stanza_bytes = 0;
+      pts_xml_parser_mark_boundary (self);
       if (self->callbacks.stanza != NULL)
         self->callbacks.stanza (self->user_data, stanza);
       else
@@ -405,6 +479,8 @@ pts_xml_text (GMarkupParseContext *context, const char *text, gsize text_len,
 {
   PtsXmlParser *self = user_data;
 
+  if (!pts_xml_check_chars (text, text_len, error))
+    return;
   if (self->current == NULL)
     return; /* whitespace keepalives between stanzas */
   if (self->current->text == NULL)
@@ -419,10 +495,19 @@ pts_xml_passthrough (GMarkupParseContext *context, const char *text, gsize text_
   PtsXmlParser *self = user_data;
 
   if (text_len >= 4 && memcmp (text, "<!--", 4) == 0)
-    return; /* comments carry nothing; drop them */
+    {
+      /* comments carry nothing; drop them */
+      if (self->current == NULL)
+        pts_xml_parser_mark_boundary (self);
+      return;
+    }
   if (self->scopes->len == 0 && text_len >= 6 && memcmp (text, "<?xml", 5) == 0
       && g_ascii_isspace (text[5]))
-    return; /* the XML declaration */
+    {
+      /* the XML declaration */
+      pts_xml_parser_mark_boundary (self);
+      return;
+    }
   g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_FORBIDDEN,
                "DTDs and processing instructions are not allowed in XMPP");
 }
@@ -443,6 +528,8 @@ pts_xml_parser_reset (PtsXmlParser *self)
   g_clear_pointer (&self->stanza_root, pts_node_free);
   self->current = NULL;
   self->stanza_bytes = 0;
+  self->at_boundary = FALSE;
+  self->between_stanzas = TRUE;
   self->restart_pending = FALSE;
   self->stream_ended = FALSE;
   self->context = g_markup_parse_context_new (&pts_xml_markup_parser,
@@ -483,6 +570,22 @@ pts_xml_parser_restart (PtsXmlParser *self)
   self->restart_pending = TRUE;
 }
 
+static gboolean
+pts_xml_parser_parse (PtsXmlParser *self, const char *data, gsize len, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (g_markup_parse_context_parse (self->context, data, len, &local_error))
+    return TRUE;
+  self->failed = TRUE;
+  if (local_error->domain == PTS_XML_ERROR)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  else
+    g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED, "not well-formed: %s",
+                 local_error->message);
+  return FALSE;
+}
+
 gboolean
 pts_xml_parser_feed (PtsXmlParser *self, const char *data, gsize len, GError **error)
 {
@@ -498,35 +601,55 @@ pts_xml_parser_feed (PtsXmlParser *self, const char *data, gsize len, GError **e
    * stanza in progress is known after every tag. */
   while (len > 0)
     {
-      const char *gt = memchr (data, '>', len);
-      gsize slice = gt ? (gsize) (gt - data) + 1 : len;
-      g_autoptr (GError) local_error = NULL;
+      const char *gt;
+      gsize slice;
 
-      /* Everything since the last complete tag outside a stanza counts
-       * against the stanza limit, checked before GMarkup buffers it. */
+      /* Whitespace between stanzas (keepalives, RFC 6120 §4.6.1) carries
+       * nothing: it is neither counted nor left for GMarkup to buffer. */
+      if (self->between_stanzas)
+        {
+          while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' || *data == '\n'))
+            {
+              data++;
+              len--;
+            }
+          if (len == 0)
+            break;
+          self->between_stanzas = FALSE;
+        }
+
+      gt = memchr (data, '>', len);
+      slice = gt ? (gsize) (gt - data) + 1 : len;
+
+      /* Everything since the last stanza boundary counts against the stanza
+       * limit, checked before GMarkup buffers it. A '>' alone is no
+       * boundary: it may sit in an attribute value, text or a comment. */
       self->stanza_bytes += slice;
       if (self->stanza_bytes > self->max_stanza_bytes)
         {
+          /* GMarkup still gets the bytes up to the limit, so that the
+           * outcome does not depend on where the input was split. */
+          gsize fits = slice - (self->stanza_bytes - self->max_stanza_bytes);
+
+          if (fits > 0 && !pts_xml_parser_parse (self, data, fits, error))
+            return FALSE;
           self->failed = TRUE;
           g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_TOO_BIG,
                        "stanza larger than %" G_GSIZE_FORMAT " bytes", self->max_stanza_bytes);
           return FALSE;
         }
 
-      if (!g_markup_parse_context_parse (self->context, data, slice, &local_error))
-        {
-          self->failed = TRUE;
-          if (local_error->domain == PTS_XML_ERROR)
-            g_propagate_error (error, g_steal_pointer (&local_error));
-          else
-            g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED,
-                         "not well-formed: %s", local_error->message);
-          return FALSE;
-        }
+      if (!pts_xml_parser_parse (self, data, slice, error))
+        return FALSE;
       data += slice;
       len -= slice;
-      if (self->current == NULL && gt != NULL)
-        self->stanza_bytes = 0;
+      /* A boundary counts once its tag is complete ("/>" may be split). */
+      if (self->at_boundary && gt != NULL)
+        {
+          self->stanza_bytes = 0;
+          self->between_stanzas = TRUE;
+        }
+      self->at_boundary = FALSE;
 
       /* After a restart or the stream's end, the next byte starts a new
        * document. */

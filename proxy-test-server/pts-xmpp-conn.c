@@ -254,7 +254,14 @@ pts_xmpp_conn_close (PtsXmppConn *self, const char *condition, const char *text)
                               condition);
       if (text != NULL)
         {
-          g_autofree char *escaped = pts_xml_escape (text);
+          /* The parser's message may quote the offending bytes: never send
+           * them back, the peer's parser would fail on its own error. */
+          g_autofree char *valid = g_utf8_make_valid (text, -1);
+          g_autofree char *escaped = NULL;
+          for (char *p = valid; *p != '\0'; p++)
+            if ((guchar) *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+              *p = '?';
+          escaped = pts_xml_escape (valid);
           g_string_append_printf (
               err, "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>%s</text>", escaped);
         }

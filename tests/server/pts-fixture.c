@@ -1,0 +1,226 @@
+/* pts-fixture.c — asserting shorthands over pts-test-util for the server tests
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "bsp-protocol.h"
+#include "pts-fixture.h"
+
+PtsTestServer *
+pts_fixture_server_start (const char *first_arg, ...)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) args = NULL;
+  g_autoptr (GError) error = NULL;
+  PtsTestServer *server;
+  va_list ap;
+
+  g_strv_builder_add_many (builder, "--user", "alice:" PTS_FIXTURE_PASSWORD, "--user",
+                           "bob:" PTS_FIXTURE_PASSWORD, "--user",
+                           "carol:" PTS_FIXTURE_PASSWORD, NULL);
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_strv_builder_add (builder, arg);
+  va_end (ap);
+  args = g_strv_builder_end (builder);
+
+  server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
+                                  &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (server);
+  return server;
+}
+
+void
+pts_fixture_server_stop (PtsTestServer *server)
+{
+  g_autoptr (GError) error = NULL;
+
+  pts_test_server_stop (server, &error);
+  g_assert_no_error (error);
+  pts_test_server_free (server);
+}
+
+PtsTestClient *
+pts_fixture_login (PtsTestServer *server, const char *user, const char *resource)
+{
+  g_autoptr (GError) error = NULL;
+  PtsTestClient *client
+      = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, user,
+                               PTS_FIXTURE_PASSWORD, resource, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (client);
+  return client;
+}
+
+void
+pts_fixture_send (PtsTestClient *client, const char *format, ...)
+{
+  g_autoptr (GError) error = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  pts_test_client_sendv (client, &error, format, ap);
+  va_end (ap);
+  g_assert_no_error (error);
+}
+
+PtsNode *
+pts_fixture_iq (PtsTestClient *client, const char *format, ...)
+{
+  g_autoptr (GError) error = NULL;
+  PtsNode *reply;
+  va_list ap;
+
+  va_start (ap, format);
+  reply = pts_test_client_iqv (client, &error, format, ap);
+  va_end (ap);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  return reply;
+}
+
+PtsNode *
+pts_fixture_wait (PtsTestClient *client, PtsTestStanzaFunc match, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  PtsNode *stanza = pts_test_client_wait (client, match, user_data, PTS_TEST_TIMEOUT_MS, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (stanza);
+  return stanza;
+}
+
+void
+pts_fixture_assert_result (const PtsNode *reply)
+{
+  g_autofree char *xml = pts_test_node_to_string (reply);
+
+  if (g_strcmp0 (pts_node_get_attr (reply, "type"), "result") != 0)
+    g_test_message ("not a result: %s", xml);
+  g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "result");
+}
+
+void
+pts_fixture_assert_error (const PtsNode *reply, const char *condition)
+{
+  g_autofree char *xml = pts_test_node_to_string (reply);
+
+  g_test_message ("error reply: %s", xml);
+  g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "error");
+  g_assert_cmpstr (pts_test_stanza_error_condition (reply), ==, condition);
+}
+
+gboolean
+pts_fixture_match (const PtsNode *stanza, gpointer user_data)
+{
+  const PtsFixtureMatch *m = user_data;
+  const char *type = pts_node_get_attr (stanza, "type");
+
+  if (m->name != NULL && !pts_node_is (stanza, m->name, NULL))
+    return FALSE;
+  if (m->from != NULL && g_strcmp0 (pts_node_get_attr (stanza, "from"), m->from) != 0)
+    return FALSE;
+  if (m->type != NULL && (*m->type == '\0' ? type != NULL : g_strcmp0 (type, m->type) != 0))
+    return FALSE;
+  if (m->child_ns != NULL)
+    {
+      gboolean found = FALSE;
+      for (guint i = 0; i < stanza->children->len && !found; i++)
+        found = pts_node_is (stanza->children->pdata[i], NULL, m->child_ns);
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+pts_fixture_sidhash (const char *sid, PtsTestClient *initiator, PtsTestClient *target)
+{
+  char *hash = bsp_sidhash (sid, pts_test_client_get_jid (initiator),
+                            pts_test_client_get_jid (target));
+
+  g_assert_nonnull (hash);
+  return hash;
+}
+
+void
+pts_fixture_stream_connect (PtsFixtureStream *stream, PtsTestServer *server,
+                            PtsTestClient *initiator, PtsTestClient *target, const char *sid)
+{
+  g_autoptr (GError) error = NULL;
+  int code;
+
+  memset (stream, 0, sizeof *stream);
+  stream->sid = g_strdup (sid);
+  stream->hash = pts_fixture_sidhash (sid, initiator, target);
+  code = pts_test_socks5_connect (server->socks5_host, server->socks5_port, stream->hash,
+                                  &stream->target, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (code, ==, 0x00);
+  code = pts_test_socks5_connect (server->socks5_host, server->socks5_port, stream->hash,
+                                  &stream->initiator, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (code, ==, 0x00);
+}
+
+PtsNode *
+pts_fixture_activate (PtsTestClient *initiator, PtsTestServer *server, const char *sid,
+                      const char *target_jid)
+{
+  return pts_fixture_iq (initiator,
+                         "<iq type='set' to='%s'>"
+                         "<query xmlns='http://jabber.org/protocol/bytestreams' sid='%s'>"
+                         "<activate>%s</activate></query></iq>",
+                         server->proxy_jid, sid, target_jid);
+}
+
+void
+pts_fixture_assert_transfer (PtsFixtureStream *stream, guint64 size, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  PtsTestTransfer result;
+
+  pts_test_transfer (stream->initiator, stream->target, size, seed, PTS_TEST_TIMEOUT_MS,
+                     &result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result.bytes_sent, ==, size);
+  g_assert_cmpuint (result.bytes_received, ==, size);
+  g_assert_cmpstr (result.received_sha256, ==, result.sent_sha256);
+  g_test_message ("%" G_GUINT64_FORMAT " bytes in %.3f s (%.0f MiB/s), SHA-256 %s", size,
+                  result.seconds,
+                  result.seconds > 0 ? size / result.seconds / 1048576.0 : 0.0,
+                  result.received_sha256);
+}
+
+void
+pts_fixture_stream_clear (PtsFixtureStream *stream)
+{
+  if (stream->target != NULL)
+    g_io_stream_close (G_IO_STREAM (stream->target), NULL, NULL);
+  if (stream->initiator != NULL)
+    g_io_stream_close (G_IO_STREAM (stream->initiator), NULL, NULL);
+  g_clear_object (&stream->target);
+  g_clear_object (&stream->initiator);
+  g_clear_pointer (&stream->sid, g_free);
+  g_clear_pointer (&stream->hash, g_free);
+}
+
+void
+pts_fixture_assert_good_stream (PtsTestServer *server, PtsTestClient *initiator,
+                                PtsTestClient *target, const char *sid, guint64 size)
+{
+  PtsFixtureStream stream;
+  g_autoptr (PtsNode) reply = NULL;
+
+  pts_fixture_stream_connect (&stream, server, initiator, target, sid);
+  reply = pts_fixture_activate (initiator, server, sid, pts_test_client_get_jid (target));
+  pts_fixture_assert_result (reply);
+  pts_fixture_assert_transfer (&stream, size, g_str_hash (sid));
+  pts_fixture_stream_clear (&stream);
+}
