@@ -26,6 +26,7 @@ pts_config_new (void)
   config->http_port = -1;
   config->advertise_port = 0;
   config->max_sessions = 1024;
+  config->max_transfers = 256;
   config->max_per_initiator = 16;
   config->activation_timeout = 60;
   config->idle_timeout = 300;
@@ -163,7 +164,7 @@ pts_config_json_strv (JsonObject *obj, const char *key, char ***field, GError **
 static const char *const pts_config_known_keys[] = {
   "domain", "users", "listen", "c2s-port", "socks5-port", "http-port", "proxy-jid",
   "advertise-host", "advertise-port", "http-base-url", "acl", "acl-open", "component",
-  "component-secret", "max-sessions", "max-per-initiator", "max-file-size",
+  "component-secret", "max-sessions", "max-transfers", "max-per-initiator", "max-file-size",
   "activation-timeout", "idle-timeout", "progress-interval", "buffer-size", "max-stanza",
   "keepalive", "verbose", NULL
 };
@@ -229,6 +230,8 @@ pts_config_load_json (PtsConfig *config, const char *path, GError **error)
                                    error));
   PTS_TRY (pts_config_json_int (obj, "max-sessions", &config->max_sessions, 1, 1000000,
                                 error));
+  PTS_TRY (pts_config_json_int (obj, "max-transfers", &config->max_transfers, 1, 1000000,
+                                error));
   PTS_TRY (pts_config_json_int (obj, "max-per-initiator", &config->max_per_initiator, 1,
                                 1000000, error));
   PTS_TRY (pts_config_json_int (obj, "activation-timeout", &config->activation_timeout, 1,
@@ -275,6 +278,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   g_auto (GStrv) users = NULL, acl = NULL;
   int c2s_port = PTS_UNSET, socks5_port = PTS_UNSET, http_port = PTS_UNSET;
   int advertise_port = PTS_UNSET, max_sessions = PTS_UNSET, max_per_initiator = PTS_UNSET;
+  int max_transfers = PTS_UNSET;
   int activation_timeout = PTS_UNSET, idle_timeout = PTS_UNSET, progress_ms = PTS_UNSET;
   int buffer_size = PTS_UNSET, max_stanza = PTS_UNSET, keepalive = PTS_UNSET;
   gint64 max_file_size = -1;
@@ -316,7 +320,12 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
     { "component-secret", 0, 0, G_OPTION_ARG_STRING, &component_secret,
       "Shared secret of the component connection", "SECRET" },
     { "max-sessions", 0, 0, G_OPTION_ARG_INT, &max_sessions,
-      "Most bytestream sessions at once, pending or active (default: 1024)", "N" },
+      "Most bytestream sessions at once, pending or active; more SOCKS5 connections are "
+      "refused and <connect> gets resource-constraint (default: 1024)",
+      "N" },
+    { "max-transfers", 0, 0, G_OPTION_ARG_INT, &max_transfers,
+      "Most active transfers at once; more activations get resource-constraint (default: 256)",
+      "N" },
     { "max-per-initiator", 0, 0, G_OPTION_ARG_INT, &max_per_initiator,
       "Most active transfers one sender may have at once (default: 16)", "N" },
     { "max-file-size", 0, 0, G_OPTION_ARG_INT64, &max_file_size,
@@ -372,6 +381,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   pts_config_set_string (&config->component, component);
   pts_config_set_string (&config->component_secret, component_secret);
   pts_config_set_int (&config->max_sessions, max_sessions);
+  pts_config_set_int (&config->max_transfers, max_transfers);
   pts_config_set_int (&config->max_per_initiator, max_per_initiator);
   pts_config_set_int (&config->activation_timeout, activation_timeout);
   pts_config_set_int (&config->idle_timeout, idle_timeout);
@@ -427,7 +437,7 @@ pts_config_finish (PtsConfig *config, GError **error)
       || !pts_config_check_port ("--advertise-port", config->advertise_port, 0, error))
     return FALSE;
 
-  if (config->max_sessions < 1 || config->max_per_initiator < 1
+  if (config->max_sessions < 1 || config->max_transfers < 1 || config->max_per_initiator < 1
       || config->activation_timeout < 1 || config->idle_timeout < 1
       || config->progress_interval_ms < 10 || config->buffer_size < 4096
       || config->max_stanza < 4096 || config->keepalive < 0)

@@ -27,6 +27,7 @@ typedef struct
   char *component_secret;
 
   int max_sessions;     /* pending + active, global */
+  int max_transfers;    /* active, global */
   int max_per_initiator;
   gint64 max_file_size; /* bytes, 0 = unlimited */
   int activation_timeout; /* seconds */

@@ -6,7 +6,10 @@
 
 #define G_LOG_DOMAIN "pts-proxy"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bsp-protocol.h"
 #include "pts-http-endpoint.h"
@@ -36,6 +39,8 @@ typedef struct
    * the only SOCKS5 connection is the initiator's. */
   GSocketConnection *first;
   GSocketConnection *second;
+  guint first_watch;
+  guint second_watch;
   PtsRelay *relay;
   char *upload_token;
   char *download_id;
@@ -69,6 +74,8 @@ static void
 pts_session_free (PtsSession *session)
 {
   g_clear_handle_id (&session->timer_id, g_source_remove);
+  g_clear_handle_id (&session->first_watch, g_source_remove);
+  g_clear_handle_id (&session->second_watch, g_source_remove);
   g_clear_handle_id (&session->progress_id, g_source_remove);
   if (session->upload_token != NULL)
     g_hash_table_remove (session->proxy->uploads, session->upload_token);
@@ -261,6 +268,66 @@ pts_proxy_count_active (PtsProxy *self, const char *initiator_bare)
   return n;
 }
 
+/* A parked SOCKS5 connection (before activation) became readable: either
+ * its peer left, or the initiator sent early data, which stays in the
+ * kernel until the relay reads it (never consumed here). */
+static gboolean pts_session_parked_cb (gint fd, GIOCondition condition, gpointer user_data);
+
+static guint
+pts_session_watch (PtsSession *session, GSocketConnection *conn)
+{
+  int fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
+
+  return g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_session_parked_cb, session);
+}
+
+static gboolean
+pts_session_parked_cb (gint fd, GIOCondition condition, gpointer user_data)
+{
+  PtsSession *session = user_data;
+  gboolean is_first = session->first != NULL
+                      && fd == g_socket_get_fd (g_socket_connection_get_socket (session->first));
+  char c;
+  gssize n = recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+  if (n > 0)
+    {
+      /* Early data from the initiator: held, and no longer watched. */
+      if (is_first)
+        session->first_watch = 0;
+      else
+        session->second_watch = 0;
+      return G_SOURCE_REMOVE;
+    }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return G_SOURCE_CONTINUE;
+
+  if (is_first && !session->http_target)
+    {
+      /* The target left: the stream cannot happen any more. */
+      g_debug ("session %.8s…: the target left before activation", session->hash);
+      session->first_watch = 0;
+      pts_proxy_count_failure (session->proxy, "receiver-gone");
+      pts_proxy_remove_session (session->proxy, session);
+      return G_SOURCE_REMOVE;
+    }
+  /* The initiator left: another may still come. */
+  g_debug ("session %.8s…: the initiator left before activation", session->hash);
+  if (is_first)
+    {
+      session->first_watch = 0;
+      g_io_stream_close (G_IO_STREAM (session->first), NULL, NULL);
+      g_clear_object (&session->first);
+    }
+  else
+    {
+      session->second_watch = 0;
+      g_io_stream_close (G_IO_STREAM (session->second), NULL, NULL);
+      g_clear_object (&session->second);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static PtsSession *
 pts_proxy_new_session (PtsProxy *self, const char *hash)
 {
@@ -290,6 +357,7 @@ pts_proxy_socks5_attach (PtsProxy *self, const char *hash, GSocketConnection *co
         }
       session = pts_proxy_new_session (self, hash);
       session->first = g_object_ref (conn);
+      session->first_watch = pts_session_watch (session, conn);
       g_debug ("session %.8s…: first SOCKS5 connection", hash);
       return TRUE;
     }
@@ -303,10 +371,12 @@ pts_proxy_socks5_attach (PtsProxy *self, const char *hash, GSocketConnection *co
     {
       /* The target is on HTTP: this can only be the initiator. */
       session->first = g_object_ref (conn);
+      session->first_watch = pts_session_watch (session, conn);
       g_debug ("session %.8s…: SOCKS5 initiator for an HTTP target", hash);
       return TRUE;
     }
   session->second = g_object_ref (conn);
+  session->second_watch = pts_session_watch (session, conn);
   g_debug ("session %.8s…: second SOCKS5 connection", hash);
   return TRUE;
 }
@@ -583,13 +653,15 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
     }
   bare = bsp_jid_bare (from);
   if (pts_proxy_count_active (self, bare) >= (guint) self->config->max_per_initiator
-      || pts_proxy_count_active (self, NULL) >= (guint) self->config->max_sessions)
+      || pts_proxy_count_active (self, NULL) >= (guint) self->config->max_transfers)
     {
       pts_proxy_reply_error (self, iq, "resource-constraint", "too many transfers");
       return;
     }
 
   g_clear_handle_id (&session->timer_id, g_source_remove);
+  g_clear_handle_id (&session->first_watch, g_source_remove);
+  g_clear_handle_id (&session->second_watch, g_source_remove);
   g_free (session->initiator);
   g_free (session->target);
   session->initiator = bsp_jid_normalize (from);
