@@ -209,6 +209,10 @@ pts_multipart_parse_headers (PtsMultipart *self, GError **error)
   PtsMultipartPart part = { NULL, NULL, NULL, -1 };
   const char *cl;
 
+  /* soup_headers_parse() would read only up to a NUL. */
+  if (memchr (self->headers->str, '\0', self->headers->len) != NULL)
+    return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED,
+                               "NUL in part headers");
   /* soup_headers_parse() skips a first (request or status) line, and takes
    * LF as the line end with CR as trailing space, so bare-LF parts work. */
   raw = g_strconcat ("\r\n", self->headers->str, NULL);
@@ -216,8 +220,9 @@ pts_multipart_parse_headers (PtsMultipart *self, GError **error)
     return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED,
                                "unreadable part headers");
 
+  /* A disposition of parameters only ("name=x") comes back without a type. */
   if (!soup_message_headers_get_content_disposition (headers, &disposition, &params)
-      || g_ascii_strcasecmp (disposition, "form-data") != 0)
+      || disposition == NULL || g_ascii_strcasecmp (disposition, "form-data") != 0)
     return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED,
                                "part without Content-Disposition: form-data");
   part.name = g_hash_table_lookup (params, "name");
@@ -250,6 +255,9 @@ pts_multipart_parse_headers (PtsMultipart *self, GError **error)
 gboolean
 pts_multipart_feed (PtsMultipart *self, const guint8 *data, gsize len, GError **error)
 {
+  if (self->state == PTS_MP_FAILED)
+    return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED,
+                               "the body already failed to parse");
   while (len > 0)
     {
       gsize used = 0;
