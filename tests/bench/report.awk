@@ -1,0 +1,289 @@
+# report.awk — turns the RUN lines of tests/bench/run.sh into the tables and RESULT lines
+#
+# Input: lines "RUN name=KEY ok=0|1 … mib_s=… cpu_s_per_gib=… cpu_pct=… peak_rss_kib=…"
+# (anything else is ignored). KEY is relay/C, conc/N/C or size/S/C, where C is a
+# contestant: socat, ejabberd, prosody or a proxy-test-server pair.
+# Variables (-v): mode ("table" prints the markdown tables, "results" the RESULT
+# lines), relay_label, conc_label, conc_levels ("1 8 32 128"), size_labels
+# ("64M 1G 4G"), runs, socat_buffer.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+function field(line, key,    n, i, parts, kv) {
+  n = split(line, parts, " ")
+  for (i = 1; i <= n; i++) {
+    split(parts[i], kv, "=")
+    if (kv[1] == key)
+      return substr(parts[i], length(key) + 2)
+  }
+  return ""
+}
+
+# Median of the space-separated numbers in s ("" if none).
+function median(s,    n, v, i, j, t) {
+  n = split(s, v, " ")
+  if (n == 0)
+    return ""
+  for (i = 2; i <= n; i++) {
+    t = v[i] + 0
+    for (j = i - 1; j >= 1 && v[j] + 0 > t; j--)
+      v[j + 1] = v[j]
+    v[j + 1] = t
+  }
+  if (n % 2)
+    return v[(n + 1) / 2] + 0
+  return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+
+function has(key) { return (key in seen) && !(key in failed) }
+function mib(key) { return has(key) ? median(mibs[key]) : "" }
+function ratio(a, b) { return (a != "" && b != "" && b > 0) ? a / b : "" }
+function fmt(x, f) { return x == "" ? "–" : sprintf(f, x) }
+function rss_mib(key) { return (has(key) && rss[key] >= 0) ? rss[key] / 1024 : "" }
+
+function pair_label(c) {
+  if (c == "socks5-socks5") return "proxy-test-server SOCKS5 → SOCKS5"
+  if (c == "http-socks5") return "proxy-test-server HTTP → SOCKS5"
+  if (c == "socks5-http") return "proxy-test-server SOCKS5 → HTTP"
+  if (c == "http-http") return "proxy-test-server HTTP → HTTP"
+  if (c == "socat") return "socat TCP relay (-b " socat_buffer ")"
+  if (c == "ejabberd") return "ejabberd 23.01 mod_proxy65, SOCKS5 → SOCKS5"
+  if (c == "prosody") return "Prosody 0.12 mod_proxy65, SOCKS5 → SOCKS5"
+  return c
+}
+
+function status(key) {
+  if (key in failed) return "FAILED"
+  if (!(key in seen)) return "not run"
+  return ""
+}
+
+function check(ok) { return ok ? "holds" : "MISSED" }
+
+function combo_label(c) {
+  if (c == "plugin-plugin") return "plugin → plugin"
+  if (c == "plugin-plain") return "plugin → plain libpurple (behind NAT)"
+  if (c == "plain-plugin") return "plain libpurple → plugin"
+  if (c == "plain-plain") return "plain libpurple → plain libpurple (behind NAT)"
+  return c
+}
+
+# "HTTP-SOCKS5" → "http-socks5", the relay figure's name for that path.
+function route_pair(r) { return tolower(r) }
+
+function result(name, key, m, rs, re, rp, cpu,    s) {
+  if (!(key in seen))
+    return
+  if (key in failed) {
+    printf "RESULT {\"name\": \"%s\", \"error\": \"a transfer failed or did not verify\"}\n", name
+    return
+  }
+  s = sprintf("RESULT {\"name\": \"%s\", \"mib_s\": %.1f", name, m)
+  if (rs != "") s = s sprintf(", \"ratio_vs_socat\": %.3f", rs)
+  if (re != "") s = s sprintf(", \"ratio_vs_ejabberd\": %.3f", re)
+  if (rp != "") s = s sprintf(", \"ratio_vs_prosody\": %.3f", rp)
+  if (cpu != "") s = s sprintf(", \"cpu_s_per_gib\": %.3f", cpu)
+  if (rss[key] >= 0) s = s sprintf(", \"peak_rss_kib\": %d", rss[key])
+  print s "}"
+}
+
+$1 == "RUN" {
+  key = field($0, "name")
+  seen[key] = 1
+  if (!(key in rss))
+    rss[key] = -1
+  if (field($0, "route") != "")
+    route[key] = field($0, "route")
+  if (field($0, "ok") != "1") {
+    failed[key] = 1
+    next
+  }
+  mibs[key] = mibs[key] " " field($0, "mib_s")
+  cpus[key] = cpus[key] " " field($0, "cpu_s_per_gib")
+  pcts[key] = pcts[key] " " field($0, "cpu_pct")
+  r = field($0, "peak_rss_kib") + 0
+  if (r > rss[key])
+    rss[key] = r
+  if (field($0, "route") != "")
+    route[key] = field($0, "route")
+}
+
+END {
+  npairs = split("socks5-socks5 http-socks5 socks5-http http-http", pairs, " ")
+  nlevels = split(conc_levels, levels, " ")
+  nsizes = split(size_labels, sizes, " ")
+  socat = mib("relay/socat")
+  ej = mib("relay/ejabberd")
+  pr = mib("relay/prosody")
+
+  if (mode == "results") {
+    for (i = 1; i <= npairs; i++) {
+      k = "relay/" pairs[i]
+      result("relay/" pairs[i], k, mib(k), ratio(mib(k), socat), ratio(mib(k), ej), ratio(mib(k), pr), "")
+    }
+    result("relay/socat", "relay/socat", socat, "", ratio(socat, ej), ratio(socat, pr), "")
+    result("relay/ejabberd", "relay/ejabberd", ej, ratio(ej, socat), "", ratio(ej, pr), "")
+    result("relay/prosody", "relay/prosody", pr, ratio(pr, socat), ratio(pr, ej), "", "")
+    for (l = 1; l <= nlevels; l++) {
+      n = levels[l]
+      e = mib("conc/" n "/ejabberd")
+      p = mib("conc/" n "/prosody")
+      for (i = 1; i <= npairs; i++) {
+        k = "conc/" n "/" pairs[i]
+        result("concurrency/" n "/" pairs[i], k, mib(k), "", ratio(mib(k), e), ratio(mib(k), p), median(cpus[k]))
+      }
+      result("concurrency/" n "/ejabberd", "conc/" n "/ejabberd", e, "", "", ratio(e, p), median(cpus["conc/" n "/ejabberd"]))
+      result("concurrency/" n "/prosody", "conc/" n "/prosody", p, "", ratio(p, e), "", median(cpus["conc/" n "/prosody"]))
+    }
+    for (s = 1; s <= nsizes; s++)
+      for (i = 1; i <= npairs; i++) {
+        k = "size/" sizes[s] "/" pairs[i]
+        result("rss-vs-size/" sizes[s] "/" pairs[i], k, mib(k), "", "", "", "")
+      }
+    ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain", combos, " ")
+    for (i = 1; i <= ncombos; i++) {
+      k = "e2e/" combos[i]
+      m = mib(k)
+      result("end-to-end/" combos[i], k, m, ratio(m, socat), ratio(m, ej), ratio(m, pr), "")
+    }
+    exit
+  }
+
+  printf "### Relay: one transfer of %s, median of %d run(s)\n\n", relay_label, runs
+  print "| path (sender → receiver) | MiB/s | vs socat | vs ejabberd | vs Prosody | server CPU | peak RSS |"
+  print "|---|---:|---:|---:|---:|---:|---:|"
+  nall = split("socks5-socks5 http-socks5 socks5-http http-http socat ejabberd prosody", all, " ")
+  for (i = 1; i <= nall; i++) {
+    k = "relay/" all[i]
+    m = mib(k)
+    if (status(k) != "") {
+      printf "| %s | %s | | | | | |\n", pair_label(all[i]), status(k)
+      continue
+    }
+    printf "| %s | %.0f | %s | %s | %s | %s | %s |\n", pair_label(all[i]), m,
+      all[i] == "socat" ? "1" : fmt(ratio(m, socat), "%.2f"),
+      all[i] == "ejabberd" ? "1" : fmt(ratio(m, ej), "%.2f"),
+      all[i] == "prosody" ? "1" : fmt(ratio(m, pr), "%.1f"),
+      fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
+  }
+
+  printf "\n### Concurrency: N simultaneous transfers of %s each, aggregate, median of %d run(s)\n\n", conc_label, runs
+  print "| path | N | MiB/s | vs ejabberd | vs Prosody | server CPU s/GiB | peak RSS |"
+  print "|---|---:|---:|---:|---:|---:|---:|"
+  ncon = split("socks5-socks5 http-socks5 socks5-http http-http ejabberd prosody", con, " ")
+  for (i = 1; i <= ncon; i++)
+    for (l = 1; l <= nlevels; l++) {
+      n = levels[l]
+      k = "conc/" n "/" con[i]
+      e = mib("conc/" n "/ejabberd")
+      p = mib("conc/" n "/prosody")
+      if (status(k) != "") {
+        printf "| %s | %d | %s | | | | |\n", pair_label(con[i]), n, status(k)
+        continue
+      }
+      m = mib(k)
+      printf "| %s | %d | %.0f | %s | %s | %s | %s |\n", pair_label(con[i]), n, m,
+        con[i] == "ejabberd" ? "1" : fmt(ratio(m, e), "%.2f"),
+        con[i] == "prosody" ? "1" : fmt(ratio(m, p), "%.1f"),
+        fmt(median(cpus[k]), "%.2f"), fmt(rss_mib(k), "%.1f MiB")
+    }
+
+  printf "\n### Peak RSS against file size: one transfer each, a fresh proxy-test-server per pair\n\n"
+  head = "| path |"
+  rule = "|---|"
+  for (s = 1; s <= nsizes; s++) {
+    head = head " " sizes[s] " |"
+    rule = rule "---:|"
+  }
+  print head " growth |"
+  print rule "---:|"
+  for (i = 1; i <= npairs; i++) {
+    line = "| " pair_label(pairs[i]) " |"
+    first = ""
+    last = ""
+    for (s = 1; s <= nsizes; s++) {
+      k = "size/" sizes[s] "/" pairs[i]
+      v = rss_mib(k)
+      line = line " " (status(k) != "" ? status(k) : fmt(v, "%.1f MiB")) " |"
+      if (s == 1) first = v
+      if (s == nsizes) last = v
+    }
+    print line " " ((first != "" && last != "") ? sprintf("%+.1f MiB", last - first) : "–") " |"
+  }
+
+  printf "\n### End to end: libpurple to libpurple through proxy-test-server, %s, median of %d run(s)\n\n", e2e_label, runs
+  if (e2e_note != "")
+    print e2e_note
+  else {
+    print "| alice → bob | proxy path | MiB/s | vs bsb-bench on that path | server CPU | peak RSS |"
+    print "|---|---|---:|---:|---:|---:|"
+    ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain", combos, " ")
+    for (i = 1; i <= ncombos; i++) {
+      k = "e2e/" combos[i]
+      r = (k in route) ? route[k] : "?"
+      gsub("-", " → ", r)
+      if (status(k) != "") {
+        printf "| %s | %s | %s | | | |\n", combo_label(combos[i]), r, status(k)
+        continue
+      }
+      m = mib(k)
+      printf "| %s | %s | %.0f | %s | %s | %s |\n", combo_label(combos[i]), r, m,
+        fmt(ratio(m, mib("relay/" route_pair(route[k]))), "%.2f"),
+        fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
+    }
+  }
+
+  # The targets of the issue, each with its evidence.
+  print "\n### Targets\n"
+  print "| target | result | evidence |"
+  print "|---|---|---|"
+  s5 = mib("relay/socks5-socks5")
+  if (s5 != "" && ej != "")
+    printf "| SOCKS5 → SOCKS5 ahead of ejabberd's mod_proxy65 | %s | %.0f vs %.0f MiB/s (%.2f×) |\n", check(s5 > ej), s5, ej, s5 / ej
+  else
+    print "| SOCKS5 → SOCKS5 ahead of ejabberd's mod_proxy65 | not measured | |"
+  if (s5 != "" && socat != "")
+    printf "| SOCKS5 → SOCKS5 ≥ 70 %% of socat | %s | %.0f %% of %.0f MiB/s |\n", check(s5 >= 0.7 * socat), 100 * s5 / socat, socat
+  else
+    print "| SOCKS5 → SOCKS5 ≥ 70 % of socat | not measured | |"
+  ok = 1
+  ev = ""
+  for (i = 2; i <= npairs; i++) {
+    m = mib("relay/" pairs[i])
+    if (m == "" || socat == "") { ok = 0; ev = ev pairs[i] " not measured; "; continue }
+    if (m < 0.4 * socat) ok = 0
+    ev = ev sprintf("%s %.0f %%; ", pairs[i], 100 * m / socat)
+  }
+  printf "| HTTP paths ≥ 40 %% of socat | %s | %s |\n", check(ok), ev
+  ok = 1
+  ev = ""
+  for (i = 1; i <= npairs; i++) {
+    m = mib("relay/" pairs[i])
+    if (m == "" || pr == "") { ok = 0; ev = ev pairs[i] " not measured; "; continue }
+    if (m < 5 * pr) ok = 0
+    ev = ev sprintf("%s %.1f×; ", pairs[i], m / pr)
+  }
+  printf "| every pair ≥ 5× Prosody's single stream | %s | %s |\n", check(ok), ev
+  ok = 1
+  ev = ""
+  top = levels[nlevels]
+  for (i = 1; i <= npairs; i++) {
+    k = "conc/" top "/" pairs[i]
+    v = rss_mib(k)
+    if (v == "") { ok = 0; ev = ev pairs[i] " " (status(k) != "" ? status(k) : "unknown") "; "; continue }
+    if (v > 64) ok = 0
+    ev = ev sprintf("%s %.1f MiB; ", pairs[i], v)
+  }
+  printf "| peak RSS with %d concurrent ≤ 64 MiB | %s | %s |\n", top, check(ok), ev
+  ok = 1
+  ev = ""
+  for (i = 1; i <= npairs; i++) {
+    a = rss_mib("size/" sizes[1] "/" pairs[i])
+    b = rss_mib("size/" sizes[nsizes] "/" pairs[i])
+    if (a == "" || b == "") { ok = 0; ev = ev pairs[i] " not measured; "; continue }
+    # Growth beyond 2 MiB from the smallest to the largest file counts.
+    if (b - a > 2) ok = 0
+    ev = ev sprintf("%s %+.1f MiB; ", pairs[i], b - a)
+  }
+  printf "| RSS not growing with file size (%s → %s) | %s | %s |\n", sizes[1], sizes[nsizes], check(ok), ev
+}

@@ -1,0 +1,617 @@
+#!/bin/sh
+# tests/bench/run.sh — proxy-test-server against socat, ejabberd and Prosody, on loopback
+#
+#   sh tests/bench/run.sh           the full benchmark (about 10 to 20 minutes)
+#   sh tests/bench/run.sh --quick   small sizes, one run each: a smoke check
+#
+# Installs what it needs from Debian (only what is missing), builds the project
+# in release mode into build-bench/, starts every server itself on 127.0.0.1
+# with generated configurations under a temporary directory, and stops them
+# all on exit. Contestants are measured in the same invocation, one run of
+# each in turn (A B C A B C …), and the median counts: the machine is shared.
+#
+# Prints the tables (markdown, also written to tests/bench/results/latest.md,
+# or results/quick.md with --quick) and one line per figure:
+#   RESULT {"name": "...", "mib_s": ..., "ratio_vs_socat": ..., …, "peak_rss_kib": ...}
+# Exits 1 when any transfer failed or its bytes did not verify.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -eu
+
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+BENCH_DIR=$ROOT/tests/bench
+BUILD=$ROOT/build-bench
+
+QUICK=0
+for arg in "$@"; do
+  case $arg in
+    --quick) QUICK=1 ;;
+    -h | --help)
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "run.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+if [ "$QUICK" = 1 ]; then
+  RUNS=1
+  RELAY_SIZE=128M RELAY_LABEL="128 MiB"
+  CONC_SIZE=4M CONC_LABEL="4 MiB"
+  SIZES="16M 64M 256M"
+  E2E_SIZE=16M E2E_LABEL="16 MiB"
+else
+  RUNS=3
+  RELAY_SIZE=1G RELAY_LABEL="1 GiB"
+  CONC_SIZE=64M CONC_LABEL="64 MiB"
+  SIZES="64M 1G 4G"
+  E2E_SIZE=256M E2E_LABEL="256 MiB"
+fi
+LEVELS="1 8 32 128"
+PAIRS="socks5-socks5 http-socks5 socks5-http http-http"
+SOCAT_BUFFER=131072
+# Seconds any one measurement may take before it counts as failed.
+RUN_TIMEOUT=600
+
+log() {
+  echo "bench: $*" >&2
+}
+
+# ---- packages ------------------------------------------------------------------
+
+install_deps() {
+  packages="socat prosody ejabberd gcc pkg-config meson ninja-build
+    libglib2.0-dev libsoup-3.0-dev libjson-glib-dev"
+  missing=""
+  for p in $packages; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+      missing="$missing $p"
+    fi
+  done
+  [ -n "$missing" ] || return 0
+  if [ "$(id -u)" != 0 ]; then
+    log "missing packages:$missing (run as root to install them)"
+    exit 1
+  fi
+  log "installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing >&2
+  # A package that just came in may have started its system service; the
+  # benchmark runs its own instances, so stop only those it brought.
+  for service in prosody ejabberd; do
+    case " $missing " in *" $service "*) ;; *) continue ;; esac
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+      systemctl stop "$service" || true
+    fi
+  done
+}
+
+# ---- build ---------------------------------------------------------------------
+
+build() {
+  if [ -f "$BUILD/build.ninja" ]; then
+    meson configure "$BUILD" -Dbuildtype=release >/dev/null
+  else
+    meson setup "$BUILD" --buildtype=release >/dev/null
+  fi
+  meson compile -C "$BUILD" proxy-test-server >&2
+  PTS=$BUILD/proxy-test-server/proxy-test-server
+  # The client is a meson target once tests/meson.build has subdir('bench');
+  # until then it is compiled here with the same release flags.
+  if meson introspect "$BUILD" --targets 2>/dev/null | grep -q '"name": "bsb-bench"'; then
+    meson compile -C "$BUILD" bsb-bench >&2
+    BSB=$BUILD/tests/bench/bsb-bench
+  else
+    mkdir -p "$BUILD/bench-client"
+    BSB=$BUILD/bench-client/bsb-bench
+    # shellcheck disable=SC2046
+    ${CC:-cc} -O3 -std=gnu11 -D_GNU_SOURCE -DNDEBUG -Wall -Wno-unused-parameter \
+      -I "$BUILD" -I "$BENCH_DIR" "$BENCH_DIR"/bsb-*.c \
+      $(pkg-config --cflags --libs glib-2.0) -pthread -o "$BSB"
+  fi
+}
+
+# ---- servers -------------------------------------------------------------------
+
+WORK=""
+FAILED=0
+PTS_NAMES=""
+EJ_CTL=""
+EJ_PID=""
+PR_PID=""
+
+# Waits (bounded) until process $1 is gone; kills it if it lingers.
+reap() {
+  pid=$1
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# start_pts NAME: a fresh proxy-test-server; its pid, c2s and SOCKS5
+# addresses go to $WORK/pts-NAME.env.
+start_pts() {
+  name=$1
+  out=$WORK/pts-$name.out
+  "$PTS" --c2s-port 0 --socks5-port 0 --http-port 0 --user alice:pw --user bob:pw \
+    --max-per-initiator 256 >"$out" 2>"$WORK/pts-$name.log" &
+  pid=$!
+  PTS_NAMES="$PTS_NAMES $name"
+  i=0
+  while ! grep -q '^READY ' "$out" 2>/dev/null; do
+    if [ $i -ge 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+      log "proxy-test-server did not start:"
+      cat "$WORK/pts-$name.log" >&2
+      exit 1
+    fi
+    sleep 0.05
+    i=$((i + 1))
+  done
+  c2s=$(sed -n 's/^READY .*"c2s":"\([^"]*\)".*/\1/p' "$out")
+  socks5=$(sed -n 's/^READY .*"socks5":"\([^"]*\)".*/\1/p' "$out")
+  echo "$pid $c2s $socks5" >"$WORK/pts-$name.env"
+}
+
+stop_pts() {
+  name=$1
+  [ -f "$WORK/pts-$name.env" ] || return 0
+  read -r pid _ _ <"$WORK/pts-$name.env"
+  kill -TERM "$pid" 2>/dev/null || true
+  reap "$pid"
+  rm -f "$WORK/pts-$name.env"
+}
+
+# ejabberd with its own configuration, control configuration, node name,
+# cookie, spool, logs and pid file. Debian's ejabberdctl sources the control
+# file after its options, so everything it needs is in ours; ERL_DIST_PORT
+# keeps epmd out of the picture. As root, ejabberdctl runs the node as the
+# package's ejabberd user; otherwise a copy of it runs as the caller.
+start_ejabberd() {
+  dir=$WORK/ejabberd
+  mkdir -p "$dir/spool" "$dir/logs" "$dir/modules.d"
+  # shellcheck disable=SC2046
+  set -- $("$BSB" ports --count 3)
+  EJ_C2S=$1 EJ_P65=$2 ej_dist=$3
+  cat >"$dir/ejabberd.yml" <<EOF
+# generated by tests/bench/run.sh
+hosts:
+  - localhost
+loglevel: warning
+log_rotate_count: 0
+auth_method: internal
+auth_password_format: plain
+listen:
+  -
+    port: $EJ_C2S
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    max_stanza_size: 262144
+    access: c2s
+    starttls: false
+    starttls_required: false
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  c2s:
+    allow: all
+  local:
+    allow: local
+modules:
+  mod_disco: {}
+  mod_proxy65:
+    host: "proxy.localhost"
+    ip: "127.0.0.1"
+    hostname: "127.0.0.1"
+    port: $EJ_P65
+    access: local
+    max_connections: infinity
+EOF
+  cookie=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  cat >"$dir/ejabberdctl.cfg" <<EOF
+# generated by tests/bench/run.sh
+ERLANG_NODE=bsbench$$@localhost
+ERL_OPTIONS="-setcookie $cookie -env ERL_CRASH_DUMP_BYTES 0"
+ERL_DIST_PORT=$ej_dist
+INET_DIST_INTERFACE=127.0.0.1
+EJABBERD_CONFIG_PATH=$dir/ejabberd.yml
+EJABBERD_PID_PATH=$dir/ejabberd.pid
+EJABBERD_BYPASS_WARNINGS=true
+CONTRIB_MODULES_CONF_DIR=$dir/modules.d
+EOF
+  printf '{lookup,["file","native"]}.\n{host,{127,0,0,1},["localhost"]}.\n' >"$dir/inetrc"
+  ctl=/usr/sbin/ejabberdctl
+  if [ "$(id -u)" = 0 ]; then
+    chown -R ejabberd:ejabberd "$dir"
+  else
+    sed 's/^INSTALLUSER=.*/INSTALLUSER=/' /usr/sbin/ejabberdctl >"$WORK/ejabberdctl"
+    ctl="bash $WORK/ejabberdctl"
+  fi
+  EJ_CTL="$ctl --config-dir $dir --ctl-config $dir/ejabberdctl.cfg --config $dir/ejabberd.yml
+    --logs $dir/logs --spool $dir/spool"
+  # shellcheck disable=SC2086
+  if ! $EJ_CTL start >"$WORK/ejabberd.out" 2>&1 || ! $EJ_CTL started >>"$WORK/ejabberd.out" 2>&1; then
+    log "ejabberd did not start:"
+    cat "$WORK/ejabberd.out" "$dir"/logs/*.log >&2 2>/dev/null || true
+    return 1
+  fi
+  EJ_PID=$(cat "$dir/ejabberd.pid")
+  # shellcheck disable=SC2086
+  $EJ_CTL register alice localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL register bob localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
+    "$BSB" wait --address "127.0.0.1:$EJ_C2S" --timeout 30
+}
+
+stop_ejabberd() {
+  [ -n "$EJ_CTL" ] || return 0
+  # shellcheck disable=SC2086,SC2015
+  $EJ_CTL stop >/dev/null 2>&1 && $EJ_CTL stopped >/dev/null 2>&1 || true
+  if [ -n "$EJ_PID" ] && kill -0 "$EJ_PID" 2>/dev/null; then
+    kill -TERM "$EJ_PID" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$EJ_PID" 2>/dev/null || true
+  fi
+  EJ_CTL=""
+}
+
+# Prosody 0.12 with a generated configuration. It refuses root unless
+# run_as_root is set; prosodyctl registers the accounts before it starts.
+start_prosody() {
+  dir=$WORK/prosody
+  mkdir -p "$dir/data" "$dir/certs"
+  # shellcheck disable=SC2046
+  set -- $("$BSB" ports --count 2)
+  PR_C2S=$1 PR_P65=$2
+  cat >"$dir/prosody.cfg.lua" <<EOF
+-- generated by tests/bench/run.sh
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+certificates = "$dir/certs"
+log = { { levels = { min = "warn" }, to = "file", filename = "$dir/prosody.log" } }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $PR_C2S }
+c2s_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+proxy65_ports = { $PR_P65 }
+proxy65_interfaces = { "127.0.0.1" }
+modules_enabled = { "roster", "saslauth", "disco", "ping" }
+modules_disabled = { "s2s", "offline", "tls" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+VirtualHost "localhost"
+Component "proxy.localhost" "proxy65"
+    proxy65_address = "127.0.0.1"
+EOF
+  if ! prosodyctl --config "$dir/prosody.cfg.lua" register alice localhost pw >"$WORK/prosody.out" 2>&1 ||
+    ! prosodyctl --config "$dir/prosody.cfg.lua" register bob localhost pw >>"$WORK/prosody.out" 2>&1; then
+    log "prosodyctl could not register the accounts:"
+    cat "$WORK/prosody.out" >&2
+    return 1
+  fi
+  prosody --config "$dir/prosody.cfg.lua" >>"$WORK/prosody.out" 2>&1 &
+  PR_PID=$!
+  if ! "$BSB" wait --address "127.0.0.1:$PR_C2S" --timeout 30; then
+    log "Prosody did not start:"
+    cat "$WORK/prosody.out" "$dir/prosody.log" >&2 2>/dev/null || true
+    return 1
+  fi
+}
+
+stop_prosody() {
+  [ -n "$PR_PID" ] || return 0
+  kill -TERM "$PR_PID" 2>/dev/null || true
+  reap "$PR_PID"
+  PR_PID=""
+}
+
+cleanup() {
+  status=$?
+  trap - EXIT INT TERM
+  for name in $PTS_NAMES; do
+    stop_pts "$name"
+  done
+  stop_prosody
+  stop_ejabberd
+  if [ -n "$WORK" ]; then
+    if [ "$FAILED" = 0 ] && [ "$status" = 0 ]; then
+      rm -rf "$WORK"
+    else
+      log "logs kept in $WORK"
+    fi
+  fi
+  exit "$status"
+}
+
+# ---- measurements --------------------------------------------------------------
+
+# measure KEY BSB-ARGUMENTS…: one run; its RUN line goes to runs.txt.
+measure() {
+  key=$1
+  shift
+  if "$BSB" "$@" --name "$key" --timeout "$RUN_TIMEOUT" >"$WORK/run.out" 2>"$WORK/run.err"; then
+    line=$(grep '^RUN ' "$WORK/run.out" || true)
+  else
+    line=$(grep '^RUN ' "$WORK/run.out" || echo "RUN name=$key ok=0")
+    FAILED=1
+    log "FAIL $key: $(cat "$WORK/run.err")"
+    cat "$WORK/run.err" >>"$WORK/errors.log"
+  fi
+  echo "$line" >>"$WORK/runs.txt"
+  mib=$(echo "$line" | sed -n 's/.* mib_s=\([^ ]*\).*/\1/p')
+  rss=$(echo "$line" | sed -n 's/.* peak_rss_kib=\([^ ]*\).*/\1/p')
+  log "$key: ${mib:-?} MiB/s, peak RSS ${rss:-?} KiB"
+}
+
+# contestant ARGS for CONTESTANT (a pair on pts instance INSTANCE, or a baseline)
+contestant_args() {
+  c=$1
+  instance=$2
+  case $c in
+    socat)
+      echo "socat --socat-buffer $SOCAT_BUFFER"
+      ;;
+    ejabberd)
+      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$EJ_C2S --socks5 127.0.0.1:$EJ_P65 --server-pid $EJ_PID"
+      ;;
+    prosody)
+      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$PR_C2S --socks5 127.0.0.1:$PR_P65 --server-pid $PR_PID"
+      ;;
+    *)
+      read -r pid c2s socks5 <"$WORK/pts-$instance.env"
+      echo "relay --pair $c --c2s $c2s --socks5 $socks5 --server-pid $pid"
+      ;;
+  esac
+}
+
+BASELINES=""
+
+figure_relay() {
+  log "figure 1: relay, one stream of $RELAY_LABEL, $RUNS run(s) each, alternating"
+  for pair in $PAIRS; do
+    start_pts "relay-$pair"
+  done
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for c in $PAIRS socat $BASELINES; do
+      # shellcheck disable=SC2046
+      measure "relay/$c" $(contestant_args "$c" "relay-$c") --size "$RELAY_SIZE" --seed $((run * 7919))
+    done
+    run=$((run + 1))
+  done
+  for pair in $PAIRS; do
+    stop_pts "relay-$pair"
+  done
+}
+
+figure_concurrency() {
+  log "figure 2: concurrency $LEVELS × $CONC_LABEL, $RUNS run(s) each, alternating"
+  for pair in $PAIRS; do
+    start_pts "conc-$pair"
+  done
+  for n in $LEVELS; do
+    run=1
+    while [ $run -le "$RUNS" ]; do
+      for c in $PAIRS $BASELINES; do
+        # shellcheck disable=SC2046
+        measure "conc/$n/$c" $(contestant_args "$c" "conc-$c") --size "$CONC_SIZE" \
+          --streams "$n" --seed $((run * 104729 + n))
+      done
+      run=$((run + 1))
+    done
+  done
+  for pair in $PAIRS; do
+    stop_pts "conc-$pair"
+  done
+}
+
+figure_sizes() {
+  log "figure 3: peak RSS against file size ($SIZES), fresh servers"
+  for pair in $PAIRS; do
+    start_pts "size-$pair"
+    for s in $SIZES; do
+      # shellcheck disable=SC2046
+      measure "size/$s/$pair" $(contestant_args "$pair" "size-$pair") --size "$s" --seed 31337
+    done
+    stop_pts "size-$pair"
+  done
+}
+
+# ---- end to end: libpurple + plugin ----------------------------------------------
+
+# The libpurple side, timed: two tests/purple drivers (alice sends, bob
+# accepts), each with or without the plugin, through a fresh
+# proxy-test-server. The clock runs from bob's "xfer-offered" to bob's
+# "xfer-completed" (each driver line stamped with the monotonic clock as it
+# comes); the received file must equal the sent one.
+E2E_COMBOS="plugin-plugin plugin-plain plain-plugin plain-plain"
+DRIVER=$BUILD/tests/purple/bsp-purple-driver
+PLUGIN=$BUILD/plugin/bsproxy.so
+
+# e2e_once COMBO FILE SIZE
+e2e_once() {
+  combo=$1
+  file=$2
+  size=$3
+  dir=$WORK/e2e/run
+  rm -rf "$dir"
+  mkdir -p "$dir/recv"
+  read -r pid c2s _ <"$WORK/pts-e2e.env"
+  host=${c2s%:*}
+  port=${c2s##*:}
+  sender_args="" receiver_args=""
+  case $combo in plugin-*) sender_args="--plugin $PLUGIN" ;; esac
+  case $combo in *-plugin) receiver_args="--plugin $PLUGIN" ;; esac
+  # Plain libpurple receivers would take alice's own streamhosts first: as
+  # behind NAT, they use the proxy only.
+  case $combo in *-plain) receiver_args="--no-direct" ;; esac
+  clk=$(getconf CLK_TCK)
+  cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  # shellcheck disable=SC2086
+  (
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/bob" \
+      --account bob@localhost/bench:pw --server "$host" --port "$port" --timeout "$RUN_TIMEOUT" \
+      $receiver_args --accept-dir "$dir/recv" 2>"$dir/bob.log"
+    echo $? >"$dir/bob.status"
+  ) | "$BSB" stamp >"$dir/bob.events" &
+  bob=$!
+  # shellcheck disable=SC2086
+  (
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/alice" \
+      --account alice@localhost/bench:pw --server "$host" --port "$port" --timeout "$RUN_TIMEOUT" \
+      $sender_args --send-file "$file" --to bob@localhost/bench 2>"$dir/alice.log"
+    echo $? >"$dir/alice.status"
+  ) | "$BSB" stamp >"$dir/alice.events"
+  wait "$bob" || true
+  cpu1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
+  route=$(sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' \
+    "$WORK/pts-e2e.log" | tail -n 1)
+  t0=$(sed -n 's/^\([0-9]*\) {"event":"xfer-offered".*/\1/p' "$dir/bob.events" | head -n 1)
+  t1=$(sed -n 's/^\([0-9]*\) {"event":"xfer-completed".*/\1/p' "$dir/bob.events" | head -n 1)
+  received=$dir/recv/$(basename "$file")
+  if [ "$(cat "$dir/alice.status" 2>/dev/null)" = 0 ] && [ "$(cat "$dir/bob.status" 2>/dev/null)" = 0 ] &&
+    [ -n "$t0" ] && [ -n "$t1" ] && cmp -s "$file" "$received"; then
+    awk -v k="e2e/$combo" -v size="$size" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
+      -v clk="$clk" -v rss="$rss" -v route="$route" 'BEGIN {
+        s = (t1 - t0) / 1e6; cpu = (c1 - c0) / clk
+        printf "RUN name=%s ok=1 streams=1 bytes=%d seconds=%.4f mib_s=%.1f cpu_s=%.3f cpu_s_per_gib=%.3f cpu_pct=%.1f peak_rss_kib=%d route=%s\n",
+          k, size, s, size / 1048576 / s, cpu, cpu / (size / 1073741824), 100 * cpu / s, rss, route
+      }' >>"$WORK/runs.txt"
+  else
+    FAILED=1
+    echo "RUN name=e2e/$combo ok=0 route=$route" >>"$WORK/runs.txt"
+    log "FAIL e2e/$combo: the file did not arrive whole (drivers' logs: $WORK/e2e/failed-$combo)"
+    rm -rf "$WORK/e2e/failed-$combo"
+    mv "$dir" "$WORK/e2e/failed-$combo"
+    return 0
+  fi
+  log "e2e/$combo ($route): $(tail -n 1 "$WORK/runs.txt" | sed -n 's/.* mib_s=\([^ ]*\).*/\1/p') MiB/s"
+}
+
+# HOOK(end-to-end): skipped until tests/purple has a driver that sends files.
+figure_end_to_end() {
+  for target in bsp-purple-driver bsproxy; do
+    if meson introspect "$BUILD" --targets 2>/dev/null | grep -q "\"name\": \"$target\""; then
+      meson compile -C "$BUILD" "$target" >/dev/null 2>&1 || true
+    fi
+  done
+  if [ ! -x "$DRIVER" ] || ! "$DRIVER" --help 2>/dev/null | grep -q -- '--send-file'; then
+    E2E_NOTE="SKIP end-to-end: plugin driver not available"
+    echo "$E2E_NOTE"
+    return 0
+  fi
+  if [ ! -f "$PLUGIN" ]; then
+    E2E_NOTE="SKIP end-to-end: the plugin (bsproxy.so) was not built"
+    echo "$E2E_NOTE"
+    return 0
+  fi
+  log "figure 4: end to end, libpurple drivers with and without the plugin, $E2E_LABEL, $RUNS run(s) each"
+  mkdir -p "$WORK/e2e"
+  "$BSB" file --size "$E2E_SIZE" --seed 4242 --output "$WORK/e2e/bench-file.bin"
+  bytes=$(wc -c <"$WORK/e2e/bench-file.bin")
+  start_pts e2e
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for combo in $E2E_COMBOS; do
+      e2e_once "$combo" "$WORK/e2e/bench-file.bin" "$bytes"
+    done
+    run=$((run + 1))
+  done
+  stop_pts e2e
+  rm -f "$WORK/e2e/bench-file.bin"
+  E2E_NOTE=""
+}
+
+# ---- main ----------------------------------------------------------------------
+
+install_deps
+build
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bsb-bench.XXXXXX")
+chmod 755 "$WORK" # the ejabberd user reads its configuration in here
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+: >"$WORK/runs.txt"
+
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+COMMAND="sh tests/bench/run.sh${1:+ $*}"
+
+if start_ejabberd; then
+  BASELINES="$BASELINES ejabberd"
+else
+  FAILED=1
+  log "ejabberd is left out"
+fi
+if start_prosody; then
+  BASELINES="$BASELINES prosody"
+else
+  FAILED=1
+  log "Prosody is left out"
+fi
+
+figure_relay
+figure_concurrency
+figure_sizes
+E2E_NOTE=""
+figure_end_to_end
+
+stop_prosody
+stop_ejabberd
+
+{
+  echo "## Benchmark results"
+  echo
+  echo "\`$COMMAND\` — $STARTED; $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)), Linux $(uname -r), load average at start $LOAD."
+  echo "proxy-test-server $(sed -n "s/^  version: '\([^']*\)'.*/\1/p" meson.build) (release build, --buffer-size default),"
+  echo "socat $(dpkg-query -W -f='${Version}' socat) with -b $SOCAT_BUFFER,"
+  echo "ejabberd $(dpkg-query -W -f='${Version}' ejabberd) (mod_proxy65 defaults, no shaper),"
+  echo "Prosody $(dpkg-query -W -f='${Version}' prosody) (mod_proxy65 defaults)."
+  echo "Clients: tests/bench/bsb-bench (C, 256 KiB buffers, every byte checked); time from the activation IQ to the receiver's last byte;"
+  echo "server CPU and peak RSS from /proc (VmHWM after clear_refs, and VmRSS samples), socat's from wait4()."
+  echo
+  awk -v mode=table -v relay_label="$RELAY_LABEL" -v conc_label="$CONC_LABEL" \
+    -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v runs="$RUNS" \
+    -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" \
+    -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
+} >"$WORK/table.md"
+
+cat "$WORK/table.md"
+echo
+awk -v mode=results -v conc_levels="$LEVELS" -v size_labels="$SIZES" \
+  -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
+
+# A smoke check does not replace the figures of a full run.
+if [ "$QUICK" = 1 ]; then
+  TABLE=tests/bench/results/quick.md
+else
+  TABLE=tests/bench/results/latest.md
+fi
+mkdir -p "$BENCH_DIR/results"
+cp "$WORK/table.md" "$ROOT/$TABLE"
+log "table written to $TABLE"
+
+if [ "$FAILED" != 0 ]; then
+  log "some transfers failed or did not verify: see above"
+  exit 1
+fi
