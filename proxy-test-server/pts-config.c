@@ -31,7 +31,7 @@ pts_config_new (void)
   config->activation_timeout = 60;
   config->idle_timeout = 300;
   config->progress_interval_ms = 5000;
-  config->buffer_size = 128 * 1024;
+  config->buffer_size = 256 * 1024;
   config->max_stanza = 256 * 1024;
   config->keepalive = 60;
   return config;
@@ -338,7 +338,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
     { "progress-interval", 0, 0, G_OPTION_ARG_INT, &progress_ms,
       "Milliseconds between <progress/> pushes to HTTP receivers (default: 5000)", "MS" },
     { "buffer-size", 0, 0, G_OPTION_ARG_INT, &buffer_size,
-      "Relay buffer per transfer in bytes (default: 131072)", "BYTES" },
+      "Relay buffer per transfer in bytes (default: 262144)", "BYTES" },
     { "max-stanza", 0, 0, G_OPTION_ARG_INT, &max_stanza,
       "Largest XMPP stanza accepted in bytes (default: 262144)", "BYTES" },
     { "keepalive", 0, 0, G_OPTION_ARG_INT, &keepalive,

@@ -13,8 +13,12 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "pts-http-endpoint.h"
 #include "pts-http.h"
+#include "pts-net.h"
 
 #define PTS_UPLOAD_PREFIX "/upload/"
 
@@ -67,6 +71,11 @@ pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
   const char *method = soup_server_message_get_method (msg);
   PtsEndpoint *ep;
   guint status;
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  /* Small answers and pushes must not wait for delayed ACKs. */
+  if (socket != NULL)
+    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
   if (!g_str_has_prefix (path, PTS_UPLOAD_PREFIX))
     {
@@ -185,27 +194,17 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
 guint16
 pts_http_listen (PtsHttp *self, const char *address, guint16 port, GError **error)
 {
-  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
-  g_autoptr (GSocketAddress) addr = NULL;
-  GSList *uris;
-  guint16 bound = 0;
+  g_autoptr (GSocket) socket = pts_net_listen_socket (address, port, error);
+  guint16 bound;
 
-  if (inet == NULL)
+  if (socket == NULL)
+    return 0;
+  if (!soup_server_listen_socket (self->server, socket, 0, error))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--listen wants an IP address, got \"%s\"", address);
+      g_prefix_error (error, "cannot serve HTTP on %s port %u: ", address, port);
       return 0;
     }
-  addr = g_inet_socket_address_new (inet, port);
-  if (!soup_server_listen (self->server, addr, 0, error))
-    {
-      g_prefix_error (error, "cannot listen for HTTP on %s port %u: ", address, port);
-      return 0;
-    }
-  uris = soup_server_get_uris (self->server);
-  if (uris != NULL)
-    bound = (guint16) g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  bound = pts_net_local_port (socket);
 
   g_free (self->base_url);
   if (self->config->http_base_url != NULL)

@@ -6,6 +6,8 @@
 
 #include "pts-net.h"
 
+#define PTS_NET_BACKLOG 1024
+
 guint16
 pts_net_listen (GSocketListener *listener, const char *address, guint16 port, GError **error)
 {
@@ -20,6 +22,9 @@ pts_net_listen (GSocketListener *listener, const char *address, guint16 port, GE
       return 0;
     }
   addr = g_inet_socket_address_new (inet, port);
+  /* Many transfers start at once (each with two connections): the default
+   * backlog of 10 would drop connections under load. */
+  g_socket_listener_set_backlog (listener, PTS_NET_BACKLOG);
   if (!g_socket_listener_add_address (listener, addr, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &bound, error))
     {
@@ -27,4 +32,39 @@ pts_net_listen (GSocketListener *listener, const char *address, guint16 port, GE
       return 0;
     }
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+GSocket *
+pts_net_listen_socket (const char *address, guint16 port, GError **error)
+{
+  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
+  g_autoptr (GSocketAddress) addr = NULL;
+  g_autoptr (GSocket) socket = NULL;
+
+  if (inet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--listen wants an IP address, got \"%s\"", address);
+      return NULL;
+    }
+  addr = g_inet_socket_address_new (inet, port);
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (socket, PTS_NET_BACKLOG);
+  if (!g_socket_bind (socket, addr, TRUE, error) || !g_socket_listen (socket, error))
+    {
+      g_prefix_error (error, "cannot listen on %s port %u: ", address, port);
+      return NULL;
+    }
+  return g_steal_pointer (&socket);
+}
+
+guint16
+pts_net_local_port (GSocket *socket)
+{
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+
+  return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
 }

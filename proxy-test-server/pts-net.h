@@ -13,4 +13,9 @@ G_BEGIN_DECLS
 guint16 pts_net_listen (GSocketListener *listener, const char *address, guint16 port,
                         GError **error);
 
+/* A listening socket of our own (for servers that take one, like
+ * SoupServer), with the same backlog; NULL with @error set. */
+GSocket *pts_net_listen_socket (const char *address, guint16 port, GError **error);
+guint16 pts_net_local_port (GSocket *socket);
+
 G_END_DECLS

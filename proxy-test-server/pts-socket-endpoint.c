@@ -27,42 +27,78 @@ typedef struct
   int fd;
   gboolean is_source;
   GSource *watch;
-  gpointer tag;
-  GIOCondition events;
+  GIOCondition events; /* what the next poll waits for */
   gboolean finished;
 } PtsSocketEndpoint;
 
+/* The poll set is filled in prepare() from @events: changing what we wait
+ * for costs nothing (g_source_modify_unix_fd() would wake the main context
+ * at every change, several times per buffer). Waiting for nothing leaves
+ * the fd in the set, where poll() still reports a hang-up; only then is it
+ * taken out, until there is something to wait for again. */
 typedef struct
 {
   GSource source;
   PtsSocketEndpoint *ep;
+  GPollFD pfd;
+  gboolean in_set;
 } PtsSocketWatch;
 
 static void pts_socket_endpoint_dispatch_io (PtsSocketEndpoint *self, GIOCondition revents);
 
 static gboolean
+pts_socket_watch_prepare (GSource *source, gint *timeout)
+{
+  PtsSocketWatch *watch = (PtsSocketWatch *) source;
+
+  *timeout = -1;
+  watch->pfd.events = watch->ep->events;
+  watch->pfd.revents = 0;
+  return FALSE;
+}
+
+static gboolean
+pts_socket_watch_check (GSource *source)
+{
+  PtsSocketWatch *watch = (PtsSocketWatch *) source;
+
+  return watch->in_set && watch->pfd.revents != 0;
+}
+
+static gboolean
 pts_socket_watch_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   PtsSocketWatch *watch = (PtsSocketWatch *) source;
-  PtsSocketEndpoint *self = watch->ep;
-  GIOCondition revents = g_source_query_unix_fd (source, self->tag);
+  GIOCondition revents = watch->pfd.revents;
 
+  watch->pfd.revents = 0;
+  if (watch->ep->events == 0)
+    {
+      /* A hang-up while we wait for nothing: stop polling the fd. */
+      g_source_remove_poll (source, &watch->pfd);
+      watch->in_set = FALSE;
+      return G_SOURCE_CONTINUE;
+    }
   if (revents != 0)
-    pts_socket_endpoint_dispatch_io (self, revents);
+    pts_socket_endpoint_dispatch_io (watch->ep, revents);
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs pts_socket_watch_funcs = {
-  NULL, NULL, pts_socket_watch_dispatch, NULL, NULL, NULL,
+  pts_socket_watch_prepare, pts_socket_watch_check, pts_socket_watch_dispatch, NULL, NULL, NULL,
 };
 
 static void
 pts_socket_endpoint_set_events (PtsSocketEndpoint *self, GIOCondition events)
 {
-  if (self->watch == NULL || self->events == events)
-    return;
+  PtsSocketWatch *watch = (PtsSocketWatch *) self->watch;
+
   self->events = events;
-  g_source_modify_unix_fd (self->watch, self->tag, events);
+  if (watch != NULL && events != 0 && !watch->in_set)
+    {
+      g_source_add_poll (self->watch, &watch->pfd);
+      watch->in_set = TRUE;
+    }
 }
 
 static void
@@ -206,17 +242,21 @@ pts_socket_endpoint_wake (PtsEndpoint *ep)
 
   if (self->finished)
     return;
+  pts_socket_endpoint_set_events (self, self->is_source ? G_IO_IN : (G_IO_IN | G_IO_OUT));
   if (self->watch == NULL)
     {
+      PtsSocketWatch *watch;
+
       self->watch = g_source_new (&pts_socket_watch_funcs, sizeof (PtsSocketWatch));
-      ((PtsSocketWatch *) self->watch)->ep = self;
+      watch = (PtsSocketWatch *) self->watch;
+      watch->ep = self;
+      watch->pfd.fd = self->fd;
+      watch->pfd.events = self->events;
+      watch->in_set = TRUE;
       g_source_set_name (self->watch, "pts-socket-endpoint");
-      self->events = self->is_source ? G_IO_IN : (G_IO_IN | G_IO_OUT);
-      self->tag = g_source_add_unix_fd (self->watch, self->fd, self->events);
+      g_source_add_poll (self->watch, &watch->pfd);
       g_source_attach (self->watch, NULL);
-      return;
     }
-  pts_socket_endpoint_set_events (self, self->is_source ? G_IO_IN : (G_IO_IN | G_IO_OUT));
 }
 
 static void
