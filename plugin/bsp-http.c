@@ -99,7 +99,14 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
 
 /* ==== the upload body ========================================================= */
 
-/* head, then the inner stream, then tail: a read never spans two of them. */
+/* head, then the inner stream, then tail: a read never spans two of them.
+ *
+ * GIO splices a request body in 8 KiB reads; a local file stream answers
+ * each async read from a worker thread, and a thread hop per 8 KiB made the
+ * sender slow. So the file is read in large blocks (one hop each) and the
+ * small reads are answered from the block at once. */
+#define BSP_MULTIPART_BLOCK (256 * 1024)
+
 #define BSP_TYPE_MULTIPART_STREAM (bsp_multipart_stream_get_type ())
 G_DECLARE_FINAL_TYPE (BspMultipartStream, bsp_multipart_stream, BSP, MULTIPART_STREAM,
                       GInputStream)
@@ -113,16 +120,17 @@ struct _BspMultipartStream
   gsize head_off;
   gsize tail_off;
   gboolean inner_done;
+  guint8 *block;
+  gsize block_off;
+  gsize block_len;
 };
 
 G_DEFINE_TYPE (BspMultipartStream, bsp_multipart_stream, G_TYPE_INPUT_STREAM)
 
-/* Copies from @bytes at *@off; returns the count, 0 when used up. */
+/* Copies from @data at *@off; returns the count, 0 when used up. */
 static gsize
-bsp_multipart_stream_take (GBytes *bytes, gsize *off, void *buffer, gsize count)
+bsp_multipart_stream_take (const guint8 *data, gsize len, gsize *off, void *buffer, gsize count)
 {
-  gsize len;
-  const guint8 *data = g_bytes_get_data (bytes, &len);
   gsize n = MIN (count, len - *off);
 
   memcpy (buffer, data + *off, n);
@@ -130,45 +138,85 @@ bsp_multipart_stream_take (GBytes *bytes, gsize *off, void *buffer, gsize count)
   return n;
 }
 
+static gsize
+bsp_multipart_stream_take_bytes (GBytes *bytes, gsize *off, void *buffer, gsize count)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  return bsp_multipart_stream_take (data, len, off, buffer, count);
+}
+
+/* A read that needs no file I/O: from the head, the block or the tail.
+ * Returns FALSE when the block is used up and the file has more. */
+static gboolean
+bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize count,
+                                 gsize *n)
+{
+  if (self->head_off < g_bytes_get_size (self->head))
+    *n = bsp_multipart_stream_take_bytes (self->head, &self->head_off, buffer, count);
+  else if (self->block_off < self->block_len)
+    *n = bsp_multipart_stream_take (self->block, self->block_len, &self->block_off, buffer,
+                                    count);
+  else if (self->inner_done)
+    *n = bsp_multipart_stream_take_bytes (self->tail, &self->tail_off, buffer, count);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* A new block of @n bytes came from the file (0 = its end). */
+static void
+bsp_multipart_stream_refilled (BspMultipartStream *self, gsize n)
+{
+  self->block_off = 0;
+  self->block_len = n;
+  if (n == 0)
+    self->inner_done = TRUE;
+}
+
 static gssize
 bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
                            GCancellable *cancellable, GError **error)
 {
   BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
-  gssize n;
+  gsize n = 0;
 
-  if (self->head_off < g_bytes_get_size (self->head))
-    return bsp_multipart_stream_take (self->head, &self->head_off, buffer, count);
-  if (!self->inner_done)
+  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
     {
-      n = g_input_stream_read (self->inner, buffer, count, cancellable, error);
-      if (n != 0)
-        return n;
-      self->inner_done = TRUE;
+      gssize got = g_input_stream_read (self->inner, self->block, BSP_MULTIPART_BLOCK,
+                                        cancellable, error);
+      if (got < 0)
+        return -1;
+      bsp_multipart_stream_refilled (self, got);
     }
-  return bsp_multipart_stream_take (self->tail, &self->tail_off, buffer, count);
+  return n;
 }
+
+typedef struct
+{
+  void *buffer;
+  gsize count;
+} BspMultipartRead;
 
 static void
 bsp_multipart_stream_inner_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BspMultipartStream *self = g_task_get_source_object (task);
+  BspMultipartRead *read = g_task_get_task_data (task);
   GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  gssize got = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  gsize n = 0;
 
-  if (n < 0)
+  if (got < 0)
     {
       g_task_return_error (task, error);
       return;
     }
-  if (n == 0)
-    {
-      self->inner_done = TRUE;
-      n = bsp_multipart_stream_take (self->tail, &self->tail_off, g_task_get_task_data (task),
-                                     GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (task),
-                                                                          "count")));
-    }
+  bsp_multipart_stream_refilled (self, got);
+  /* A block, or the end of the file: either way a read is ready now. */
+  bsp_multipart_stream_read_ready (self, read->buffer, read->count, &n);
   g_task_return_int (task, n);
 }
 
@@ -179,26 +227,22 @@ bsp_multipart_stream_read_async (GInputStream *stream, void *buffer, gsize count
 {
   BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
   GTask *task = g_task_new (stream, cancellable, callback, user_data);
+  BspMultipartRead *read;
+  gsize n = 0;
 
   g_task_set_source_tag (task, bsp_multipart_stream_read_async);
-  if (self->head_off < g_bytes_get_size (self->head))
+  if (bsp_multipart_stream_read_ready (self, buffer, count, &n))
     {
-      g_task_return_int (task, bsp_multipart_stream_take (self->head, &self->head_off, buffer,
-                                                          count));
+      g_task_return_int (task, n);
       g_object_unref (task);
       return;
     }
-  if (self->inner_done)
-    {
-      g_task_return_int (task, bsp_multipart_stream_take (self->tail, &self->tail_off, buffer,
-                                                          count));
-      g_object_unref (task);
-      return;
-    }
-  g_task_set_task_data (task, buffer, NULL);
-  g_object_set_data (G_OBJECT (task), "count", GSIZE_TO_POINTER (count));
-  g_input_stream_read_async (self->inner, buffer, count, io_priority, cancellable,
-                             bsp_multipart_stream_inner_read_cb, task);
+  read = g_new (BspMultipartRead, 1);
+  read->buffer = buffer;
+  read->count = count;
+  g_task_set_task_data (task, read, g_free);
+  g_input_stream_read_async (self->inner, self->block, BSP_MULTIPART_BLOCK, io_priority,
+                             cancellable, bsp_multipart_stream_inner_read_cb, task);
 }
 
 static gssize
@@ -221,6 +265,7 @@ bsp_multipart_stream_finalize (GObject *object)
   g_bytes_unref (self->head);
   g_bytes_unref (self->tail);
   g_object_unref (self->inner);
+  g_free (self->block);
   G_OBJECT_CLASS (bsp_multipart_stream_parent_class)->finalize (object);
 }
 
@@ -239,6 +284,7 @@ bsp_multipart_stream_class_init (BspMultipartStreamClass *klass)
 static void
 bsp_multipart_stream_init (BspMultipartStream *self)
 {
+  self->block = g_malloc (BSP_MULTIPART_BLOCK);
 }
 
 char *
