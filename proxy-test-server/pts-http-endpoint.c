@@ -457,23 +457,38 @@ pts_http_upload_attach (PtsEndpoint *ep, SoupServerMessage *msg)
   PtsHttpUpload *self = (PtsHttpUpload *) ep;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   g_autoptr (GHashTable) params = NULL;
+  g_autoptr (GError) error = NULL;
+  PtsMultipart *multipart = NULL;
+  gint64 content_length = -1;
   const char *type;
   const char *boundary;
 
   if (self->msg != NULL || self->body_done || self->finished)
-    return SOUP_STATUS_CONFLICT;
+    return SOUP_STATUS_CONFLICT; /* the first upload goes on undisturbed */
+  /* Other refusals from the request head end the session (protocol.md §5). */
   type = soup_message_headers_get_content_type (headers, &params);
   boundary = params ? g_hash_table_lookup (params, "boundary") : NULL;
-  if (type == NULL || g_ascii_strcasecmp (type, "multipart/form-data") != 0 || boundary == NULL)
-    return SOUP_STATUS_BAD_REQUEST;
-  self->multipart = pts_multipart_new (boundary, &pts_http_upload_multipart, self);
-  if (self->multipart == NULL)
-    return SOUP_STATUS_BAD_REQUEST;
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    self->content_length = soup_message_headers_get_content_length (headers);
-  if (self->max_size > 0 && self->content_length > self->max_size + 64 * 1024)
-    return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+    content_length = soup_message_headers_get_content_length (headers);
+  if (type == NULL || g_ascii_strcasecmp (type, "multipart/form-data") != 0 || boundary == NULL
+      || (multipart = pts_multipart_new (boundary, &pts_http_upload_multipart, self)) == NULL)
+    {
+      g_set_error_literal (&error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+                           "an upload is multipart/form-data with a boundary");
+      pts_relay_fail (self->parent.relay, error);
+      return SOUP_STATUS_BAD_REQUEST;
+    }
+  if (self->max_size > 0 && content_length > self->max_size + 64 * 1024)
+    {
+      g_set_error (&error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_TOO_LARGE,
+                   "the upload is larger than %" G_GINT64_FORMAT " bytes", self->max_size);
+      pts_relay_fail (self->parent.relay, error);
+      pts_multipart_free (multipart);
+      return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+    }
 
+  self->multipart = multipart;
+  self->content_length = content_length;
   self->msg = g_object_ref (msg);
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (pts_http_upload_got_chunk), self);
@@ -801,8 +816,15 @@ pts_http_download_finish (PtsEndpoint *ep, const GError *error)
   else if (error != NULL || !self->completed)
     {
       /* Mid-body: cut the connection, so that the receiver can never take
-       * a short file for a whole one (no closing chunk, short length). */
-      GIOStream *stream = soup_server_message_steal_connection (self->msg);
+       * a short file for a whole one (no closing chunk, short length). The
+       * socket is shut first: libsoup would otherwise write the closing
+       * chunk when it lets go of the message. */
+      GSocket *socket = soup_server_message_get_socket (self->msg);
+      GIOStream *stream;
+
+      if (socket != NULL)
+        g_socket_shutdown (socket, TRUE, TRUE, NULL);
+      stream = soup_server_message_steal_connection (self->msg);
       if (stream != NULL)
         {
           g_io_stream_close (stream, NULL, NULL);

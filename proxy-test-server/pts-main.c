@@ -191,6 +191,7 @@ main (int argc, char **argv)
   g_source_remove (sigint);
   g_source_remove (sigterm);
 
+  pts_proxy_shutdown (proxy);
   g_clear_pointer (&hub, pts_hub_free);
   g_clear_pointer (&component, pts_component_free);
   g_clear_pointer (&socks5, pts_socks5_server_free);

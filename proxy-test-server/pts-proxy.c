@@ -112,6 +112,13 @@ pts_proxy_new (const PtsConfig *config)
 }
 
 void
+pts_proxy_shutdown (PtsProxy *self)
+{
+  /* Every session ends now, while the transports they use still exist. */
+  g_hash_table_remove_all (self->sessions);
+}
+
+void
 pts_proxy_free (PtsProxy *self)
 {
   if (self == NULL)

@@ -24,6 +24,8 @@ typedef void (*PtsProxySendFunc) (PtsNode *stanza, gpointer user_data);
 
 PtsProxy *pts_proxy_new (const PtsConfig *config);
 void pts_proxy_free (PtsProxy *proxy);
+/* Ends every session (before the HTTP side goes away). */
+void pts_proxy_shutdown (PtsProxy *proxy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsProxy, pts_proxy_free)
 
 void pts_proxy_set_sender (PtsProxy *proxy, PtsProxySendFunc send, gpointer user_data);

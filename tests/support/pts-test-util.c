@@ -215,6 +215,14 @@ pts_test_process_count_lines (PtsTestProcess *self, PtsTestPipe pipe, const char
   return found;
 }
 
+GPid
+pts_test_process_get_pid (PtsTestProcess *self)
+{
+  const char *id = self->reaped ? NULL : g_subprocess_get_identifier (self->subprocess);
+
+  return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
 char *
 pts_test_process_get_tail (PtsTestProcess *self, guint n)
 {

@@ -58,6 +58,8 @@ gboolean pts_test_process_wait_line (PtsTestProcess *process, PtsTestPipe pipe,
 /* How many lines of @pipe so far contain @needle. */
 guint pts_test_process_count_lines (PtsTestProcess *process, PtsTestPipe pipe,
                                     const char *needle);
+/* The process id while the process runs, else 0 (for /proc/PID/status). */
+GPid pts_test_process_get_pid (PtsTestProcess *process);
 /* The last @n lines of stderr, then of stdout, for error messages. */
 char *pts_test_process_get_tail (PtsTestProcess *process, guint n);
 /* Sends SIGTERM and waits (at most @timeout_ms) for the exit; fails unless
