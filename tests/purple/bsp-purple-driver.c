@@ -119,7 +119,9 @@ int dlclose (void *handle);
 const char *
 __asan_default_options (void)
 {
-  return "fast_unwind_on_malloc=0";
+  /* intercept_tls_get_addr=0: GCC 12's LeakSanitizer can crash in its
+   * tracer on dlopen'ed TLS users (the plugin's libsoup) without it. */
+  return "fast_unwind_on_malloc=0:intercept_tls_get_addr=0";
 }
 
 int
@@ -715,12 +717,8 @@ driver_file_recv_request_cb (PurpleXfer *xfer, gpointer user_data)
   driver_xfer_event ("xfer-offered", xfer, NULL, NULL);
   purple_conversation_new (PURPLE_CONV_TYPE_IM, purple_xfer_get_account (xfer),
                            purple_xfer_get_remote_user (xfer));
-  if (self->decline)
-    {
-      /* what a plugin does to refuse: ft.c then cancels it */
-      xfer->status = PURPLE_XFER_STATUS_CANCEL_LOCAL;
-      return;
-    }
+  /* --decline: no file name is set, so libpurple asks the user, and
+   * driver_request_action answers Cancel, as a user would. */
   if (self->accept_dir != NULL)
     {
       g_autofree char *name = driver_safe_name (purple_xfer_get_filename (xfer));
@@ -818,6 +816,55 @@ driver_file_cancel_cb (PurpleXfer *xfer, gpointer user_data)
   driver_xfer_ended (user_data, FALSE);
 }
 
+typedef struct
+{
+  PurpleRequestActionCb callback;
+  void *user_data;
+  int index;
+} DriverRequestAnswer;
+
+static gboolean
+driver_request_answer (gpointer data)
+{
+  DriverRequestAnswer *answer = data;
+
+  answer->callback (answer->user_data, answer->index);
+  g_free (answer);
+  return G_SOURCE_REMOVE;
+}
+
+/* A question from libpurple ("X wants to send you Y"): with --decline the
+ * last action (Cancel) is chosen, from the main loop as a click would be. */
+static void *
+driver_request_action (const char *title, const char *primary, const char *secondary,
+                       int default_action, PurpleAccount *account, const char *who,
+                       PurpleConversation *conv, void *user_data, size_t action_count,
+                       va_list actions)
+{
+  /* libpurple later closes the request by this handle: never NULL. */
+  static int handle;
+  Driver *self = driver_global;
+  DriverRequestAnswer *answer;
+
+  driver_event ("request", "primary", primary, NULL);
+  if (!self->decline || action_count == 0)
+    return &handle;
+  answer = g_new0 (DriverRequestAnswer, 1);
+  for (size_t i = 0; i < action_count; i++)
+    {
+      va_arg (actions, const char *);
+      answer->callback = va_arg (actions, PurpleRequestActionCb);
+    }
+  answer->user_data = user_data;
+  answer->index = (int) action_count - 1;
+  g_idle_add (driver_request_answer, answer);
+  return &handle;
+}
+
+static PurpleRequestUiOps driver_request_ops = {
+  .request_action = driver_request_action,
+};
+
 /* Errors and notices that Pidgin would show in a dialog. */
 static void *
 driver_notify_message (PurpleNotifyMsgType type, const char *title, const char *primary,
@@ -852,6 +899,7 @@ driver_connect_xfer_signals (Driver *self)
 
   purple_xfers_set_ui_ops (&driver_xfer_ops);
   purple_notify_set_ui_ops (&driver_notify_ops);
+  purple_request_set_ui_ops (&driver_request_ops);
   purple_conversations_set_ui_ops (&driver_conv_ops);
   purple_signal_connect (xfers, "file-recv-request", self,
                          PURPLE_CALLBACK (driver_file_recv_request_cb), self);
@@ -1353,8 +1401,9 @@ out:
     }
   if (purple_up)
     {
-      purple_signals_disconnect_by_handle (self);
-      /* signs every account off, unloads the plugins, saves the user dir */
+      /* Signs every account off, unloads the plugins, saves the user dir.
+       * Our handlers stay connected: transfers that end now (a lost
+       * connection, a sign-off) still report it. */
       purple_core_quit ();
     }
   driver_clear (self);

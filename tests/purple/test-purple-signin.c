@@ -3,231 +3,45 @@
  * Spawns proxy-test-server on loopback ports picked by the kernel, waits
  * for its READY line, then runs bsp-purple-driver with two accounts
  * (with and without the bsproxy plugin) and checks the JSON-lines events
- * it prints. proxy-test-server comes from PTS_SERVER (set by meson for
- * every test); the driver and the plugin from the paths meson compiled
- * in, which BSP_DRIVER and BSP_PLUGIN override.
+ * it prints. Finding the programs, spawning the server and parsing the
+ * events is bsp-test-purple.c's job.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
-#define TEST_READY_TIMEOUT_S 20
+#include "bsp-test-purple.h"
+
 #define TEST_DRIVER_TIMEOUT_S "30"
 
 #define TEST_ALICE "alice@localhost/driver"
 #define TEST_BOB "bob@localhost/driver"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
-#ifdef TEST_ASAN
-/* G_TEST_OPTION_ISOLATE_DIRS leaks GLib's old user dirs
- * (g_set_user_dirs); whole stacks let the suppression see that. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
-#endif
-
-static const char *
-test_driver_path (void)
-{
-  const char *path = g_getenv ("BSP_DRIVER");
-
-#ifdef BSP_DRIVER_PATH
-  if (path == NULL)
-    path = BSP_DRIVER_PATH;
-#endif
-  return path;
-}
-
-static const char *
-test_plugin_path (void)
-{
-  const char *path = g_getenv ("BSP_PLUGIN");
-
-#ifdef BSP_PLUGIN_PATH
-  if (path == NULL)
-    path = BSP_PLUGIN_PATH;
-#endif
-  return path;
-}
-
-static void
-test_child_setup (gpointer user_data)
-{
-#ifdef __linux__
-  /* if this test aborts, its helpers go too instead of holding the
-   * output pipes that meson is reading */
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-#endif
-}
-
-static GSubprocessLauncher *
-test_launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_set_child_setup (launcher, test_child_setup, NULL, NULL);
-  return launcher;
-}
-
 typedef struct
 {
-  GSubprocess *server;
-  GDataInputStream *server_out; /* kept open: the server must not get EPIPE */
-  char *c2s_host;
-  char *c2s_port;
+  BspTestServer *server;
   char *user_dir;
 } Fixture;
 
 /* ------------------------------------------------------------------ */
-/* Waiting for READY without sleeps: an async line read on a private    */
-/* main context, bounded by a timeout.                                 */
-
-typedef struct
-{
-  GMainContext *context;
-  char *line;
-  GError *error;
-  gboolean done;
-  gboolean timed_out;
-} TestLineRead;
-
-static void
-test_read_line_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  TestLineRead *state = user_data;
-
-  state->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                          NULL, &state->error);
-  state->done = TRUE;
-  g_main_context_wakeup (state->context);
-}
-
-static gboolean
-test_read_timeout_cb (gpointer user_data)
-{
-  TestLineRead *state = user_data;
-
-  state->timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Reads one line; NULL with @error set on EOF, error or timeout. */
-static char *
-test_read_line (GDataInputStream *stream, guint timeout_s, GError **error)
-{
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr (GSource) timeout = g_timeout_source_new_seconds (timeout_s);
-  TestLineRead state = { .context = context };
-
-  g_main_context_push_thread_default (context);
-  g_source_set_callback (timeout, test_read_timeout_cb, &state, NULL);
-  g_source_attach (timeout, context);
-
-  g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, cancellable, test_read_line_cb,
-                                       &state);
-  while (!state.done && !state.timed_out)
-    g_main_context_iteration (context, TRUE);
-  if (!state.done)
-    {
-      g_cancellable_cancel (cancellable);
-      while (!state.done)
-        g_main_context_iteration (context, TRUE);
-    }
-  g_source_destroy (timeout);
-  g_main_context_pop_thread_default (context);
-
-  if (state.timed_out && state.line == NULL)
-    {
-      g_clear_error (&state.error);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no line within %u s", timeout_s);
-      return NULL;
-    }
-  if (state.error != NULL)
-    {
-      g_propagate_error (error, state.error);
-      return NULL;
-    }
-  if (state.line == NULL)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "end of output");
-  return state.line;
-}
-
-/* ------------------------------------------------------------------ */
 /* Fixture: one proxy-test-server per test                             */
-
-static gboolean
-test_parse_ready (Fixture *fixture, const char *json, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GSocketConnectable) address = NULL;
-  JsonObject *object;
-  const char *c2s;
-
-  if (!json_parser_load_from_data (parser, json, -1, error))
-    return FALSE;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "READY is not an object: %s", json);
-      return FALSE;
-    }
-  object = json_node_get_object (json_parser_get_root (parser));
-  c2s = json_object_get_string_member_with_default (object, "c2s", NULL);
-  if (c2s == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "READY has no c2s: %s", json);
-      return FALSE;
-    }
-
-  address = g_network_address_parse (c2s, 0, error);
-  if (address == NULL)
-    return FALSE;
-  fixture->c2s_host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (address)));
-  fixture->c2s_port
-      = g_strdup_printf ("%u", g_network_address_get_port (G_NETWORK_ADDRESS (address)));
-  return TRUE;
-}
 
 static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
-  const char *server_path = g_getenv ("PTS_SERVER");
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (server_path == NULL)
+  if (g_getenv ("PTS_SERVER") == NULL)
     {
       g_test_skip ("PTS_SERVER is not set: no proxy-test-server to sign in to");
       return;
     }
-  if (test_driver_path () == NULL)
+  if (bsp_test_driver_path () == NULL)
     {
       g_test_skip ("no bsp-purple-driver: set BSP_DRIVER");
       return;
@@ -236,27 +50,10 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   /* G_TEST_OPTION_ISOLATE_DIRS: this is a fresh per-test directory */
   fixture->user_dir = g_build_filename (g_get_user_config_dir (), "purple", NULL);
 
-  launcher = test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  fixture->server = g_subprocess_launcher_spawn (launcher, &error, server_path, "--c2s-port", "0",
-                                                 "--socks5-port", "0", "--user", "alice:secret",
-                                                 "--user", "bob:secret", NULL);
+  fixture->server = bsp_test_server_start (NULL, NULL, &error);
   g_assert_no_error (error);
-
-  fixture->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->server));
-  for (;;)
-    {
-      g_autofree char *line = test_read_line (fixture->server_out, TEST_READY_TIMEOUT_S, &error);
-
-      g_assert_no_error (error);
-      if (g_str_has_prefix (line, "READY "))
-        {
-          test_parse_ready (fixture, line + strlen ("READY "), &error);
-          g_assert_no_error (error);
-          break;
-        }
-      g_test_message ("proxy-test-server before READY: %s", line);
-    }
-  g_test_message ("proxy-test-server c2s at %s:%s", fixture->c2s_host, fixture->c2s_port);
+  g_test_message ("proxy-test-server c2s at %s:%s", fixture->server->c2s_host,
+                  fixture->server->c2s_port);
 }
 
 static void
@@ -266,14 +63,10 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
     {
       g_autoptr (GError) error = NULL;
 
-      g_subprocess_send_signal (fixture->server, SIGTERM);
-      g_subprocess_wait (fixture->server, NULL, &error);
+      bsp_test_server_stop (fixture->server, NULL, &error);
       g_assert_no_error (error);
-      g_clear_object (&fixture->server);
     }
-  g_clear_object (&fixture->server_out);
-  g_clear_pointer (&fixture->c2s_host, g_free);
-  g_clear_pointer (&fixture->c2s_port, g_free);
+  g_clear_pointer (&fixture->server, bsp_test_server_free);
   g_clear_pointer (&fixture->user_dir, g_free);
 }
 
@@ -310,17 +103,17 @@ test_run_driver (Fixture *fixture, const char *const *extra_args, DriverRun *run
   g_autofree char *out = NULL;
   g_auto (GStrv) lines = NULL;
 
-  g_ptr_array_add (argv, (gpointer) test_driver_path ());
+  g_ptr_array_add (argv, (gpointer) bsp_test_driver_path ());
   g_ptr_array_add (argv, (gpointer) "--user-dir");
   g_ptr_array_add (argv, fixture->user_dir);
   g_ptr_array_add (argv, (gpointer) "--account");
-  g_ptr_array_add (argv, (gpointer) TEST_ALICE ":secret");
+  g_ptr_array_add (argv, (gpointer) TEST_ALICE ":" BSP_TEST_PASSWORD);
   g_ptr_array_add (argv, (gpointer) "--account");
-  g_ptr_array_add (argv, (gpointer) TEST_BOB ":secret");
+  g_ptr_array_add (argv, (gpointer) TEST_BOB ":" BSP_TEST_PASSWORD);
   g_ptr_array_add (argv, (gpointer) "--server");
-  g_ptr_array_add (argv, fixture->c2s_host);
+  g_ptr_array_add (argv, fixture->server->c2s_host);
   g_ptr_array_add (argv, (gpointer) "--port");
-  g_ptr_array_add (argv, fixture->c2s_port);
+  g_ptr_array_add (argv, fixture->server->c2s_port);
   g_ptr_array_add (argv, (gpointer) "--wait-online");
   g_ptr_array_add (argv, (gpointer) "2");
   g_ptr_array_add (argv, (gpointer) "--timeout");
@@ -337,11 +130,9 @@ test_run_driver (Fixture *fixture, const char *const *extra_args, DriverRun *run
     }
   g_ptr_array_add (argv, NULL);
 
-  launcher = test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                | (debug ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0));
-  /* libpurple's D-Bus glue must not reach the desktop's session bus */
-  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "DBUS_STARTER_ADDRESS");
+  launcher = bsp_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                    | (debug ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0));
+  bsp_test_launcher_isolate_driver (launcher);
   driver = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (driver, NULL, NULL, &out, &run->log, &error);
@@ -355,18 +146,14 @@ test_run_driver (Fixture *fixture, const char *const *extra_args, DriverRun *run
   lines = g_strsplit (out, "\n", -1);
   for (char **line = lines; *line != NULL; line++)
     {
-      g_autoptr (JsonParser) parser = json_parser_new ();
       JsonObject *object;
 
       if (**line == '\0')
         continue;
       g_test_message ("driver: %s", *line);
-      json_parser_load_from_data (parser, *line, -1, &error);
+      object = bsp_test_event_parse (*line, &error);
       g_assert_no_error (error);
-      g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-      object = json_node_get_object (json_parser_get_root (parser));
-      g_assert_true (json_object_has_member (object, "event"));
-      g_ptr_array_add (run->events, json_object_ref (object));
+      g_ptr_array_add (run->events, object);
     }
 }
 
@@ -375,30 +162,13 @@ test_run_driver (Fixture *fixture, const char *const *extra_args, DriverRun *run
 static gboolean G_GNUC_NULL_TERMINATED
 test_has_event (DriverRun *run, const char *event, ...)
 {
-  for (guint i = 0; i < run->events->len; i++)
-    {
-      JsonObject *object = g_ptr_array_index (run->events, i);
-      gboolean match;
-      const char *name;
-      va_list args;
+  JsonObject *found;
+  va_list args;
 
-      if (g_strcmp0 (json_object_get_string_member (object, "event"), event) != 0)
-        continue;
-
-      match = TRUE;
-      va_start (args, event);
-      while (match && (name = va_arg (args, const char *)) != NULL)
-        {
-          const char *value = va_arg (args, const char *);
-
-          match = g_strcmp0 (json_object_get_string_member_with_default (object, name, NULL), value)
-                  == 0;
-        }
-      va_end (args);
-      if (match)
-        return TRUE;
-    }
-  return FALSE;
+  va_start (args, event);
+  found = bsp_test_events_findv (run->events, event, args);
+  va_end (args);
+  return found != NULL;
 }
 
 /* The plugin-loaded event lists exactly these preferences (NULL-terminated),
@@ -463,7 +233,7 @@ test_signin (Fixture *fixture, gconstpointer user_data)
 static void
 test_signin_plugin (Fixture *fixture, gconstpointer user_data)
 {
-  const char *plugin = test_plugin_path ();
+  const char *plugin = bsp_test_plugin_path ();
   g_auto (DriverRun) run = { 0 };
 
   g_test_summary ("The built bsproxy plugin loads into libpurple before sign-in and does not "
@@ -486,7 +256,7 @@ test_signin_plugin (Fixture *fixture, gconstpointer user_data)
 static void
 test_signin_plugin_late (Fixture *fixture, gconstpointer user_data)
 {
-  const char *plugin = test_plugin_path ();
+  const char *plugin = bsp_test_plugin_path ();
   g_auto (DriverRun) run = { 0 };
 
   g_test_summary ("Loaded while both accounts are already signed on, the plugin adopts both "
