@@ -164,10 +164,19 @@ bsp_transfer_filename (BspTransfer *t)
   return name ? name : "";
 }
 
-/* Shows @reason where the user looks (the conversation, and the error
- * notice libpurple shows for failed transfers) and cancels the PurpleXfer. */
+/* Whose end the failure came from: ours (signing off, unloading, no
+ * usable proxy) or the far side's (the peer, or the proxy, went away). */
+typedef enum
+{
+  BSP_CAUSE_LOCAL,
+  BSP_CAUSE_REMOTE,
+} BspCause;
+
+/* Shows @reason in the conversation and cancels the PurpleXfer the way
+ * libpurple would for that cause: a local end gets the error notice with
+ * our reason; a remote one gets libpurple's own "… cancelled" notice. */
 static void
-bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason)
+bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
 {
   PurpleXfer *xfer = t->xfer;
   g_autofree char *msg = NULL;
@@ -176,6 +185,11 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason)
     return;
   msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
   purple_xfer_conversation_write (xfer, msg, TRUE);
+  if (cause == BSP_CAUSE_REMOTE)
+    {
+      purple_xfer_cancel_remote (xfer);
+      return;
+    }
   purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
                      purple_xfer_get_remote_user (xfer), msg);
   purple_xfer_cancel_local (xfer);
@@ -184,14 +198,14 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason)
 /* Ends the transfer on our side with @reason; the other side learns it
  * from the proxy (its HTTP or SOCKS5 stream breaks). */
 static void
-bsp_transfer_fail (BspTransfer *t, const char *reason)
+bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
 {
   if (t->owner == NULL)
     return;
   bsp_log_info ("transfer %s with %s failed: %s", t->sid, t->peer, reason);
   bsp_transfer_ref (t);
   bsp_transfer_detach (t);
-  bsp_transfer_cancel_with_reason (t, reason);
+  bsp_transfer_cancel_with_reason (t, reason, cause);
   bsp_transfer_unref (t);
 }
 
@@ -218,7 +232,7 @@ bsp_transfer_fall_back (BspTransfer *t, const char *why)
       if (t->role == BSP_ROLE_RECV)
         bsp_iq_send_error (owner->gc, xmlnode_get_attrib (iq, "from"),
                            xmlnode_get_attrib (iq, "id"), "cancel", "item-not-found");
-      bsp_transfer_cancel_with_reason (t, reason);
+      bsp_transfer_cancel_with_reason (t, reason, BSP_CAUSE_LOCAL);
     }
   g_clear_pointer (&iq, xmlnode_free);
   bsp_transfer_unref (t);
@@ -300,7 +314,7 @@ bsp_transfer_recv_done (const GError *error, gpointer user_data)
         {
           g_autofree char *reason = g_strdup_printf (_("the download broke off (%s)"),
                                                      error->message);
-          bsp_transfer_fail (t, reason);
+          bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
         }
     }
   bsp_transfer_unref (t);
@@ -333,7 +347,7 @@ bsp_transfer_recv_timeout (gpointer user_data)
   BspTransfer *t = user_data;
 
   t->timer_id = 0;
-  bsp_transfer_fail (t, _("the sender never started sending"));
+  bsp_transfer_fail (t, _("the sender never started sending"), BSP_CAUSE_REMOTE);
   return G_SOURCE_REMOVE;
 }
 
@@ -473,7 +487,7 @@ bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, 
         {
           const char *url = xmlnode_get_attrib (child, "url");
           if (url == NULL)
-            bsp_transfer_fail (t, _("the proxy sent no download address"));
+            bsp_transfer_fail (t, _("the proxy sent no download address"), BSP_CAUSE_REMOTE);
           else
             bsp_transfer_recv_activated (t, url);
         }
@@ -518,7 +532,7 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
         {
           g_autofree char *reason = g_strdup_printf (_("the upload failed (%s)"),
                                                      error->message);
-          bsp_transfer_fail (t, reason);
+          bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
         }
     }
   bsp_transfer_unref (t);
@@ -738,7 +752,7 @@ bsp_transfers_free (BspTransfers *self, const char *reason)
       if (t->state == BSP_STATE_OFFERED || t->state == BSP_STATE_ENDED)
         bsp_transfer_detach (t); /* libpurple still owns these: leave them be */
       else
-        bsp_transfer_fail (t, reason);
+        bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
     }
   g_ptr_array_unref (self->transfers);
   soup_session_abort (self->http);
