@@ -203,6 +203,13 @@ bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
   if (t->owner == NULL)
     return;
   bsp_log_info ("transfer %s with %s failed: %s", t->sid, t->peer, reason);
+  if (t->role == BSP_ROLE_RECV && t->consumed != NULL)
+    {
+      /* The sender's offer is still unanswered: say no, or it waits forever. */
+      bsp_iq_send_error (t->owner->gc, xmlnode_get_attrib (t->consumed, "from"),
+                         xmlnode_get_attrib (t->consumed, "id"), "cancel", "item-not-found");
+      g_clear_pointer (&t->consumed, xmlnode_free);
+    }
   bsp_transfer_ref (t);
   bsp_transfer_detach (t);
   bsp_transfer_cancel_with_reason (t, reason, cause);
