@@ -5,7 +5,11 @@
 # contestant: socat, ejabberd, prosody or a proxy-test-server pair.
 # Variables (-v): mode ("table" prints the markdown tables, "results" the RESULT
 # lines), relay_label, conc_label, conc_levels ("1 8 32 128"), size_labels
-# ("64M 1G 4G"), runs, socat_buffer.
+# ("64M 1G 4G"), runs, socat_buffer, e2e_label, e2e_note (the whole end-to-end
+# figure skipped), e2e_ej_note (its ejabberd baseline skipped, and why).
+# End-to-end keys are e2e/COMBO: plugin-plugin, plugin-plain, plain-plugin and
+# plain-plain through proxy-test-server, plain-plain-ejabberd through
+# ejabberd's mod_proxy65; their ratio_vs_ejabberd is against the last.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -65,6 +69,7 @@ function combo_label(c) {
   if (c == "plugin-plain") return "plugin → plain libpurple (behind NAT)"
   if (c == "plain-plugin") return "plain libpurple → plugin"
   if (c == "plain-plain") return "plain libpurple → plain libpurple (behind NAT)"
+  if (c == "plain-plain-ejabberd") return "plain libpurple → plain libpurple (behind NAT) through ejabberd 23.01 mod_proxy65"
   return c
 }
 
@@ -140,12 +145,17 @@ END {
         k = "size/" sizes[s] "/" pairs[i]
         result("rss-vs-size/" sizes[s] "/" pairs[i], k, mib(k), "", "", "", "")
       }
+    # End to end, ratio_vs_ejabberd is against plain libpurple through
+    # ejabberd's proxy in the same figure (socat and Prosody: their relays).
+    e2e_ej = mib("e2e/plain-plain-ejabberd")
     ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain", combos, " ")
     for (i = 1; i <= ncombos; i++) {
       k = "e2e/" combos[i]
       m = mib(k)
-      result("end-to-end/" combos[i], k, m, ratio(m, socat), ratio(m, ej), ratio(m, pr), "")
+      result("end-to-end/" combos[i], k, m, ratio(m, socat), ratio(m, e2e_ej), ratio(m, pr), "")
     }
+    k = "e2e/plain-plain-ejabberd"
+    result("end-to-end/plain-plain-ejabberd", k, e2e_ej, "", "", "", median(cpus[k]))
     exit
   }
 
@@ -211,26 +221,38 @@ END {
     print line " " ((first != "" && last != "") ? sprintf("%+.1f MiB", last - first) : "–") " |"
   }
 
-  printf "\n### End to end: libpurple to libpurple through proxy-test-server, %s, median of %d run(s)\n\n", e2e_label, runs
+  printf "\n### End to end: libpurple to libpurple through proxy-test-server, and plain libpurple through ejabberd's mod_proxy65, %s, alternating, median of %d run(s)\n\n", e2e_label, runs
+  e2e_ej = mib("e2e/plain-plain-ejabberd")
   if (e2e_note != "")
     print e2e_note
   else {
-    print "| alice → bob | proxy path | MiB/s | vs bsb-bench on that path | server CPU | peak RSS |"
-    print "|---|---|---:|---:|---:|---:|"
-    ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain", combos, " ")
+    print "| alice → bob | proxy path | MiB/s | vs bsb-bench on that path | vs plain libpurple through ejabberd | server CPU | peak RSS |"
+    print "|---|---|---:|---:|---:|---:|---:|"
+    ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain plain-plain-ejabberd", combos, " ")
     for (i = 1; i <= ncombos; i++) {
       k = "e2e/" combos[i]
-      r = (k in route) ? route[k] : "?"
+      ejrow = combos[i] == "plain-plain-ejabberd"
+      r = (k in route) ? route[k] : (ejrow ? "SOCKS5-SOCKS5" : "?")
+      # The relay figure for that path, and its own server.
+      bk = ejrow ? "relay/ejabberd" : "relay/" route_pair(r)
       gsub("-", " → ", r)
+      if (ejrow && !(k in seen) && e2e_ej_note != "") {
+        printf "| %s | %s | skipped | | | | |\n", combo_label(combos[i]), r
+        continue
+      }
       if (status(k) != "") {
-        printf "| %s | %s | %s | | | |\n", combo_label(combos[i]), r, status(k)
+        printf "| %s | %s | %s | | | | |\n", combo_label(combos[i]), r, status(k)
         continue
       }
       m = mib(k)
-      printf "| %s | %s | %.0f | %s | %s | %s |\n", combo_label(combos[i]), r, m,
-        fmt(ratio(m, mib("relay/" route_pair(route[k]))), "%.2f"),
+      printf "| %s | %s | %.0f | %s | %s | %s | %s |\n", combo_label(combos[i]), r, m,
+        fmt(ratio(m, mib(bk)), "%.2f"),
+        ejrow ? "1" : fmt(ratio(m, e2e_ej), "%.2f"),
         fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
     }
+    print "\nServer CPU and peak RSS: proxy-test-server's, or for the last row the whole ejabberd node's (c2s and mod_proxy65)."
+    if (e2e_ej_note != "")
+      print "\n" e2e_ej_note
   }
 
   # The targets of the issue, each with its evidence.
@@ -286,4 +308,21 @@ END {
     ev = ev sprintf("%s %+.1f MiB; ", pairs[i], b - a)
   }
   printf "| RSS not growing with file size (%s → %s) | %s | %s |\n", sizes[1], sizes[nsizes], check(ok), ev
+  t = "end to end plugin↔plugin ≥ 1.5× plain libpurple through ejabberd"
+  pp = mib("e2e/plugin-plugin")
+  pp_route = ("e2e/plugin-plugin" in route) ? route["e2e/plugin-plugin"] : "?"
+  gsub("-", " → ", pp_route)
+  if (pp != "" && e2e_ej != "")
+    printf "| %s | %s | %s: %.0f vs %.0f MiB/s (%.2f×), plugin → plugin over %s |\n", t,
+      check(pp >= 1.5 * e2e_ej), e2e_label, pp, e2e_ej, pp / e2e_ej,
+      pp_route
+  else {
+    ev = ""
+    if (e2e_note != "") ev = e2e_note
+    else {
+      if (pp == "") ev = "plugin → plugin " (status("e2e/plugin-plugin") != "" ? status("e2e/plugin-plugin") : "unknown") "; "
+      if (e2e_ej == "") ev = ev (e2e_ej_note != "" ? e2e_ej_note : "plain libpurple through ejabberd " (status("e2e/plain-plain-ejabberd") != "" ? status("e2e/plain-plain-ejabberd") : "unknown"))
+    }
+    printf "| %s | not measured | %s |\n", t, ev
+  }
 }

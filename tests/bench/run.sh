@@ -49,7 +49,7 @@ else
   RELAY_SIZE=1G RELAY_LABEL="1 GiB"
   CONC_SIZE=64M CONC_LABEL="64 MiB"
   SIZES="64M 1G 4G"
-  E2E_SIZE=256M E2E_LABEL="256 MiB"
+  E2E_SIZE=1G E2E_LABEL="1 GiB"
 fi
 LEVELS="1 8 32 128"
 PAIRS="socks5-socks5 http-socks5 socks5-http http-http"
@@ -121,6 +121,7 @@ build() {
 
 WORK=""
 FAILED=0
+KEEP_WORK=0 # set when a figure is skipped: its logs stay
 PTS_NAMES=""
 EJ_CTL=""
 EJ_PID=""
@@ -211,6 +212,8 @@ access_rules:
     allow: local
 modules:
   mod_disco: {}
+  mod_roster: {}
+  mod_admin_extra: {}
   mod_proxy65:
     host: "proxy.localhost"
     ip: "127.0.0.1"
@@ -251,6 +254,8 @@ EOF
   # shellcheck disable=SC2086
   $EJ_CTL register alice localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
     $EJ_CTL register bob localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL add_rosteritem alice localhost bob localhost bob bench both >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL add_rosteritem bob localhost alice localhost alice bench both >>"$WORK/ejabberd.out" 2>&1 &&
     "$BSB" wait --address "127.0.0.1:$EJ_C2S" --timeout 30
 }
 
@@ -331,7 +336,7 @@ cleanup() {
   stop_prosody
   stop_ejabberd
   if [ -n "$WORK" ]; then
-    if [ "$FAILED" = 0 ] && [ "$status" = 0 ]; then
+    if [ "$FAILED" = 0 ] && [ "$KEEP_WORK" = 0 ] && [ "$status" = 0 ]; then
       rm -rf "$WORK"
     else
       log "logs kept in $WORK"
@@ -438,12 +443,57 @@ figure_sizes() {
 
 # The libpurple side, timed: two tests/purple drivers (alice sends, bob
 # accepts), each with or without the plugin, through a fresh
-# proxy-test-server. The clock runs from bob's "xfer-offered" to bob's
-# "xfer-completed" (each driver line stamped with the monotonic clock as it
-# comes); the received file must equal the sent one.
+# proxy-test-server; and, as the baseline of the issue, two plain drivers
+# through the benchmark's own ejabberd and its mod_proxy65 (the combo
+# "plain-plain-ejabberd": bob as behind NAT, so the bytes take the proxy).
+# The clock runs from bob's "xfer-offered" to bob's "xfer-completed" (each
+# driver line stamped with the monotonic clock as it comes); the received
+# file must equal the sent one.
 E2E_COMBOS="plugin-plugin plugin-plain plain-plugin plain-plain"
+E2E_EJ=plain-plain-ejabberd
+E2E_NOTE=""
+E2E_EJ_NOTE=""
 DRIVER=$BUILD/tests/purple/bsp-purple-driver
 PLUGIN=$BUILD/plugin/bsproxy.so
+
+# e2e_pair DIR HOST PORT TIMEOUT FILE SENDER-ARGS RECEIVER-ARGS: bob accepts
+# into DIR/recv while alice sends FILE, both signed in to HOST:PORT; their
+# stamped events go to DIR/alice.events and DIR/bob.events, their stderr to
+# DIR/*.log, their exit statuses to DIR/*.status.
+e2e_pair() {
+  dir=$1
+  rm -rf "$dir"
+  mkdir -p "$dir/recv"
+  # shellcheck disable=SC2086
+  (
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/bob" \
+      --account bob@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
+      $7 --accept-dir "$dir/recv" 2>"$dir/bob.log"
+    echo $? >"$dir/bob.status"
+  ) | "$BSB" stamp >"$dir/bob.events" &
+  bob=$!
+  # shellcheck disable=SC2086
+  (
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/alice" \
+      --account alice@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
+      $6 --send-file "$5" --to bob@localhost/bench 2>"$dir/alice.log"
+    echo $? >"$dir/alice.status"
+  ) | "$BSB" stamp >"$dir/alice.events"
+  wait "$bob" || true
+}
+
+# e2e_ej_route DIR: the path a transfer through ejabberd took, from bob's
+# libpurple log (--debug): SOCKS5-SOCKS5 when bob used the proxy's
+# streamhost, IBB when libpurple fell back to in-band bytestreams.
+e2e_ej_route() {
+  if grep -q "<streamhost-used jid='proxy\.localhost'/>" "$1/bob.log" 2>/dev/null; then
+    echo SOCKS5-SOCKS5
+  elif grep -q "<open [^>]*protocol/ibb" "$1/bob.log" 2>/dev/null; then
+    echo IBB
+  else
+    echo none
+  fi
+}
 
 # e2e_once COMBO FILE SIZE
 e2e_once() {
@@ -451,45 +501,47 @@ e2e_once() {
   file=$2
   size=$3
   dir=$WORK/e2e/run
-  rm -rf "$dir"
-  mkdir -p "$dir/recv"
-  read -r pid c2s _ <"$WORK/pts-e2e.env"
-  host=${c2s%:*}
-  port=${c2s##*:}
+  case $combo in
+    *-ejabberd)
+      pid=$EJ_PID host=127.0.0.1 port=$EJ_C2S
+      ;;
+    *)
+      read -r pid c2s _ <"$WORK/pts-e2e.env"
+      host=${c2s%:*}
+      port=${c2s##*:}
+      ;;
+  esac
   sender_args="" receiver_args=""
   case $combo in plugin-*) sender_args="--plugin $PLUGIN" ;; esac
   case $combo in *-plugin) receiver_args="--plugin $PLUGIN" ;; esac
   # Plain libpurple receivers would take alice's own streamhosts first: as
   # behind NAT, they use the proxy only.
-  case $combo in *-plain) receiver_args="--no-direct" ;; esac
+  case $combo in *-plain | *-ejabberd) receiver_args="--no-direct" ;; esac
+  # Through ejabberd, bob's libpurple log tells which streamhost it used
+  # (a few hundred lines per run, none per block).
+  case $combo in *-ejabberd) receiver_args="$receiver_args --debug" ;; esac
   clk=$(getconf CLK_TCK)
   cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
-  # shellcheck disable=SC2086
-  (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/bob" \
-      --account bob@localhost/bench:pw --server "$host" --port "$port" --timeout "$RUN_TIMEOUT" \
-      $receiver_args --accept-dir "$dir/recv" 2>"$dir/bob.log"
-    echo $? >"$dir/bob.status"
-  ) | "$BSB" stamp >"$dir/bob.events" &
-  bob=$!
-  # shellcheck disable=SC2086
-  (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/alice" \
-      --account alice@localhost/bench:pw --server "$host" --port "$port" --timeout "$RUN_TIMEOUT" \
-      $sender_args --send-file "$file" --to bob@localhost/bench 2>"$dir/alice.log"
-    echo $? >"$dir/alice.status"
-  ) | "$BSB" stamp >"$dir/alice.events"
-  wait "$bob" || true
+  e2e_pair "$dir" "$host" "$port" "$RUN_TIMEOUT" "$file" "$sender_args" "$receiver_args"
   cpu1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
-  route=$(sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' \
-    "$WORK/pts-e2e.log" | tail -n 1)
+  case $combo in
+    *-ejabberd)
+      route=$(e2e_ej_route "$dir")
+      want=SOCKS5-SOCKS5
+      ;;
+    *)
+      route=$(sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' \
+        "$WORK/pts-e2e.log" | tail -n 1)
+      want=$route
+      ;;
+  esac
   t0=$(sed -n 's/^\([0-9]*\) {"event":"xfer-offered".*/\1/p' "$dir/bob.events" | head -n 1)
   t1=$(sed -n 's/^\([0-9]*\) {"event":"xfer-completed".*/\1/p' "$dir/bob.events" | head -n 1)
   received=$dir/recv/$(basename "$file")
   if [ "$(cat "$dir/alice.status" 2>/dev/null)" = 0 ] && [ "$(cat "$dir/bob.status" 2>/dev/null)" = 0 ] &&
-    [ -n "$t0" ] && [ -n "$t1" ] && cmp -s "$file" "$received"; then
+    [ -n "$t0" ] && [ -n "$t1" ] && [ "$route" = "$want" ] && cmp -s "$file" "$received"; then
     awk -v k="e2e/$combo" -v size="$size" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
       -v clk="$clk" -v rss="$rss" -v route="$route" 'BEGIN {
         s = (t1 - t0) / 1e6; cpu = (c1 - c0) / clk
@@ -499,7 +551,11 @@ e2e_once() {
   else
     FAILED=1
     echo "RUN name=e2e/$combo ok=0 route=$route" >>"$WORK/runs.txt"
-    log "FAIL e2e/$combo: the file did not arrive whole (drivers' logs: $WORK/e2e/failed-$combo)"
+    if [ "$route" != "$want" ]; then
+      log "FAIL e2e/$combo: the bytes did not take ejabberd's proxy (route $route; drivers' logs: $WORK/e2e/failed-$combo)"
+    else
+      log "FAIL e2e/$combo: the file did not arrive whole (drivers' logs: $WORK/e2e/failed-$combo)"
+    fi
     rm -rf "$WORK/e2e/failed-$combo"
     mv "$dir" "$WORK/e2e/failed-$combo"
     return 0
@@ -507,7 +563,39 @@ e2e_once() {
   log "e2e/$combo ($route): $(tail -n 1 "$WORK/runs.txt" | sed -n 's/.* mib_s=\([^ ]*\).*/\1/p') MiB/s"
 }
 
-# HOOK(end-to-end): skipped until tests/purple has a driver that sends files.
+# e2e_probe_ejabberd: one small transfer, not counted, plain libpurple to
+# plain libpurple through ejabberd before its figure is measured. Prints why
+# ejabberd cannot serve as the baseline, or nothing when it can.
+e2e_probe_ejabberd() {
+  case " $BASELINES " in
+    *" ejabberd "*) ;;
+    *)
+      echo "ejabberd did not start (see the log above)"
+      return 0
+      ;;
+  esac
+  dir=$WORK/e2e/probe-ejabberd
+  "$BSB" file --size 1M --seed 99 --output "$WORK/e2e/probe.bin" >/dev/null
+  e2e_pair "$dir" 127.0.0.1 "$EJ_C2S" 60 "$WORK/e2e/probe.bin" "" "--no-direct --debug"
+  a=$dir/alice.events
+  b=$dir/bob.events
+  if ! grep -q '"event":"signed-on"' "$a" || ! grep -q '"event":"signed-on"' "$b"; then
+    reason=$(sed -n 's/.*"event":"connection-error".*"reason":"\([^"]*\)".*/\1/p' "$a" "$b" | head -n 1)
+    echo "libpurple could not sign in to ejabberd's c2s on 127.0.0.1:$EJ_C2S (${reason:-no signed-on event}; logs in $dir)"
+  elif ! grep -q '"event":"ft-proxy-ready"' "$a" || ! grep -q '"event":"ft-proxy-ready"' "$b"; then
+    echo "libpurple found no bytestreams proxy: no ft-proxy-ready event, so disco#items of localhost gave no proxy.localhost with a streamhost (logs in $dir)"
+  elif ! grep -q '"event":"buddy-online"' "$a"; then
+    echo "alice never saw bob online: the rosters (mod_roster, ejabberdctl add_rosteritem) are not in place (logs in $dir)"
+  elif [ "$(e2e_ej_route "$dir")" != SOCKS5-SOCKS5 ]; then
+    echo "bob did not use ejabberd's proxy (route $(e2e_ej_route "$dir"); logs in $dir)"
+  elif ! grep -q '"event":"xfer-completed"' "$b" || ! cmp -s "$WORK/e2e/probe.bin" "$dir/recv/probe.bin"; then
+    echo "a 1 MiB transfer through ejabberd's proxy did not arrive whole (logs in $dir)"
+  else
+    rm -rf "$dir"
+  fi
+  rm -f "$WORK/e2e/probe.bin"
+}
+
 figure_end_to_end() {
   for target in bsp-purple-driver bsproxy; do
     if meson introspect "$BUILD" --targets 2>/dev/null | grep -q "\"name\": \"$target\""; then
@@ -524,21 +612,29 @@ figure_end_to_end() {
     echo "$E2E_NOTE"
     return 0
   fi
-  log "figure 4: end to end, libpurple drivers with and without the plugin, $E2E_LABEL, $RUNS run(s) each"
   mkdir -p "$WORK/e2e"
+  combos=$E2E_COMBOS
+  E2E_EJ_NOTE=$(e2e_probe_ejabberd)
+  if [ -z "$E2E_EJ_NOTE" ]; then
+    combos="$combos $E2E_EJ"
+  else
+    E2E_EJ_NOTE="SKIP end-to-end through ejabberd: $E2E_EJ_NOTE"
+    echo "$E2E_EJ_NOTE"
+    KEEP_WORK=1
+  fi
+  log "figure 4: end to end, libpurple drivers with and without the plugin, $E2E_LABEL, $RUNS run(s) each, alternating"
   "$BSB" file --size "$E2E_SIZE" --seed 4242 --output "$WORK/e2e/bench-file.bin"
   bytes=$(wc -c <"$WORK/e2e/bench-file.bin")
   start_pts e2e
   run=1
   while [ $run -le "$RUNS" ]; do
-    for combo in $E2E_COMBOS; do
+    for combo in $combos; do
       e2e_once "$combo" "$WORK/e2e/bench-file.bin" "$bytes"
     done
     run=$((run + 1))
   done
   stop_pts e2e
   rm -f "$WORK/e2e/bench-file.bin"
-  E2E_NOTE=""
 }
 
 # ---- main ----------------------------------------------------------------------
@@ -573,7 +669,6 @@ fi
 figure_relay
 figure_concurrency
 figure_sizes
-E2E_NOTE=""
 figure_end_to_end
 
 stop_prosody
@@ -592,7 +687,7 @@ stop_ejabberd
   echo
   awk -v mode=table -v relay_label="$RELAY_LABEL" -v conc_label="$CONC_LABEL" \
     -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v runs="$RUNS" \
-    -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" \
+    -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" -v e2e_ej_note="$E2E_EJ_NOTE" \
     -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
 } >"$WORK/table.md"
 
