@@ -2,7 +2,10 @@
  *
  * The upload parses its multipart body as libsoup hands over each chunk and
  * pushes the FILE bytes into the relay; what does not fit waits in a
- * one-chunk overflow while the request is paused (backpressure). The
+ * one-chunk overflow while the request is paused (backpressure). A body
+ * with a Content-Length is libsoup's only for its first chunk: then the
+ * connection is taken over and the rest read in large blocks, no larger
+ * than the relay's free space, and answered here (PtsHttpBody). The
  * download hands libsoup slices of the relay's buffer without copying them
  * and consumes each slice once libsoup has written it.
  *
@@ -26,6 +29,11 @@
 /* How long a closed upload's connection is drained so that the answer
  * reaches the client before the close resets the connection. */
 #define PTS_LINGER_SECONDS 2
+/* A Content-Length upload's body is read by us, not by libsoup (whose
+ * server reads bodies 8 KiB at a time), in blocks of up to this... */
+#define PTS_BODY_BLOCK (256 * 1024)
+/* ...and at most this many blocks per main-loop dispatch. */
+#define PTS_BODY_READS_PER_DISPATCH 8
 
 guint
 pts_http_status_for_error (const GError *error)
@@ -72,6 +80,7 @@ pts_http_respond_error (SoupServerMessage *msg, guint status, const char *messag
 typedef struct
 {
   GIOStream *stream;
+  GSocket *socket; /* its sending side is shut after the answer; NULL with TLS */
   GCancellable *cancellable;
   guint timer_id;
   char *answer;
@@ -88,6 +97,7 @@ pts_linger_free (PtsLinger *linger)
   g_cancellable_cancel (linger->cancellable);
   g_io_stream_close (linger->stream, NULL, NULL);
   g_object_unref (linger->stream);
+  g_clear_object (&linger->socket);
   g_object_unref (linger->cancellable);
   g_free (linger->answer);
   g_free (linger);
@@ -133,24 +143,21 @@ pts_linger_written_cb (GObject *source, GAsyncResult *result, gpointer user_data
         pts_linger_free (linger);
       return;
     }
-  if (G_IS_SOCKET_CONNECTION (linger->stream))
-    g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (linger->stream)),
-                       FALSE, TRUE, NULL);
+  if (linger->socket != NULL)
+    g_socket_shutdown (linger->socket, FALSE, TRUE, NULL);
   g_input_stream_read_async (g_io_stream_get_input_stream (linger->stream), linger->scratch,
                              sizeof linger->scratch, G_PRIORITY_LOW, linger->cancellable,
                              pts_linger_read_cb, linger);
 }
 
+/* Takes @stream (and @socket, may be NULL): answers, then lingers. */
 static void
-pts_http_answer_and_close (SoupServerMessage *msg, guint status, const char *text)
+pts_linger_start (GIOStream *stream, GSocket *socket, guint status, const char *text)
 {
-  GIOStream *stream = soup_server_message_steal_connection (msg);
-  PtsLinger *linger;
+  PtsLinger *linger = g_new0 (PtsLinger, 1);
 
-  if (stream == NULL)
-    return;
-  linger = g_new0 (PtsLinger, 1);
   linger->stream = stream;
+  linger->socket = socket;
   linger->cancellable = g_cancellable_new ();
   linger->answer = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
                                     "Content-Type: text/plain; charset=utf-8\r\n"
@@ -167,11 +174,31 @@ pts_http_answer_and_close (SoupServerMessage *msg, guint status, const char *tex
                                    linger->cancellable, pts_linger_written_cb, linger);
 }
 
-void
-pts_http_endpoint_shutdown (void)
+/* The message's socket, unless TLS runs over it (then shutting it down
+ * would cut the TLS stream short). */
+static GSocket *
+pts_http_plain_socket (SoupServerMessage *msg)
 {
-  while (pts_lingers != NULL)
-    pts_linger_free (pts_lingers->data);
+  GSocket *socket = soup_server_message_get_socket (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+
+  if (socket == NULL || uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)
+    return NULL;
+  return g_object_ref (socket);
+}
+
+static void
+pts_http_answer_and_close (SoupServerMessage *msg, guint status, const char *text)
+{
+  GSocket *socket = pts_http_plain_socket (msg);
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+
+  if (stream == NULL)
+    {
+      g_clear_object (&socket);
+      return;
+    }
+  pts_linger_start (stream, socket, status, text);
 }
 
 #define PTS_HTTP_PENDING_STATUS "pts-pending-status"
@@ -216,6 +243,8 @@ typedef enum
   PTS_UPLOAD_PART_FILE,
 } PtsUploadPart;
 
+typedef struct _PtsHttpBody PtsHttpBody;
+
 typedef struct
 {
   PtsEndpoint parent;
@@ -240,9 +269,164 @@ typedef struct
   gboolean responded;
   gboolean finished;   /* the relay ended */
   GError *error;       /* why the upload is refused */
+  PtsHttpBody *body;   /* the connection, once taken from libsoup */
+  guint takeover_id;
 } PtsHttpUpload;
 
 static void pts_http_upload_flush (PtsHttpUpload *self);
+static void pts_http_upload_feed (PtsHttpUpload *self, const guint8 *data, gsize len);
+static void pts_http_upload_body_done (PtsHttpUpload *self);
+
+/* ---- reading a body ourselves ---------------------------------------------- */
+
+/* A Content-Length upload's connection, taken from libsoup after its first
+ * chunk: the rest of the body is read here in large blocks, no larger than
+ * the relay's free space (so that the FILE bytes always fit: backpressure is
+ * simply not reading while the relay is full), and the answer is written
+ * here once both the body and the relay ended. It outlives its endpoint
+ * when the relay ends before the body does: it then reads and drops the
+ * rest, and answers. */
+struct _PtsHttpBody
+{
+  PtsHttpUpload *upload; /* NULL once the endpoint is gone */
+  GIOStream *stream;
+  GSocket *socket;
+  GPollableInputStream *input;
+  GSource *source;
+  guint64 remaining;
+  guint status; /* the answer, once the relay ended */
+  char *text;
+  guint8 *buf;
+};
+
+static GList *pts_bodies;
+
+static void
+pts_http_body_unwatch (PtsHttpBody *body)
+{
+  if (body->source == NULL)
+    return;
+  g_source_destroy (body->source);
+  g_clear_pointer (&body->source, g_source_unref);
+}
+
+static void
+pts_http_body_free (PtsHttpBody *body)
+{
+  pts_bodies = g_list_remove (pts_bodies, body);
+  if (body->upload != NULL)
+    body->upload->body = NULL;
+  pts_http_body_unwatch (body);
+  if (body->stream != NULL)
+    {
+      g_io_stream_close (body->stream, NULL, NULL);
+      g_object_unref (body->stream);
+    }
+  g_clear_object (&body->socket);
+  g_free (body->text);
+  g_free (body->buf);
+  g_free (body);
+}
+
+/* Once the relay ended: with nothing more to read (or, with @now, at
+ * once), the answer goes out and the connection lingers. */
+static void
+pts_http_body_answer (PtsHttpBody *body, gboolean now)
+{
+  if (body->status == 0 || (body->remaining > 0 && !now))
+    return;
+  pts_linger_start (g_steal_pointer (&body->stream), g_steal_pointer (&body->socket),
+                    body->status, body->text);
+  pts_http_body_free (body);
+}
+
+static void
+pts_http_body_set_answer (PtsHttpBody *body, const GError *error)
+{
+  if (body->status != 0)
+    return;
+  body->status = pts_http_status_for_error (error);
+  body->text = g_strdup (error != NULL ? error->message : "delivered");
+}
+
+void
+pts_http_endpoint_shutdown (void)
+{
+  while (pts_bodies != NULL)
+    pts_http_body_free (pts_bodies->data);
+  while (pts_lingers != NULL)
+    pts_linger_free (pts_lingers->data);
+}
+
+static gboolean pts_http_body_readable (GObject *stream, gpointer user_data);
+
+static void
+pts_http_body_watch (PtsHttpBody *body)
+{
+  if (body->source != NULL || body->remaining == 0)
+    return;
+  body->source = g_pollable_input_stream_create_source (body->input, NULL);
+  g_source_set_callback (body->source, G_SOURCE_FUNC (pts_http_body_readable), body, NULL);
+  g_source_attach (body->source, NULL);
+}
+
+static gboolean
+pts_http_body_readable (GObject *stream, gpointer user_data)
+{
+  PtsHttpBody *body = user_data;
+
+  for (guint i = 0; i < PTS_BODY_READS_PER_DISPATCH; i++)
+    {
+      PtsHttpUpload *upload = body->upload;
+      gboolean feeding = upload != NULL && upload->error == NULL && !upload->finished;
+      gsize want = (gsize) MIN ((guint64) PTS_BODY_BLOCK, body->remaining);
+      g_autoptr (GError) error = NULL;
+      gssize n;
+
+      if (feeding)
+        {
+          gsize space = pts_relay_space (upload->parent.relay);
+
+          if (space == 0 || upload->overflow->len > 0)
+            {
+              /* Full: the relay's wake brings us back. */
+              pts_http_body_unwatch (body);
+              return G_SOURCE_REMOVE;
+            }
+          want = MIN (want, space);
+        }
+      n = g_pollable_input_stream_read_nonblocking (body->input, body->buf, want, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+      if (n <= 0)
+        {
+          if (upload != NULL && !upload->finished)
+            {
+              g_autoptr (GError) gone = g_error_new_literal (
+                  PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE, "the sender's upload broke off");
+              pts_relay_fail (upload->parent.relay, gone);
+            }
+          pts_http_body_free (body);
+          return G_SOURCE_REMOVE;
+        }
+      body->remaining -= (guint64) n;
+      if (upload != NULL)
+        {
+          upload->body_received += (guint64) n;
+          if (feeding)
+            pts_http_upload_feed (upload, body->buf, (gsize) n);
+        }
+      if (body->remaining == 0)
+        {
+          pts_http_body_unwatch (body);
+          if (body->upload != NULL)
+            pts_http_upload_body_done (body->upload);
+          pts_http_body_answer (body, FALSE);
+          return G_SOURCE_REMOVE;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 pts_http_upload_part_begin (gpointer user_data, const PtsMultipartPart *part, guint64 offset,
@@ -413,26 +597,95 @@ pts_http_upload_respond (PtsHttpUpload *self)
 }
 
 static void
+pts_http_upload_feed (PtsHttpUpload *self, const guint8 *data, gsize len)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!pts_multipart_feed (self->multipart, data, len, &error))
+    {
+      g_message ("upload refused: %s", error->message);
+      pts_http_upload_refuse (self, g_steal_pointer (&error));
+    }
+}
+
+/* From an idle, with libsoup off the stack and the message paused after
+ * its first chunk: the connection becomes ours. */
+static gboolean
+pts_http_upload_take_over (gpointer user_data)
+{
+  PtsHttpUpload *self = user_data;
+  SoupServerMessage *msg = self->msg;
+  GSocket *socket;
+  GIOStream *stream;
+  PtsHttpBody *body;
+
+  self->takeover_id = 0;
+  if (msg == NULL || !self->paused || self->error != NULL || self->finished
+      || self->overflow->len > 0)
+    return G_SOURCE_REMOVE; /* libsoup goes on */
+  socket = pts_http_plain_socket (msg);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL || !G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))
+      || !g_pollable_input_stream_can_poll (
+          G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))))
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE, "the upload's connection is unusable");
+      g_clear_object (&socket);
+      if (stream != NULL)
+        {
+          g_io_stream_close (stream, NULL, NULL);
+          g_object_unref (stream);
+        }
+      g_signal_handlers_disconnect_by_data (msg, self);
+      g_clear_object (&self->msg);
+      self->paused = FALSE;
+      self->responded = TRUE;
+      pts_relay_fail (self->parent.relay, error);
+      return G_SOURCE_REMOVE;
+    }
+  g_signal_handlers_disconnect_by_data (msg, self);
+  g_clear_object (&self->msg);
+  self->paused = FALSE;
+
+  body = g_new0 (PtsHttpBody, 1);
+  body->upload = self;
+  body->stream = stream;
+  body->socket = socket;
+  body->input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
+  body->remaining = (guint64) self->content_length - self->body_received;
+  body->buf = g_malloc (PTS_BODY_BLOCK);
+  pts_bodies = g_list_prepend (pts_bodies, body);
+  self->body = body;
+  pts_http_body_watch (body);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 pts_http_upload_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
   PtsHttpUpload *self = user_data;
-  g_autoptr (GError) error = NULL;
   gsize len;
   const guint8 *data = g_bytes_get_data (chunk, &len);
 
   self->body_received += len;
   if (self->error != NULL || self->finished)
     return; /* dropping the rest */
-  if (!pts_multipart_feed (self->multipart, data, len, &error))
-    {
-      g_message ("upload refused: %s", error->message);
-      pts_http_upload_refuse (self, g_steal_pointer (&error));
-      return;
-    }
+  pts_http_upload_feed (self, data, len);
+  if (self->error != NULL)
+    return;
   if (self->overflow->len > 0 && !self->paused)
     {
       self->paused = TRUE;
       soup_server_message_pause (msg);
+    }
+  else if (!self->paused && self->takeover_id == 0 && self->content_length >= 0
+           && self->body_received < (guint64) self->content_length)
+    {
+      /* More is to come, with known framing: read it ourselves. */
+      self->paused = TRUE;
+      soup_server_message_pause (msg);
+      self->takeover_id = g_idle_add (pts_http_upload_take_over, self);
     }
 }
 
@@ -463,7 +716,7 @@ pts_http_upload_attach (PtsEndpoint *ep, SoupServerMessage *msg)
   const char *type;
   const char *boundary;
 
-  if (self->msg != NULL || self->body_done || self->finished)
+  if (self->multipart != NULL || self->body_done || self->finished)
     return SOUP_STATUS_CONFLICT; /* the first upload goes on undisturbed */
   /* Other refusals from the request head end the session (protocol.md §5). */
   type = soup_message_headers_get_content_type (headers, &params);
@@ -500,11 +753,20 @@ void
 pts_http_upload_got_body (PtsEndpoint *ep, SoupServerMessage *msg)
 {
   PtsHttpUpload *self = (PtsHttpUpload *) ep;
+
+  /* The answer waits until every byte reached the receiver. */
+  soup_server_message_pause (msg);
+  pts_http_upload_body_done (self);
+  pts_http_upload_respond (self);
+}
+
+/* The whole request body is in. */
+static void
+pts_http_upload_body_done (PtsHttpUpload *self)
+{
   g_autoptr (GError) error = NULL;
 
   self->body_done = TRUE;
-  /* The answer waits until every byte reached the receiver. */
-  soup_server_message_pause (msg);
   if (self->error == NULL && !self->finished)
     {
       if (!pts_multipart_finish (self->multipart, &error))
@@ -514,13 +776,12 @@ pts_http_upload_got_body (PtsEndpoint *ep, SoupServerMessage *msg)
                                                            PTS_RELAY_ERROR_BAD_INPUT,
                                                            "no FILE part in the upload"));
     }
-  pts_http_upload_respond (self);
 }
 
 gboolean
 pts_http_upload_is_attached (PtsEndpoint *ep)
 {
-  return ((PtsHttpUpload *) ep)->msg != NULL;
+  return ((PtsHttpUpload *) ep)->msg != NULL || ((PtsHttpUpload *) ep)->body != NULL;
 }
 
 gint64
@@ -552,7 +813,11 @@ pts_http_upload_flush (PtsHttpUpload *self)
 static void
 pts_http_upload_wake (PtsEndpoint *ep)
 {
-  pts_http_upload_flush ((PtsHttpUpload *) ep);
+  PtsHttpUpload *self = (PtsHttpUpload *) ep;
+
+  pts_http_upload_flush (self);
+  if (self->body != NULL && self->overflow->len == 0)
+    pts_http_body_watch (self->body);
 }
 
 static void
@@ -565,6 +830,22 @@ pts_http_upload_finish (PtsEndpoint *ep, const GError *error)
   self->finished = TRUE;
   if (error != NULL && self->error == NULL)
     self->error = g_error_copy (error);
+  if (self->body != NULL)
+    {
+      PtsHttpBody *body = self->body;
+
+      /* Much still to come after a failure: answer now and close; else
+       * read (and drop) the rest first. */
+      self->responded = TRUE;
+      pts_http_body_set_answer (body, self->error);
+      if (self->error != NULL && body->remaining > PTS_UPLOAD_DRAIN_MAX)
+        pts_http_body_answer (body, TRUE);
+      else if (body->remaining > 0)
+        pts_http_body_watch (body);
+      else
+        pts_http_body_answer (body, FALSE);
+      return;
+    }
   if (self->error != NULL && self->msg != NULL && !self->body_done
       && self->content_length >= 0
       && (guint64) self->content_length - self->body_received > PTS_UPLOAD_DRAIN_MAX)
@@ -592,6 +873,19 @@ pts_http_upload_free (PtsEndpoint *ep)
 {
   PtsHttpUpload *self = (PtsHttpUpload *) ep;
 
+  g_clear_handle_id (&self->takeover_id, g_source_remove);
+  if (self->body != NULL)
+    {
+      /* The connection lives on without us: it answers once it read the
+       * whole body. */
+      PtsHttpBody *body = self->body;
+
+      self->body = NULL;
+      body->upload = NULL;
+      pts_http_body_set_answer (body, self->error);
+      pts_http_body_watch (body);
+      pts_http_body_answer (body, FALSE);
+    }
   if (self->msg != NULL)
     {
       /* The relay goes away before the request ends: the message lives on
