@@ -30,8 +30,8 @@
  * reaches the client before the close resets the connection. */
 #define PTS_LINGER_SECONDS 2
 /* A Content-Length upload's body is read by us, not by libsoup (whose
- * server reads bodies 8 KiB at a time), in blocks of up to this... */
-#define PTS_BODY_BLOCK (256 * 1024)
+ * server reads bodies 8 KiB at a time), in blocks of up to this (small: it is per upload, beside the relay buffer)... */
+#define PTS_BODY_BLOCK (64 * 1024)
 /* ...and at most this many blocks per main-loop dispatch. */
 #define PTS_BODY_READS_PER_DISPATCH 8
 
