@@ -11,27 +11,11 @@
 guint16
 pts_net_listen (GSocketListener *listener, const char *address, guint16 port, GError **error)
 {
-  g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
-  g_autoptr (GSocketAddress) addr = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GSocket) socket = pts_net_listen_socket (address, port, error);
 
-  if (inet == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--listen wants an IP address, got \"%s\"", address);
-      return 0;
-    }
-  addr = g_inet_socket_address_new (inet, port);
-  /* Many transfers start at once (each with two connections): the default
-   * backlog of 10 would drop connections under load. */
-  g_socket_listener_set_backlog (listener, PTS_NET_BACKLOG);
-  if (!g_socket_listener_add_address (listener, addr, G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, &bound, error))
-    {
-      g_prefix_error (error, "cannot listen on %s port %u: ", address, port);
-      return 0;
-    }
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  if (socket == NULL || !g_socket_listener_add_socket (listener, socket, NULL, error))
+    return 0;
+  return pts_net_local_port (socket);
 }
 
 GSocket *
@@ -52,6 +36,8 @@ pts_net_listen_socket (const char *address, guint16 port, GError **error)
                          G_SOCKET_PROTOCOL_TCP, error);
   if (socket == NULL)
     return NULL;
+  /* Many transfers start at once (each with two connections): the default
+   * backlog of 10 would drop connections under load. */
   g_socket_set_listen_backlog (socket, PTS_NET_BACKLOG);
   if (!g_socket_bind (socket, addr, TRUE, error) || !g_socket_listen (socket, error))
     {
