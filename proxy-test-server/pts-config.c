@@ -44,6 +44,9 @@ pts_config_free (PtsConfig *config)
     return;
   g_free (config->domain);
   g_strfreev (config->users);
+  g_free (config->user_file);
+  g_strfreev (config->status_allow);
+  g_free (config->component_secret_file);
   g_free (config->listen);
   g_free (config->proxy_jid);
   g_free (config->advertise_host);
@@ -166,7 +169,7 @@ static const char *const pts_config_known_keys[] = {
   "advertise-host", "advertise-port", "http-base-url", "acl", "acl-open", "component",
   "component-secret", "max-sessions", "max-transfers", "max-per-initiator", "max-file-size",
   "activation-timeout", "idle-timeout", "progress-interval", "buffer-size", "max-stanza",
-  "keepalive", "verbose", NULL
+  "keepalive", "verbose", "user-file", "component-secret-file", "status-allow", NULL
 };
 
 gboolean
@@ -228,6 +231,10 @@ pts_config_load_json (PtsConfig *config, const char *path, GError **error)
   PTS_TRY (pts_config_json_string (obj, "component", &config->component, error));
   PTS_TRY (pts_config_json_string (obj, "component-secret", &config->component_secret,
                                    error));
+  PTS_TRY (pts_config_json_string (obj, "component-secret-file",
+                                   &config->component_secret_file, error));
+  PTS_TRY (pts_config_json_string (obj, "user-file", &config->user_file, error));
+  PTS_TRY (pts_config_json_strv (obj, "status-allow", &config->status_allow, error));
   PTS_TRY (pts_config_json_int (obj, "max-sessions", &config->max_sessions, 1, 1000000,
                                 error));
   PTS_TRY (pts_config_json_int (obj, "max-transfers", &config->max_transfers, 1, 1000000,
@@ -275,7 +282,8 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   g_autofree char *domain = NULL, *listen = NULL, *proxy_jid = NULL;
   g_autofree char *advertise_host = NULL, *http_base_url = NULL;
   g_autofree char *component = NULL, *component_secret = NULL;
-  g_auto (GStrv) users = NULL, acl = NULL;
+  g_autofree char *user_file = NULL, *component_secret_file = NULL;
+  g_auto (GStrv) users = NULL, acl = NULL, status_allow = NULL;
   int c2s_port = PTS_UNSET, socks5_port = PTS_UNSET, http_port = PTS_UNSET;
   int advertise_port = PTS_UNSET, max_sessions = PTS_UNSET, max_per_initiator = PTS_UNSET;
   int max_transfers = PTS_UNSET;
@@ -291,7 +299,12 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
     { "domain", 'd', 0, G_OPTION_ARG_STRING, &domain,
       "XMPP domain of the embedded server (default: localhost)", "DOMAIN" },
     { "user", 'u', 0, G_OPTION_ARG_STRING_ARRAY, &users,
-      "An account of the embedded server; repeat for more", "NAME:PASSWORD" },
+      "An account of the embedded server; repeat for more. Every local user can read a "
+      "command line: prefer --user-file",
+      "NAME:PASSWORD" },
+    { "user-file", 0, 0, G_OPTION_ARG_FILENAME, &user_file,
+      "Accounts of the embedded server, one NAME:PASSWORD a line ('#' starts a comment)",
+      "FILE" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
       "Address to bind every listener to (default: 127.0.0.1)", "ADDR" },
     { "c2s-port", 0, 0, G_OPTION_ARG_INT, &c2s_port,
@@ -314,11 +327,19 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
       "DOMAIN" },
     { "acl-open", 0, 0, G_OPTION_ARG_NONE, &acl_open,
       "Let users of any domain use the proxy", NULL },
+    { "status-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &status_allow,
+      "An address (or ADDR/PREFIX) besides loopback that may read GET /status; repeat for "
+      "more (default: loopback only)",
+      "ADDR" },
     { "component", 0, 0, G_OPTION_ARG_STRING, &component,
       "Run as an XEP-0114 component of the XMPP server at HOST:PORT instead of embedding one",
       "HOST:PORT" },
     { "component-secret", 0, 0, G_OPTION_ARG_STRING, &component_secret,
-      "Shared secret of the component connection", "SECRET" },
+      "Shared secret of the component connection (visible to local users: prefer "
+      "--component-secret-file)",
+      "SECRET" },
+    { "component-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &component_secret_file,
+      "Read the component's shared secret from the first line of FILE", "FILE" },
     { "max-sessions", 0, 0, G_OPTION_ARG_INT, &max_sessions,
       "Most bytestream sessions at once, pending or active; more SOCKS5 connections are "
       "refused and <connect> gets resource-constraint (default: 1024)",
@@ -369,6 +390,9 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
 
   pts_config_set_string (&config->domain, domain);
   pts_config_append_strv (&config->users, users);
+  pts_config_set_string (&config->user_file, user_file);
+  pts_config_set_string (&config->component_secret_file, component_secret_file);
+  pts_config_append_strv (&config->status_allow, status_allow);
   pts_config_set_string (&config->listen, listen);
   pts_config_set_int (&config->c2s_port, c2s_port);
   pts_config_set_int (&config->socks5_port, socks5_port);
@@ -409,10 +433,108 @@ pts_config_check_port (const char *name, int port, int min, GError **error)
   return TRUE;
 }
 
+GInetAddressMask *
+pts_config_status_mask (const char *text, GError **error)
+{
+  if (strchr (text, '/') != NULL)
+    return g_inet_address_mask_new_from_string (text, error);
+  {
+    g_autoptr (GInetAddress) address = g_inet_address_new_from_string (text);
+
+    if (address == NULL)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an address: %s", text);
+        return NULL;
+      }
+    return g_inet_address_mask_new (address, g_inet_address_get_native_size (address) * 8,
+                                    error);
+  }
+}
+
+gboolean
+pts_config_may_read_status (const PtsConfig *config, GInetAddress *address)
+{
+  if (g_inet_address_get_is_loopback (address))
+    return TRUE;
+  for (char **a = config->status_allow; a != NULL && *a != NULL; a++)
+    {
+      g_autoptr (GInetAddressMask) mask = pts_config_status_mask (*a, NULL);
+      if (mask != NULL && g_inet_address_mask_matches (mask, address))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Appends the accounts of --user-file; a bad line is named by number
+ * only, never shown (it may hold a password). */
+static gboolean
+pts_config_read_user_file (PtsConfig *config, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) users = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!g_file_get_contents (config->user_file, &text, NULL, &local_error))
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "--user-file: %s", local_error->message);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      if (*line == '\0' || *line == '#')
+        continue;
+      if (strchr (line, ':') == NULL)
+        {
+          g_set_error (error, PTS_CONFIG_ERROR, 0,
+                       "%s, line %u: wants NAME:PASSWORD", config->user_file, i + 1);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, line);
+    }
+  users = g_strv_builder_end (builder);
+  pts_config_append_strv (&config->users, users);
+  return TRUE;
+}
+
+static gboolean
+pts_config_read_secret_file (PtsConfig *config, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) local_error = NULL;
+  char *nl;
+
+  if (!g_file_get_contents (config->component_secret_file, &text, NULL, &local_error))
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "--component-secret-file: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  if ((nl = strpbrk (text, "\r\n")) != NULL)
+    *nl = '\0';
+  if (*text == '\0')
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "%s: the first line is empty",
+                   config->component_secret_file);
+      return FALSE;
+    }
+  g_free (config->component_secret);
+  config->component_secret = g_steal_pointer (&text);
+  return TRUE;
+}
+
 gboolean
 pts_config_finish (PtsConfig *config, GError **error)
 {
   g_autofree char *domain = bsp_jid_domain (config->domain);
+
+  if (config->user_file != NULL && !pts_config_read_user_file (config, error))
+    return FALSE;
+  if (config->component_secret_file != NULL && !pts_config_read_secret_file (config, error))
+    return FALSE;
 
   if (domain == NULL || strchr (config->domain, '@') || strchr (config->domain, '/'))
     {
@@ -454,9 +576,22 @@ pts_config_finish (PtsConfig *config, GError **error)
       g_autofree char *name = colon ? g_strndup (*u, colon - *u) : NULL;
       if (name == NULL || *name == '\0' || colon[1] == '\0' || strpbrk (name, "@/ \t"))
         {
+          /* Never the text itself: it may hold a password. */
           g_set_error (error, PTS_CONFIG_ERROR, 0,
-                       "--user wants NAME:PASSWORD with a non-empty name and password, got \"%s\"",
-                       *u);
+                       "--user wants NAME:PASSWORD with a non-empty name and password "
+                       "(account %u is not)",
+                       (guint) (u - config->users) + 1);
+          return FALSE;
+        }
+    }
+
+  for (char **a = config->status_allow; a != NULL && *a != NULL; a++)
+    {
+      g_autoptr (GInetAddressMask) mask = pts_config_status_mask (*a, NULL);
+      if (mask == NULL)
+        {
+          g_set_error (error, PTS_CONFIG_ERROR, 0,
+                       "--status-allow wants an address or ADDR/PREFIX, got \"%s\"", *a);
           return FALSE;
         }
     }

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -12,6 +12,7 @@ typedef struct
 {
   char *domain;
   char **users;         /* "name:password" */
+  char *user_file;      /* more of them, one a line */
   char *listen;
   int c2s_port;
   int socks5_port;
@@ -22,9 +23,11 @@ typedef struct
   char *http_base_url;
   char **acl_domains;   /* domains allowed to use the proxy; NULL = the local one */
   gboolean acl_open;    /* anyone may use the proxy */
+  char **status_allow;  /* who else may read /status: addresses or ADDR/PREFIX */
 
   char *component;      /* "host:port" = component mode */
   char *component_secret;
+  char *component_secret_file;
 
   int max_sessions;     /* pending + active, global */
   int max_transfers;    /* active, global */
@@ -52,6 +55,13 @@ gboolean pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GErr
 gboolean pts_config_load_json (PtsConfig *config, const char *path, GError **error);
 /* Fills defaults that depend on other settings and checks consistency. */
 gboolean pts_config_finish (PtsConfig *config, GError **error);
+
+/* An entry of status_allow as an address mask, or NULL. */
+GInetAddressMask *pts_config_status_mask (const char *text, GError **error);
+
+/* TRUE when a client at @address may read GET /status: loopback, and
+ * whoever status_allow names. */
+gboolean pts_config_may_read_status (const PtsConfig *config, GInetAddress *address);
 
 /* TRUE when @jid may use the proxy under the ACL. */
 gboolean pts_config_acl_allows (const PtsConfig *config, const char *jid);

@@ -20,6 +20,7 @@
 #include "bsp-protocol.h"
 #include "pts-http-endpoint.h"
 #include "pts-multipart.h"
+#include "pts-secret.h"
 
 /* Largest slice handed to libsoup at once. */
 #define PTS_DOWNLOAD_CHUNK (256 * 1024)
@@ -271,6 +272,8 @@ typedef struct
   GError *error;       /* why the upload is refused */
   PtsHttpBody *body;   /* the connection, once taken from libsoup */
   guint takeover_id;
+  GError *rejected;    /* this request is refused, the session goes on */
+  guint reject_id;
 } PtsHttpUpload;
 
 static void pts_http_upload_flush (PtsHttpUpload *self);
@@ -378,7 +381,8 @@ pts_http_body_readable (GObject *stream, gpointer user_data)
   for (guint i = 0; i < PTS_BODY_READS_PER_DISPATCH; i++)
     {
       PtsHttpUpload *upload = body->upload;
-      gboolean feeding = upload != NULL && upload->error == NULL && !upload->finished;
+      gboolean feeding = upload != NULL && upload->error == NULL && !upload->finished
+                         && upload->rejected == NULL;
       gsize want = (gsize) MIN ((guint64) PTS_BODY_BLOCK, body->remaining);
       g_autoptr (GError) error = NULL;
       gssize n;
@@ -415,6 +419,12 @@ pts_http_body_readable (GObject *stream, gpointer user_data)
           upload->body_received += (guint64) n;
           if (feeding)
             pts_http_upload_feed (upload, body->buf, (gsize) n);
+          if (upload->rejected != NULL)
+            {
+              /* Its idle answers and lets go of this connection. */
+              pts_http_body_unwatch (body);
+              return G_SOURCE_REMOVE;
+            }
         }
       if (body->remaining == 0)
         {
@@ -526,7 +536,8 @@ pts_http_upload_part_end (gpointer user_data, GError **error)
     {
       g_autofree char *value = g_strstrip (g_strdup (self->sidhash_value->str));
       g_autofree char *lower = g_ascii_strdown (value, -1);
-      if (!bsp_sidhash_is_valid (lower, strlen (lower)) || strcmp (lower, self->sidhash) != 0)
+      if (!bsp_sidhash_is_valid (lower, strlen (lower))
+          || !pts_secret_equal (lower, strlen (lower), self->sidhash, strlen (self->sidhash)))
         {
           g_set_error_literal (error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_FORBIDDEN,
                                "SIDHASH does not match this upload URL's session");
@@ -596,16 +607,83 @@ pts_http_upload_respond (PtsHttpUpload *self)
   soup_server_message_unpause (self->msg);
 }
 
+/* Back to waiting for a POST, as if this one never came. */
+static void
+pts_http_upload_reset (PtsHttpUpload *self)
+{
+  g_clear_pointer (&self->multipart, pts_multipart_free);
+  self->content_length = -1;
+  self->body_received = 0;
+  self->part = PTS_UPLOAD_PART_OTHER;
+  g_string_truncate (self->sidhash_value, 0);
+  self->sidhash_ok = FALSE;
+  self->file_seen = FALSE;
+  self->file_done = FALSE;
+  self->total = -1;
+  self->declared = -1;
+  self->file_bytes = 0;
+  g_byte_array_set_size (self->overflow, 0);
+  self->paused = FALSE;
+  self->body_done = FALSE;
+  self->responded = FALSE;
+}
+
+/* From an idle (never under libsoup's or our own read callback): answers
+ * the refused request and closes its connection; the upload URL stays for
+ * its rightful sender (PROTOCOL.md §5). */
+static gboolean
+pts_http_upload_reject_idle (gpointer user_data)
+{
+  PtsHttpUpload *self = user_data;
+  g_autoptr (GError) error = g_steal_pointer (&self->rejected);
+  guint status = pts_http_status_for_error (error);
+
+  self->reject_id = 0;
+  g_clear_handle_id (&self->takeover_id, g_source_remove);
+  if (self->body != NULL)
+    {
+      PtsHttpBody *body = g_steal_pointer (&self->body);
+
+      body->upload = NULL;
+      pts_http_body_set_answer (body, error);
+      pts_http_body_answer (body, TRUE);
+    }
+  else if (self->msg != NULL)
+    {
+      SoupServerMessage *msg = g_steal_pointer (&self->msg);
+
+      g_signal_handlers_disconnect_by_data (msg, self);
+      pts_http_answer_and_close (msg, status, error->message);
+      g_object_unref (msg);
+    }
+  pts_http_upload_reset (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 pts_http_upload_feed (PtsHttpUpload *self, const guint8 *data, gsize len)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!pts_multipart_feed (self->multipart, data, len, &error))
+  if (pts_multipart_feed (self->multipart, data, len, &error))
+    return;
+  if (!self->file_seen && self->rejected == NULL)
     {
-      g_message ("upload refused: %s", error->message);
-      pts_http_upload_refuse (self, g_steal_pointer (&error));
+      /* Refused for what this request is (a wrong SIDHASH, a malformed
+       * head) before any of its file reached the relay: only the request
+       * ends, not the session. */
+      g_message ("upload request refused: %s", error->message);
+      self->rejected = g_steal_pointer (&error);
+      if (self->msg != NULL && !self->paused)
+        {
+          self->paused = TRUE;
+          soup_server_message_pause (self->msg);
+        }
+      self->reject_id = g_idle_add (pts_http_upload_reject_idle, self);
+      return;
     }
+  g_message ("upload refused: %s", error->message);
+  pts_http_upload_refuse (self, g_steal_pointer (&error));
 }
 
 /* From an idle, with libsoup off the stack and the message paused after
@@ -669,10 +747,10 @@ pts_http_upload_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_
   const guint8 *data = g_bytes_get_data (chunk, &len);
 
   self->body_received += len;
-  if (self->error != NULL || self->finished)
+  if (self->error != NULL || self->finished || self->rejected != NULL)
     return; /* dropping the rest */
   pts_http_upload_feed (self, data, len);
-  if (self->error != NULL)
+  if (self->error != NULL || self->rejected != NULL)
     return;
   if (self->overflow->len > 0 && !self->paused)
     {
@@ -716,21 +794,17 @@ pts_http_upload_attach (PtsEndpoint *ep, SoupServerMessage *msg)
   const char *type;
   const char *boundary;
 
-  if (self->multipart != NULL || self->body_done || self->finished)
+  if (self->multipart != NULL || self->body_done || self->finished || self->rejected != NULL)
     return SOUP_STATUS_CONFLICT; /* the first upload goes on undisturbed */
-  /* Other refusals from the request head end the session (protocol.md §5). */
+  /* A request refused for what it is leaves the session to its rightful
+   * sender; one over the size limit ends it (PROTOCOL.md §5). */
   type = soup_message_headers_get_content_type (headers, &params);
   boundary = params ? g_hash_table_lookup (params, "boundary") : NULL;
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
     content_length = soup_message_headers_get_content_length (headers);
   if (type == NULL || g_ascii_strcasecmp (type, "multipart/form-data") != 0 || boundary == NULL
       || (multipart = pts_multipart_new (boundary, &pts_http_upload_multipart, self)) == NULL)
-    {
-      g_set_error_literal (&error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
-                           "an upload is multipart/form-data with a boundary");
-      pts_relay_fail (self->parent.relay, error);
-      return SOUP_STATUS_BAD_REQUEST;
-    }
+    return SOUP_STATUS_BAD_REQUEST;
   if (self->max_size > 0 && content_length > self->max_size + 64 * 1024)
     {
       g_set_error (&error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_TOO_LARGE,
@@ -874,6 +948,9 @@ pts_http_upload_free (PtsEndpoint *ep)
   PtsHttpUpload *self = (PtsHttpUpload *) ep;
 
   g_clear_handle_id (&self->takeover_id, g_source_remove);
+  if (self->reject_id != 0)
+    pts_http_upload_reject_idle (self); /* answers the refused request now */
+  g_clear_handle_id (&self->reject_id, g_source_remove);
   if (self->body != NULL)
     {
       /* The connection lives on without us: it answers once it read the

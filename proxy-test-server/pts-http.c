@@ -1,8 +1,9 @@
 /* pts-http.c — the bs-proxy HTTP side: uploads, downloads and /status
  *
- *   POST /upload/<token>   the sender's multipart upload (protocol.md §3)
- *   GET  /<id>[/name]      the receiver's download (protocol.md §2)
- *   GET  /status           live sessions and counters, as JSON
+ *   POST /upload/<token>   the sender's multipart upload (PROTOCOL.md §3)
+ *   GET  /<token>[/name]   the receiver's download (PROTOCOL.md §2)
+ *   GET  /status           live sessions and counters, as JSON, to loopback
+ *                          and --status-allow only (PROTOCOL.md §8)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -29,6 +30,17 @@ struct _PtsHttp
   SoupServer *server;
   char *base_url;
 };
+
+/* /status is for the operator (PROTOCOL.md §8). */
+static gboolean
+pts_http_may_read_status (PtsHttp *self, SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  return G_IS_INET_SOCKET_ADDRESS (remote)
+         && pts_config_may_read_status (
+             self->config, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+}
 
 static void
 pts_http_plain (SoupServerMessage *msg, guint status, const char *text)
@@ -154,7 +166,11 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
     }
   if (strcmp (path, "/status") == 0)
     {
-      pts_http_status_page (self, msg);
+      if (pts_http_may_read_status (self, msg))
+        pts_http_status_page (self, msg);
+      else
+        pts_http_plain (msg, SOUP_STATUS_FORBIDDEN,
+                        "the status page is for the operator (see --status-allow)");
       return;
     }
 

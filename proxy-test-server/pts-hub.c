@@ -21,6 +21,7 @@
 #include "pts-hub.h"
 #include "pts-stanza.h"
 #include "pts-net.h"
+#include "pts-secret.h"
 #include "pts-xmpp-conn.h"
 
 #define PTS_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -30,6 +31,14 @@
 #define PTS_NS_VCARD "vcard-temp"
 #define PTS_NS_VERSION "jabber:iq:version"
 #define PTS_MAX_AUTH_FAILURES 5
+/* Failed logins from one address that cost nothing (typos)... */
+#define PTS_AUTH_FREE_FAILURES 3
+/* ...after which each attempt from it waits, longer each time up to this. */
+#define PTS_AUTH_MAX_DELAY_MS 4000
+/* An address's failures are forgotten this long after its last one. */
+#define PTS_AUTH_FORGET_S (15 * 60)
+/* Most addresses remembered at once. */
+#define PTS_AUTH_MAX_ADDRESSES 16384
 
 typedef enum
 {
@@ -51,7 +60,19 @@ typedef struct
   PtsNode *presence; /* the last available broadcast presence, or NULL */
   int priority;
   guint auth_failures;
+  char *address;      /* the client's IP address, for the login slowdown */
+  GInetAddress *inet; /* the same, for the proxy (pts_proxy_set_peer_lookup) */
+  char *pending_auth; /* a login held back by the slowdown */
+  guint auth_timer;
 } PtsClient;
+
+/* Failed logins from one address (PROTOCOL.md §8). */
+typedef struct
+{
+  guint failures;
+  gint64 next_allowed; /* monotonic µs: no login from there is checked before */
+  gint64 last;
+} PtsAuthPenalty;
 
 struct _PtsHub
 {
@@ -61,6 +82,7 @@ struct _PtsHub
   GHashTable *accounts; /* node → password */
   GList *clients;       /* PtsClient */
   GHashTable *bound;    /* full JID → PtsClient */
+  GHashTable *penalties; /* address → PtsAuthPenalty */
 };
 
 static void pts_hub_route (PtsHub *self, PtsNode *stanza);
@@ -176,55 +198,152 @@ pts_client_sasl_failure (PtsClient *client, const char *condition)
     pts_xmpp_conn_close (client->conn, "policy-violation", "too many failed logins");
 }
 
+/* Whether the SASL authorization identity @authzid may go with @node:
+ * empty, the node itself or its bare JID, exactly (ASCII case aside). */
+static gboolean
+pts_client_authzid_ok (PtsClient *client, const char *authzid, const char *node)
+{
+  g_autofree char *bare = NULL;
+
+  if (*authzid == '\0' || g_ascii_strcasecmp (authzid, node) == 0)
+    return TRUE;
+  bare = g_strdup_printf ("%s@%s", node, client->hub->config->domain);
+  return g_ascii_strcasecmp (authzid, bare) == 0;
+}
+
+static void
+pts_hub_auth_failed (PtsHub *self, const char *address)
+{
+  gint64 now = g_get_monotonic_time ();
+  PtsAuthPenalty *penalty = g_hash_table_lookup (self->penalties, address);
+
+  if (penalty == NULL)
+    {
+      if (g_hash_table_size (self->penalties) >= PTS_AUTH_MAX_ADDRESSES)
+        {
+          GHashTableIter iter;
+          PtsAuthPenalty *p;
+
+          g_hash_table_iter_init (&iter, self->penalties);
+          while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &p))
+            if (now - p->last > (gint64) PTS_AUTH_FORGET_S * G_USEC_PER_SEC)
+              g_hash_table_iter_remove (&iter);
+        }
+      if (g_hash_table_size (self->penalties) >= PTS_AUTH_MAX_ADDRESSES)
+        return; /* full of recent failures: already slowed at the door */
+      penalty = g_new0 (PtsAuthPenalty, 1);
+      g_hash_table_insert (self->penalties, g_strdup (address), penalty);
+    }
+  else if (now - penalty->last > (gint64) PTS_AUTH_FORGET_S * G_USEC_PER_SEC)
+    penalty->failures = 0;
+  penalty->last = now;
+  if (++penalty->failures > PTS_AUTH_FREE_FAILURES)
+    {
+      guint step = MIN (penalty->failures - PTS_AUTH_FREE_FAILURES - 1, 3);
+      gint64 delay = MIN ((gint64) 500 << step, PTS_AUTH_MAX_DELAY_MS) * 1000;
+
+      /* Attempts from one address are spaced out, however many
+       * connections they come on. */
+      penalty->next_allowed = MAX (penalty->next_allowed, now) + delay;
+    }
+}
+
+static void pts_client_auth_check (PtsClient *client, const char *text);
+
+static gboolean
+pts_client_auth_resume (gpointer user_data)
+{
+  PtsClient *client = user_data;
+  g_autofree char *text = g_steal_pointer (&client->pending_auth);
+
+  client->auth_timer = 0;
+  pts_client_auth_check (client, text);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 pts_client_auth (PtsClient *client, PtsNode *auth)
 {
+  PtsHub *self = client->hub;
   const char *text = pts_node_get_text (auth);
-  g_autofree guchar *raw = NULL;
-  gsize len = 0;
-  const char *authzid, *authcid, *password, *end;
-  const char *expected;
-  g_autofree char *node = NULL;
+  PtsAuthPenalty *penalty = g_hash_table_lookup (self->penalties, client->address);
+  gint64 wait;
 
-  if (!pts_node_is (auth, "auth", PTS_NS_SASL))
+  if (client->pending_auth != NULL)
+    {
+      pts_xmpp_conn_close (client->conn, "policy-violation", "one login attempt at a time");
+      return;
+    }
+  if (!pts_node_is (auth, "auth", PTS_NS_SASL) && !pts_node_is (auth, "response", PTS_NS_SASL))
     {
       pts_client_sasl_failure (client, "malformed-request");
       return;
     }
-  if (g_strcmp0 (pts_node_get_attr (auth, "mechanism"), "PLAIN") != 0)
+  if (pts_node_is (auth, "auth", PTS_NS_SASL)
+      && g_strcmp0 (pts_node_get_attr (auth, "mechanism"), "PLAIN") != 0)
     {
       pts_client_sasl_failure (client, "invalid-mechanism");
       return;
     }
-  if (text == NULL || *text == '\0' || g_str_equal (text, "="))
+  if (pts_node_is (auth, "auth", PTS_NS_SASL)
+      && (text == NULL || *text == '\0' || g_str_equal (text, "=")))
     {
       /* No initial response: ask for it with an empty challenge. */
       pts_xmpp_conn_send_raw (client->conn,
                               "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", -1);
       return;
     }
+  wait = penalty != NULL ? penalty->next_allowed - g_get_monotonic_time () : 0;
+  if (wait > 0)
+    {
+      /* Held back, unchecked, until this address's turn comes. */
+      client->pending_auth = g_strdup (text != NULL ? text : "");
+      client->auth_timer = g_timeout_add ((guint) (wait / 1000) + 1, pts_client_auth_resume,
+                                          client);
+      return;
+    }
+  pts_client_auth_check (client, text != NULL ? text : "");
+}
+
+static void
+pts_client_auth_check (PtsClient *client, const char *text)
+{
+  g_autofree guchar *raw = NULL;
+  gsize len = 0;
+  const char *authzid, *authcid, *password, *end;
+  const char *expected;
+  g_autofree char *node = NULL;
+  gboolean ok;
+
   raw = g_base64_decode (text, &len);
   end = (const char *) raw + len;
   authzid = (const char *) raw;
-  authcid = memchr (authzid, '\0', len);
+  authcid = raw != NULL ? memchr (authzid, '\0', len) : NULL;
   password = authcid ? memchr (authcid + 1, '\0', end - authcid - 1) : NULL;
   if (authcid == NULL || password == NULL || memchr (password + 1, '\0', end - password - 1))
     {
+      pts_hub_auth_failed (client->hub, client->address);
       pts_client_sasl_failure (client, "malformed-request");
       return;
     }
   authcid++;
   password++;
-  node = g_utf8_strdown (authcid, -1);
-  expected = g_hash_table_lookup (client->hub->accounts, node);
-  if (expected == NULL || strlen (expected) != (gsize) (end - password)
-      || memcmp (expected, password, end - password) != 0
-      || (*authzid != '\0' && g_ascii_strncasecmp (authzid, node, strlen (node)) != 0))
+  node = g_utf8_validate (authcid, -1, NULL) ? g_utf8_strdown (authcid, -1) : NULL;
+  expected = node != NULL ? g_hash_table_lookup (client->hub->accounts, node) : NULL;
+  /* Compared in constant time, and compared even for an unknown account
+   * (against nothing), so that timing says nothing about either. */
+  ok = pts_secret_equal (expected != NULL ? expected : "", expected != NULL ? strlen (expected) : 0,
+                         password, (gsize) (end - password))
+       && expected != NULL && pts_client_authzid_ok (client, authzid, node);
+  if (!ok)
     {
-      g_message ("authentication failed for \"%s\"", authcid);
+      g_autofree char *shown = g_utf8_make_valid (authcid, MIN (strlen (authcid), 64));
+      g_message ("authentication failed for \"%s\" from %s", shown, client->address);
+      pts_hub_auth_failed (client->hub, client->address);
       pts_client_sasl_failure (client, "not-authorized");
       return;
     }
+  g_hash_table_remove (client->hub->penalties, client->address);
   client->user = g_steal_pointer (&node);
   client->bare = g_strdup_printf ("%s@%s", client->user, client->hub->config->domain);
   client->state = PTS_CLIENT_AUTHENTICATED;
@@ -644,6 +763,10 @@ pts_client_free (PtsClient *client)
   pts_xmpp_conn_abort (client->conn);
   pts_xmpp_conn_unref (client->conn);
   g_clear_pointer (&client->presence, pts_node_free);
+  g_clear_handle_id (&client->auth_timer, g_source_remove);
+  g_free (client->pending_auth);
+  g_free (client->address);
+  g_clear_object (&client->inet);
   g_free (client->stream_id);
   g_free (client->user);
   g_free (client->bare);
@@ -687,6 +810,18 @@ pts_hub_incoming (GSocketService *service, GSocketConnection *conn, GObject *sou
   PtsClient *client = g_new0 (PtsClient, 1);
 
   client->hub = self;
+  {
+    g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+
+    if (G_IS_INET_SOCKET_ADDRESS (remote))
+      {
+        client->inet = g_object_ref (
+            g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+        client->address = g_inet_address_to_string (client->inet);
+      }
+    else
+      client->address = g_strdup ("local");
+  }
   /* Replies go out as several small writes: without this, Nagle holds each
    * one until the client's delayed ACK (40 ms on Linux). */
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
@@ -698,6 +833,16 @@ pts_hub_incoming (GSocketService *service, GSocketConnection *conn, GObject *sou
   return TRUE;
 }
 
+static GInetAddress *
+pts_hub_peer_address (const char *full_jid, gpointer user_data)
+{
+  PtsHub *self = user_data;
+  g_autofree char *norm = bsp_jid_normalize (full_jid);
+  PtsClient *client = norm != NULL ? g_hash_table_lookup (self->bound, norm) : NULL;
+
+  return client != NULL && client->inet != NULL ? g_object_ref (client->inet) : NULL;
+}
+
 PtsHub *
 pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
 {
@@ -707,6 +852,7 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
   self->proxy = proxy;
   self->accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->bound = g_hash_table_new (g_str_hash, g_str_equal);
+  self->penalties = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (char **u = config->users; u != NULL && *u != NULL; u++)
     {
       const char *colon = strchr (*u, ':');
@@ -716,6 +862,7 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
   self->service = g_socket_service_new ();
   g_signal_connect (self->service, "incoming", G_CALLBACK (pts_hub_incoming), self);
   pts_proxy_set_sender (proxy, pts_hub_proxy_send, self);
+  pts_proxy_set_peer_lookup (proxy, pts_hub_peer_address, self);
   return self;
 }
 
@@ -731,6 +878,7 @@ pts_hub_free (PtsHub *self)
   if (self == NULL)
     return;
   pts_proxy_set_sender (self->proxy, NULL, NULL);
+  pts_proxy_set_peer_lookup (self->proxy, NULL, NULL);
   g_socket_service_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_object_unref (self->service);
@@ -741,6 +889,7 @@ pts_hub_free (PtsHub *self)
       pts_client_free (client);
     }
   g_hash_table_unref (self->bound);
+  g_hash_table_unref (self->penalties);
   g_hash_table_unref (self->accounts);
   g_free (self);
 }

@@ -13,8 +13,10 @@
 
 #include "bsp-protocol.h"
 #include "pts-http-endpoint.h"
+#include "pts-pairing.h"
 #include "pts-proxy.h"
 #include "pts-relay.h"
+#include "pts-secret.h"
 #include "pts-socket-endpoint.h"
 #include "pts-stanza.h"
 
@@ -24,7 +26,23 @@ typedef enum
   PTS_SESSION_ACTIVE,
 } PtsSessionState;
 
+/* Most SOCKS5 connections held for one stream before activation: its two
+ * parties and two more (someone who learnt the SIDHASH, a party's retry). */
+#define PTS_SESSION_MAX_CANDIDATES 4
+
+typedef struct _PtsSession PtsSession;
+
+/* A SOCKS5 connection that asked for a stream, parked until activation
+ * says whose it is (pts-pairing.h). */
 typedef struct
+{
+  PtsSession *session;
+  GSocketConnection *conn;
+  GInetAddress *address; /* where it comes from */
+  guint watch;
+} PtsCandidate;
+
+struct _PtsSession
 {
   PtsProxy *proxy;
   char *hash;
@@ -34,22 +52,21 @@ typedef struct
   PtsSessionState state;
   /* The target registered with <connect> and downloads over HTTP. */
   gboolean http_target;
-  /* SOCKS5 connections in arrival order. Without an HTTP target the first
-   * is the target and the second the initiator (XEP-0065 §6); with one,
-   * the only SOCKS5 connection is the initiator's. */
-  GSocketConnection *first;
-  GSocketConnection *second;
-  guint first_watch;
-  guint second_watch;
+  /* The file's size as the target announced it on <connect>, or -1. */
+  gint64 expected_size;
+  /* SOCKS5 connections in arrival order (PtsCandidate), until activation. */
+  GPtrArray *candidates;
   PtsRelay *relay;
-  char *upload_token;
-  char *download_id;
+  /* The capability URLs' tokens are never stored, only their keys
+   * (pts_secret_token_key): SHA-256 of the token, in hex. */
+  char *upload_key;
+  char *download_key;
   guint timer_id;
   guint progress_id;
   guint64 progress_last;
   gint64 created;
   gint64 activated;
-} PtsSession;
+};
 
 struct _PtsProxy
 {
@@ -60,8 +77,10 @@ struct _PtsProxy
   guint16 port;
   char *http_base;        /* NULL = HTTP side disabled */
   GHashTable *sessions;   /* hash → PtsSession */
-  GHashTable *uploads;    /* upload token → PtsSession */
-  GHashTable *downloads;  /* download id → PtsSession */
+  GHashTable *uploads;    /* upload token's key → PtsSession */
+  GHashTable *downloads;  /* download token's key → PtsSession */
+  PtsProxyPeerFunc peer;  /* where a full JID's XMPP connection comes from */
+  gpointer peer_data;
   guint next_id;
 
   guint64 transfers_done;
@@ -70,30 +89,37 @@ struct _PtsProxy
   GHashTable *failures;   /* reason → count */
 };
 
+/* Closes its connection, if it still holds one. */
+static void
+pts_candidate_free (PtsCandidate *candidate)
+{
+  g_clear_handle_id (&candidate->watch, g_source_remove);
+  if (candidate->conn != NULL)
+    {
+      g_io_stream_close (G_IO_STREAM (candidate->conn), NULL, NULL);
+      g_object_unref (candidate->conn);
+    }
+  g_clear_object (&candidate->address);
+  g_free (candidate);
+}
+
 static void
 pts_session_free (PtsSession *session)
 {
   g_clear_handle_id (&session->timer_id, g_source_remove);
-  g_clear_handle_id (&session->first_watch, g_source_remove);
-  g_clear_handle_id (&session->second_watch, g_source_remove);
   g_clear_handle_id (&session->progress_id, g_source_remove);
-  if (session->upload_token != NULL)
-    g_hash_table_remove (session->proxy->uploads, session->upload_token);
-  if (session->download_id != NULL)
-    g_hash_table_remove (session->proxy->downloads, session->download_id);
+  if (session->upload_key != NULL)
+    g_hash_table_remove (session->proxy->uploads, session->upload_key);
+  if (session->download_key != NULL)
+    g_hash_table_remove (session->proxy->downloads, session->download_key);
   g_clear_pointer (&session->relay, pts_relay_free);
-  if (session->first != NULL)
-    g_io_stream_close (G_IO_STREAM (session->first), NULL, NULL);
-  if (session->second != NULL)
-    g_io_stream_close (G_IO_STREAM (session->second), NULL, NULL);
-  g_clear_object (&session->first);
-  g_clear_object (&session->second);
+  g_ptr_array_unref (session->candidates);
   g_free (session->hash);
   g_free (session->initiator);
   g_free (session->target);
   g_free (session->initiator_bare);
-  g_free (session->upload_token);
-  g_free (session->download_id);
+  g_free (session->upload_key);
+  g_free (session->download_key);
   g_free (session);
 }
 
@@ -130,6 +156,13 @@ pts_proxy_free (PtsProxy *self)
   g_free (self->http_base);
   g_free (self->host);
   g_free (self);
+}
+
+void
+pts_proxy_set_peer_lookup (PtsProxy *self, PtsProxyPeerFunc peer, gpointer user_data)
+{
+  self->peer = peer;
+  self->peer_data = user_data;
 }
 
 void
@@ -278,59 +311,32 @@ pts_proxy_count_active (PtsProxy *self, const char *initiator_bare)
 /* A parked SOCKS5 connection (before activation) became readable: either
  * its peer left, or the initiator sent early data, which stays in the
  * kernel until the relay reads it (never consumed here). */
-static gboolean pts_session_parked_cb (gint fd, GIOCondition condition, gpointer user_data);
-
-static guint
-pts_session_watch (PtsSession *session, GSocketConnection *conn)
-{
-  int fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
-
-  return g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_session_parked_cb, session);
-}
-
 static gboolean
-pts_session_parked_cb (gint fd, GIOCondition condition, gpointer user_data)
+pts_candidate_parked_cb (gint fd, GIOCondition condition, gpointer user_data)
 {
-  PtsSession *session = user_data;
-  gboolean is_first = session->first != NULL
-                      && fd == g_socket_get_fd (g_socket_connection_get_socket (session->first));
+  PtsCandidate *candidate = user_data;
+  PtsSession *session = candidate->session;
   char c;
   gssize n = recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
   if (n > 0)
     {
       /* Early data from the initiator: held, and no longer watched. */
-      if (is_first)
-        session->first_watch = 0;
-      else
-        session->second_watch = 0;
+      candidate->watch = 0;
       return G_SOURCE_REMOVE;
     }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return G_SOURCE_CONTINUE;
 
-  if (is_first && !session->http_target)
+  /* It left: another may still come, unless the stream can't happen any
+   * more (no SOCKS5 party left, and the target is not on HTTP). */
+  g_debug ("session %.8s…: a SOCKS5 connection left before activation", session->hash);
+  candidate->watch = 0;
+  g_ptr_array_remove (session->candidates, candidate);
+  if (session->candidates->len == 0 && !session->http_target)
     {
-      /* The target left: the stream cannot happen any more. */
-      g_debug ("session %.8s…: the target left before activation", session->hash);
-      session->first_watch = 0;
       pts_proxy_count_failure (session->proxy, "receiver-gone");
       pts_proxy_remove_session (session->proxy, session);
-      return G_SOURCE_REMOVE;
-    }
-  /* The initiator left: another may still come. */
-  g_debug ("session %.8s…: the initiator left before activation", session->hash);
-  if (is_first)
-    {
-      session->first_watch = 0;
-      g_io_stream_close (G_IO_STREAM (session->first), NULL, NULL);
-      g_clear_object (&session->first);
-    }
-  else
-    {
-      session->second_watch = 0;
-      g_io_stream_close (G_IO_STREAM (session->second), NULL, NULL);
-      g_clear_object (&session->second);
     }
   return G_SOURCE_REMOVE;
 }
@@ -342,11 +348,30 @@ pts_proxy_new_session (PtsProxy *self, const char *hash)
 
   session->proxy = self;
   session->hash = g_strdup (hash);
+  session->expected_size = -1;
+  session->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) pts_candidate_free);
   session->created = g_get_monotonic_time ();
   session->timer_id = g_timeout_add_seconds (self->config->activation_timeout,
                                              pts_session_activation_timeout, session);
   g_hash_table_insert (self->sessions, session->hash, session);
   return session;
+}
+
+static void
+pts_session_add_candidate (PtsSession *session, GSocketConnection *conn)
+{
+  PtsCandidate *candidate = g_new0 (PtsCandidate, 1);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  int fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
+
+  candidate->session = session;
+  candidate->conn = g_object_ref (conn);
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    candidate->address = g_object_ref (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  candidate->watch = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_candidate_parked_cb,
+                                    candidate);
+  g_ptr_array_add (session->candidates, candidate);
 }
 
 gboolean
@@ -363,35 +388,39 @@ pts_proxy_socks5_attach (PtsProxy *self, const char *hash, GSocketConnection *co
           return FALSE;
         }
       session = pts_proxy_new_session (self, hash);
-      session->first = g_object_ref (conn);
-      session->first_watch = pts_session_watch (session, conn);
-      g_debug ("session %.8s…: first SOCKS5 connection", hash);
-      return TRUE;
     }
-  if (session->state != PTS_SESSION_PENDING || session->second != NULL
-      || (session->http_target && session->first != NULL))
+  else if (session->state != PTS_SESSION_PENDING)
     {
-      *why = "session already has both parties";
+      *why = "this stream is already active";
       return FALSE;
     }
-  if (session->http_target)
+  else if (session->candidates->len >= PTS_SESSION_MAX_CANDIDATES)
     {
-      /* The target is on HTTP: this can only be the initiator. */
-      session->first = g_object_ref (conn);
-      session->first_watch = pts_session_watch (session, conn);
-      g_debug ("session %.8s…: SOCKS5 initiator for an HTTP target", hash);
-      return TRUE;
+      *why = "too many connections for this stream";
+      return FALSE;
     }
-  session->second = g_object_ref (conn);
-  session->second_watch = pts_session_watch (session, conn);
-  g_debug ("session %.8s…: second SOCKS5 connection", hash);
+  /* Every connection is held: which is whose is only decided at
+   * activation, so that an early one can't displace a party. */
+  pts_session_add_candidate (session, conn);
+  g_debug ("session %.8s…: SOCKS5 connection %u", hash, session->candidates->len);
   return TRUE;
+}
+
+static PtsSession *
+pts_proxy_lookup_token (GHashTable *table, const char *token)
+{
+  g_autofree char *key = NULL;
+
+  if (token == NULL || *token == '\0' || strlen (token) > 64)
+    return NULL;
+  key = pts_secret_token_key (token);
+  return g_hash_table_lookup (table, key);
 }
 
 PtsEndpoint *
 pts_proxy_find_upload (PtsProxy *self, const char *token)
 {
-  PtsSession *session = g_hash_table_lookup (self->uploads, token);
+  PtsSession *session = pts_proxy_lookup_token (self->uploads, token);
   PtsEndpoint *ep;
 
   if (session == NULL || session->relay == NULL)
@@ -401,9 +430,9 @@ pts_proxy_find_upload (PtsProxy *self, const char *token)
 }
 
 PtsEndpoint *
-pts_proxy_find_download (PtsProxy *self, const char *id)
+pts_proxy_find_download (PtsProxy *self, const char *token)
 {
-  PtsSession *session = g_hash_table_lookup (self->downloads, id);
+  PtsSession *session = pts_proxy_lookup_token (self->downloads, token);
   PtsEndpoint *ep;
 
   if (session == NULL || session->relay == NULL)
@@ -466,6 +495,17 @@ pts_session_progress (gpointer user_data)
 /* ---- IQs -------------------------------------------------------------------- */
 
 static void
+pts_proxy_form_field (PtsNode *form, const char *var, const char *type, const char *value)
+{
+  PtsNode *field = pts_node_add_child (form, "field", NULL);
+
+  pts_node_set_attr (field, "var", var);
+  if (type != NULL)
+    pts_node_set_attr (field, "type", type);
+  pts_node_set_text (pts_node_add_child (field, "value", NULL), value);
+}
+
+static void
 pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
 {
   PtsNode *reply, *q, *identity;
@@ -488,21 +528,19 @@ pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
     {
       pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_BSPROXY);
       pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_BSPROXY_BRIDGE);
+      /* XEP-0128: where the URLs handed out live (a client accepts no
+       * other), and the size limit as XEP-0363 announces its own. */
+      PtsNode *x = pts_node_add_child (q, "x", PTS_NS_DATA_FORMS);
+      g_autofree char *base = g_strconcat (self->http_base, "/", NULL);
+
+      pts_node_set_attr (x, "type", "result");
+      pts_proxy_form_field (x, "FORM_TYPE", "hidden", BSP_NS_BSPROXY);
+      pts_proxy_form_field (x, "http-base", NULL, base);
       if (self->config->max_file_size > 0)
         {
-          /* XEP-0128, as XEP-0363 announces its limit. */
-          PtsNode *x = pts_node_add_child (q, "x", PTS_NS_DATA_FORMS);
-          PtsNode *field;
           g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT,
                                                   self->config->max_file_size);
-          pts_node_set_attr (x, "type", "result");
-          field = pts_node_add_child (x, "field", NULL);
-          pts_node_set_attr (field, "var", "FORM_TYPE");
-          pts_node_set_attr (field, "type", "hidden");
-          pts_node_set_text (pts_node_add_child (field, "value", NULL), BSP_NS_BSPROXY);
-          field = pts_node_add_child (x, "field", NULL);
-          pts_node_set_attr (field, "var", "max-file-size");
-          pts_node_set_text (pts_node_add_child (field, "value", NULL), max);
+          pts_proxy_form_field (x, "max-file-size", NULL, max);
         }
     }
   pts_proxy_send (self, reply);
@@ -529,13 +567,28 @@ pts_proxy_streamhost (PtsProxy *self, const PtsNode *iq)
   pts_proxy_send (self, reply);
 }
 
-/* <connect xmlns=NS sid jid=I/> from T: T downloads over HTTP (protocol.md §2). */
+/* A file size as sent on <connect size='…'/>: decimal digits only. */
+static gboolean
+pts_proxy_parse_size (const char *text, gint64 *size)
+{
+  guint64 value;
+
+  if (*text == '\0' || strlen (text) > 18 || strspn (text, "0123456789") != strlen (text))
+    return FALSE;
+  value = g_ascii_strtoull (text, NULL, 10);
+  *size = (gint64) value;
+  return TRUE;
+}
+
+/* <connect xmlns=NS sid jid=I [size]/> from T: T downloads over HTTP (PROTOCOL.md §2). */
 static void
 pts_proxy_connect (PtsProxy *self, const PtsNode *iq, const PtsNode *connect)
 {
   const char *from = pts_node_get_attr (iq, "from");
   const char *sid = pts_node_get_attr (connect, "sid");
   const char *jid = pts_node_get_attr (connect, "jid");
+  const char *size_text = pts_node_get_attr (connect, "size");
+  gint64 size = -1;
   g_autofree char *initiator = jid ? bsp_jid_normalize (jid) : NULL;
   g_autofree char *target = from ? bsp_jid_normalize (from) : NULL;
   g_autofree char *hash = NULL;
@@ -568,20 +621,37 @@ pts_proxy_connect (PtsProxy *self, const PtsNode *iq, const PtsNode *connect)
       pts_proxy_reply_error (self, iq, "forbidden", "this proxy serves its own domains only");
       return;
     }
+  if (size_text != NULL && !pts_proxy_parse_size (size_text, &size))
+    {
+      pts_proxy_reply_error (self, iq, "bad-request", "size must be a byte count");
+      return;
+    }
+  if (size > 0 && self->config->max_file_size > 0 && size > self->config->max_file_size)
+    {
+      pts_proxy_reply_error (self, iq, "not-acceptable", "the file is over this proxy's limit");
+      return;
+    }
   hash = bsp_sidhash (sid, initiator, target);
   session = g_hash_table_lookup (self->sessions, hash);
-  if (session != NULL)
+  /* A SOCKS5 connection may have asked for this stream already (anyone
+   * who learnt the SIDHASH can): it is then a sender candidate. The
+   * <connect> itself comes from the receiver, as the server vouches. */
+  if (session != NULL && (session->http_target || session->state != PTS_SESSION_PENDING))
     {
       pts_proxy_reply_error (self, iq, "conflict", "this stream already has a receiver");
       return;
     }
-  if (g_hash_table_size (self->sessions) >= (guint) self->config->max_sessions)
+  if (session == NULL && g_hash_table_size (self->sessions) >= (guint) self->config->max_sessions)
     {
       pts_proxy_reply_error (self, iq, "resource-constraint", "too many sessions");
       return;
     }
-  session = pts_proxy_new_session (self, hash);
+  if (session == NULL)
+    session = pts_proxy_new_session (self, hash);
   session->http_target = TRUE;
+  session->expected_size = size;
+  g_free (session->initiator);
+  g_free (session->target);
   session->initiator = g_steal_pointer (&initiator);
   session->target = g_steal_pointer (&target);
   g_debug ("session %.8s…: HTTP receiver %s", hash, session->target);
@@ -590,6 +660,48 @@ pts_proxy_connect (PtsProxy *self, const PtsNode *iq, const PtsNode *connect)
   pts_node_set_attr (pts_node_add_child (reply, "connected", BSP_NS_BSPROXY), "jid",
                      self->config->proxy_jid);
   pts_proxy_send (self, reply);
+}
+
+/* Where @jid's XMPP connection comes from, when the proxy can know. */
+static GInetAddress *
+pts_proxy_peer_address (PtsProxy *self, const char *jid)
+{
+  return self->peer != NULL ? self->peer (jid, self->peer_data) : NULL;
+}
+
+/* Picks the SOCKS5 connections of the parties that come by SOCKS5 and
+ * hands them out (references); the others stay as candidates. */
+static PtsPairingResult
+pts_proxy_pair (PtsProxy *self, PtsSession *session, const char *initiator, const char *target,
+                gboolean want_initiator, gboolean want_target, GSocketConnection **initiator_conn,
+                GSocketConnection **target_conn)
+{
+  g_autoptr (GInetAddress) near_initiator = pts_proxy_peer_address (self, initiator);
+  g_autoptr (GInetAddress) near_target = pts_proxy_peer_address (self, target);
+  guint n = session->candidates->len;
+  g_autofree PtsPairingCandidate *c = g_new0 (PtsPairingCandidate, MAX (n, 1));
+  PtsPairingResult result;
+  int i, t;
+
+  for (guint k = 0; k < n; k++)
+    {
+      PtsCandidate *candidate = session->candidates->pdata[k];
+      if (candidate->address != NULL)
+        {
+          c[k].near_initiator = near_initiator != NULL
+                                && g_inet_address_equal (candidate->address, near_initiator);
+          c[k].near_target = near_target != NULL
+                             && g_inet_address_equal (candidate->address, near_target);
+        }
+    }
+  result = pts_pairing_choose (c, n, want_initiator, want_target, &i, &t);
+  if (result != PTS_PAIRING_OK)
+    return result;
+  if (i >= 0)
+    *initiator_conn = g_steal_pointer (&((PtsCandidate *) session->candidates->pdata[i])->conn);
+  if (t >= 0)
+    *target_conn = g_steal_pointer (&((PtsCandidate *) session->candidates->pdata[t])->conn);
+  return PTS_PAIRING_OK;
 }
 
 static void
@@ -606,7 +718,9 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   g_autofree char *bare = NULL;
   PtsSession *session;
   PtsEndpoint *source, *sink;
-  GSocketConnection *initiator_conn, *target_conn;
+  GSocketConnection *initiator_conn = NULL, *target_conn = NULL;
+  g_autofree char *upload_token = NULL;
+  g_autofree char *download_token = NULL;
   PtsNode *reply;
 
   if (sid == NULL || *sid == '\0' || strlen (sid) > BSP_SID_MAX_LEN || activate == NULL)
@@ -642,22 +756,7 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       return;
     }
 
-  /* Who is where (protocol.md §4). */
-  if (session->http_target)
-    {
-      initiator_conn = session->first;
-      target_conn = NULL;
-    }
-  else
-    {
-      target_conn = session->first;
-      initiator_conn = session->second;
-    }
-  if (!http_initiator && initiator_conn == NULL)
-    {
-      pts_proxy_reply_error (self, iq, "not-allowed", "only one party is connected");
-      return;
-    }
+  /* Who is where (PROTOCOL.md §4, §8). */
   bare = bsp_jid_bare (from);
   if (pts_proxy_count_active (self, bare) >= (guint) self->config->max_per_initiator
       || pts_proxy_count_active (self, NULL) >= (guint) self->config->max_transfers)
@@ -665,10 +764,25 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       pts_proxy_reply_error (self, iq, "resource-constraint", "too many transfers");
       return;
     }
+  switch (pts_proxy_pair (self, session, from, target, !http_initiator, !session->http_target,
+                          &initiator_conn, &target_conn))
+    {
+    case PTS_PAIRING_OK:
+      break;
+    case PTS_PAIRING_MISSING:
+      pts_proxy_reply_error (self, iq, "not-allowed", "only one party is connected");
+      return;
+    case PTS_PAIRING_AMBIGUOUS:
+      g_message ("session %.8s…: %u SOCKS5 connections and no way to tell which are the "
+                 "parties; activation refused",
+                 session->hash, session->candidates->len);
+      pts_proxy_reply_error (self, iq, "conflict",
+                             "more connections than parties for this stream: "
+                             "the proxy can't tell which are yours");
+      return;
+    }
 
   g_clear_handle_id (&session->timer_id, g_source_remove);
-  g_clear_handle_id (&session->first_watch, g_source_remove);
-  g_clear_handle_id (&session->second_watch, g_source_remove);
   g_free (session->initiator);
   g_free (session->target);
   session->initiator = bsp_jid_normalize (from);
@@ -680,24 +794,31 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   if (http_initiator)
     {
       source = pts_http_upload_new (session->hash, self->config->max_file_size);
-      session->upload_token = g_uuid_string_random ();
-      g_hash_table_insert (self->uploads, session->upload_token, session);
+      upload_token = pts_secret_token_new ();
+      session->upload_key = pts_secret_token_key (upload_token);
+      g_hash_table_insert (self->uploads, session->upload_key, session);
     }
   else
     source = pts_socket_endpoint_new (initiator_conn, TRUE);
   if (session->http_target)
     {
       sink = pts_http_download_new ();
-      session->download_id = g_uuid_string_random ();
-      g_hash_table_insert (self->downloads, session->download_id, session);
+      download_token = pts_secret_token_new ();
+      session->download_key = pts_secret_token_key (download_token);
+      g_hash_table_insert (self->downloads, session->download_key, session);
     }
   else
     sink = pts_socket_endpoint_new (target_conn, FALSE);
-  g_clear_object (&session->first);
-  g_clear_object (&session->second);
+  g_clear_object (&initiator_conn);
+  g_clear_object (&target_conn);
+  /* Whoever else connected for this stream is not a party. */
+  g_ptr_array_set_size (session->candidates, 0);
 
   session->relay = pts_relay_new (self->config->buffer_size, source, sink,
                                   pts_session_relay_done, session);
+  /* The size the receiver expects: the download's Content-Length, and a
+   * sender that gives fewer or more bytes fails the transfer. */
+  pts_relay_expect_size (session->relay, session->expected_size);
   if (!http_initiator)
     pts_relay_set_file_info (session->relay, -1, NULL); /* a SOCKS5 stream has no headers */
   session->timer_id = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4),
@@ -710,15 +831,14 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   reply = pts_stanza_iq_result (iq);
   if (http_initiator)
     {
-      g_autofree char *url = g_strdup_printf ("%s/upload/%s", self->http_base,
-                                              session->upload_token);
+      g_autofree char *url = g_strdup_printf ("%s/upload/%s", self->http_base, upload_token);
       pts_node_set_attr (pts_node_add_child (reply, "activated", BSP_NS_BSPROXY), "url", url);
     }
   pts_proxy_send (self, reply);
 
   if (session->http_target)
     {
-      g_autofree char *url = g_strdup_printf ("%s/%s", self->http_base, session->download_id);
+      g_autofree char *url = g_strdup_printf ("%s/%s", self->http_base, download_token);
       PtsNode *push = pts_proxy_push_new (self, session, "activated");
       pts_node_set_attr (push->children->pdata[0], "url", url);
       pts_proxy_send (self, push);
@@ -781,6 +901,10 @@ pts_proxy_handle_stanza (PtsProxy *self, PtsNode *stanza)
 
 /* ---- status ------------------------------------------------------------------- */
 
+/* Characters of a SIDHASH shown on /status: enough to tell sessions apart
+ * in a log, far too few to stand in for it. */
+#define PTS_STATUS_HASH_PREFIX 8
+
 static const char *
 pts_session_side (PtsSession *session, gboolean initiator)
 {
@@ -792,14 +916,10 @@ pts_session_side (PtsSession *session, gboolean initiator)
                      : pts_relay_get_sink (session->relay);
       return ep ? ep->klass->kind : "gone";
     }
-  if (initiator)
-    {
-      GSocketConnection *c = session->http_target ? session->first : session->second;
-      return c ? "socks5" : "none";
-    }
-  if (session->http_target)
+  /* Before activation, which connection is whose is not known yet. */
+  if (!initiator && session->http_target)
     return "http";
-  return session->first ? "socks5" : "none";
+  return session->candidates->len > 0 ? "socks5" : "none";
 }
 
 void
@@ -824,8 +944,11 @@ pts_proxy_build_status (PtsProxy *self, JsonBuilder *builder)
     {
       double age = (now - session->created) / (double) G_USEC_PER_SEC;
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "sidhash");
-      json_builder_add_string_value (builder, session->hash);
+      g_autofree char *prefix = g_strndup (session->hash, PTS_STATUS_HASH_PREFIX);
+
+      /* Only a prefix: the whole SIDHASH is what a SOCKS5 party shows. */
+      json_builder_set_member_name (builder, "sidhash_prefix");
+      json_builder_add_string_value (builder, prefix);
       json_builder_set_member_name (builder, "state");
       json_builder_add_string_value (builder, session->state == PTS_SESSION_ACTIVE ? "active"
                                                                                    : "pending");

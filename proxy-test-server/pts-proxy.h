@@ -29,6 +29,12 @@ void pts_proxy_shutdown (PtsProxy *proxy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsProxy, pts_proxy_free)
 
 void pts_proxy_set_sender (PtsProxy *proxy, PtsProxySendFunc send, gpointer user_data);
+
+/* Where the XMPP connection of @full_jid comes from (a new reference), or
+ * NULL when unknown; the embedded server knows, a component does not. Used
+ * to tell a stream's own SOCKS5 connections from others (pts-pairing.h). */
+typedef GInetAddress *(*PtsProxyPeerFunc) (const char *full_jid, gpointer user_data);
+void pts_proxy_set_peer_lookup (PtsProxy *proxy, PtsProxyPeerFunc peer, gpointer user_data);
 /* The SOCKS5 streamhost handed to clients. */
 void pts_proxy_set_streamhost (PtsProxy *proxy, const char *host, guint16 port);
 const char *pts_proxy_get_jid (PtsProxy *proxy);
@@ -44,8 +50,9 @@ gboolean pts_proxy_socks5_attach (PtsProxy *proxy, const char *hash, GSocketConn
                                   const char **why);
 
 /* The HTTP side's endpoints waiting for their request, or NULL. */
+/* The tokens are the last part of the capability URLs (PROTOCOL.md §8). */
 PtsEndpoint *pts_proxy_find_upload (PtsProxy *proxy, const char *token);
-PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *id);
+PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *token);
 
 /* The /status document: live sessions and counters. */
 void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder);

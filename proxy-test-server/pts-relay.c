@@ -50,6 +50,7 @@ struct _PtsRelay
   gboolean sink_finished; /* the receiver has every byte it asked for */
   gboolean info_known;
   gint64 file_size;
+  gint64 expected; /* the receiver's idea of the size, or -1 */
   char *file_name;
   gboolean running;
   gboolean ended;
@@ -73,13 +74,31 @@ pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayD
   self->user_data = user_data;
   self->last_activity = g_get_monotonic_time ();
   self->file_size = -1;
+  self->expected = -1;
   return self;
+}
+
+static void pts_relay_end (PtsRelay *self, const GError *error);
+
+void
+pts_relay_expect_size (PtsRelay *self, gint64 size)
+{
+  self->expected = size;
 }
 
 void
 pts_relay_set_file_info (PtsRelay *self, gint64 size, const char *name)
 {
-  self->file_size = size;
+  if (self->expected >= 0 && size >= 0 && size != self->expected)
+    {
+      g_autoptr (GError) error = g_error_new (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+          "the file has %" G_GINT64_FORMAT " bytes; the receiver expects %" G_GINT64_FORMAT, size,
+          self->expected);
+      pts_relay_end (self, error);
+      return;
+    }
+  self->file_size = size >= 0 ? size : self->expected;
   g_free (self->file_name);
   self->file_name = g_strdup (name);
   self->info_known = TRUE;
@@ -210,6 +229,15 @@ pts_relay_commit (PtsRelay *self, gsize n)
       pts_relay_end (self, error);
       return;
     }
+  if (self->expected >= 0 && self->bytes_in + n > (guint64) self->expected)
+    {
+      g_autoptr (GError) error = g_error_new (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+          "the sender sent more than the %" G_GINT64_FORMAT " bytes the receiver expects",
+          self->expected);
+      pts_relay_end (self, error);
+      return;
+    }
   self->count += n;
   self->bytes_in += n;
   self->last_activity = g_get_monotonic_time ();
@@ -240,8 +268,18 @@ pts_relay_push (PtsRelay *self, const guint8 *data, gsize len)
 void
 pts_relay_source_done (PtsRelay *self)
 {
-  if (self->source_finished)
+  if (self->source_finished || self->ended)
     return;
+  if (self->expected >= 0 && self->bytes_in < (guint64) self->expected)
+    {
+      /* A stream that ends short is a failure, never a complete file. */
+      g_autoptr (GError) error = g_error_new (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE,
+          "the sender stopped after %" G_GUINT64_FORMAT " of %" G_GINT64_FORMAT " bytes",
+          self->bytes_in, self->expected);
+      pts_relay_end (self, error);
+      return;
+    }
   self->source_finished = TRUE;
   if (self->sink_finished && self->count == 0)
     pts_relay_end (self, NULL);

@@ -67,6 +67,11 @@ gsize pts_relay_push (PtsRelay *relay, const guint8 *data, gsize len);
 gsize pts_relay_space (PtsRelay *relay);
 void pts_relay_source_done (PtsRelay *relay);
 
+/* The size the receiver expects (-1: it didn't say). The sink learns it
+ * as the file's size; a source that brings fewer or more bytes, or
+ * announces another size, fails the transfer. Call before the start. */
+void pts_relay_expect_size (PtsRelay *relay, gint64 size);
+
 /* What the source knows of the file: its size (-1 = unknown) and name.
  * Until this is called, a sink that needs it (HTTP headers) waits. */
 void pts_relay_set_file_info (PtsRelay *relay, gint64 size, const char *name);

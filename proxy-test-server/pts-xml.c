@@ -596,6 +596,11 @@ pts_xml_parser_feed (PtsXmlParser *self, const char *data, gsize len, GError **e
       return FALSE;
     }
 
+  /* A restart asked for between two reads (a login answered later, from a
+   * timer) takes effect before the next byte. */
+  if (self->restart_pending)
+    pts_xml_parser_reset (self);
+
   /* Feed up to and including each '>', so that a restart requested by a
    * callback takes effect at the exact byte, and so that the size of the
    * stanza in progress is known after every tag. */

@@ -29,10 +29,16 @@ mkdir -p "$work/alice" "$work/bob" "$work/received"
 file="$work/demo file.bin"
 head -c $((size_mib * 1048576)) /dev/urandom > "$file"
 
+# Throwaway accounts with passwords made for this run, given to the server
+# in a file (a command line is readable by every local user).
+password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf 'alice:%s\nbob:%s\n' "$password" "$password" > "$work/users"
+chmod 600 "$work/users"
+
 echo "== starting proxy-test-server (embedded XMPP server, SOCKS5 and HTTP proxy)"
 coproc SERVER { exec build-demo/proxy-test-server/proxy-test-server \
   --c2s-port 0 --socks5-port 0 --http-port 0 \
-  --user alice:demo --user bob:demo 2>"$work/server.log"; }
+  --user-file "$work/users" 2>"$work/server.log"; }
 server_pid=$SERVER_PID
 if ! read -r -t 30 ready <&"${SERVER[0]}"; then
   echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1
@@ -44,11 +50,11 @@ driver=build-demo/tests/purple/bsp-purple-driver
 plugin=build-demo/plugin/bsproxy.so
 
 echo "== bob@localhost waits for files; alice@localhost sends ${size_mib} MiB"
-"$driver" --user-dir "$work/bob" --account bob@localhost/demo:demo --port "$port" \
+"$driver" --user-dir "$work/bob" --account "bob@localhost/demo:$password" --port "$port" \
   --plugin "$plugin" --accept-dir "$work/received" --timeout 300 >"$work/bob.json" &
 bob=$!
 start=$(date +%s.%N)
-"$driver" --user-dir "$work/alice" --account alice@localhost/demo:demo --port "$port" \
+"$driver" --user-dir "$work/alice" --account "alice@localhost/demo:$password" --port "$port" \
   --plugin "$plugin" --send-file "$file" --to bob@localhost/demo --progress-bar \
   --timeout 300 >"$work/alice.json"
 wait "$bob"

@@ -61,7 +61,7 @@ bsp_jid_is_full (const char *jid)
   return bsp_jid_split (jid, NULL, NULL, NULL, NULL, &resource) && resource != NULL;
 }
 
-/* Node and domain lower-cased, resource unchanged (protocol.md §1).
+/* Node and domain lower-cased, resource unchanged (PROTOCOL.md §1).
  * Returns NULL for an invalid JID. */
 char *
 bsp_jid_normalize (const char *jid)

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 /* SHA-1 hex digest length, and so the SOCKS5 DST.ADDR length. */
 #define BSP_SIDHASH_LEN 40
-/* Longest SID the proxy accepts (protocol.md §2). */
+/* Longest SID the proxy accepts (PROTOCOL.md §2.3). */
 #define BSP_SID_MAX_LEN 128
 
 char *bsp_jid_normalize (const char *jid);

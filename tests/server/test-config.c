@@ -118,6 +118,7 @@ typedef struct
   const char *json;   /* written to a file for --config, or NULL */
   const char *arg;    /* or one bad command-line option */
   const char *needle; /* what the error message must say */
+  const char *secret; /* what it must not say, or NULL */
 } BadCase;
 
 static const BadCase bad_cases[] = {
@@ -127,6 +128,10 @@ static const BadCase bad_cases[] = {
   { "not-an-object", "[1, 2]", NULL, "must be an object" },
   { "not-json", "{ domain", NULL, "" },
   { "bad-user", NULL, "--user=nopassword", "NAME:PASSWORD" },
+  { "bad-user-shows-no-password", NULL, "--user=:hunter2", "NAME:PASSWORD", "hunter2" },
+  { "bad-user-file-line", NULL, NULL, "line 3", "hunter2" },
+  { "missing-user-file", NULL, "--user-file=/nonexistent/users", "--user-file" },
+  { "bad-status-allow", NULL, "--status-allow=nonsense", "--status-allow" },
   { "bad-component", NULL, "--component=nohostport", "HOST:PORT" },
   { "bad-domain", NULL, "--domain=a@b", "invalid domain" },
 };
@@ -135,8 +140,12 @@ static void
 test_bad (gconstpointer data)
 {
   const BadCase *tc = data;
-  g_autofree char *path = tc->json ? write_config (tc->json) : NULL;
-  const char *args[] = { tc->json ? "--config" : tc->arg, path, NULL };
+  gboolean user_file = tc->json == NULL && tc->arg == NULL;
+  g_autofree char *path = tc->json ? write_config (tc->json)
+                          : user_file ? write_config ("# accounts\nann:pw\nbob-hunter2\n")
+                                      : NULL;
+  const char *args[] = { tc->json ? "--config" : user_file ? "--user-file" : tc->arg, path,
+                         NULL };
   g_autofree char *out = NULL, *err = NULL;
 
   g_test_summary ("Bad settings end the server with status 2 and say what is wrong, "
@@ -144,8 +153,37 @@ test_bad (gconstpointer data)
   g_assert_cmpint (run_server (args, &out, &err), ==, 2);
   g_assert_null (strstr (out, "READY"));
   g_assert_nonnull (strstr (err, tc->needle));
+  if (tc->secret != NULL)
+    g_assert_null (strstr (err, tc->secret));
   if (path != NULL)
     g_unlink (path);
+}
+
+static void
+test_secret_files (void)
+{
+  g_autofree char *users = write_config ("# the embedded server's accounts\n\ndave:pw1\n");
+  g_autofree char *config = NULL;
+  g_autofree char *json = g_strdup_printf ("{ \"user-file\": \"%s\" }", users);
+  const char *args[3] = { "--config", NULL, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestServer) server = NULL;
+  g_autoptr (PtsTestClient) client = NULL;
+
+  g_test_summary ("Accounts come from --user-file (named here in the JSON config), so that "
+                  "no password shows on the command line; such an account signs in.");
+  config = write_config (json);
+  args[1] = config;
+  server = pts_test_server_start (NULL, args, PTS_TEST_SERVER_QUIET, &error);
+  g_assert_no_error (error);
+  client = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "dave",
+                                  "pw1", "desk", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&client, pts_test_client_free);
+  g_assert_true (pts_test_server_stop (server, &error));
+  g_assert_no_error (error);
+  g_unlink (users);
+  g_unlink (config);
 }
 
 int
@@ -155,6 +193,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/config/help", test_help);
   g_test_add_func ("/server/config/json", test_json);
   g_test_add_func ("/server/config/command-line-wins", test_command_line_wins);
+  g_test_add_func ("/server/config/secret-files", test_secret_files);
   for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree char *name = g_strdup_printf ("/server/config/bad/%s", bad_cases[i].name);

@@ -223,6 +223,90 @@ test_wrong_password (void)
   pts_fixture_server_stop (server);
 }
 
+typedef struct
+{
+  const char *authzid;
+  gboolean ok;
+} AuthzidCase;
+
+static void
+test_authzid (void)
+{
+  static const AuthzidCase cases[] = {
+    { "", TRUE },
+    { "alice", TRUE },
+    { "alice@localhost", TRUE },
+    { "ALICE@LOCALHOST", TRUE },
+    { "aliceXYZ@evil", FALSE },
+    { "alice@localhostX", FALSE },
+    { "alic", FALSE },
+    { "bob@localhost", FALSE },
+  };
+  PtsTestServer *server = pts_fixture_server_start (NULL);
+
+  g_test_summary ("SASL PLAIN's authorization identity must be exactly empty, the account's "
+                  "name or its bare JID: no prefix, no other account.");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PtsTestClient) client = pts_test_client_connect (
+          server->c2s_host, server->c2s_port, server->domain, &error);
+
+      g_assert_no_error (error);
+      g_test_message ("authzid \"%s\"", cases[i].authzid);
+      pts_test_client_authenticate_as (client, cases[i].authzid, "alice", PTS_FIXTURE_PASSWORD,
+                                       &error);
+      if (cases[i].ok)
+        g_assert_no_error (error);
+      else
+        g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_AUTH);
+    }
+  pts_fixture_server_stop (server);
+}
+
+/* One login attempt on a new connection; returns how long its answer
+ * took, in ms. */
+static double
+timed_login (PtsTestServer *server, const char *password, gboolean expect_ok)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestClient) client = pts_test_client_connect (server->c2s_host, server->c2s_port,
+                                                              server->domain, &error);
+  gint64 start;
+
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  pts_test_client_authenticate (client, "alice", password, &error);
+  if (expect_ok)
+    g_assert_no_error (error);
+  else
+    g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_AUTH);
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+static void
+test_auth_slowdown (void)
+{
+  PtsTestServer *server = pts_fixture_server_start (NULL);
+  double first, held;
+
+  g_test_summary ("After three failed logins from one address, every further attempt from it "
+                  "(on new connections, even with the right password) waits its turn: at "
+                  "least half a second, growing; a success clears the slate.");
+  first = timed_login (server, "guess-1", FALSE);
+  timed_login (server, "guess-2", FALSE);
+  timed_login (server, "guess-3", FALSE);
+  timed_login (server, "guess-4", FALSE);
+  held = timed_login (server, PTS_FIXTURE_PASSWORD, TRUE);
+  g_test_message ("first failure answered in %.1f ms, the attempt after four in %.1f ms", first,
+                  held);
+  g_assert_cmpfloat (first, <, 400);
+  g_assert_cmpfloat (held, >=, 400);
+  /* The success forgot the failures. */
+  g_assert_cmpfloat (timed_login (server, "guess-5", FALSE), <, 400);
+  pts_fixture_server_stop (server);
+}
+
 static void
 test_conflict (void)
 {
@@ -357,6 +441,8 @@ main (int argc, char **argv)
   g_test_add_func ("/server/xmpp/iq/bare-jid", test_iq_bare_jid);
   g_test_add_func ("/server/xmpp/service-unavailable", test_service_unavailable);
   g_test_add_func ("/server/xmpp/auth/wrong-password", test_wrong_password);
+  g_test_add_func ("/server/xmpp/auth/authzid", test_authzid);
+  g_test_add_func ("/server/xmpp/auth/slowdown", test_auth_slowdown);
   g_test_add_func ("/server/xmpp/bind/conflict", test_conflict);
   g_test_add_func ("/server/xmpp/session-and-roster", test_session_and_roster);
   g_test_add_func ("/server/xmpp/disco/items", test_disco_items);

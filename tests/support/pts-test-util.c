@@ -491,6 +491,7 @@ pts_test_server_parse_ready (PtsTestServer *self, const char *json, GError **err
     return FALSE;
   self->proxy_jid = g_strdup (proxy_jid);
   self->domain = g_strdup (domain);
+  self->http_base = g_strdup (pts_test_json_string (obj, "http_base_url"));
   return TRUE;
 }
 
@@ -553,6 +554,7 @@ pts_test_server_free (PtsTestServer *self)
   g_free (self->component);
   g_free (self->proxy_jid);
   g_free (self->domain);
+  g_free (self->http_base);
   g_free (self);
 }
 
@@ -561,9 +563,20 @@ pts_test_server_free (PtsTestServer *self)
 GSocketConnection *
 pts_test_tcp_connect (const char *host, guint16 port, GError **error)
 {
+  return pts_test_tcp_connect_from (host, port, NULL, error);
+}
+
+GSocketConnection *
+pts_test_tcp_connect_from (const char *host, guint16 port, const char *local, GError **error)
+{
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   GSocketConnection *conn;
 
+  if (local != NULL)
+    {
+      g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string (local, 0);
+      g_socket_client_set_local_address (client, address);
+    }
   /* Loopback only: never ask a desktop proxy resolver. */
   g_socket_client_set_enable_proxy (client, FALSE);
   g_socket_client_set_timeout (client, PTS_TEST_SOCKET_TIMEOUT_S);
@@ -732,6 +745,13 @@ int
 pts_test_socks5_connect (const char *host, guint16 port, const char *hash,
                          GSocketConnection **out_conn, GError **error)
 {
+  return pts_test_socks5_connect_from (host, port, NULL, hash, out_conn, error);
+}
+
+int
+pts_test_socks5_connect_from (const char *host, guint16 port, const char *local,
+                              const char *hash, GSocketConnection **out_conn, GError **error)
+{
   g_autoptr (GSocketConnection) conn = NULL;
   static const guint8 greeting[] = { 0x05, 0x01, 0x00 };
   guint8 method[2];
@@ -741,7 +761,7 @@ pts_test_socks5_connect (const char *host, guint16 port, const char *hash,
   gsize hash_len = strlen (hash);
 
   g_return_val_if_fail (hash_len <= 255, -1);
-  conn = pts_test_tcp_connect (host, port, error);
+  conn = pts_test_tcp_connect_from (host, port, local, error);
   if (conn == NULL)
     return -1;
   if (!pts_test_socket_send_all (conn, greeting, sizeof greeting, error)
@@ -1282,8 +1302,16 @@ gboolean
 pts_test_client_authenticate (PtsTestClient *self, const char *user, const char *password,
                               GError **error)
 {
+  return pts_test_client_authenticate_as (self, "", user, password, error);
+}
+
+gboolean
+pts_test_client_authenticate_as (PtsTestClient *self, const char *authzid, const char *user,
+                                 const char *password, GError **error)
+{
+  gsize authzid_len = strlen (authzid);
   gsize user_len = strlen (user), password_len = strlen (password);
-  g_autofree guint8 *raw = g_malloc (user_len + password_len + 2);
+  g_autofree guint8 *raw = g_malloc (authzid_len + user_len + password_len + 2);
   g_autofree char *b64 = NULL;
   g_autoptr (PtsNode) outcome = NULL;
 
@@ -1293,12 +1321,13 @@ pts_test_client_authenticate (PtsTestClient *self, const char *user, const char 
                            "the server does not offer SASL PLAIN");
       return FALSE;
     }
-  /* authzid (empty) NUL authcid NUL password */
-  raw[0] = '\0';
-  memcpy (raw + 1, user, user_len);
-  raw[1 + user_len] = '\0';
-  memcpy (raw + 2 + user_len, password, password_len);
-  b64 = g_base64_encode (raw, user_len + password_len + 2);
+  /* authzid NUL authcid NUL password */
+  memcpy (raw, authzid, authzid_len);
+  raw[authzid_len] = '\0';
+  memcpy (raw + authzid_len + 1, user, user_len);
+  raw[authzid_len + 1 + user_len] = '\0';
+  memcpy (raw + authzid_len + 2 + user_len, password, password_len);
+  b64 = g_base64_encode (raw, authzid_len + user_len + password_len + 2);
   if (!pts_test_client_sendf (self, error,
                               "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
                               "mechanism='PLAIN'>%s</auth>",
@@ -1396,6 +1425,12 @@ const char *
 pts_test_client_get_jid (PtsTestClient *self)
 {
   return self->jid;
+}
+
+const char *
+pts_test_client_get_stream_id (PtsTestClient *self)
+{
+  return self->stream_id;
 }
 
 void

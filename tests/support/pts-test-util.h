@@ -91,6 +91,7 @@ typedef struct
   char *component; /* HOST:PORT in component mode, else NULL */
   char *proxy_jid;
   char *domain;
+  char *http_base; /* the HTTP side's base URL, NULL without one */
 } PtsTestServer;
 
 /* The server binary: $PTS_SERVER, or NULL with @error set. */
@@ -116,6 +117,10 @@ guint16 pts_test_free_port (GError **error);
 /* A TCP connection to @host:@port; connecting and every later blocking
  * operation are bounded by a 60 s socket timeout. */
 GSocketConnection *pts_test_tcp_connect (const char *host, guint16 port, GError **error);
+/* The same from the local address @local (e.g. another loopback address,
+ * 127.0.0.2: a host other than the test's own, as the server sees it). */
+GSocketConnection *pts_test_tcp_connect_from (const char *host, guint16 port, const char *local,
+                                              GError **error);
 gboolean pts_test_socket_send_all (GSocketConnection *conn, const void *data, gsize len,
                                    GError **error);
 /* Reads exactly @len bytes; PTS_TEST_ERROR_CLOSED if the peer closes first. */
@@ -135,6 +140,10 @@ GBytes *pts_test_socket_read_until_closed (GSocketConnection *conn, gsize max,
  * closed. Returns -1 with @error set when no reply came. */
 int pts_test_socks5_connect (const char *host, guint16 port, const char *hash,
                              GSocketConnection **out_conn, GError **error);
+/* The same from the local address @local (NULL: any). */
+int pts_test_socks5_connect_from (const char *host, guint16 port, const char *local,
+                                  const char *hash, GSocketConnection **out_conn,
+                                  GError **error);
 
 /* ---- bulk transfer ---------------------------------------------------------------- */
 
@@ -178,6 +187,12 @@ gboolean pts_test_client_authenticate (PtsTestClient *client, const char *user,
 /* Binds @resource (NULL: the server picks) and opens a session if offered. */
 gboolean pts_test_client_bind (PtsTestClient *client, const char *resource, GError **error);
 /* connect + authenticate + bind. */
+/* With the SASL authorization identity @authzid ("" for none). */
+gboolean pts_test_client_authenticate_as (PtsTestClient *client, const char *authzid,
+                                          const char *user, const char *password,
+                                          GError **error);
+/* The id of the stream the server opened last. */
+const char *pts_test_client_get_stream_id (PtsTestClient *client);
 PtsTestClient *pts_test_client_login (const char *host, guint16 port, const char *domain,
                                       const char *user, const char *password,
                                       const char *resource, GError **error);

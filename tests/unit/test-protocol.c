@@ -81,7 +81,7 @@ test_sidhash_case_rule (void)
   g_autofree char *resource = NULL;
 
   g_test_summary ("Upper-case node and domain give the same SIDHASH as lower-case; an "
-                  "upper-case resource gives a different one (protocol.md §1).");
+                  "upper-case resource gives a different one (PROTOCOL.md §1).");
 
   lower = bsp_sidhash ("abc", "alice@example.com/Phone", "bob@example.org/Desk");
   upper = bsp_sidhash ("abc", "ALICE@EXAMPLE.COM/Phone", "Bob@Example.Org/Desk");
