@@ -1,9 +1,18 @@
-/* pts-http.c — the bs-proxy HTTP side: uploads, downloads and /status
+/* pts-http.c — the bs-proxy HTTP side: the server and its routes
  *
- *   POST /upload/<token>   the sender's multipart upload (PROTOCOL.md §3)
- *   GET  /<token>[/name]   the receiver's download (PROTOCOL.md §2)
+ *   POST /upload/<token>   the sender's multipart upload (PROTOCOL.md §3):
+ *                          taken from libsoup after its head, read and
+ *                          answered by pts-http-request.c, fed into the
+ *                          relay by pts-http-upload.c
+ *   GET  /<token>[/name]   the receiver's download (PROTOCOL.md §2), written
+ *                          by libsoup from the relay (pts-http-download.c)
  *   GET  /status           live sessions and counters, as JSON, to loopback
- *                          and --status-allow only (PROTOCOL.md §8)
+ *                          and --status-allow only (PROTOCOL.md §8.2)
+ *
+ * Every POST to /upload/ takes one way: the early handler (after the head)
+ * pauses it, an idle takes the connection from libsoup, and then the
+ * upload's request either goes to its session or is answered at once, a
+ * refusal before its body (PROTOCOL.md §5).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -17,7 +26,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "pts-http-endpoint.h"
+#include "pts-http-download.h"
+#include "pts-http-request.h"
+#include "pts-http-upload.h"
 #include "pts-http.h"
 #include "pts-net.h"
 
@@ -29,18 +40,21 @@ struct _PtsHttp
   PtsProxy *proxy;
   SoupServer *server;
   char *base_url;
+  GHashTable *requests; /* PtsHttpRequest: uploads taken from libsoup, until they end */
+  GList *takeovers;     /* PtsHttpTakeover: uploads waiting for their idle */
 };
 
-/* /status is for the operator (PROTOCOL.md §8). */
-static gboolean
-pts_http_may_read_status (PtsHttp *self, SoupServerMessage *msg)
+/* A POST to /upload/ between its head and the idle that takes it over. */
+typedef struct
 {
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-
-  return G_IS_INET_SOCKET_ADDRESS (remote)
-         && pts_config_may_read_status (
-             self->config, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-}
+  PtsHttp *http;
+  SoupServerMessage *msg;
+  char *token;
+  char *boundary;       /* NULL: not multipart/form-data */
+  gint64 content_length; /* -1: chunked */
+  gboolean expect_continue;
+  guint idle_id;
+} PtsHttpTakeover;
 
 static void
 pts_http_plain (SoupServerMessage *msg, guint status, const char *text)
@@ -71,9 +85,118 @@ pts_http_upload_refusal (guint status)
     case SOUP_STATUS_CONFLICT: return "this upload URL is already in use";
     case SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE: return "the upload is over the size limit";
     case SOUP_STATUS_BAD_REQUEST: return "an upload is multipart/form-data with a boundary";
+    case SOUP_STATUS_NOT_FOUND: return "no such upload URL (or it expired)";
     default: return "upload refused";
     }
 }
+
+/* ---- uploads: one way in ------------------------------------------------------------ */
+
+static void
+pts_http_takeover_free (PtsHttpTakeover *takeover)
+{
+  g_clear_handle_id (&takeover->idle_id, g_source_remove);
+  g_clear_object (&takeover->msg);
+  g_free (takeover->token);
+  g_free (takeover->boundary);
+  g_free (takeover);
+}
+
+/* The message's socket, unless TLS runs over it (then shutting it down
+ * would cut the TLS stream short). */
+static GSocket *
+pts_http_plain_socket (SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+
+  if (socket == NULL || uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)
+    return NULL;
+  return g_object_ref (socket);
+}
+
+/* From an idle, with libsoup off the stack and the message paused after its
+ * head: the connection becomes ours, and the upload's or an answer's. */
+static gboolean
+pts_http_take_over (gpointer user_data)
+{
+  PtsHttpTakeover *takeover = user_data;
+  PtsHttp *self = takeover->http;
+  GSocket *socket = pts_http_plain_socket (takeover->msg);
+  GIOStream *stream;
+  PtsHttpRequest *request;
+  PtsEndpoint *ep;
+  guint status;
+
+  takeover->idle_id = 0;
+  self->takeovers = g_list_remove (self->takeovers, takeover);
+  stream = soup_server_message_steal_connection (takeover->msg);
+  if (stream == NULL || !G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))
+      || !g_pollable_input_stream_can_poll (
+          G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream))))
+    {
+      g_message ("an upload's connection is unusable");
+      if (stream != NULL)
+        {
+          g_io_stream_close (stream, NULL, NULL);
+          g_object_unref (stream);
+        }
+      g_clear_object (&socket);
+      pts_http_takeover_free (takeover);
+      return G_SOURCE_REMOVE;
+    }
+  if (takeover->expect_continue)
+    {
+      /* The client waits for a go before its body; libsoup, paused after
+       * the head, never gave it. 25 bytes on a fresh connection: a
+       * non-blocking write takes them. */
+      GOutputStream *out = g_io_stream_get_output_stream (stream);
+      static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+      if (G_IS_POLLABLE_OUTPUT_STREAM (out))
+        g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), go,
+                                                    sizeof go - 1, NULL, NULL);
+    }
+  request = pts_http_request_new (stream, socket, takeover->content_length, self->requests);
+
+  /* The session may have ended since the head came. */
+  ep = pts_proxy_find_upload (self->proxy, takeover->token);
+  status = ep != NULL ? pts_http_upload_check (ep, takeover->boundary, takeover->content_length)
+                      : SOUP_STATUS_NOT_FOUND;
+  if (status != 0)
+    pts_http_request_answer (request, status, pts_http_upload_refusal (status), FALSE);
+  else
+    pts_http_upload_attach (ep, request, takeover->boundary);
+  pts_http_takeover_free (takeover);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_http_upload_head (PtsHttp *self, SoupServerMessage *msg, const char *token)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  g_autoptr (GHashTable) params = NULL;
+  PtsHttpTakeover *takeover = g_new0 (PtsHttpTakeover, 1);
+  const char *type = soup_message_headers_get_content_type (headers, &params);
+  const char *boundary = params != NULL ? g_hash_table_lookup (params, "boundary") : NULL;
+
+  takeover->http = self;
+  takeover->msg = g_object_ref (msg);
+  takeover->token = g_strdup (token);
+  if (type != NULL && g_ascii_strcasecmp (type, "multipart/form-data") == 0)
+    takeover->boundary = g_strdup (boundary);
+  takeover->content_length =
+      soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+          ? soup_message_headers_get_content_length (headers)
+          : -1;
+  takeover->expect_continue =
+      (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0;
+  soup_server_message_pause (msg);
+  takeover->idle_id = g_idle_add (pts_http_take_over, takeover);
+  self->takeovers = g_list_prepend (self->takeovers, takeover);
+}
+
+/* ---- routes ------------------------------------------------------------------------ */
 
 static void
 pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -81,8 +204,6 @@ pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   PtsHttp *self = user_data;
   const char *method = soup_server_message_get_method (msg);
-  PtsEndpoint *ep;
-  guint status;
   GSocket *socket = soup_server_message_get_socket (msg);
 
   /* Small answers and pushes must not wait for delayed ACKs. */
@@ -102,15 +223,7 @@ pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
                                     "POST");
       return;
     }
-  ep = pts_proxy_find_upload (self->proxy, path + strlen (PTS_UPLOAD_PREFIX));
-  if (ep == NULL)
-    {
-      pts_http_refuse_early (msg, SOUP_STATUS_NOT_FOUND, "no such upload URL (or it expired)");
-      return;
-    }
-  status = pts_http_upload_attach (ep, msg);
-  if (status != 0)
-    pts_http_refuse_early (msg, status, pts_http_upload_refusal (status));
+  pts_http_upload_head (self, msg, path + strlen (PTS_UPLOAD_PREFIX));
 }
 
 static void
@@ -133,6 +246,17 @@ pts_http_status_page (PtsHttp *self, SoupServerMessage *msg)
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json, len);
 }
 
+/* /status is for the operator (PROTOCOL.md §8.2). */
+static gboolean
+pts_http_may_read_status (PtsHttp *self, SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  return G_IS_INET_SOCKET_ADDRESS (remote)
+         && pts_config_may_read_status (
+             self->config, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+}
+
 static void
 pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                   GHashTable *query, gpointer user_data)
@@ -140,23 +264,11 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   PtsHttp *self = user_data;
   const char *method = soup_server_message_get_method (msg);
   PtsEndpoint *ep;
-  guint status;
-  g_autofree char *id = NULL;
+  g_autofree char *token = NULL;
   const char *slash;
 
-  if (pts_http_answer_pending (msg))
-    return;
-
-  if (g_str_has_prefix (path, PTS_UPLOAD_PREFIX))
-    {
-      ep = pts_proxy_find_upload (self->proxy, path + strlen (PTS_UPLOAD_PREFIX));
-      if (ep == NULL)
-        pts_http_plain (msg, SOUP_STATUS_NOT_FOUND, "no such upload URL (or it expired)");
-      else
-        pts_http_upload_got_body (ep, msg);
-      return;
-    }
-
+  if (soup_server_message_get_status (msg) != 0)
+    return; /* answered from the head already */
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
     {
       pts_http_plain (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET here");
@@ -174,10 +286,10 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       return;
     }
 
-  /* /<id>, optionally followed by /<file name> for browsers' sake. */
+  /* /<token>, optionally followed by /<file name> for browsers' sake. */
   slash = strchr (path + 1, '/');
-  id = slash ? g_strndup (path + 1, slash - path - 1) : g_strdup (path + 1);
-  ep = *id ? pts_proxy_find_download (self->proxy, id) : NULL;
+  token = slash ? g_strndup (path + 1, slash - path - 1) : g_strdup (path + 1);
+  ep = *token ? pts_proxy_find_download (self->proxy, token) : NULL;
   if (ep == NULL)
     {
       pts_http_plain (msg, SOUP_STATUS_NOT_FOUND, "no such download (or it expired)");
@@ -188,9 +300,9 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
       pts_http_plain (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "a download is fetched once, by GET");
       return;
     }
-  status = pts_http_download_attach (ep, msg);
-  if (status != 0)
-    pts_http_plain (msg, status, "this file was already downloaded: one download per transfer");
+  if (pts_http_download_attach (ep, msg) != 0)
+    pts_http_plain (msg, SOUP_STATUS_GONE,
+                    "this file is being downloaded already: one download per transfer");
 }
 
 PtsHttp *
@@ -200,6 +312,7 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
 
   self->config = config;
   self->proxy = proxy;
+  self->requests = g_hash_table_new (NULL, NULL);
   self->server = soup_server_new ("server-header", "proxy-test-server/" PACKAGE_VERSION " ",
                                   NULL);
   soup_server_add_early_handler (self->server, "/", pts_http_early, self, NULL);
@@ -245,8 +358,15 @@ pts_http_free (PtsHttp *self)
   if (self == NULL)
     return;
   pts_proxy_set_http_base (self->proxy, NULL);
+  g_list_free_full (g_steal_pointer (&self->takeovers), (GDestroyNotify) pts_http_takeover_free);
   soup_server_disconnect (self->server);
-  pts_http_endpoint_shutdown ();
+  /* Requests still answering or draining: closed now. */
+  while (g_hash_table_size (self->requests) > 0)
+    {
+      g_autoptr (GList) left = g_hash_table_get_keys (self->requests);
+      pts_http_request_free (left->data); /* takes itself out of the table */
+    }
+  g_hash_table_unref (self->requests);
   g_object_unref (self->server);
   g_free (self->base_url);
   g_free (self);

@@ -12,7 +12,8 @@
 #include <sys/socket.h>
 
 #include "bsp-protocol.h"
-#include "pts-http-endpoint.h"
+#include "pts-http-download.h"
+#include "pts-http-upload.h"
 #include "pts-pairing.h"
 #include "pts-proxy.h"
 #include "pts-relay.h"

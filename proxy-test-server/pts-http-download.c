@@ -1,0 +1,254 @@
+/* pts-http-download.c — the receiver's HTTP download as a relay sink
+ *
+ * libsoup writes the response; the body is handed to it in slices of the
+ * relay's buffer without copying them, and each slice is consumed once
+ * libsoup has written it (wrote-chunk). A download that cannot end whole
+ * is cut, never closed with a final chunk (PROTOCOL.md §5.3).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "pts-http"
+
+#include <string.h>
+
+#include "pts-http-download.h"
+#include "pts-http-upload.h"
+
+/* Largest slice handed to libsoup at once. */
+#define PTS_DOWNLOAD_CHUNK (256 * 1024)
+
+static void
+pts_http_download_respond_error (SoupServerMessage *msg, guint status, const char *message)
+{
+  g_autofree char *body = g_strdup_printf ("%s\n", message);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body,
+                                    strlen (body));
+}
+
+typedef struct
+{
+  PtsEndpoint parent;
+  SoupServerMessage *msg;
+  gboolean headers_set;
+  gsize outstanding; /* bytes of the relay's buffer libsoup is writing */
+  gint64 size;        /* announced in Content-Length, or -1 */
+  guint64 written;
+  gboolean completed; /* the body's end is queued */
+  gboolean finished;
+  gboolean used;      /* a GET was attached once */
+} PtsHttpDownload;
+
+static char *
+pts_http_content_disposition (const char *name)
+{
+  g_autofree char *escaped = NULL;
+  GString *ascii;
+
+  if (name == NULL || *name == '\0')
+    return g_strdup ("attachment");
+  /* A plain ASCII fallback for old clients, and the exact name in
+   * filename* (RFC 6266). */
+  ascii = g_string_new (NULL);
+  for (const char *p = name; *p; p++)
+    g_string_append_c (ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '/')
+                                  ? *p
+                                  : '_');
+  escaped = g_uri_escape_string (name, NULL, FALSE);
+  {
+    char *out = g_strdup_printf ("attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii->str,
+                                 escaped);
+    g_string_free (ascii, TRUE);
+    return out;
+  }
+}
+
+static void
+pts_http_download_pump (PtsHttpDownload *self)
+{
+  PtsRelay *relay = self->parent.relay;
+  gsize avail;
+  const guint8 *ptr;
+
+  if (self->msg == NULL || self->finished || self->completed)
+    return;
+  if (!self->headers_set)
+    {
+      SoupMessageHeaders *headers = soup_server_message_get_response_headers (self->msg);
+      gint64 size;
+      const char *name;
+      g_autofree char *disposition = NULL;
+
+      if (!pts_relay_get_file_info (relay, &size, &name))
+        return; /* the upload has not started: the GET waits */
+      disposition = pts_http_content_disposition (name);
+      soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
+      soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+      soup_message_headers_replace (headers, "Content-Disposition", disposition);
+      soup_message_headers_replace (headers, "Cache-Control", "no-store");
+      self->size = size;
+      if (size >= 0)
+        soup_message_headers_set_content_length (headers, size);
+      else
+        soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+      self->headers_set = TRUE;
+    }
+  if (self->outstanding > 0)
+    return;
+  ptr = pts_relay_read_ptr (relay, &avail);
+  if (self->size >= 0 && self->written == (guint64) self->size)
+    {
+      /* Every announced byte is out: the body is complete, whatever the
+       * upload still has to say (its closing boundary, say). */
+      self->completed = TRUE;
+      soup_message_body_complete (soup_server_message_get_response_body (self->msg));
+    }
+  else if (avail > 0)
+    {
+      self->outstanding = MIN (avail, PTS_DOWNLOAD_CHUNK);
+      if (self->size >= 0)
+        self->outstanding = MIN (self->outstanding, (guint64) self->size - self->written);
+      /* No copy: the bytes stay in the relay until libsoup wrote them. */
+      soup_message_body_append (soup_server_message_get_response_body (self->msg),
+                                SOUP_MEMORY_STATIC, ptr, self->outstanding);
+    }
+  else if (pts_relay_source_finished (relay))
+    {
+      self->completed = TRUE;
+      soup_message_body_complete (soup_server_message_get_response_body (self->msg));
+    }
+  else
+    return;
+  soup_server_message_unpause (self->msg);
+}
+
+static void
+pts_http_download_wrote_chunk (SoupServerMessage *msg, gpointer user_data)
+{
+  PtsHttpDownload *self = user_data;
+  gsize n = self->outstanding;
+
+  if (n == 0 || self->finished)
+    return;
+  self->outstanding = 0;
+  self->written += n;
+  pts_relay_consume (self->parent.relay, n);
+  pts_http_download_pump (self);
+}
+
+static void
+pts_http_download_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  PtsHttpDownload *self = user_data;
+
+  g_signal_handlers_disconnect_by_data (msg, self);
+  g_clear_object (&self->msg);
+  if (self->finished)
+    return;
+  if (self->completed)
+    pts_relay_sink_done (self->parent.relay);
+  else
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE, "the receiver's download broke off");
+      pts_relay_fail (self->parent.relay, error);
+    }
+}
+
+guint
+pts_http_download_attach (PtsEndpoint *ep, SoupServerMessage *msg)
+{
+  PtsHttpDownload *self = (PtsHttpDownload *) ep;
+
+  if (self->used || self->finished)
+    return SOUP_STATUS_GONE;
+  self->used = TRUE;
+  self->msg = g_object_ref (msg);
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (pts_http_download_wrote_chunk), self);
+  g_signal_connect (msg, "finished", G_CALLBACK (pts_http_download_finished), self);
+  soup_server_message_pause (msg);
+  pts_http_download_pump (self);
+  return 0;
+}
+
+static void
+pts_http_download_wake (PtsEndpoint *ep)
+{
+  pts_http_download_pump ((PtsHttpDownload *) ep);
+}
+
+static void
+pts_http_download_finish (PtsEndpoint *ep, const GError *error)
+{
+  PtsHttpDownload *self = (PtsHttpDownload *) ep;
+
+  if (self->finished)
+    return;
+  self->finished = TRUE;
+  if (self->msg == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->msg, self);
+  if (error != NULL && !self->headers_set)
+    {
+      pts_http_download_respond_error (self->msg, pts_http_status_for_error (error),
+                                       error->message);
+      soup_server_message_unpause (self->msg);
+    }
+  else if (error != NULL || !self->completed)
+    {
+      /* Mid-body: cut the connection, so that the receiver can never take
+       * a short file for a whole one (no closing chunk, short length). The
+       * socket is shut first: libsoup would otherwise write the closing
+       * chunk when it lets go of the message. */
+      GSocket *socket = soup_server_message_get_socket (self->msg);
+      GIOStream *stream;
+
+      if (socket != NULL)
+        g_socket_shutdown (socket, TRUE, TRUE, NULL);
+      stream = soup_server_message_steal_connection (self->msg);
+      if (stream != NULL)
+        {
+          g_io_stream_close (stream, NULL, NULL);
+          g_object_unref (stream);
+        }
+    }
+  g_clear_object (&self->msg);
+}
+
+static void
+pts_http_download_free (PtsEndpoint *ep)
+{
+  PtsHttpDownload *self = (PtsHttpDownload *) ep;
+
+  pts_http_download_finish (ep, NULL);
+  g_free (self);
+}
+
+static const PtsEndpointClass pts_http_download_class = {
+  "http",
+  pts_http_download_wake,
+  pts_http_download_finish,
+  pts_http_download_free,
+};
+
+PtsEndpoint *
+pts_http_download_new (void)
+{
+  PtsHttpDownload *self = g_new0 (PtsHttpDownload, 1);
+
+  self->parent.klass = &pts_http_download_class;
+  self->size = -1;
+  return &self->parent;
+}
+
+gboolean
+pts_http_endpoint_is_download (PtsEndpoint *ep)
+{
+  return ep != NULL && ep->klass == &pts_http_download_class;
+}

@@ -1,0 +1,19 @@
+/* pts-http-download.h — the receiver's HTTP download as a relay sink
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "pts-relay.h"
+
+G_BEGIN_DECLS
+
+/* The GET of one session's receiver. */
+PtsEndpoint *pts_http_download_new (void);
+gboolean pts_http_endpoint_is_download (PtsEndpoint *ep);
+/* Takes the GET: 0, or the status to refuse it with (a second GET). */
+guint pts_http_download_attach (PtsEndpoint *ep, SoupServerMessage *msg);
+
+G_END_DECLS
