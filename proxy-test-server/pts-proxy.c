@@ -17,56 +17,37 @@
 #include "pts-pairing.h"
 #include "pts-proxy.h"
 #include "pts-relay.h"
-#include "pts-secret.h"
+#include "pts-session.h"
 #include "pts-socket-endpoint.h"
 #include "pts-stanza.h"
-
-typedef enum
-{
-  PTS_SESSION_PENDING,
-  PTS_SESSION_ACTIVE,
-} PtsSessionState;
 
 /* Most SOCKS5 connections held for one stream before activation: its two
  * parties and two more (someone who learnt the SIDHASH, a party's retry). */
 #define PTS_SESSION_MAX_CANDIDATES 4
 
-typedef struct _PtsSession PtsSession;
+typedef struct _PtsProxySession PtsProxySession;
 
 /* A SOCKS5 connection that asked for a stream, parked until activation
  * says whose it is (pts-pairing.h). */
 typedef struct
 {
-  PtsSession *session;
+  PtsProxySession *ps;
   GSocketConnection *conn;
   GInetAddress *address; /* where it comes from */
   guint watch;
 } PtsCandidate;
 
-struct _PtsSession
+/* The proxy's side of a session (its glue in the table): the connections
+ * waiting for activation, then the relay, and the timers. */
+struct _PtsProxySession
 {
   PtsProxy *proxy;
-  char *hash;
-  char *initiator; /* full JIDs: from <connect>, or from activation */
-  char *target;
-  char *initiator_bare;
-  PtsSessionState state;
-  /* The target registered with <connect> and downloads over HTTP. */
-  gboolean http_target;
-  /* The file's size as the target announced it on <connect>, or -1. */
-  gint64 expected_size;
-  /* SOCKS5 connections in arrival order (PtsCandidate), until activation. */
-  GPtrArray *candidates;
+  PtsSession *session;
+  GPtrArray *candidates; /* PtsCandidate, in arrival order, until activation */
   PtsRelay *relay;
-  /* The capability URLs' tokens are never stored, only their keys
-   * (pts_secret_token_key): SHA-256 of the token, in hex. */
-  char *upload_key;
-  char *download_key;
-  guint timer_id;
+  guint timer_id;        /* activation timeout, then idle check */
   guint progress_id;
   guint64 progress_last;
-  gint64 created;
-  gint64 activated;
 };
 
 struct _PtsProxy
@@ -77,17 +58,10 @@ struct _PtsProxy
   char *host;
   guint16 port;
   char *http_base;        /* NULL = HTTP side disabled */
-  GHashTable *sessions;   /* hash → PtsSession */
-  GHashTable *uploads;    /* upload token's key → PtsSession */
-  GHashTable *downloads;  /* download token's key → PtsSession */
+  PtsSessionTable *table;
   PtsProxyPeerFunc peer;  /* where a full JID's XMPP connection comes from */
   gpointer peer_data;
   guint next_id;
-
-  guint64 transfers_done;
-  guint64 transfers_failed;
-  guint64 bytes_relayed;
-  GHashTable *failures;   /* reason → count */
 };
 
 /* Closes its connection, if it still holds one. */
@@ -105,36 +79,27 @@ pts_candidate_free (PtsCandidate *candidate)
 }
 
 static void
-pts_session_free (PtsSession *session)
+pts_proxy_session_free (PtsProxySession *ps)
 {
-  g_clear_handle_id (&session->timer_id, g_source_remove);
-  g_clear_handle_id (&session->progress_id, g_source_remove);
-  if (session->upload_key != NULL)
-    g_hash_table_remove (session->proxy->uploads, session->upload_key);
-  if (session->download_key != NULL)
-    g_hash_table_remove (session->proxy->downloads, session->download_key);
-  g_clear_pointer (&session->relay, pts_relay_free);
-  g_ptr_array_unref (session->candidates);
-  g_free (session->hash);
-  g_free (session->initiator);
-  g_free (session->target);
-  g_free (session->initiator_bare);
-  g_free (session->upload_key);
-  g_free (session->download_key);
-  g_free (session);
+  g_clear_handle_id (&ps->timer_id, g_source_remove);
+  g_clear_handle_id (&ps->progress_id, g_source_remove);
+  g_clear_pointer (&ps->relay, pts_relay_free);
+  g_ptr_array_unref (ps->candidates);
+  g_free (ps);
 }
 
 PtsProxy *
 pts_proxy_new (const PtsConfig *config)
 {
   PtsProxy *self = g_new0 (PtsProxy, 1);
+  PtsSessionLimits limits = {
+    (guint) config->max_sessions,
+    (guint) config->max_transfers,
+    (guint) config->max_per_initiator,
+  };
 
   self->config = config;
-  self->uploads = g_hash_table_new (g_str_hash, g_str_equal);
-  self->downloads = g_hash_table_new (g_str_hash, g_str_equal);
-  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) pts_session_free);
-  self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->table = pts_session_table_new (&limits, (GDestroyNotify) pts_proxy_session_free);
   return self;
 }
 
@@ -142,7 +107,7 @@ void
 pts_proxy_shutdown (PtsProxy *self)
 {
   /* Every session ends now, while the transports they use still exist. */
-  g_hash_table_remove_all (self->sessions);
+  pts_session_table_clear (self->table);
 }
 
 void
@@ -150,10 +115,7 @@ pts_proxy_free (PtsProxy *self)
 {
   if (self == NULL)
     return;
-  g_hash_table_unref (self->sessions);
-  g_hash_table_unref (self->uploads);
-  g_hash_table_unref (self->downloads);
-  g_hash_table_unref (self->failures);
+  pts_session_table_free (self->table);
   g_free (self->http_base);
   g_free (self->host);
   g_free (self);
@@ -200,7 +162,7 @@ pts_proxy_get_jid (PtsProxy *self)
 guint
 pts_proxy_count_sessions (PtsProxy *self)
 {
-  return g_hash_table_size (self->sessions);
+  return pts_session_table_count (self->table);
 }
 
 static void
@@ -223,49 +185,32 @@ pts_proxy_reply_error (PtsProxy *self, const PtsNode *iq, const char *condition,
 
 /* ---- sessions ------------------------------------------------------------- */
 
-static void
-pts_proxy_remove_session (PtsProxy *self, PtsSession *session)
-{
-  g_hash_table_remove (self->sessions, session->hash);
-}
-
-static void
-pts_proxy_count_failure (PtsProxy *self, const char *reason)
-{
-  gpointer count = g_hash_table_lookup (self->failures, reason);
-
-  self->transfers_failed++;
-  g_hash_table_replace (self->failures, g_strdup (reason),
-                        GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
-}
-
 static gboolean
 pts_session_activation_timeout (gpointer user_data)
 {
-  PtsSession *session = user_data;
+  PtsProxySession *ps = user_data;
 
-  session->timer_id = 0;
-  g_message ("session %.8s… not activated within %d s; dropped", session->hash,
-             session->proxy->config->activation_timeout);
-  pts_proxy_count_failure (session->proxy, "activation-timeout");
-  pts_proxy_remove_session (session->proxy, session);
+  ps->timer_id = 0;
+  g_message ("session %.8s… not activated within %d s; dropped", ps->session->hash,
+             ps->proxy->config->activation_timeout);
+  pts_session_table_end (ps->proxy->table, ps->session, "activation-timeout", 0);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
 pts_session_idle_check (gpointer user_data)
 {
-  PtsSession *session = user_data;
-  gint64 idle = g_get_monotonic_time () - pts_relay_last_activity (session->relay);
+  PtsProxySession *ps = user_data;
+  gint64 idle = g_get_monotonic_time () - pts_relay_last_activity (ps->relay);
 
-  if (idle < (gint64) session->proxy->config->idle_timeout * G_USEC_PER_SEC)
+  if (idle < (gint64) ps->proxy->config->idle_timeout * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
   {
     g_autoptr (GError) error = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TIMEOUT,
                                             "no data moved for %d s",
-                                            session->proxy->config->idle_timeout);
-    session->timer_id = 0;
-    pts_relay_fail (session->relay, error);
+                                            ps->proxy->config->idle_timeout);
+    ps->timer_id = 0;
+    pts_relay_fail (ps->relay, error);
   }
   return G_SOURCE_REMOVE;
 }
@@ -273,40 +218,19 @@ pts_session_idle_check (gpointer user_data)
 static void
 pts_session_relay_done (PtsRelay *relay, const GError *error, gpointer user_data)
 {
-  PtsSession *session = user_data;
-  PtsProxy *self = session->proxy;
+  PtsProxySession *ps = user_data;
+  PtsSession *session = ps->session;
   guint64 bytes = pts_relay_bytes_out (relay);
   double secs = (g_get_monotonic_time () - session->activated) / (double) G_USEC_PER_SEC;
 
-  self->bytes_relayed += bytes;
   if (error == NULL)
-    {
-      self->transfers_done++;
-      g_message ("session %.8s… done: %" G_GUINT64_FORMAT " bytes in %.2f s (%.1f MiB/s)",
-                 session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0);
-    }
+    g_message ("session %.8s… done: %" G_GUINT64_FORMAT " bytes in %.2f s (%.1f MiB/s)",
+               session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0);
   else
-    {
-      pts_proxy_count_failure (self, pts_relay_error_reason (error));
-      g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash,
-                 bytes, error->message);
-    }
-  pts_proxy_remove_session (self, session);
-}
-
-static guint
-pts_proxy_count_active (PtsProxy *self, const char *initiator_bare)
-{
-  GHashTableIter iter;
-  PtsSession *session;
-  guint n = 0;
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    if (session->state == PTS_SESSION_ACTIVE
-        && (initiator_bare == NULL || g_strcmp0 (session->initiator_bare, initiator_bare) == 0))
-      n++;
-  return n;
+    g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash,
+               bytes, error->message);
+  pts_session_table_end (ps->proxy->table, session,
+                         error != NULL ? pts_relay_error_reason (error) : NULL, bytes);
 }
 
 /* A parked SOCKS5 connection (before activation) became readable: either
@@ -316,7 +240,7 @@ static gboolean
 pts_candidate_parked_cb (gint fd, GIOCondition condition, gpointer user_data)
 {
   PtsCandidate *candidate = user_data;
-  PtsSession *session = candidate->session;
+  PtsProxySession *ps = candidate->ps;
   char c;
   gssize n = recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 
@@ -331,114 +255,107 @@ pts_candidate_parked_cb (gint fd, GIOCondition condition, gpointer user_data)
 
   /* It left: another may still come, unless the stream can't happen any
    * more (no SOCKS5 party left, and the target is not on HTTP). */
-  g_debug ("session %.8s…: a SOCKS5 connection left before activation", session->hash);
+  g_debug ("session %.8s…: a SOCKS5 connection left before activation", ps->session->hash);
   candidate->watch = 0;
-  g_ptr_array_remove (session->candidates, candidate);
-  if (session->candidates->len == 0 && !session->http_target)
-    {
-      pts_proxy_count_failure (session->proxy, "receiver-gone");
-      pts_proxy_remove_session (session->proxy, session);
-    }
+  g_ptr_array_remove (ps->candidates, candidate);
+  if (ps->candidates->len == 0 && !ps->session->http_target)
+    pts_session_table_end (ps->proxy->table, ps->session, "receiver-gone", 0);
   return G_SOURCE_REMOVE;
 }
 
-static PtsSession *
-pts_proxy_new_session (PtsProxy *self, const char *hash)
+/* A new pending session with its glue, or NULL with the reason in @why. */
+static PtsProxySession *
+pts_proxy_new_session (PtsProxy *self, const char *hash, const char **why)
 {
-  PtsSession *session = g_new0 (PtsSession, 1);
+  g_autoptr (GError) error = NULL;
+  PtsSession *session = pts_session_table_add (self->table, hash, g_get_monotonic_time (),
+                                               &error);
+  PtsProxySession *ps;
 
-  session->proxy = self;
-  session->hash = g_strdup (hash);
-  session->expected_size = -1;
-  session->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) pts_candidate_free);
-  session->created = g_get_monotonic_time ();
-  session->timer_id = g_timeout_add_seconds (self->config->activation_timeout,
-                                             pts_session_activation_timeout, session);
-  g_hash_table_insert (self->sessions, session->hash, session);
-  return session;
+  if (session == NULL)
+    {
+      *why = "too many sessions";
+      return NULL;
+    }
+  ps = g_new0 (PtsProxySession, 1);
+  ps->proxy = self;
+  ps->session = session;
+  ps->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) pts_candidate_free);
+  ps->timer_id = g_timeout_add_seconds (self->config->activation_timeout,
+                                        pts_session_activation_timeout, ps);
+  session->glue = ps;
+  return ps;
 }
 
 static void
-pts_session_add_candidate (PtsSession *session, GSocketConnection *conn)
+pts_session_add_candidate (PtsProxySession *ps, GSocketConnection *conn)
 {
   PtsCandidate *candidate = g_new0 (PtsCandidate, 1);
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
   int fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
 
-  candidate->session = session;
+  candidate->ps = ps;
   candidate->conn = g_object_ref (conn);
   if (G_IS_INET_SOCKET_ADDRESS (remote))
     candidate->address = g_object_ref (
         g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
   candidate->watch = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_candidate_parked_cb,
                                     candidate);
-  g_ptr_array_add (session->candidates, candidate);
+  g_ptr_array_add (ps->candidates, candidate);
 }
 
 gboolean
 pts_proxy_socks5_attach (PtsProxy *self, const char *hash, GSocketConnection *conn,
                          const char **why)
 {
-  PtsSession *session = g_hash_table_lookup (self->sessions, hash);
+  PtsSession *session = pts_session_table_lookup (self->table, hash);
+  PtsProxySession *ps;
 
   if (session == NULL)
     {
-      if (g_hash_table_size (self->sessions) >= (guint) self->config->max_sessions)
-        {
-          *why = "too many sessions";
-          return FALSE;
-        }
-      session = pts_proxy_new_session (self, hash);
+      if ((ps = pts_proxy_new_session (self, hash, why)) == NULL)
+        return FALSE;
     }
   else if (session->state != PTS_SESSION_PENDING)
     {
       *why = "this stream is already active";
       return FALSE;
     }
-  else if (session->candidates->len >= PTS_SESSION_MAX_CANDIDATES)
+  else if ((ps = session->glue)->candidates->len >= PTS_SESSION_MAX_CANDIDATES)
     {
       *why = "too many connections for this stream";
       return FALSE;
     }
   /* Every connection is held: which is whose is only decided at
    * activation, so that an early one can't displace a party. */
-  pts_session_add_candidate (session, conn);
-  g_debug ("session %.8s…: SOCKS5 connection %u", hash, session->candidates->len);
+  pts_session_add_candidate (ps, conn);
+  g_debug ("session %.8s…: SOCKS5 connection %u", hash, ps->candidates->len);
   return TRUE;
-}
-
-static PtsSession *
-pts_proxy_lookup_token (GHashTable *table, const char *token)
-{
-  g_autofree char *key = NULL;
-
-  if (token == NULL || *token == '\0' || strlen (token) > 64)
-    return NULL;
-  key = pts_secret_token_key (token);
-  return g_hash_table_lookup (table, key);
 }
 
 PtsEndpoint *
 pts_proxy_find_upload (PtsProxy *self, const char *token)
 {
-  PtsSession *session = pts_proxy_lookup_token (self->uploads, token);
+  PtsSession *session = pts_session_table_find_upload (self->table, token);
+  PtsProxySession *ps = session != NULL ? session->glue : NULL;
   PtsEndpoint *ep;
 
-  if (session == NULL || session->relay == NULL)
+  if (ps == NULL || ps->relay == NULL)
     return NULL;
-  ep = pts_relay_get_source (session->relay);
+  ep = pts_relay_get_source (ps->relay);
   return pts_http_endpoint_is_upload (ep) ? ep : NULL;
 }
 
 PtsEndpoint *
 pts_proxy_find_download (PtsProxy *self, const char *token)
 {
-  PtsSession *session = pts_proxy_lookup_token (self->downloads, token);
+  PtsSession *session = pts_session_table_find_download (self->table, token);
+  PtsProxySession *ps = session != NULL ? session->glue : NULL;
   PtsEndpoint *ep;
 
-  if (session == NULL || session->relay == NULL)
+  if (ps == NULL || ps->relay == NULL)
     return NULL;
-  ep = pts_relay_get_sink (session->relay);
+  ep = pts_relay_get_sink (ps->relay);
   return pts_http_endpoint_is_download (ep) ? ep : NULL;
 }
 
@@ -456,12 +373,12 @@ pts_proxy_push_new (PtsProxy *self, PtsSession *session, const char *name)
 }
 
 static gint64
-pts_session_total (PtsSession *session)
+pts_session_total (PtsProxySession *ps)
 {
-  PtsEndpoint *source = pts_relay_get_source (session->relay);
+  PtsEndpoint *source = pts_relay_get_source (ps->relay);
   gint64 size = -1;
 
-  pts_relay_get_file_info (session->relay, &size, NULL);
+  pts_relay_get_file_info (ps->relay, &size, NULL);
   if (size < 0 && pts_http_endpoint_is_upload (source))
     size = pts_http_upload_get_total (source);
   return size;
@@ -470,17 +387,17 @@ pts_session_total (PtsSession *session)
 static gboolean
 pts_session_progress (gpointer user_data)
 {
-  PtsSession *session = user_data;
-  PtsProxy *self = session->proxy;
-  guint64 sent = pts_relay_bytes_out (session->relay);
-  gint64 total = pts_session_total (session);
+  PtsProxySession *ps = user_data;
+  PtsProxy *self = ps->proxy;
+  guint64 sent = pts_relay_bytes_out (ps->relay);
+  gint64 total = pts_session_total (ps);
   PtsNode *iq, *progress;
   char num[32];
 
-  if (sent == session->progress_last)
+  if (sent == ps->progress_last)
     return G_SOURCE_CONTINUE; /* only while bytes flow */
-  session->progress_last = sent;
-  iq = pts_proxy_push_new (self, session, "progress");
+  ps->progress_last = sent;
+  iq = pts_proxy_push_new (self, ps->session, "progress");
   progress = iq->children->pdata[0];
   if (total >= 0)
     {
@@ -633,7 +550,7 @@ pts_proxy_connect (PtsProxy *self, const PtsNode *iq, const PtsNode *connect)
       return;
     }
   hash = bsp_sidhash (sid, initiator, target);
-  session = g_hash_table_lookup (self->sessions, hash);
+  session = pts_session_table_lookup (self->table, hash);
   /* A SOCKS5 connection may have asked for this stream already (anyone
    * who learnt the SIDHASH can): it is then a sender candidate. The
    * <connect> itself comes from the receiver, as the server vouches. */
@@ -642,13 +559,18 @@ pts_proxy_connect (PtsProxy *self, const PtsNode *iq, const PtsNode *connect)
       pts_proxy_reply_error (self, iq, "conflict", "this stream already has a receiver");
       return;
     }
-  if (session == NULL && g_hash_table_size (self->sessions) >= (guint) self->config->max_sessions)
-    {
-      pts_proxy_reply_error (self, iq, "resource-constraint", "too many sessions");
-      return;
-    }
   if (session == NULL)
-    session = pts_proxy_new_session (self, hash);
+    {
+      const char *why = NULL;
+      PtsProxySession *ps = pts_proxy_new_session (self, hash, &why);
+
+      if (ps == NULL)
+        {
+          pts_proxy_reply_error (self, iq, "resource-constraint", why);
+          return;
+        }
+      session = ps->session;
+    }
   session->http_target = TRUE;
   session->expected_size = size;
   g_free (session->initiator);
@@ -673,20 +595,20 @@ pts_proxy_peer_address (PtsProxy *self, const char *jid)
 /* Picks the SOCKS5 connections of the parties that come by SOCKS5 and
  * hands them out (references); the others stay as candidates. */
 static PtsPairingResult
-pts_proxy_pair (PtsProxy *self, PtsSession *session, const char *initiator, const char *target,
+pts_proxy_pair (PtsProxy *self, PtsProxySession *ps, const char *initiator, const char *target,
                 gboolean want_initiator, gboolean want_target, GSocketConnection **initiator_conn,
                 GSocketConnection **target_conn)
 {
   g_autoptr (GInetAddress) near_initiator = pts_proxy_peer_address (self, initiator);
   g_autoptr (GInetAddress) near_target = pts_proxy_peer_address (self, target);
-  guint n = session->candidates->len;
+  guint n = ps->candidates->len;
   g_autofree PtsPairingCandidate *c = g_new0 (PtsPairingCandidate, MAX (n, 1));
   PtsPairingResult result;
   int i, t;
 
   for (guint k = 0; k < n; k++)
     {
-      PtsCandidate *candidate = session->candidates->pdata[k];
+      PtsCandidate *candidate = ps->candidates->pdata[k];
       if (candidate->address != NULL)
         {
           c[k].near_initiator = near_initiator != NULL
@@ -699,9 +621,9 @@ pts_proxy_pair (PtsProxy *self, PtsSession *session, const char *initiator, cons
   if (result != PTS_PAIRING_OK)
     return result;
   if (i >= 0)
-    *initiator_conn = g_steal_pointer (&((PtsCandidate *) session->candidates->pdata[i])->conn);
+    *initiator_conn = g_steal_pointer (&((PtsCandidate *) ps->candidates->pdata[i])->conn);
   if (t >= 0)
-    *target_conn = g_steal_pointer (&((PtsCandidate *) session->candidates->pdata[t])->conn);
+    *target_conn = g_steal_pointer (&((PtsCandidate *) ps->candidates->pdata[t])->conn);
   return PTS_PAIRING_OK;
 }
 
@@ -718,6 +640,8 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   g_autofree char *hash = NULL;
   g_autofree char *bare = NULL;
   PtsSession *session;
+  PtsProxySession *ps;
+  g_autoptr (GError) error = NULL;
   PtsEndpoint *source, *sink;
   GSocketConnection *initiator_conn = NULL, *target_conn = NULL;
   g_autofree char *upload_token = NULL;
@@ -745,7 +669,7 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       return;
     }
   hash = bsp_sidhash (sid, from, target);
-  session = g_hash_table_lookup (self->sessions, hash);
+  session = pts_session_table_lookup (self->table, hash);
   if (session == NULL)
     {
       pts_proxy_reply_error (self, iq, "item-not-found", "no connection for this stream");
@@ -756,16 +680,16 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       pts_proxy_reply_error (self, iq, "conflict", "this stream is already active");
       return;
     }
+  ps = session->glue;
 
-  /* Who is where (PROTOCOL.md §4, §8). */
+  /* Who is where (PROTOCOL.md §4, §8.3). */
   bare = bsp_jid_bare (from);
-  if (pts_proxy_count_active (self, bare) >= (guint) self->config->max_per_initiator
-      || pts_proxy_count_active (self, NULL) >= (guint) self->config->max_transfers)
+  if (!pts_session_table_may_activate (self->table, bare, &error))
     {
-      pts_proxy_reply_error (self, iq, "resource-constraint", "too many transfers");
+      pts_proxy_reply_error (self, iq, "resource-constraint", error->message);
       return;
     }
-  switch (pts_proxy_pair (self, session, from, target, !http_initiator, !session->http_target,
+  switch (pts_proxy_pair (self, ps, from, target, !http_initiator, !session->http_target,
                           &initiator_conn, &target_conn))
     {
     case PTS_PAIRING_OK:
@@ -776,55 +700,40 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
     case PTS_PAIRING_AMBIGUOUS:
       g_message ("session %.8s…: %u SOCKS5 connections and no way to tell which are the "
                  "parties; activation refused",
-                 session->hash, session->candidates->len);
+                 session->hash, ps->candidates->len);
       pts_proxy_reply_error (self, iq, "conflict",
                              "more connections than parties for this stream: "
                              "the proxy can't tell which are yours");
       return;
     }
 
-  g_clear_handle_id (&session->timer_id, g_source_remove);
-  g_free (session->initiator);
-  g_free (session->target);
-  session->initiator = bsp_jid_normalize (from);
-  session->target = bsp_jid_normalize (target);
-  session->initiator_bare = g_steal_pointer (&bare);
-  session->state = PTS_SESSION_ACTIVE;
-  session->activated = g_get_monotonic_time ();
+  g_clear_handle_id (&ps->timer_id, g_source_remove);
+  {
+    g_autofree char *initiator = bsp_jid_normalize (from);
+    g_autofree char *target_norm = bsp_jid_normalize (target);
 
-  if (http_initiator)
-    {
-      source = pts_http_upload_new (session->hash, self->config->max_file_size);
-      upload_token = pts_secret_token_new ();
-      session->upload_key = pts_secret_token_key (upload_token);
-      g_hash_table_insert (self->uploads, session->upload_key, session);
-    }
-  else
-    source = pts_socket_endpoint_new (initiator_conn, TRUE);
-  if (session->http_target)
-    {
-      sink = pts_http_download_new ();
-      download_token = pts_secret_token_new ();
-      session->download_key = pts_secret_token_key (download_token);
-      g_hash_table_insert (self->downloads, session->download_key, session);
-    }
-  else
-    sink = pts_socket_endpoint_new (target_conn, FALSE);
+    pts_session_table_activate (self->table, session, initiator, target_norm, http_initiator,
+                                g_get_monotonic_time (), &upload_token, &download_token);
+  }
+  source = http_initiator ? pts_http_upload_new (session->hash, self->config->max_file_size)
+                          : pts_socket_endpoint_new (initiator_conn, TRUE);
+  sink = session->http_target ? pts_http_download_new ()
+                              : pts_socket_endpoint_new (target_conn, FALSE);
   g_clear_object (&initiator_conn);
   g_clear_object (&target_conn);
   /* Whoever else connected for this stream is not a party. */
-  g_ptr_array_set_size (session->candidates, 0);
+  g_ptr_array_set_size (ps->candidates, 0);
 
-  session->relay = pts_relay_new (self->config->buffer_size, source, sink,
-                                  pts_session_relay_done, session);
+  ps->relay = pts_relay_new (self->config->buffer_size, source, sink, pts_session_relay_done,
+                             ps);
   /* The size the receiver expects: the download's Content-Length, and a
    * sender that gives fewer or more bytes fails the transfer. */
-  pts_relay_expect_size (session->relay, session->expected_size);
+  pts_relay_expect_size (ps->relay, session->expected_size);
   if (!http_initiator)
-    pts_relay_set_file_info (session->relay, -1, NULL); /* a SOCKS5 stream has no headers */
-  session->timer_id = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4),
-                                             pts_session_idle_check, session);
-  pts_relay_start (session->relay);
+    pts_relay_set_file_info (ps->relay, -1, NULL); /* a SOCKS5 stream has no headers */
+  ps->timer_id = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4),
+                                        pts_session_idle_check, ps);
+  pts_relay_start (ps->relay);
   g_message ("session %.8s… active: %s (%s) → %s (%s)", session->hash, session->initiator,
              http_initiator ? "HTTP" : "SOCKS5", session->target,
              session->http_target ? "HTTP" : "SOCKS5");
@@ -843,8 +752,8 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       PtsNode *push = pts_proxy_push_new (self, session, "activated");
       pts_node_set_attr (push->children->pdata[0], "url", url);
       pts_proxy_send (self, push);
-      session->progress_id = g_timeout_add (self->config->progress_interval_ms,
-                                            pts_session_progress, session);
+      ps->progress_id = g_timeout_add (self->config->progress_interval_ms, pts_session_progress,
+                                       ps);
     }
 }
 
@@ -902,97 +811,57 @@ pts_proxy_handle_stanza (PtsProxy *self, PtsNode *stanza)
 
 /* ---- status ------------------------------------------------------------------- */
 
-/* Characters of a SIDHASH shown on /status: enough to tell sessions apart
- * in a log, far too few to stand in for it. */
-#define PTS_STATUS_HASH_PREFIX 8
-
 static const char *
-pts_session_side (PtsSession *session, gboolean initiator)
+pts_session_side (PtsProxySession *ps, gboolean initiator)
 {
   PtsEndpoint *ep;
 
-  if (session->relay != NULL)
+  if (ps->relay != NULL)
     {
-      ep = initiator ? pts_relay_get_source (session->relay)
-                     : pts_relay_get_sink (session->relay);
+      ep = initiator ? pts_relay_get_source (ps->relay) : pts_relay_get_sink (ps->relay);
       return ep ? ep->klass->kind : "gone";
     }
   /* Before activation, which connection is whose is not known yet. */
-  if (!initiator && session->http_target)
+  if (!initiator && ps->session->http_target)
     return "http";
-  return session->candidates->len > 0 ? "socks5" : "none";
+  return ps->candidates->len > 0 ? "socks5" : "none";
+}
+
+static void
+pts_proxy_describe_session (PtsSession *session, JsonBuilder *builder, gpointer user_data)
+{
+  PtsProxySession *ps = session->glue;
+  gint64 now = g_get_monotonic_time ();
+
+  json_builder_set_member_name (builder, "initiator");
+  json_builder_add_string_value (builder, pts_session_side (ps, TRUE));
+  json_builder_set_member_name (builder, "target");
+  json_builder_add_string_value (builder, pts_session_side (ps, FALSE));
+  if (ps->relay != NULL)
+    {
+      guint64 bytes = pts_relay_bytes_out (ps->relay);
+      double secs = (now - session->activated) / (double) G_USEC_PER_SEC;
+
+      json_builder_set_member_name (builder, "bytes");
+      json_builder_add_int_value (builder, (gint64) bytes);
+      json_builder_set_member_name (builder, "buffered");
+      json_builder_add_int_value (builder, (gint64) pts_relay_buffered (ps->relay));
+      json_builder_set_member_name (builder, "total");
+      json_builder_add_int_value (builder, pts_session_total (ps));
+      json_builder_set_member_name (builder, "rate_bps");
+      json_builder_add_double_value (builder, secs > 0 ? bytes / secs : 0.0);
+    }
 }
 
 void
 pts_proxy_build_status (PtsProxy *self, JsonBuilder *builder)
 {
-  GHashTableIter iter;
-  PtsSession *session;
-  const char *reason;
-  gpointer count;
-  gint64 now = g_get_monotonic_time ();
-
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "proxy_jid");
   json_builder_add_string_value (builder, self->config->proxy_jid);
   json_builder_set_member_name (builder, "http");
   json_builder_add_boolean_value (builder, self->http_base != NULL);
-
-  json_builder_set_member_name (builder, "sessions");
-  json_builder_begin_array (builder);
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    {
-      double age = (now - session->created) / (double) G_USEC_PER_SEC;
-      json_builder_begin_object (builder);
-      g_autofree char *prefix = g_strndup (session->hash, PTS_STATUS_HASH_PREFIX);
-
-      /* Only a prefix: the whole SIDHASH is what a SOCKS5 party shows. */
-      json_builder_set_member_name (builder, "sidhash_prefix");
-      json_builder_add_string_value (builder, prefix);
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, session->state == PTS_SESSION_ACTIVE ? "active"
-                                                                                   : "pending");
-      json_builder_set_member_name (builder, "initiator");
-      json_builder_add_string_value (builder, pts_session_side (session, TRUE));
-      json_builder_set_member_name (builder, "target");
-      json_builder_add_string_value (builder, pts_session_side (session, FALSE));
-      json_builder_set_member_name (builder, "age_s");
-      json_builder_add_double_value (builder, age);
-      if (session->relay != NULL)
-        {
-          guint64 bytes = pts_relay_bytes_out (session->relay);
-          double secs = (now - session->activated) / (double) G_USEC_PER_SEC;
-          json_builder_set_member_name (builder, "bytes");
-          json_builder_add_int_value (builder, (gint64) bytes);
-          json_builder_set_member_name (builder, "buffered");
-          json_builder_add_int_value (builder, (gint64) pts_relay_buffered (session->relay));
-          json_builder_set_member_name (builder, "total");
-          json_builder_add_int_value (builder, pts_session_total (session));
-          json_builder_set_member_name (builder, "rate_bps");
-          json_builder_add_double_value (builder, secs > 0 ? bytes / secs : 0.0);
-        }
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-
-  json_builder_set_member_name (builder, "counters");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "transfers_done");
-  json_builder_add_int_value (builder, (gint64) self->transfers_done);
-  json_builder_set_member_name (builder, "transfers_failed");
-  json_builder_add_int_value (builder, (gint64) self->transfers_failed);
-  json_builder_set_member_name (builder, "bytes_relayed");
-  json_builder_add_int_value (builder, (gint64) self->bytes_relayed);
-  json_builder_set_member_name (builder, "failed_by_reason");
-  json_builder_begin_object (builder);
-  g_hash_table_iter_init (&iter, self->failures);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &reason, &count))
-    {
-      json_builder_set_member_name (builder, reason);
-      json_builder_add_int_value (builder, GPOINTER_TO_UINT (count));
-    }
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
+  pts_session_table_build_status (self->table, builder, g_get_monotonic_time (),
+                                  pts_proxy_describe_session, self);
   json_builder_end_object (builder);
 }

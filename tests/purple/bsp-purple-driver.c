@@ -768,10 +768,12 @@ driver_xfer_update_progress (PurpleXfer *xfer, double percent)
 
   if (!self->trigger_fired && trigger >= 0 && bytes >= trigger)
     {
-      /* Not from inside libpurple's own progress path. */
+      /* Not from inside libpurple's own progress path; at the default
+       * priority, so that a busy transfer (all default-priority I/O) can't
+       * starve it until the end. */
       self->trigger_fired = TRUE;
       purple_xfer_ref (xfer);
-      g_idle_add (driver_fire_trigger, xfer);
+      g_idle_add_full (G_PRIORITY_DEFAULT, driver_fire_trigger, xfer, NULL);
     }
   if (now - self->last_progress < 200000 && bytes != size)
     return;
