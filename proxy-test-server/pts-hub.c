@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include "bsp-protocol.h"
+#include "pts-auth.h"
 #include "pts-hub.h"
 #include "pts-stanza.h"
 #include "pts-net.h"
-#include "pts-secret.h"
 #include "pts-xmpp-conn.h"
 
 #define PTS_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -31,14 +31,6 @@
 #define PTS_NS_VCARD "vcard-temp"
 #define PTS_NS_VERSION "jabber:iq:version"
 #define PTS_MAX_AUTH_FAILURES 5
-/* Failed logins from one address that cost nothing (typos)... */
-#define PTS_AUTH_FREE_FAILURES 3
-/* ...after which each attempt from it waits, longer each time up to this. */
-#define PTS_AUTH_MAX_DELAY_MS 4000
-/* An address's failures are forgotten this long after its last one. */
-#define PTS_AUTH_FORGET_S (15 * 60)
-/* Most addresses remembered at once. */
-#define PTS_AUTH_MAX_ADDRESSES 16384
 
 typedef enum
 {
@@ -66,13 +58,6 @@ typedef struct
   guint auth_timer;
 } PtsClient;
 
-/* Failed logins from one address (PROTOCOL.md §8). */
-typedef struct
-{
-  guint failures;
-  gint64 next_allowed; /* monotonic µs: no login from there is checked before */
-  gint64 last;
-} PtsAuthPenalty;
 
 struct _PtsHub
 {
@@ -82,7 +67,7 @@ struct _PtsHub
   GHashTable *accounts; /* node → password */
   GList *clients;       /* PtsClient */
   GHashTable *bound;    /* full JID → PtsClient */
-  GHashTable *penalties; /* address → PtsAuthPenalty */
+  PtsAuthThrottle *throttle; /* failed logins by address (PROTOCOL.md §8.5) */
 };
 
 static void pts_hub_route (PtsHub *self, PtsNode *stanza);
@@ -198,56 +183,6 @@ pts_client_sasl_failure (PtsClient *client, const char *condition)
     pts_xmpp_conn_close (client->conn, "policy-violation", "too many failed logins");
 }
 
-/* Whether the SASL authorization identity @authzid may go with @node:
- * empty, the node itself or its bare JID, exactly (ASCII case aside). */
-static gboolean
-pts_client_authzid_ok (PtsClient *client, const char *authzid, const char *node)
-{
-  g_autofree char *bare = NULL;
-
-  if (*authzid == '\0' || g_ascii_strcasecmp (authzid, node) == 0)
-    return TRUE;
-  bare = g_strdup_printf ("%s@%s", node, client->hub->config->domain);
-  return g_ascii_strcasecmp (authzid, bare) == 0;
-}
-
-static void
-pts_hub_auth_failed (PtsHub *self, const char *address)
-{
-  gint64 now = g_get_monotonic_time ();
-  PtsAuthPenalty *penalty = g_hash_table_lookup (self->penalties, address);
-
-  if (penalty == NULL)
-    {
-      if (g_hash_table_size (self->penalties) >= PTS_AUTH_MAX_ADDRESSES)
-        {
-          GHashTableIter iter;
-          PtsAuthPenalty *p;
-
-          g_hash_table_iter_init (&iter, self->penalties);
-          while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &p))
-            if (now - p->last > (gint64) PTS_AUTH_FORGET_S * G_USEC_PER_SEC)
-              g_hash_table_iter_remove (&iter);
-        }
-      if (g_hash_table_size (self->penalties) >= PTS_AUTH_MAX_ADDRESSES)
-        return; /* full of recent failures: already slowed at the door */
-      penalty = g_new0 (PtsAuthPenalty, 1);
-      g_hash_table_insert (self->penalties, g_strdup (address), penalty);
-    }
-  else if (now - penalty->last > (gint64) PTS_AUTH_FORGET_S * G_USEC_PER_SEC)
-    penalty->failures = 0;
-  penalty->last = now;
-  if (++penalty->failures > PTS_AUTH_FREE_FAILURES)
-    {
-      guint step = MIN (penalty->failures - PTS_AUTH_FREE_FAILURES - 1, 3);
-      gint64 delay = MIN ((gint64) 500 << step, PTS_AUTH_MAX_DELAY_MS) * 1000;
-
-      /* Attempts from one address are spaced out, however many
-       * connections they come on. */
-      penalty->next_allowed = MAX (penalty->next_allowed, now) + delay;
-    }
-}
-
 static void pts_client_auth_check (PtsClient *client, const char *text);
 
 static gboolean
@@ -266,7 +201,6 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
 {
   PtsHub *self = client->hub;
   const char *text = pts_node_get_text (auth);
-  PtsAuthPenalty *penalty = g_hash_table_lookup (self->penalties, client->address);
   gint64 wait;
 
   if (client->pending_auth != NULL)
@@ -293,7 +227,7 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
                               "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", -1);
       return;
     }
-  wait = penalty != NULL ? penalty->next_allowed - g_get_monotonic_time () : 0;
+  wait = pts_auth_throttle_wait (self->throttle, client->address, g_get_monotonic_time ());
   if (wait > 0)
     {
       /* Held back, unchecked, until this address's turn comes. */
@@ -308,44 +242,27 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
 static void
 pts_client_auth_check (PtsClient *client, const char *text)
 {
-  g_autofree guchar *raw = NULL;
-  gsize len = 0;
-  const char *authzid, *authcid, *password, *end;
-  const char *expected;
+  PtsHub *self = client->hub;
   g_autofree char *node = NULL;
-  gboolean ok;
+  g_autofree char *shown = NULL;
 
-  raw = g_base64_decode (text, &len);
-  end = (const char *) raw + len;
-  authzid = (const char *) raw;
-  authcid = raw != NULL ? memchr (authzid, '\0', len) : NULL;
-  password = authcid ? memchr (authcid + 1, '\0', end - authcid - 1) : NULL;
-  if (authcid == NULL || password == NULL || memchr (password + 1, '\0', end - password - 1))
+  switch (pts_auth_plain (text, self->accounts, self->config->domain, &node, &shown))
     {
-      pts_hub_auth_failed (client->hub, client->address);
+    case PTS_AUTH_OK:
+      break;
+    case PTS_AUTH_MALFORMED:
+      pts_auth_throttle_failed (self->throttle, client->address, g_get_monotonic_time ());
       pts_client_sasl_failure (client, "malformed-request");
       return;
-    }
-  authcid++;
-  password++;
-  node = g_utf8_validate (authcid, -1, NULL) ? g_utf8_strdown (authcid, -1) : NULL;
-  expected = node != NULL ? g_hash_table_lookup (client->hub->accounts, node) : NULL;
-  /* Compared in constant time, and compared even for an unknown account
-   * (against nothing), so that timing says nothing about either. */
-  ok = pts_secret_equal (expected != NULL ? expected : "", expected != NULL ? strlen (expected) : 0,
-                         password, (gsize) (end - password))
-       && expected != NULL && pts_client_authzid_ok (client, authzid, node);
-  if (!ok)
-    {
-      g_autofree char *shown = g_utf8_make_valid (authcid, MIN (strlen (authcid), 64));
+    case PTS_AUTH_NOT_AUTHORIZED:
       g_message ("authentication failed for \"%s\" from %s", shown, client->address);
-      pts_hub_auth_failed (client->hub, client->address);
+      pts_auth_throttle_failed (self->throttle, client->address, g_get_monotonic_time ());
       pts_client_sasl_failure (client, "not-authorized");
       return;
     }
-  g_hash_table_remove (client->hub->penalties, client->address);
+  pts_auth_throttle_succeeded (self->throttle, client->address);
   client->user = g_steal_pointer (&node);
-  client->bare = g_strdup_printf ("%s@%s", client->user, client->hub->config->domain);
+  client->bare = g_strdup_printf ("%s@%s", client->user, self->config->domain);
   client->state = PTS_CLIENT_AUTHENTICATED;
   pts_xmpp_conn_send_raw (client->conn, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
                           -1);
@@ -852,7 +769,7 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
   self->proxy = proxy;
   self->accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->bound = g_hash_table_new (g_str_hash, g_str_equal);
-  self->penalties = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->throttle = pts_auth_throttle_new ();
   for (char **u = config->users; u != NULL && *u != NULL; u++)
     {
       const char *colon = strchr (*u, ':');
@@ -889,7 +806,7 @@ pts_hub_free (PtsHub *self)
       pts_client_free (client);
     }
   g_hash_table_unref (self->bound);
-  g_hash_table_unref (self->penalties);
+  pts_auth_throttle_free (self->throttle);
   g_hash_table_unref (self->accounts);
   g_free (self);
 }
