@@ -1,10 +1,16 @@
 /* pts-config.c — the proxy's settings, from the command line and a JSON file
  *
+ * Every setting is declared once, in pts_options[]: its name (the long
+ * option and the JSON key), type, field, default, limits and help. The
+ * defaults, the command line, the JSON reader and --help all come from that
+ * table; pts_config_finish() checks what depends on several settings.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "bsp-protocol.h"
@@ -12,28 +18,180 @@
 
 G_DEFINE_QUARK (pts-config-error-quark, pts_config_error)
 
-#define PTS_UNSET G_MININT
+typedef enum
+{
+  PTS_OPT_STRING,
+  PTS_OPT_FILENAME,
+  PTS_OPT_STRV,   /* repeatable on the command line, an array in JSON */
+  PTS_OPT_INT,
+  PTS_OPT_INT64,
+  PTS_OPT_BOOL,   /* a flag on the command line */
+} PtsOptType;
+
+typedef struct
+{
+  const char *name;      /* --name, and the JSON key (unless json_key) */
+  char short_name;
+  PtsOptType type;
+  gsize offset;          /* of the field in PtsConfig */
+  const char *def;       /* the default as text (NULL: none), shown in --help */
+  gint64 min, max;       /* for numbers */
+  const char *arg;       /* the argument's name in --help */
+  const char *help;
+  const char *json_key;  /* when the JSON key differs from the option */
+} PtsOption;
+
+#define PTS_FIELD(f) offsetof (PtsConfig, f)
+
+static const PtsOption pts_options[] = {
+  { "domain", 'd', PTS_OPT_STRING, PTS_FIELD (domain), "localhost", 0, 0, "DOMAIN",
+    "XMPP domain of the embedded server", NULL },
+  { "user", 'u', PTS_OPT_STRV, PTS_FIELD (users), NULL, 0, 0, "NAME:PASSWORD",
+    "An account of the embedded server; repeat for more. Every local user can read a "
+    "command line: prefer --user-file",
+    "users" },
+  { "user-file", 0, PTS_OPT_FILENAME, PTS_FIELD (user_file), NULL, 0, 0, "FILE",
+    "Accounts of the embedded server, one NAME:PASSWORD a line ('#' starts a comment)", NULL },
+  { "listen", 'l', PTS_OPT_STRING, PTS_FIELD (listen), "127.0.0.1", 0, 0, "ADDR",
+    "Address to bind every listener to", NULL },
+  { "c2s-port", 0, PTS_OPT_INT, PTS_FIELD (c2s_port), "5222", 0, 65535, "PORT",
+    "Client-to-server XMPP port (0 = pick a free port)", NULL },
+  { "socks5-port", 0, PTS_OPT_INT, PTS_FIELD (socks5_port), "7777", 0, 65535, "PORT",
+    "SOCKS5 bytestreams port (0 = pick a free port)", NULL },
+  { "http-port", 0, PTS_OPT_INT, PTS_FIELD (http_port), "-1", -1, 65535, "PORT",
+    "HTTP port of the bs-proxy extension (0 = pick a free port, -1 = disabled)", NULL },
+  { "proxy-jid", 'j', PTS_OPT_STRING, PTS_FIELD (proxy_jid), NULL, 0, 0, "JID",
+    "JID of the bytestreams proxy (default: proxy.DOMAIN)", NULL },
+  { "advertise-host", 0, PTS_OPT_STRING, PTS_FIELD (advertise_host), NULL, 0, 0, "HOST",
+    "SOCKS5 host to tell clients when it differs from the bound address (NAT)", NULL },
+  { "advertise-port", 0, PTS_OPT_INT, PTS_FIELD (advertise_port), "0", 0, 65535, "PORT",
+    "SOCKS5 port to tell clients when it differs from the bound one (0 = the bound one)",
+    NULL },
+  { "http-base-url", 0, PTS_OPT_STRING, PTS_FIELD (http_base_url), NULL, 0, 0, "URL",
+    "Base of the URLs handed to clients when it differs from the bound address", NULL },
+  { "acl", 0, PTS_OPT_STRV, PTS_FIELD (acl_domains), NULL, 0, 0, "DOMAIN",
+    "A domain whose users may use the proxy; repeat for more (default: DOMAIN only)", NULL },
+  { "acl-open", 0, PTS_OPT_BOOL, PTS_FIELD (acl_open), NULL, 0, 0, NULL,
+    "Let users of any domain use the proxy", NULL },
+  { "status-allow", 0, PTS_OPT_STRV, PTS_FIELD (status_allow), NULL, 0, 0, "ADDR",
+    "An address (or ADDR/PREFIX) besides loopback that may read GET /status; repeat for "
+    "more (default: loopback only)",
+    NULL },
+  { "component", 0, PTS_OPT_STRING, PTS_FIELD (component), NULL, 0, 0, "HOST:PORT",
+    "Run as an XEP-0114 component of the XMPP server at HOST:PORT instead of embedding one",
+    NULL },
+  { "component-secret", 0, PTS_OPT_STRING, PTS_FIELD (component_secret), NULL, 0, 0, "SECRET",
+    "Shared secret of the component connection (visible to local users: prefer "
+    "--component-secret-file)",
+    NULL },
+  { "component-secret-file", 0, PTS_OPT_FILENAME, PTS_FIELD (component_secret_file), NULL, 0,
+    0, "FILE", "Read the component's shared secret from the first line of FILE", NULL },
+  { "max-sessions", 0, PTS_OPT_INT, PTS_FIELD (max_sessions), "1024", 1, 1000000, "N",
+    "Most bytestream sessions at once, pending or active; more SOCKS5 connections are "
+    "refused and <connect> gets resource-constraint",
+    NULL },
+  { "max-transfers", 0, PTS_OPT_INT, PTS_FIELD (max_transfers), "256", 1, 1000000, "N",
+    "Most active transfers at once; more activations get resource-constraint", NULL },
+  { "max-per-initiator", 0, PTS_OPT_INT, PTS_FIELD (max_per_initiator), "16", 1, 1000000, "N",
+    "Most active transfers one sender may have at once", NULL },
+  { "max-file-size", 0, PTS_OPT_INT64, PTS_FIELD (max_file_size), "0", 0, G_MAXINT64, "BYTES",
+    "Largest HTTP upload in bytes (0 = no limit)", NULL },
+  { "max-connections", 0, PTS_OPT_INT, PTS_FIELD (max_connections), "4096", 1, 1000000, "N",
+    "Most connections open at once through each listener (c2s, SOCKS5, HTTP); more are "
+    "refused at once",
+    NULL },
+  { "max-per-address", 0, PTS_OPT_INT, PTS_FIELD (max_per_address), "128", 0, 1000000, "N",
+    "Most of those from one IP address (loopback exempt; 0 = no limit)", NULL },
+  { "login-timeout", 0, PTS_OPT_INT, PTS_FIELD (login_timeout), "30", 1, 3600, "SECONDS",
+    "Seconds a client of the embedded server has to sign in before it is disconnected", NULL },
+  { "http-idle-timeout", 0, PTS_OPT_INT, PTS_FIELD (http_idle_timeout), "60", 1, 86400,
+    "SECONDS", "Seconds an HTTP connection may send or take nothing before it is closed",
+    NULL },
+  { "activation-timeout", 0, PTS_OPT_INT, PTS_FIELD (activation_timeout), "60", 1, 86400,
+    "SECONDS", "Seconds a session may wait for activation", NULL },
+  { "idle-timeout", 0, PTS_OPT_INT, PTS_FIELD (idle_timeout), "300", 1, 86400, "SECONDS",
+    "Seconds an active transfer may move no byte before it is cut", NULL },
+  { "progress-interval", 0, PTS_OPT_INT, PTS_FIELD (progress_interval_ms), "5000", 10, 3600000,
+    "MS", "Milliseconds between <progress/> pushes to HTTP receivers", NULL },
+  { "buffer-size", 0, PTS_OPT_INT, PTS_FIELD (buffer_size), "262144", 4096, 64 * 1024 * 1024,
+    "BYTES", "Relay buffer per transfer in bytes", NULL },
+  { "max-stanza", 0, PTS_OPT_INT, PTS_FIELD (max_stanza), "262144", 4096, 16 * 1024 * 1024,
+    "BYTES", "Largest XMPP stanza accepted in bytes", NULL },
+  { "keepalive", 0, PTS_OPT_INT, PTS_FIELD (keepalive), "60", 0, 86400, "SECONDS",
+    "Seconds between whitespace keepalives to idle clients, 0 = never", NULL },
+  { "verbose", 'v', PTS_OPT_BOOL, PTS_FIELD (verbose), NULL, 0, 0, NULL,
+    "Log every stanza and session event", NULL },
+};
+
+#define PTS_FIELD_PTR(config, opt) ((gpointer) ((guint8 *) (config) + (opt)->offset))
+
+static const char *
+pts_option_json_key (const PtsOption *opt)
+{
+  return opt->json_key != NULL ? opt->json_key : opt->name;
+}
+
+/* Sets a number field, checked against the option's limits. */
+static gboolean
+pts_option_set_number (PtsConfig *config, const PtsOption *opt, gint64 value, GError **error)
+{
+  if (value < opt->min || value > opt->max)
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be between %" G_GINT64_FORMAT
+                   " and %" G_GINT64_FORMAT,
+                   opt->name, opt->min, opt->max);
+      return FALSE;
+    }
+  if (opt->type == PTS_OPT_INT64)
+    *(gint64 *) PTS_FIELD_PTR (config, opt) = value;
+  else
+    *(int *) PTS_FIELD_PTR (config, opt) = (int) value;
+  return TRUE;
+}
+
+static void
+pts_option_set_string (PtsConfig *config, const PtsOption *opt, const char *value)
+{
+  char **field = PTS_FIELD_PTR (config, opt);
+
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+static void
+pts_strv_append (char ***field, const char *const *values)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (*field != NULL)
+    g_strv_builder_addv (builder, (const char **) *field);
+  g_strv_builder_addv (builder, (const char **) values);
+  g_strfreev (*field);
+  *field = g_strv_builder_end (builder);
+}
+
+static void
+pts_option_append_strv (PtsConfig *config, const PtsOption *opt, const char *const *values)
+{
+  pts_strv_append (PTS_FIELD_PTR (config, opt), values);
+}
 
 PtsConfig *
 pts_config_new (void)
 {
   PtsConfig *config = g_new0 (PtsConfig, 1);
 
-  config->domain = g_strdup ("localhost");
-  config->listen = g_strdup ("127.0.0.1");
-  config->c2s_port = 5222;
-  config->socks5_port = 7777;
-  config->http_port = -1;
-  config->advertise_port = 0;
-  config->max_sessions = 1024;
-  config->max_transfers = 256;
-  config->max_per_initiator = 16;
-  config->activation_timeout = 60;
-  config->idle_timeout = 300;
-  config->progress_interval_ms = 5000;
-  config->buffer_size = 256 * 1024;
-  config->max_stanza = 256 * 1024;
-  config->keepalive = 60;
+  for (gsize i = 0; i < G_N_ELEMENTS (pts_options); i++)
+    {
+      const PtsOption *opt = &pts_options[i];
+
+      if (opt->def == NULL)
+        continue;
+      if (opt->type == PTS_OPT_INT || opt->type == PTS_OPT_INT64)
+        pts_option_set_number (config, opt, g_ascii_strtoll (opt->def, NULL, 10), NULL);
+      else if (opt->type == PTS_OPT_STRING || opt->type == PTS_OPT_FILENAME)
+        pts_option_set_string (config, opt, opt->def);
+    }
   return config;
 }
 
@@ -42,146 +200,86 @@ pts_config_free (PtsConfig *config)
 {
   if (config == NULL)
     return;
-  g_free (config->domain);
-  g_strfreev (config->users);
-  g_free (config->user_file);
-  g_strfreev (config->status_allow);
-  g_free (config->component_secret_file);
-  g_free (config->listen);
-  g_free (config->proxy_jid);
-  g_free (config->advertise_host);
-  g_free (config->http_base_url);
-  g_strfreev (config->acl_domains);
-  g_free (config->component);
-  g_free (config->component_secret);
+  for (gsize i = 0; i < G_N_ELEMENTS (pts_options); i++)
+    {
+      const PtsOption *opt = &pts_options[i];
+
+      if (opt->type == PTS_OPT_STRING || opt->type == PTS_OPT_FILENAME)
+        g_free (*(char **) PTS_FIELD_PTR (config, opt));
+      else if (opt->type == PTS_OPT_STRV)
+        g_strfreev (*(char ***) PTS_FIELD_PTR (config, opt));
+    }
   g_free (config);
-}
-
-static void
-pts_config_set_string (char **field, const char *value)
-{
-  if (value == NULL)
-    return;
-  g_free (*field);
-  *field = g_strdup (value);
-}
-
-static void
-pts_config_set_int (int *field, int value)
-{
-  if (value != PTS_UNSET)
-    *field = value;
-}
-
-static void
-pts_config_append_strv (char ***field, char **values)
-{
-  GStrvBuilder *builder;
-
-  if (values == NULL)
-    return;
-  builder = g_strv_builder_new ();
-  if (*field != NULL)
-    g_strv_builder_addv (builder, (const char **) *field);
-  g_strv_builder_addv (builder, (const char **) values);
-  g_strfreev (*field);
-  *field = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
 
 static gboolean
-pts_config_json_int (JsonObject *obj, const char *key, int *field, int min, int max,
-                     GError **error)
+pts_option_from_json (PtsConfig *config, const PtsOption *opt, JsonNode *node, GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, key);
-  gint64 value;
+  const char *key = pts_option_json_key (opt);
+  GType type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
 
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  switch (opt->type)
     {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an integer", key);
-      return FALSE;
-    }
-  value = json_node_get_int (node);
-  if (value < min || value > max)
-    {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be between %d and %d", key, min,
-                   max);
-      return FALSE;
-    }
-  *field = (int) value;
-  return TRUE;
-}
-
-static gboolean
-pts_config_json_string (JsonObject *obj, const char *key, char **field, GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be a string", key);
-      return FALSE;
-    }
-  pts_config_set_string (field, json_node_get_string (node));
-  return TRUE;
-}
-
-static gboolean
-pts_config_json_strv (JsonObject *obj, const char *key, char ***field, GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-  JsonArray *array;
-  g_autoptr (GStrvBuilder) builder = NULL;
-  g_auto (GStrv) values = NULL;
-
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an array of strings", key);
-      return FALSE;
-    }
-  array = json_node_get_array (node);
-  builder = g_strv_builder_new ();
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *item = json_array_get_element (array, i);
-      if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING)
+    case PTS_OPT_STRING:
+    case PTS_OPT_FILENAME:
+      if (type != G_TYPE_STRING)
+        break;
+      pts_option_set_string (config, opt, json_node_get_string (node));
+      return TRUE;
+    case PTS_OPT_INT:
+    case PTS_OPT_INT64:
+      if (type != G_TYPE_INT64)
         {
-          g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an array of strings", key);
+          g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an integer", key);
           return FALSE;
         }
-      g_strv_builder_add (builder, json_node_get_string (item));
-    }
-  values = g_strv_builder_end (builder);
-  pts_config_append_strv (field, values);
-  return TRUE;
-}
+      return pts_option_set_number (config, opt, json_node_get_int (node), error);
+    case PTS_OPT_BOOL:
+      if (type != G_TYPE_BOOLEAN)
+        break;
+      *(gboolean *) PTS_FIELD_PTR (config, opt) = json_node_get_boolean (node);
+      return TRUE;
+    case PTS_OPT_STRV:
+      {
+        JsonArray *array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+        g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+        g_auto (GStrv) values = NULL;
 
-static const char *const pts_config_known_keys[] = {
-  "domain", "users", "listen", "c2s-port", "socks5-port", "http-port", "proxy-jid",
-  "advertise-host", "advertise-port", "http-base-url", "acl", "acl-open", "component",
-  "component-secret", "max-sessions", "max-transfers", "max-per-initiator", "max-file-size",
-  "activation-timeout", "idle-timeout", "progress-interval", "buffer-size", "max-stanza",
-  "keepalive", "verbose", "user-file", "component-secret-file", "status-allow", NULL
-};
+        for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+          {
+            JsonNode *item = json_array_get_element (array, i);
+            if (!JSON_NODE_HOLDS_VALUE (item)
+                || json_node_get_value_type (item) != G_TYPE_STRING)
+              array = NULL;
+            else
+              g_strv_builder_add (builder, json_node_get_string (item));
+          }
+        if (array == NULL)
+          {
+            g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an array of strings",
+                         key);
+            return FALSE;
+          }
+        values = g_strv_builder_end (builder);
+        pts_option_append_strv (config, opt, (const char *const *) values);
+        return TRUE;
+      }
+    }
+  g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be a %s", key,
+               opt->type == PTS_OPT_BOOL ? "boolean" : "string");
+  return FALSE;
+}
 
 gboolean
 pts_config_load_json (PtsConfig *config, const char *path, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
+  g_autoptr (GList) members = NULL;
   JsonNode *root;
   JsonObject *obj;
-  JsonNode *member;
-  g_autoptr (GList) members = NULL;
-  int progress_ms = PTS_UNSET;
 
   if (!json_parser_load_from_file (parser, path, &local_error))
     {
@@ -195,180 +293,90 @@ pts_config_load_json (PtsConfig *config, const char *path, GError **error)
       return FALSE;
     }
   obj = json_node_get_object (root);
-
   members = json_object_get_members (obj);
   for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (pts_config_known_keys, l->data))
-      {
-        g_set_error (error, PTS_CONFIG_ERROR, 0, "%s: unknown setting \"%s\"", path,
-                     (const char *) l->data);
-        return FALSE;
-      }
-
-#define PTS_TRY(expr)                                                                     \
-  G_STMT_START                                                                            \
-  {                                                                                       \
-    if (!(expr))                                                                          \
-      {                                                                                   \
-        g_prefix_error (error, "%s: ", path);                                             \
-        return FALSE;                                                                     \
-      }                                                                                   \
-  }                                                                                       \
-  G_STMT_END
-
-  PTS_TRY (pts_config_json_string (obj, "domain", &config->domain, error));
-  PTS_TRY (pts_config_json_strv (obj, "users", &config->users, error));
-  PTS_TRY (pts_config_json_string (obj, "listen", &config->listen, error));
-  PTS_TRY (pts_config_json_int (obj, "c2s-port", &config->c2s_port, 0, 65535, error));
-  PTS_TRY (pts_config_json_int (obj, "socks5-port", &config->socks5_port, 0, 65535, error));
-  PTS_TRY (pts_config_json_int (obj, "http-port", &config->http_port, -1, 65535, error));
-  PTS_TRY (pts_config_json_string (obj, "proxy-jid", &config->proxy_jid, error));
-  PTS_TRY (pts_config_json_string (obj, "advertise-host", &config->advertise_host, error));
-  PTS_TRY (pts_config_json_int (obj, "advertise-port", &config->advertise_port, 0, 65535,
-                                error));
-  PTS_TRY (pts_config_json_string (obj, "http-base-url", &config->http_base_url, error));
-  PTS_TRY (pts_config_json_strv (obj, "acl", &config->acl_domains, error));
-  PTS_TRY (pts_config_json_string (obj, "component", &config->component, error));
-  PTS_TRY (pts_config_json_string (obj, "component-secret", &config->component_secret,
-                                   error));
-  PTS_TRY (pts_config_json_string (obj, "component-secret-file",
-                                   &config->component_secret_file, error));
-  PTS_TRY (pts_config_json_string (obj, "user-file", &config->user_file, error));
-  PTS_TRY (pts_config_json_strv (obj, "status-allow", &config->status_allow, error));
-  PTS_TRY (pts_config_json_int (obj, "max-sessions", &config->max_sessions, 1, 1000000,
-                                error));
-  PTS_TRY (pts_config_json_int (obj, "max-transfers", &config->max_transfers, 1, 1000000,
-                                error));
-  PTS_TRY (pts_config_json_int (obj, "max-per-initiator", &config->max_per_initiator, 1,
-                                1000000, error));
-  PTS_TRY (pts_config_json_int (obj, "activation-timeout", &config->activation_timeout, 1,
-                                86400, error));
-  PTS_TRY (pts_config_json_int (obj, "idle-timeout", &config->idle_timeout, 1, 86400,
-                                error));
-  PTS_TRY (pts_config_json_int (obj, "progress-interval", &progress_ms, 10, 3600000, error));
-  PTS_TRY (pts_config_json_int (obj, "buffer-size", &config->buffer_size, 4096,
-                                64 * 1024 * 1024, error));
-  PTS_TRY (pts_config_json_int (obj, "max-stanza", &config->max_stanza, 4096,
-                                16 * 1024 * 1024, error));
-  PTS_TRY (pts_config_json_int (obj, "keepalive", &config->keepalive, 0, 86400, error));
-#undef PTS_TRY
-  pts_config_set_int (&config->progress_interval_ms, progress_ms);
-
-  member = json_object_get_member (obj, "max-file-size");
-  if (member != NULL)
     {
-      if (!JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_INT64
-          || json_node_get_int (member) < 0)
+      const PtsOption *opt = NULL;
+
+      for (gsize i = 0; i < G_N_ELEMENTS (pts_options) && opt == NULL; i++)
+        if (g_str_equal (pts_option_json_key (&pts_options[i]), l->data))
+          opt = &pts_options[i];
+      if (opt == NULL)
         {
-          g_set_error (error, PTS_CONFIG_ERROR, 0,
-                       "%s: \"max-file-size\" must be a non-negative integer", path);
+          g_set_error (error, PTS_CONFIG_ERROR, 0, "%s: unknown setting \"%s\"", path,
+                       (const char *) l->data);
           return FALSE;
         }
-      config->max_file_size = json_node_get_int (member);
+      if (!pts_option_from_json (config, opt, json_object_get_member (obj, l->data), error))
+        {
+          g_prefix_error (error, "%s: ", path);
+          return FALSE;
+        }
     }
-  if (json_object_has_member (obj, "acl-open"))
-    config->acl_open = json_object_get_boolean_member (obj, "acl-open");
-  if (json_object_has_member (obj, "verbose"))
-    config->verbose = json_object_get_boolean_member (obj, "verbose");
   return TRUE;
 }
 
 /* ---- command line ---------------------------------------------------------- */
 
+/* Where GOptionContext puts what the command line says, before it is
+ * applied over the JSON file's settings. */
+typedef union
+{
+  char *string;
+  char **strv;
+  int number;
+  gint64 number64;
+  gboolean flag;
+} PtsOptionSlot;
+
+#define PTS_UNSET_INT G_MININT
+#define PTS_UNSET_INT64 G_MININT64
+
+static GOptionArg
+pts_option_arg (PtsOptType type)
+{
+  switch (type)
+    {
+    case PTS_OPT_STRING: return G_OPTION_ARG_STRING;
+    case PTS_OPT_FILENAME: return G_OPTION_ARG_FILENAME;
+    case PTS_OPT_STRV: return G_OPTION_ARG_STRING_ARRAY;
+    case PTS_OPT_INT: return G_OPTION_ARG_INT;
+    case PTS_OPT_INT64: return G_OPTION_ARG_INT64;
+    case PTS_OPT_BOOL: return G_OPTION_ARG_NONE;
+    }
+  g_return_val_if_reached (G_OPTION_ARG_NONE);
+}
+
 gboolean
 pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **error)
 {
+  gsize n = G_N_ELEMENTS (pts_options);
+  g_autofree PtsOptionSlot *slots = g_new0 (PtsOptionSlot, n);
+  g_autofree GOptionEntry *entries = g_new0 (GOptionEntry, n + 2);
+  g_autoptr (GPtrArray) help = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *config_path = NULL;
-  g_autofree char *domain = NULL, *listen = NULL, *proxy_jid = NULL;
-  g_autofree char *advertise_host = NULL, *http_base_url = NULL;
-  g_autofree char *component = NULL, *component_secret = NULL;
-  g_autofree char *user_file = NULL, *component_secret_file = NULL;
-  g_auto (GStrv) users = NULL, acl = NULL, status_allow = NULL;
-  int c2s_port = PTS_UNSET, socks5_port = PTS_UNSET, http_port = PTS_UNSET;
-  int advertise_port = PTS_UNSET, max_sessions = PTS_UNSET, max_per_initiator = PTS_UNSET;
-  int max_transfers = PTS_UNSET;
-  int activation_timeout = PTS_UNSET, idle_timeout = PTS_UNSET, progress_ms = PTS_UNSET;
-  int buffer_size = PTS_UNSET, max_stanza = PTS_UNSET, keepalive = PTS_UNSET;
-  gint64 max_file_size = -1;
-  gboolean acl_open = FALSE, verbose = FALSE;
   g_autoptr (GOptionContext) context = NULL;
-  const GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-      "Read settings from a JSON file (keys as the long options); the command line wins",
-      "FILE" },
-    { "domain", 'd', 0, G_OPTION_ARG_STRING, &domain,
-      "XMPP domain of the embedded server (default: localhost)", "DOMAIN" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING_ARRAY, &users,
-      "An account of the embedded server; repeat for more. Every local user can read a "
-      "command line: prefer --user-file",
-      "NAME:PASSWORD" },
-    { "user-file", 0, 0, G_OPTION_ARG_FILENAME, &user_file,
-      "Accounts of the embedded server, one NAME:PASSWORD a line ('#' starts a comment)",
-      "FILE" },
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
-      "Address to bind every listener to (default: 127.0.0.1)", "ADDR" },
-    { "c2s-port", 0, 0, G_OPTION_ARG_INT, &c2s_port,
-      "Client-to-server XMPP port (default: 5222, 0 = pick a free port)", "PORT" },
-    { "socks5-port", 0, 0, G_OPTION_ARG_INT, &socks5_port,
-      "SOCKS5 bytestreams port (default: 7777, 0 = pick a free port)", "PORT" },
-    { "http-port", 0, 0, G_OPTION_ARG_INT, &http_port,
-      "HTTP port of the bs-proxy extension (0 = pick a free port; default: disabled)",
-      "PORT" },
-    { "proxy-jid", 'j', 0, G_OPTION_ARG_STRING, &proxy_jid,
-      "JID of the bytestreams proxy (default: proxy.DOMAIN)", "JID" },
-    { "advertise-host", 0, 0, G_OPTION_ARG_STRING, &advertise_host,
-      "SOCKS5 host to tell clients when it differs from the bound address (NAT)", "HOST" },
-    { "advertise-port", 0, 0, G_OPTION_ARG_INT, &advertise_port,
-      "SOCKS5 port to tell clients when it differs from the bound one", "PORT" },
-    { "http-base-url", 0, 0, G_OPTION_ARG_STRING, &http_base_url,
-      "Base of the URLs handed to clients when it differs from the bound address", "URL" },
-    { "acl", 0, 0, G_OPTION_ARG_STRING_ARRAY, &acl,
-      "A domain whose users may use the proxy; repeat for more (default: DOMAIN only)",
-      "DOMAIN" },
-    { "acl-open", 0, 0, G_OPTION_ARG_NONE, &acl_open,
-      "Let users of any domain use the proxy", NULL },
-    { "status-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &status_allow,
-      "An address (or ADDR/PREFIX) besides loopback that may read GET /status; repeat for "
-      "more (default: loopback only)",
-      "ADDR" },
-    { "component", 0, 0, G_OPTION_ARG_STRING, &component,
-      "Run as an XEP-0114 component of the XMPP server at HOST:PORT instead of embedding one",
-      "HOST:PORT" },
-    { "component-secret", 0, 0, G_OPTION_ARG_STRING, &component_secret,
-      "Shared secret of the component connection (visible to local users: prefer "
-      "--component-secret-file)",
-      "SECRET" },
-    { "component-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &component_secret_file,
-      "Read the component's shared secret from the first line of FILE", "FILE" },
-    { "max-sessions", 0, 0, G_OPTION_ARG_INT, &max_sessions,
-      "Most bytestream sessions at once, pending or active; more SOCKS5 connections are "
-      "refused and <connect> gets resource-constraint (default: 1024)",
-      "N" },
-    { "max-transfers", 0, 0, G_OPTION_ARG_INT, &max_transfers,
-      "Most active transfers at once; more activations get resource-constraint (default: 256)",
-      "N" },
-    { "max-per-initiator", 0, 0, G_OPTION_ARG_INT, &max_per_initiator,
-      "Most active transfers one sender may have at once (default: 16)", "N" },
-    { "max-file-size", 0, 0, G_OPTION_ARG_INT64, &max_file_size,
-      "Largest HTTP upload in bytes (default: 0 = no limit)", "BYTES" },
-    { "activation-timeout", 0, 0, G_OPTION_ARG_INT, &activation_timeout,
-      "Seconds a session may wait for activation (default: 60)", "SECONDS" },
-    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
-      "Seconds an active transfer may move no byte before it is cut (default: 300)",
-      "SECONDS" },
-    { "progress-interval", 0, 0, G_OPTION_ARG_INT, &progress_ms,
-      "Milliseconds between <progress/> pushes to HTTP receivers (default: 5000)", "MS" },
-    { "buffer-size", 0, 0, G_OPTION_ARG_INT, &buffer_size,
-      "Relay buffer per transfer in bytes (default: 262144)", "BYTES" },
-    { "max-stanza", 0, 0, G_OPTION_ARG_INT, &max_stanza,
-      "Largest XMPP stanza accepted in bytes (default: 262144)", "BYTES" },
-    { "keepalive", 0, 0, G_OPTION_ARG_INT, &keepalive,
-      "Seconds between whitespace keepalives to idle clients, 0 = never (default: 60)",
-      "SECONDS" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every stanza and session event",
-      NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  gboolean ok = FALSE;
+
+  entries[0] = (GOptionEntry){ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+                               "Read settings from a JSON file (keys as the long options); "
+                               "the command line wins",
+                               "FILE" };
+  for (gsize i = 0; i < n; i++)
+    {
+      const PtsOption *opt = &pts_options[i];
+      char *text = opt->def != NULL && opt->type != PTS_OPT_STRV
+                       ? g_strdup_printf ("%s (default: %s)", opt->help, opt->def)
+                       : g_strdup (opt->help);
+
+      g_ptr_array_add (help, text);
+      if (opt->type == PTS_OPT_INT)
+        slots[i].number = PTS_UNSET_INT;
+      else if (opt->type == PTS_OPT_INT64)
+        slots[i].number64 = PTS_UNSET_INT64;
+      entries[i + 1] = (GOptionEntry){ opt->name, opt->short_name, 0, pts_option_arg (opt->type),
+                                       &slots[i], text, opt->arg };
+    }
 
   context = g_option_context_new ("- XEP-0065 bytestreams proxy with the bs-proxy HTTP extension");
   g_option_context_set_summary (
@@ -378,59 +386,59 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
                "Once listening it prints one line on stdout: READY {json}.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, error))
-    return FALSE;
+    goto out;
   if (*argc > 1)
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "unexpected argument \"%s\"", (*argv)[1]);
-      return FALSE;
+      goto out;
     }
-
   if (config_path != NULL && !pts_config_load_json (config, config_path, error))
-    return FALSE;
+    goto out;
 
-  pts_config_set_string (&config->domain, domain);
-  pts_config_append_strv (&config->users, users);
-  pts_config_set_string (&config->user_file, user_file);
-  pts_config_set_string (&config->component_secret_file, component_secret_file);
-  pts_config_append_strv (&config->status_allow, status_allow);
-  pts_config_set_string (&config->listen, listen);
-  pts_config_set_int (&config->c2s_port, c2s_port);
-  pts_config_set_int (&config->socks5_port, socks5_port);
-  pts_config_set_int (&config->http_port, http_port);
-  pts_config_set_string (&config->proxy_jid, proxy_jid);
-  pts_config_set_string (&config->advertise_host, advertise_host);
-  pts_config_set_int (&config->advertise_port, advertise_port);
-  pts_config_set_string (&config->http_base_url, http_base_url);
-  pts_config_append_strv (&config->acl_domains, acl);
-  pts_config_set_string (&config->component, component);
-  pts_config_set_string (&config->component_secret, component_secret);
-  pts_config_set_int (&config->max_sessions, max_sessions);
-  pts_config_set_int (&config->max_transfers, max_transfers);
-  pts_config_set_int (&config->max_per_initiator, max_per_initiator);
-  pts_config_set_int (&config->activation_timeout, activation_timeout);
-  pts_config_set_int (&config->idle_timeout, idle_timeout);
-  pts_config_set_int (&config->progress_interval_ms, progress_ms);
-  pts_config_set_int (&config->buffer_size, buffer_size);
-  pts_config_set_int (&config->max_stanza, max_stanza);
-  pts_config_set_int (&config->keepalive, keepalive);
-  if (max_file_size >= 0)
-    config->max_file_size = max_file_size;
-  if (acl_open)
-    config->acl_open = TRUE;
-  if (verbose)
-    config->verbose = TRUE;
-  return TRUE;
-}
-
-static gboolean
-pts_config_check_port (const char *name, int port, int min, GError **error)
-{
-  if (port < min || port > 65535)
+  /* The command line over the file. */
+  for (gsize i = 0; i < n; i++)
     {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "%s must be between %d and 65535", name, min);
-      return FALSE;
+      const PtsOption *opt = &pts_options[i];
+      PtsOptionSlot *slot = &slots[i];
+
+      switch (opt->type)
+        {
+        case PTS_OPT_STRING:
+        case PTS_OPT_FILENAME:
+          if (slot->string != NULL)
+            pts_option_set_string (config, opt, slot->string);
+          break;
+        case PTS_OPT_STRV:
+          if (slot->strv != NULL)
+            pts_option_append_strv (config, opt, (const char *const *) slot->strv);
+          break;
+        case PTS_OPT_INT:
+          if (slot->number != PTS_UNSET_INT
+              && !pts_option_set_number (config, opt, slot->number, error))
+            goto out;
+          break;
+        case PTS_OPT_INT64:
+          if (slot->number64 != PTS_UNSET_INT64
+              && !pts_option_set_number (config, opt, slot->number64, error))
+            goto out;
+          break;
+        case PTS_OPT_BOOL:
+          if (slot->flag)
+            *(gboolean *) PTS_FIELD_PTR (config, opt) = TRUE;
+          break;
+        }
     }
-  return TRUE;
+  ok = TRUE;
+
+out:
+  for (gsize i = 0; i < n; i++)
+    {
+      if (pts_options[i].type == PTS_OPT_STRING || pts_options[i].type == PTS_OPT_FILENAME)
+        g_free (slots[i].string);
+      else if (pts_options[i].type == PTS_OPT_STRV)
+        g_strfreev (slots[i].strv);
+    }
+  return ok;
 }
 
 GInetAddressMask *
@@ -496,7 +504,7 @@ pts_config_read_user_file (PtsConfig *config, GError **error)
       g_strv_builder_add (builder, line);
     }
   users = g_strv_builder_end (builder);
-  pts_config_append_strv (&config->users, users);
+  pts_strv_append (&config->users, (const char *const *) users);
   return TRUE;
 }
 
@@ -550,23 +558,6 @@ pts_config_finish (PtsConfig *config, GError **error)
       || strchr (config->proxy_jid, '/'))
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "invalid proxy JID \"%s\"", config->proxy_jid);
-      return FALSE;
-    }
-
-  if (!pts_config_check_port ("--c2s-port", config->c2s_port, 0, error)
-      || !pts_config_check_port ("--socks5-port", config->socks5_port, 0, error)
-      || !pts_config_check_port ("--http-port", config->http_port, -1, error)
-      || !pts_config_check_port ("--advertise-port", config->advertise_port, 0, error))
-    return FALSE;
-
-  if (config->max_sessions < 1 || config->max_transfers < 1 || config->max_per_initiator < 1
-      || config->activation_timeout < 1 || config->idle_timeout < 1
-      || config->progress_interval_ms < 10 || config->buffer_size < 4096
-      || config->max_stanza < 4096 || config->keepalive < 0)
-    {
-      g_set_error (error, PTS_CONFIG_ERROR, 0,
-                   "limits and timeouts must be positive (buffer and stanza sizes at least "
-                   "4096, progress interval at least 10 ms)");
       return FALSE;
     }
 

@@ -39,6 +39,10 @@ typedef struct
   int buffer_size;        /* relay buffer per transfer, bytes */
   int max_stanza;         /* bytes */
   int keepalive;          /* seconds between whitespace keepalives, 0 = off */
+  int login_timeout;      /* seconds for a c2s client to sign in */
+  int http_idle_timeout;  /* seconds an HTTP connection may do nothing */
+  int max_connections;    /* per listener */
+  int max_per_address;    /* per listener and remote address, 0 = no limit */
   gboolean verbose;
 } PtsConfig;
 

@@ -206,7 +206,7 @@ pts_http_download_finish (PtsEndpoint *ep, const GError *error)
        * a short file for a whole one (no closing chunk, short length). The
        * socket is shut first: libsoup would otherwise write the closing
        * chunk when it lets go of the message. */
-      GSocket *socket = soup_server_message_get_socket (self->msg);
+      GSocket *socket = g_object_get_data (G_OBJECT (self->msg), PTS_HTTP_MESSAGE_SOCKET);
       GIOStream *stream;
 
       if (socket != NULL)

@@ -10,6 +10,10 @@
 
 G_BEGIN_DECLS
 
+/* The GSocket of a message's connection, set by pts-http.c (libsoup does
+ * not know the sockets of connections handed to it as streams). */
+#define PTS_HTTP_MESSAGE_SOCKET "pts-socket"
+
 /* The GET of one session's receiver. */
 PtsEndpoint *pts_http_download_new (void);
 gboolean pts_http_endpoint_is_download (PtsEndpoint *ep);

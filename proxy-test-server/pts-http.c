@@ -30,6 +30,7 @@
 #include "pts-http-request.h"
 #include "pts-http-upload.h"
 #include "pts-http.h"
+#include "pts-listener.h"
 #include "pts-net.h"
 
 #define PTS_UPLOAD_PREFIX "/upload/"
@@ -39,10 +40,30 @@ struct _PtsHttp
   const PtsConfig *config;
   PtsProxy *proxy;
   SoupServer *server;
+  PtsListener *listener;
+  GHashTable *sockets;  /* "address:port" of a connection → PtsHttpSocket */
+  GList *stale_sockets; /* PtsHttpSocket whose address:port a newer connection took */
   char *base_url;
   GHashTable *requests; /* PtsHttpRequest: uploads taken from libsoup, until they end */
   GList *takeovers;     /* PtsHttpTakeover: uploads waiting for their idle */
 };
+
+/* A connection handed to libsoup, remembered for its socket. */
+typedef struct
+{
+  PtsHttp *http;
+  GObject *conn; /* weak */
+  GSocket *socket;
+  char *key;
+} PtsHttpSocket;
+
+static void
+pts_http_socket_free (PtsHttpSocket *entry)
+{
+  g_object_unref (entry->socket);
+  g_free (entry->key);
+  g_free (entry);
+}
 
 /* A POST to /upload/ between its head and the idle that takes it over. */
 typedef struct
@@ -102,12 +123,41 @@ pts_http_takeover_free (PtsHttpTakeover *takeover)
   g_free (takeover);
 }
 
+/* libsoup does not know the sockets of connections handed to it as
+ * streams: the message carries its own (PTS_HTTP_MESSAGE_SOCKET). */
+static void
+pts_http_remember_socket (PtsHttp *self, SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote))
+                                : NULL;
+  PtsHttpSocket *entry = key ? g_hash_table_lookup (self->sockets, key) : NULL;
+
+  if (entry != NULL)
+    g_object_set_data_full (G_OBJECT (msg), PTS_HTTP_MESSAGE_SOCKET,
+                            g_object_ref (entry->socket), g_object_unref);
+}
+
+static void
+pts_http_connection_gone (gpointer data, GObject *where_the_object_was)
+{
+  PtsHttpSocket *entry = data;
+
+  if (g_hash_table_lookup (entry->http->sockets, entry->key) == entry)
+    g_hash_table_remove (entry->http->sockets, entry->key);
+  else
+    {
+      entry->http->stale_sockets = g_list_remove (entry->http->stale_sockets, entry);
+      pts_http_socket_free (entry);
+    }
+}
+
 /* The message's socket, unless TLS runs over it (then shutting it down
  * would cut the TLS stream short). */
 static GSocket *
 pts_http_plain_socket (SoupServerMessage *msg)
 {
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = g_object_get_data (G_OBJECT (msg), PTS_HTTP_MESSAGE_SOCKET);
   GUri *uri = soup_server_message_get_uri (msg);
 
   if (socket == NULL || uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)
@@ -204,11 +254,8 @@ pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   PtsHttp *self = user_data;
   const char *method = soup_server_message_get_method (msg);
-  GSocket *socket = soup_server_message_get_socket (msg);
 
-  /* Small answers and pushes must not wait for delayed ACKs. */
-  if (socket != NULL)
-    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  pts_http_remember_socket (self, msg);
 
   if (!g_str_has_prefix (path, PTS_UPLOAD_PREFIX))
     {
@@ -305,6 +352,39 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                     "this file is being downloaded already: one download per transfer");
 }
 
+/* A connection through our listener (its limits, its idle timeout) goes
+ * to libsoup. */
+static void
+pts_http_accepted (GSocketConnection *conn, gpointer user_data)
+{
+  PtsHttp *self = user_data;
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  g_autoptr (GError) error = NULL;
+
+  GSocket *socket = g_socket_connection_get_socket (conn);
+  PtsHttpSocket *entry = g_new0 (PtsHttpSocket, 1);
+  PtsHttpSocket *old;
+
+  /* Small answers and pushes must not wait for delayed ACKs. */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  entry->http = self;
+  entry->conn = G_OBJECT (conn);
+  entry->socket = g_object_ref (socket);
+  entry->key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  /* An address and port just freed by a connection libsoup still holds: the
+   * old entry lives on until that connection goes. */
+  if ((old = g_hash_table_lookup (self->sockets, entry->key)) != NULL)
+    {
+      g_hash_table_steal (self->sockets, old->key);
+      self->stale_sockets = g_list_prepend (self->stale_sockets, old);
+    }
+  g_hash_table_insert (self->sockets, entry->key, entry);
+  g_object_weak_ref (entry->conn, pts_http_connection_gone, entry);
+  if (!soup_server_accept_iostream (self->server, G_IO_STREAM (conn), local, remote, &error))
+    g_message ("HTTP: %s", error->message);
+}
+
 PtsHttp *
 pts_http_new (const PtsConfig *config, PtsProxy *proxy)
 {
@@ -313,8 +393,23 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
   self->config = config;
   self->proxy = proxy;
   self->requests = g_hash_table_new (NULL, NULL);
+  self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) pts_http_socket_free);
   self->server = soup_server_new ("server-header", "proxy-test-server/" PACKAGE_VERSION " ",
                                   NULL);
+  {
+    PtsListenerConfig listener = {
+      "HTTP",
+      (guint) config->max_connections,
+      (guint) config->max_per_address,
+      TRUE,
+      (guint) config->http_idle_timeout,
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n"
+      "Connection: close\r\n\r\ntoo many connections\n",
+    };
+    self->listener = pts_listener_new (&listener, pts_http_accepted, self);
+  }
   soup_server_add_early_handler (self->server, "/", pts_http_early, self, NULL);
   soup_server_add_handler (self->server, "/", pts_http_handler, self, NULL);
   return self;
@@ -323,17 +418,13 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
 guint16
 pts_http_listen (PtsHttp *self, const char *address, guint16 port, GError **error)
 {
-  g_autoptr (GSocket) socket = pts_net_listen_socket (address, port, error);
-  guint16 bound;
+  guint16 bound = pts_listener_listen (self->listener, address, port, error);
 
-  if (socket == NULL)
-    return 0;
-  if (!soup_server_listen_socket (self->server, socket, 0, error))
+  if (bound == 0)
     {
       g_prefix_error (error, "cannot serve HTTP on %s port %u: ", address, port);
       return 0;
     }
-  bound = pts_net_local_port (socket);
 
   g_free (self->base_url);
   if (self->config->http_base_url != NULL)
@@ -359,7 +450,25 @@ pts_http_free (PtsHttp *self)
     return;
   pts_proxy_set_http_base (self->proxy, NULL);
   g_list_free_full (g_steal_pointer (&self->takeovers), (GDestroyNotify) pts_http_takeover_free);
+  g_clear_pointer (&self->listener, pts_listener_free);
   soup_server_disconnect (self->server);
+  {
+    GHashTableIter iter;
+    PtsHttpSocket *entry;
+
+    /* Connections still alive are no longer ours to track. */
+    g_hash_table_iter_init (&iter, self->sockets);
+    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+      g_object_weak_unref (entry->conn, pts_http_connection_gone, entry);
+    g_hash_table_unref (self->sockets);
+    for (GList *l = self->stale_sockets; l != NULL; l = l->next)
+      {
+        entry = l->data;
+        g_object_weak_unref (entry->conn, pts_http_connection_gone, entry);
+        pts_http_socket_free (entry);
+      }
+    g_list_free (self->stale_sockets);
+  }
   /* Requests still answering or draining: closed now. */
   while (g_hash_table_size (self->requests) > 0)
     {

@@ -20,6 +20,7 @@
 #include "bsp-protocol.h"
 #include "pts-auth.h"
 #include "pts-hub.h"
+#include "pts-listener.h"
 #include "pts-stanza.h"
 #include "pts-net.h"
 #include "pts-xmpp-conn.h"
@@ -56,6 +57,7 @@ typedef struct
   GInetAddress *inet; /* the same, for the proxy (pts_proxy_set_peer_lookup) */
   char *pending_auth; /* a login held back by the slowdown */
   guint auth_timer;
+  guint login_timer;  /* until it is bound */
 } PtsClient;
 
 
@@ -63,7 +65,7 @@ struct _PtsHub
 {
   const PtsConfig *config;
   PtsProxy *proxy;
-  GSocketService *service;
+  PtsListener *listener;
   GHashTable *accounts; /* node → password */
   GList *clients;       /* PtsClient */
   GHashTable *bound;    /* full JID → PtsClient */
@@ -308,6 +310,7 @@ pts_client_bind (PtsClient *client, PtsNode *iq, PtsNode *bind)
     }
   client->full = g_steal_pointer (&full);
   client->state = PTS_CLIENT_BOUND;
+  g_clear_handle_id (&client->login_timer, g_source_remove);
   g_hash_table_insert (self->bound, client->full, client);
   if (self->config->keepalive > 0)
     pts_xmpp_conn_set_keepalive (client->conn, self->config->keepalive);
@@ -681,6 +684,7 @@ pts_client_free (PtsClient *client)
   pts_xmpp_conn_unref (client->conn);
   g_clear_pointer (&client->presence, pts_node_free);
   g_clear_handle_id (&client->auth_timer, g_source_remove);
+  g_clear_handle_id (&client->login_timer, g_source_remove);
   g_free (client->pending_auth);
   g_free (client->address);
   g_clear_object (&client->inet);
@@ -719,9 +723,23 @@ static const PtsXmppConnCallbacks pts_client_callbacks = {
   pts_client_closed,
 };
 
+/* A client that has not signed in within the login timeout. */
 static gboolean
-pts_hub_incoming (GSocketService *service, GSocketConnection *conn, GObject *source_object,
-                  gpointer user_data)
+pts_client_login_timeout (gpointer user_data)
+{
+  PtsClient *client = user_data;
+  g_autofree char *text = g_strdup_printf ("sign in within %d s",
+                                           client->hub->config->login_timeout);
+
+  client->login_timer = 0;
+  g_message ("a client from %s did not sign in within %d s", client->address,
+             client->hub->config->login_timeout);
+  pts_xmpp_conn_close (client->conn, "connection-timeout", text);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_hub_incoming (GSocketConnection *conn, gpointer user_data)
 {
   PtsHub *self = user_data;
   PtsClient *client = g_new0 (PtsClient, 1);
@@ -746,8 +764,9 @@ pts_hub_incoming (GSocketService *service, GSocketConnection *conn, GObject *sou
   client->conn = pts_xmpp_conn_new (G_IO_STREAM (conn), &pts_client_callbacks, client,
                                     self->config->max_stanza);
   self->clients = g_list_prepend (self->clients, client);
+  client->login_timer = g_timeout_add_seconds (self->config->login_timeout,
+                                               pts_client_login_timeout, client);
   pts_xmpp_conn_start (client->conn);
-  return TRUE;
 }
 
 static GInetAddress *
@@ -776,8 +795,21 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
       g_hash_table_replace (self->accounts, g_utf8_strdown (*u, colon - *u),
                             g_strdup (colon + 1));
     }
-  self->service = g_socket_service_new ();
-  g_signal_connect (self->service, "incoming", G_CALLBACK (pts_hub_incoming), self);
+  {
+    PtsListenerConfig listener = {
+      "c2s",
+      (guint) config->max_connections,
+      (guint) config->max_per_address,
+      TRUE,
+      0, /* signed-in clients may be quiet: keepalives and TCP watch them */
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+      "<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+      "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>too many connections</text>"
+      "</stream:error></stream:stream>",
+    };
+    self->listener = pts_listener_new (&listener, pts_hub_incoming, self);
+  }
   pts_proxy_set_sender (proxy, pts_hub_proxy_send, self);
   pts_proxy_set_peer_lookup (proxy, pts_hub_peer_address, self);
   return self;
@@ -786,7 +818,7 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
 guint16
 pts_hub_listen (PtsHub *self, const char *address, guint16 port, GError **error)
 {
-  return pts_net_listen (G_SOCKET_LISTENER (self->service), address, port, error);
+  return pts_listener_listen (self->listener, address, port, error);
 }
 
 void
@@ -796,9 +828,7 @@ pts_hub_free (PtsHub *self)
     return;
   pts_proxy_set_sender (self->proxy, NULL, NULL);
   pts_proxy_set_peer_lookup (self->proxy, NULL, NULL);
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-  g_object_unref (self->service);
+  g_clear_pointer (&self->listener, pts_listener_free);
   while (self->clients != NULL)
     {
       PtsClient *client = self->clients->data;

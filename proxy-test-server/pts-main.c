@@ -19,6 +19,7 @@
 #include "pts-config.h"
 #include "pts-http.h"
 #include "pts-hub.h"
+#include "pts-listener.h"
 #include "pts-proxy.h"
 #include "pts-socks5-server.h"
 
@@ -161,13 +162,17 @@ main (int argc, char **argv)
       return 2;
     }
 
+  /* Every connection costs a descriptor: use what the system allows. */
+  pts_listener_raise_fd_limit ();
   app.loop = g_main_loop_new (NULL, FALSE);
   /* Before READY: a signal right after it must end us cleanly. */
   sigint = g_unix_signal_add (SIGINT, pts_app_quit, &app);
   sigterm = g_unix_signal_add (SIGTERM, pts_app_quit, &app);
   proxy = pts_proxy_new (config);
 
-  socks5 = pts_socks5_server_new (proxy, PTS_SOCKS5_HANDSHAKE_TIMEOUT);
+  socks5 = pts_socks5_server_new (proxy, PTS_SOCKS5_HANDSHAKE_TIMEOUT,
+                                  (guint) config->max_connections,
+                                  (guint) config->max_per_address);
   app.socks5_port = pts_socks5_server_listen (socks5, config->listen, config->socks5_port,
                                               &error);
   if (app.socks5_port == 0)

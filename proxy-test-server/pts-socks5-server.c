@@ -14,14 +14,14 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
-#include "pts-net.h"
+#include "pts-listener.h"
 #include "pts-socks5-server.h"
 #include "pts-socks5.h"
 
 struct _PtsSocks5Server
 {
   PtsProxy *proxy;
-  GSocketService *service;
+  PtsListener *listener;
   GList *handshakes; /* PtsSocks5Handshake */
   guint timeout;
 };
@@ -242,9 +242,8 @@ pts_socks5_handshake_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-pts_socks5_server_incoming (GSocketService *service, GSocketConnection *conn,
-                            GObject *source_object, gpointer user_data)
+static void
+pts_socks5_server_incoming (GSocketConnection *conn, gpointer user_data)
 {
   PtsSocks5Server *self = user_data;
   PtsSocks5Handshake *hs = g_new0 (PtsSocks5Handshake, 1);
@@ -257,18 +256,19 @@ pts_socks5_server_incoming (GSocketService *service, GSocketConnection *conn,
                        NULL);
   self->handshakes = g_list_prepend (self->handshakes, hs);
   pts_socks5_handshake_next (hs, 2);
-  return TRUE;
 }
 
 PtsSocks5Server *
-pts_socks5_server_new (PtsProxy *proxy, guint handshake_timeout)
+pts_socks5_server_new (PtsProxy *proxy, guint handshake_timeout, guint max_connections,
+                       guint max_per_address)
 {
+  /* A refused SOCKS5 client just sees the close. */
+  PtsListenerConfig listener = { "SOCKS5", max_connections, max_per_address, TRUE, 0, NULL };
   PtsSocks5Server *self = g_new0 (PtsSocks5Server, 1);
 
   self->proxy = proxy;
   self->timeout = handshake_timeout;
-  self->service = g_socket_service_new ();
-  g_signal_connect (self->service, "incoming", G_CALLBACK (pts_socks5_server_incoming), self);
+  self->listener = pts_listener_new (&listener, pts_socks5_server_incoming, self);
   return self;
 }
 
@@ -276,7 +276,7 @@ guint16
 pts_socks5_server_listen (PtsSocks5Server *self, const char *address, guint16 port,
                           GError **error)
 {
-  return pts_net_listen (G_SOCKET_LISTENER (self->service), address, port, error);
+  return pts_listener_listen (self->listener, address, port, error);
 }
 
 void
@@ -284,10 +284,8 @@ pts_socks5_server_free (PtsSocks5Server *self)
 {
   if (self == NULL)
     return;
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+  g_clear_pointer (&self->listener, pts_listener_free);
   while (self->handshakes != NULL)
     pts_socks5_handshake_free (self->handshakes->data);
-  g_object_unref (self->service);
   g_free (self);
 }

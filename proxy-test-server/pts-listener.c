@@ -1,0 +1,261 @@
+/* pts-listener.c — a listening socket that guards the descriptors behind it
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#define G_LOG_DOMAIN "pts-net"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "pts-listener.h"
+#include "pts-net.h"
+
+/* Accepts per main-loop dispatch, so that one busy listener can't starve
+ * the rest of the server. */
+#define PTS_LISTENER_ACCEPTS_PER_DISPATCH 32
+/* How long accepting pauses when the process is out of descriptors. */
+#define PTS_LISTENER_BACKOFF_MS 250
+/* At most one "limit reached" line per listener in this many seconds. */
+#define PTS_LISTENER_LOG_INTERVAL_S 10
+
+struct _PtsListener
+{
+  PtsListenerConfig config;
+  char *name;
+  char *refusal;
+  PtsListenerFunc accepted;
+  gpointer user_data;
+  GSocket *socket;
+  GSource *source;
+  guint backoff_id;
+  gboolean exhausted;     /* out of descriptors: said once, until it recovers */
+  GHashTable *open;       /* GSocketConnection * (weak) → its address string */
+  GHashTable *per_address; /* address string → count */
+  gint64 last_refusal_log;
+  guint refused_since_log;
+};
+
+static gboolean pts_listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+pts_listener_watch (PtsListener *self)
+{
+  if (self->source != NULL || self->socket == NULL)
+    return;
+  self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
+  g_source_set_callback (self->source, G_SOURCE_FUNC (pts_listener_ready), self, NULL);
+  g_source_attach (self->source, NULL);
+}
+
+static void
+pts_listener_unwatch (PtsListener *self)
+{
+  if (self->source == NULL)
+    return;
+  g_source_destroy (self->source);
+  g_clear_pointer (&self->source, g_source_unref);
+}
+
+/* A tracked connection was finalized: its descriptor is free again. */
+static void
+pts_listener_closed (gpointer data, GObject *where_the_object_was)
+{
+  PtsListener *self = data;
+  char *address = NULL;
+  guint count;
+
+  if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL,
+                                    (gpointer *) &address))
+    return;
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
+  if (count <= 1)
+    g_hash_table_remove (self->per_address, address);
+  else
+    g_hash_table_insert (self->per_address, g_strdup (address), GUINT_TO_POINTER (count - 1));
+  g_free (address);
+}
+
+static void
+pts_listener_refuse (PtsListener *self, GSocket *socket, const char *address, const char *why)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  /* A few bytes into a fresh socket buffer: they never block. */
+  if (self->refusal != NULL)
+    g_socket_send_with_blocking (socket, self->refusal, strlen (self->refusal), FALSE, NULL,
+                                 NULL);
+  g_socket_close (socket, NULL);
+  self->refused_since_log++;
+  if (now - self->last_refusal_log >= (gint64) PTS_LISTENER_LOG_INTERVAL_S * G_USEC_PER_SEC)
+    {
+      g_message ("%s: refused %u connection%s (%s, the last from %s)", self->name,
+                 self->refused_since_log, self->refused_since_log == 1 ? "" : "s", why,
+                 address);
+      self->refused_since_log = 0;
+      self->last_refusal_log = now;
+    }
+}
+
+static gboolean
+pts_listener_resume (gpointer user_data)
+{
+  PtsListener *self = user_data;
+
+  self->backoff_id = 0;
+  pts_listener_watch (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_listener_accept_one (PtsListener *self, GSocket *socket)
+{
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autofree char *address = NULL;
+  g_autoptr (GSocketConnection) conn = NULL;
+  gboolean loopback = FALSE;
+  guint count;
+
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      GInetAddress *inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+
+      address = g_inet_address_to_string (inet);
+      loopback = g_inet_address_get_is_loopback (inet);
+    }
+  else
+    address = g_strdup ("local");
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
+  if (self->config.max_connections > 0
+      && g_hash_table_size (self->open) >= self->config.max_connections)
+    {
+      pts_listener_refuse (self, socket, address, "too many connections");
+      return;
+    }
+  if (self->config.max_per_address > 0 && !(loopback && self->config.exempt_loopback)
+      && count >= self->config.max_per_address)
+    {
+      pts_listener_refuse (self, socket, address, "too many from one address");
+      return;
+    }
+  g_socket_set_timeout (socket, self->config.idle_timeout);
+  conn = g_socket_connection_factory_create_connection (socket);
+  g_hash_table_insert (self->per_address, g_strdup (address), GUINT_TO_POINTER (count + 1));
+  g_hash_table_insert (self->open, conn, g_steal_pointer (&address));
+  g_object_weak_ref (G_OBJECT (conn), pts_listener_closed, self);
+  self->accepted (conn, self->user_data);
+}
+
+static gboolean
+pts_listener_ready (GSocket *listening, GIOCondition condition, gpointer user_data)
+{
+  PtsListener *self = user_data;
+
+  for (guint i = 0; i < PTS_LISTENER_ACCEPTS_PER_DISPATCH; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSocket) socket = g_socket_accept (listening, NULL, &error);
+
+      if (socket != NULL)
+        {
+          if (self->exhausted)
+            {
+              g_message ("%s: accepting again", self->name);
+              self->exhausted = FALSE;
+            }
+          pts_listener_accept_one (self, socket);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
+        {
+          /* The connection waits in the backlog; spinning on it would
+           * only burn the CPU and flood the log. */
+          if (!self->exhausted)
+            g_message ("%s: %s; not accepting for a while (%u connections open here)",
+                       self->name, error->message, g_hash_table_size (self->open));
+          self->exhausted = TRUE;
+          pts_listener_unwatch (self);
+          self->backoff_id = g_timeout_add (PTS_LISTENER_BACKOFF_MS, pts_listener_resume, self);
+          return G_SOURCE_REMOVE;
+        }
+      /* A connection that went away before we took it, and the like. */
+      g_debug ("%s: accept: %s", self->name, error->message);
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+PtsListener *
+pts_listener_new (const PtsListenerConfig *config, PtsListenerFunc accepted, gpointer user_data)
+{
+  PtsListener *self = g_new0 (PtsListener, 1);
+
+  self->config = *config;
+  self->name = g_strdup (config->name);
+  self->refusal = g_strdup (config->refusal);
+  self->config.name = self->name;
+  self->config.refusal = self->refusal;
+  self->accepted = accepted;
+  self->user_data = user_data;
+  self->open = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return self;
+}
+
+guint16
+pts_listener_listen (PtsListener *self, const char *address, guint16 port, GError **error)
+{
+  g_return_val_if_fail (self->socket == NULL, 0);
+  self->socket = pts_net_listen_socket (address, port, error);
+  if (self->socket == NULL)
+    return 0;
+  g_socket_set_blocking (self->socket, FALSE);
+  pts_listener_watch (self);
+  return pts_net_local_port (self->socket);
+}
+
+guint
+pts_listener_count (PtsListener *self)
+{
+  return g_hash_table_size (self->open);
+}
+
+void
+pts_listener_free (PtsListener *self)
+{
+  GHashTableIter iter;
+  gpointer conn;
+
+  if (self == NULL)
+    return;
+  pts_listener_unwatch (self);
+  g_clear_handle_id (&self->backoff_id, g_source_remove);
+  if (self->socket != NULL)
+    g_socket_close (self->socket, NULL);
+  g_clear_object (&self->socket);
+  /* Connections may outlive the listener: they stop being counted. */
+  g_hash_table_iter_init (&iter, self->open);
+  while (g_hash_table_iter_next (&iter, &conn, NULL))
+    g_object_weak_unref (conn, pts_listener_closed, self);
+  g_hash_table_unref (self->open);
+  g_hash_table_unref (self->per_address);
+  g_free (self->name);
+  g_free (self->refusal);
+  g_free (self);
+}
+
+void
+pts_listener_raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+    return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+    g_debug ("could not raise the open-file limit: %s", g_strerror (errno));
+}
