@@ -86,12 +86,6 @@ pts_http_request_free (PtsHttpRequest *self)
   g_free (self);
 }
 
-gboolean
-pts_http_request_body_done (PtsHttpRequest *self)
-{
-  return self->body_done;
-}
-
 gint64
 pts_http_request_remaining (PtsHttpRequest *self)
 {

@@ -42,7 +42,6 @@ void pts_http_request_free (PtsHttpRequest *request);
  * @error (G_IO_ERROR_WOULD_BLOCK: nothing yet; watch). Never more than
  * @max bytes of body. */
 gssize pts_http_request_read (PtsHttpRequest *request, guint8 *buf, gsize max, GError **error);
-gboolean pts_http_request_body_done (PtsHttpRequest *request);
 /* Body bytes not read yet, or -1 when unknown (chunked). */
 gint64 pts_http_request_remaining (PtsHttpRequest *request);
 /* Calls @func once the body can be read (again); one watch at a time. */

@@ -18,71 +18,21 @@
 #include <string.h>
 
 #include "bsp-protocol.h"
-#include "pts-auth.h"
-#include "pts-hub.h"
+#include "pts-hub-private.h"
 #include "pts-listener.h"
 #include "pts-stanza.h"
-#include "pts-net.h"
-#include "pts-xmpp-conn.h"
-
-#define PTS_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
-#define PTS_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
-#define PTS_NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
-#define PTS_NS_ROSTER "jabber:iq:roster"
-#define PTS_NS_VCARD "vcard-temp"
-#define PTS_NS_VERSION "jabber:iq:version"
-#define PTS_MAX_AUTH_FAILURES 5
-
-typedef enum
-{
-  PTS_CLIENT_CONNECTED, /* waiting for the first stream header */
-  PTS_CLIENT_AUTHENTICATING,
-  PTS_CLIENT_AUTHENTICATED, /* restarted; waiting for bind */
-  PTS_CLIENT_BOUND,
-} PtsClientState;
-
-typedef struct
-{
-  PtsHub *hub;
-  PtsXmppConn *conn;
-  PtsClientState state;
-  char *stream_id;
-  char *user; /* node part, lower-case */
-  char *bare;
-  char *full;
-  PtsNode *presence; /* the last available broadcast presence, or NULL */
-  int priority;
-  guint auth_failures;
-  char *address;      /* the client's IP address, for the login slowdown */
-  GInetAddress *inet; /* the same, for the proxy (pts_proxy_set_peer_lookup) */
-  char *pending_auth; /* a login held back by the slowdown */
-  guint auth_timer;
-  guint login_timer;  /* until it is bound */
-} PtsClient;
-
-
-struct _PtsHub
-{
-  const PtsConfig *config;
-  PtsProxy *proxy;
-  PtsListener *listener;
-  GHashTable *accounts; /* node → password */
-  GList *clients;       /* PtsClient */
-  GHashTable *bound;    /* full JID → PtsClient */
-  PtsAuthThrottle *throttle; /* failed logins by address (PROTOCOL.md §8.5) */
-};
 
 static void pts_hub_route (PtsHub *self, PtsNode *stanza);
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static void
+void
 pts_client_send (PtsClient *client, const PtsNode *stanza)
 {
   pts_xmpp_conn_send (client->conn, stanza, PTS_NS_CLIENT);
 }
 
-static void
+void
 pts_client_send_take (PtsClient *client, PtsNode *stanza)
 {
   pts_client_send (client, stanza);
@@ -116,210 +66,6 @@ pts_hub_is_account (PtsHub *self, const char *bare)
 
   return node != NULL && g_strcmp0 (domain, self->config->domain) == 0
          && g_hash_table_contains (self->accounts, node);
-}
-
-/* ---- stream setup ------------------------------------------------------------- */
-
-static void
-pts_client_send_header (PtsClient *client)
-{
-  g_autofree char *header = NULL;
-
-  g_free (client->stream_id);
-  client->stream_id = g_uuid_string_random ();
-  header = g_strdup_printf ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                            "xmlns:stream='http://etherx.jabber.org/streams' id='%s' "
-                            "from='%s' version='1.0' xml:lang='en'>",
-                            client->stream_id, client->hub->config->domain);
-  pts_xmpp_conn_send_raw (client->conn, header, -1);
-}
-
-static void
-pts_client_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_data)
-{
-  PtsClient *client = user_data;
-  const char *to = pts_node_get_attr (root, "to");
-
-  pts_client_send_header (client);
-  if (!pts_node_is (root, "stream", PTS_NS_STREAMS))
-    {
-      pts_xmpp_conn_close (conn, "invalid-namespace", NULL);
-      return;
-    }
-  if (to != NULL && g_ascii_strcasecmp (to, client->hub->config->domain) != 0)
-    {
-      pts_xmpp_conn_close (conn, "host-unknown", "this server serves another domain");
-      return;
-    }
-  if (g_strcmp0 (pts_node_get_attr (root, "version"), "1.0") != 0)
-    {
-      pts_xmpp_conn_close (conn, "unsupported-version", "XMPP 1.0 streams only");
-      return;
-    }
-
-  if (client->state == PTS_CLIENT_CONNECTED || client->state == PTS_CLIENT_AUTHENTICATING)
-    {
-      client->state = PTS_CLIENT_AUTHENTICATING;
-      pts_xmpp_conn_send_raw (
-          conn,
-          "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-          "<mechanism>PLAIN</mechanism></mechanisms></stream:features>",
-          -1);
-    }
-  else
-    pts_xmpp_conn_send_raw (conn,
-                            "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-                            "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'>"
-                            "<optional/></session></stream:features>",
-                            -1);
-}
-
-static void
-pts_client_sasl_failure (PtsClient *client, const char *condition)
-{
-  g_autofree char *xml = g_strdup_printf (
-      "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><%s/></failure>", condition);
-
-  pts_xmpp_conn_send_raw (client->conn, xml, -1);
-  if (++client->auth_failures >= PTS_MAX_AUTH_FAILURES)
-    pts_xmpp_conn_close (client->conn, "policy-violation", "too many failed logins");
-}
-
-static void pts_client_auth_check (PtsClient *client, const char *text);
-
-static gboolean
-pts_client_auth_resume (gpointer user_data)
-{
-  PtsClient *client = user_data;
-  g_autofree char *text = g_steal_pointer (&client->pending_auth);
-
-  client->auth_timer = 0;
-  pts_client_auth_check (client, text);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-pts_client_auth (PtsClient *client, PtsNode *auth)
-{
-  PtsHub *self = client->hub;
-  const char *text = pts_node_get_text (auth);
-  gint64 wait;
-
-  if (client->pending_auth != NULL)
-    {
-      pts_xmpp_conn_close (client->conn, "policy-violation", "one login attempt at a time");
-      return;
-    }
-  if (!pts_node_is (auth, "auth", PTS_NS_SASL) && !pts_node_is (auth, "response", PTS_NS_SASL))
-    {
-      pts_client_sasl_failure (client, "malformed-request");
-      return;
-    }
-  if (pts_node_is (auth, "auth", PTS_NS_SASL)
-      && g_strcmp0 (pts_node_get_attr (auth, "mechanism"), "PLAIN") != 0)
-    {
-      pts_client_sasl_failure (client, "invalid-mechanism");
-      return;
-    }
-  if (pts_node_is (auth, "auth", PTS_NS_SASL)
-      && (text == NULL || *text == '\0' || g_str_equal (text, "=")))
-    {
-      /* No initial response: ask for it with an empty challenge. */
-      pts_xmpp_conn_send_raw (client->conn,
-                              "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", -1);
-      return;
-    }
-  wait = pts_auth_throttle_wait (self->throttle, client->address, g_get_monotonic_time ());
-  if (wait > 0)
-    {
-      /* Held back, unchecked, until this address's turn comes. */
-      client->pending_auth = g_strdup (text != NULL ? text : "");
-      client->auth_timer = g_timeout_add ((guint) (wait / 1000) + 1, pts_client_auth_resume,
-                                          client);
-      return;
-    }
-  pts_client_auth_check (client, text != NULL ? text : "");
-}
-
-static void
-pts_client_auth_check (PtsClient *client, const char *text)
-{
-  PtsHub *self = client->hub;
-  g_autofree char *node = NULL;
-  g_autofree char *shown = NULL;
-
-  switch (pts_auth_plain (text, self->accounts, self->config->domain, &node, &shown))
-    {
-    case PTS_AUTH_OK:
-      break;
-    case PTS_AUTH_MALFORMED:
-      pts_auth_throttle_failed (self->throttle, client->address, g_get_monotonic_time ());
-      pts_client_sasl_failure (client, "malformed-request");
-      return;
-    case PTS_AUTH_NOT_AUTHORIZED:
-      g_message ("authentication failed for \"%s\" from %s", shown, client->address);
-      pts_auth_throttle_failed (self->throttle, client->address, g_get_monotonic_time ());
-      pts_client_sasl_failure (client, "not-authorized");
-      return;
-    }
-  pts_auth_throttle_succeeded (self->throttle, client->address);
-  client->user = g_steal_pointer (&node);
-  client->bare = g_strdup_printf ("%s@%s", client->user, self->config->domain);
-  client->state = PTS_CLIENT_AUTHENTICATED;
-  pts_xmpp_conn_send_raw (client->conn, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-                          -1);
-  pts_xmpp_conn_restart (client->conn);
-}
-
-static void
-pts_client_bind (PtsClient *client, PtsNode *iq, PtsNode *bind)
-{
-  PtsHub *self = client->hub;
-  PtsNode *res = pts_node_get_child (bind, "resource", PTS_NS_BIND);
-  const char *wanted = res ? pts_node_get_text (res) : NULL;
-  g_autofree char *resource = NULL;
-  g_autofree char *full = NULL;
-  PtsClient *old;
-  PtsNode *reply, *b;
-
-  if (client->full != NULL)
-    {
-      pts_client_send_take (client, pts_stanza_error (iq, "not-allowed", "already bound"));
-      return;
-    }
-  if (wanted != NULL)
-    resource = g_strstrip (g_strdup (wanted));
-  if (resource == NULL || *resource == '\0')
-    {
-      g_free (resource);
-      resource = g_uuid_string_random ();
-    }
-  if (strlen (resource) > 1023 || !g_utf8_validate (resource, -1, NULL))
-    {
-      pts_client_send_take (client, pts_stanza_error (iq, "bad-request", "invalid resource"));
-      return;
-    }
-  full = g_strdup_printf ("%s/%s", client->bare, resource);
-  old = g_hash_table_lookup (self->bound, full);
-  if (old != NULL)
-    {
-      /* The newest login wins: the old session is told why it ends. */
-      g_message ("%s logged in again; the older session is closed", full);
-      g_hash_table_remove (self->bound, full);
-      pts_xmpp_conn_close (old->conn, "conflict", "replaced by a new connection");
-    }
-  client->full = g_steal_pointer (&full);
-  client->state = PTS_CLIENT_BOUND;
-  g_clear_handle_id (&client->login_timer, g_source_remove);
-  g_hash_table_insert (self->bound, client->full, client);
-  if (self->config->keepalive > 0)
-    pts_xmpp_conn_set_keepalive (client->conn, self->config->keepalive);
-
-  reply = pts_stanza_iq_new ("result", NULL, NULL, pts_node_get_attr (iq, "id"));
-  b = pts_node_add_child (reply, "bind", PTS_NS_BIND);
-  pts_node_set_text (pts_node_add_child (b, "jid", NULL), client->full);
-  pts_client_send_take (client, reply);
-  g_message ("%s signed in", client->full);
 }
 
 /* ---- presence ----------------------------------------------------------------- */
@@ -722,21 +468,6 @@ static const PtsXmppConnCallbacks pts_client_callbacks = {
   pts_client_stanza,
   pts_client_closed,
 };
-
-/* A client that has not signed in within the login timeout. */
-static gboolean
-pts_client_login_timeout (gpointer user_data)
-{
-  PtsClient *client = user_data;
-  g_autofree char *text = g_strdup_printf ("sign in within %d s",
-                                           client->hub->config->login_timeout);
-
-  client->login_timer = 0;
-  g_message ("a client from %s did not sign in within %d s", client->address,
-             client->hub->config->login_timeout);
-  pts_xmpp_conn_close (client->conn, "connection-timeout", text);
-  return G_SOURCE_REMOVE;
-}
 
 static void
 pts_hub_incoming (GSocketConnection *conn, gpointer user_data)

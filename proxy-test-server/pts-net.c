@@ -8,16 +8,6 @@
 
 #define PTS_NET_BACKLOG 1024
 
-guint16
-pts_net_listen (GSocketListener *listener, const char *address, guint16 port, GError **error)
-{
-  g_autoptr (GSocket) socket = pts_net_listen_socket (address, port, error);
-
-  if (socket == NULL || !g_socket_listener_add_socket (listener, socket, NULL, error))
-    return 0;
-  return pts_net_local_port (socket);
-}
-
 GSocket *
 pts_net_listen_socket (const char *address, guint16 port, GError **error)
 {

@@ -37,7 +37,6 @@ typedef GInetAddress *(*PtsProxyPeerFunc) (const char *full_jid, gpointer user_d
 void pts_proxy_set_peer_lookup (PtsProxy *proxy, PtsProxyPeerFunc peer, gpointer user_data);
 /* The SOCKS5 streamhost handed to clients. */
 void pts_proxy_set_streamhost (PtsProxy *proxy, const char *host, guint16 port);
-const char *pts_proxy_get_jid (PtsProxy *proxy);
 /* Enables the HTTP side: URLs handed out start with @base_url. */
 void pts_proxy_set_http_base (PtsProxy *proxy, const char *base_url);
 
@@ -56,8 +55,5 @@ PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *token);
 
 /* The /status document: live sessions and counters. */
 void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder);
-
-/* Live sessions (pending or active), for tests and status. */
-guint pts_proxy_count_sessions (PtsProxy *proxy);
 
 G_END_DECLS

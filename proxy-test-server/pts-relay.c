@@ -358,12 +358,6 @@ pts_relay_last_activity (PtsRelay *self)
   return self->last_activity;
 }
 
-gboolean
-pts_relay_is_running (PtsRelay *self)
-{
-  return self->running;
-}
-
 PtsEndpoint *
 pts_relay_get_source (PtsRelay *self)
 {

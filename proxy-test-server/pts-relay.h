@@ -94,7 +94,6 @@ guint64 pts_relay_bytes_in (PtsRelay *relay);
 guint64 pts_relay_bytes_out (PtsRelay *relay);
 gsize pts_relay_buffered (PtsRelay *relay);
 gint64 pts_relay_last_activity (PtsRelay *relay);
-gboolean pts_relay_is_running (PtsRelay *relay);
 PtsEndpoint *pts_relay_get_source (PtsRelay *relay);
 PtsEndpoint *pts_relay_get_sink (PtsRelay *relay);
 

@@ -115,18 +115,6 @@ pts_xmpp_conn_unref (PtsXmppConn *self)
   g_free (self);
 }
 
-char *
-pts_xmpp_conn_get_peer (PtsXmppConn *self)
-{
-  g_autoptr (GSocketAddress) addr = NULL;
-
-  if (G_IS_SOCKET_CONNECTION (self->stream))
-    addr = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (self->stream), NULL);
-  if (addr == NULL)
-    return g_strdup ("?");
-  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (addr));
-}
-
 gboolean
 pts_xmpp_conn_is_closing (PtsXmppConn *self)
 {

@@ -41,6 +41,5 @@ void pts_xmpp_conn_abort (PtsXmppConn *conn);
 void pts_xmpp_conn_restart (PtsXmppConn *conn);
 void pts_xmpp_conn_set_keepalive (PtsXmppConn *conn, guint seconds);
 gboolean pts_xmpp_conn_is_closing (PtsXmppConn *conn);
-char *pts_xmpp_conn_get_peer (PtsXmppConn *conn);
 
 G_END_DECLS
