@@ -275,13 +275,29 @@ pts_option_from_json (PtsConfig *config, const PtsOption *opt, JsonNode *node, G
 gboolean
 pts_config_load_json (PtsConfig *config, const char *path, GError **error)
 {
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!g_file_get_contents (path, &text, &len, &local_error))
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "%s: %s", path, local_error->message);
+      return FALSE;
+    }
+  return pts_config_load_json_data (config, text, len, path, error);
+}
+
+gboolean
+pts_config_load_json_data (PtsConfig *config, const char *data, gsize len, const char *path,
+                           GError **error)
+{
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GList) members = NULL;
   JsonNode *root;
   JsonObject *obj;
 
-  if (!json_parser_load_from_file (parser, path, &local_error))
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "%s: %s", path, local_error->message);
       return FALSE;

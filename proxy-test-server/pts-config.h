@@ -57,6 +57,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsConfig, pts_config_free)
  * command line overrides). Returns FALSE with @error set on bad input. */
 gboolean pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **error);
 gboolean pts_config_load_json (PtsConfig *config, const char *path, GError **error);
+/* The same from @len bytes of JSON; @path names them in errors. */
+gboolean pts_config_load_json_data (PtsConfig *config, const char *data, gsize len,
+                                    const char *path, GError **error);
 /* Fills defaults that depend on other settings and checks consistency. */
 gboolean pts_config_finish (PtsConfig *config, GError **error);
 
