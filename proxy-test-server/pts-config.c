@@ -69,6 +69,12 @@ static const PtsOption pts_options[] = {
     NULL },
   { "http-base-url", 0, PTS_OPT_STRING, PTS_FIELD (http_base_url), NULL, 0, 0, "URL",
     "Base of the URLs handed to clients when it differs from the bound address", NULL },
+  { "tls-cert", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_cert), NULL, 0, 0, "FILE",
+    "Serve the HTTP side as HTTPS with this certificate (PEM, the chain after it); the URLs "
+    "handed out are then https://",
+    NULL },
+  { "tls-key", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_key), NULL, 0, 0, "FILE",
+    "The private key of --tls-cert (PEM; default: in the --tls-cert file)", NULL },
   { "acl", 0, PTS_OPT_STRV, PTS_FIELD (acl_domains), NULL, 0, 0, "DOMAIN",
     "A domain whose users may use the proxy; repeat for more (default: DOMAIN only)", NULL },
   { "acl-open", 0, PTS_OPT_BOOL, PTS_FIELD (acl_open), NULL, 0, 0, NULL,
@@ -601,6 +607,12 @@ pts_config_finish (PtsConfig *config, GError **error)
                        "--status-allow wants an address or ADDR/PREFIX, got \"%s\"", *a);
           return FALSE;
         }
+    }
+
+  if (config->tls_key != NULL && config->tls_cert == NULL)
+    {
+      g_set_error_literal (error, PTS_CONFIG_ERROR, 0, "--tls-key needs --tls-cert");
+      return FALSE;
     }
 
   if (config->component != NULL)

@@ -21,6 +21,8 @@ typedef struct
   char *advertise_host;
   int advertise_port;
   char *http_base_url;
+  char *tls_cert;       /* PEM, chain allowed: the HTTP side is HTTPS */
+  char *tls_key;
   char **acl_domains;   /* domains allowed to use the proxy; NULL = the local one */
   gboolean acl_open;    /* anyone may use the proxy */
   char **status_allow;  /* who else may read /status: addresses or ADDR/PREFIX */

@@ -40,6 +40,7 @@ struct _PtsHttp
   const PtsConfig *config;
   PtsProxy *proxy;
   SoupServer *server;
+  GTlsCertificate *certificate; /* HTTPS when set */
   PtsListener *listener;
   GHashTable *sockets;  /* "address:port" of a connection → PtsHttpSocket */
   GList *stale_sockets; /* PtsHttpSocket whose address:port a newer connection took */
@@ -282,7 +283,7 @@ pts_http_status_page (PtsHttp *self, SoupServerMessage *msg)
   gsize len = 0;
   char *json;
 
-  pts_proxy_build_status (self->proxy, builder);
+  pts_proxy_build_status (self->proxy, builder, self->certificate != NULL);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
@@ -381,6 +382,20 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
     }
   g_hash_table_insert (self->sockets, entry->key, entry);
   g_object_weak_ref (entry->conn, pts_http_connection_gone, entry);
+  if (self->certificate != NULL)
+    {
+      /* HTTPS: the handshake happens on libsoup's first read. */
+      g_autoptr (GIOStream) tls = g_tls_server_connection_new (G_IO_STREAM (conn),
+                                                               self->certificate, &error);
+      if (tls == NULL)
+        {
+          g_message ("HTTPS: %s", error->message);
+          return;
+        }
+      if (!soup_server_accept_iostream (self->server, tls, local, remote, &error))
+        g_message ("HTTPS: %s", error->message);
+      return;
+    }
   if (!soup_server_accept_iostream (self->server, G_IO_STREAM (conn), local, remote, &error))
     g_message ("HTTP: %s", error->message);
 }
@@ -418,7 +433,22 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
 guint16
 pts_http_listen (PtsHttp *self, const char *address, guint16 port, GError **error)
 {
-  guint16 bound = pts_listener_listen (self->listener, address, port, error);
+  guint16 bound;
+  const char *scheme = "http";
+
+  if (self->config->tls_cert != NULL)
+    {
+      self->certificate = g_tls_certificate_new_from_files (
+          self->config->tls_cert,
+          self->config->tls_key ? self->config->tls_key : self->config->tls_cert, error);
+      if (self->certificate == NULL)
+        {
+          g_prefix_error (error, "--tls-cert: ");
+          return 0;
+        }
+      scheme = "https";
+    }
+  bound = pts_listener_listen (self->listener, address, port, error);
 
   if (bound == 0)
     {
@@ -430,9 +460,9 @@ pts_http_listen (PtsHttp *self, const char *address, guint16 port, GError **erro
   if (self->config->http_base_url != NULL)
     self->base_url = g_strdup (self->config->http_base_url);
   else if (strchr (address, ':') != NULL)
-    self->base_url = g_strdup_printf ("http://[%s]:%u", address, bound);
+    self->base_url = g_strdup_printf ("%s://[%s]:%u", scheme, address, bound);
   else
-    self->base_url = g_strdup_printf ("http://%s:%u", address, bound);
+    self->base_url = g_strdup_printf ("%s://%s:%u", scheme, address, bound);
   pts_proxy_set_http_base (self->proxy, self->base_url);
   return bound;
 }
@@ -477,6 +507,7 @@ pts_http_free (PtsHttp *self)
     }
   g_hash_table_unref (self->requests);
   g_object_unref (self->server);
+  g_clear_object (&self->certificate);
   g_free (self->base_url);
   g_free (self);
 }

@@ -102,6 +102,8 @@ pts_app_print_ready (PtsApp *app)
       json_builder_add_string_value (builder, http);
       json_builder_set_member_name (builder, "http_base_url");
       json_builder_add_string_value (builder, app->http_base);
+      json_builder_set_member_name (builder, "tls");
+      json_builder_add_boolean_value (builder, app->config->tls_cert != NULL);
     }
   json_builder_set_member_name (builder, "proxy_jid");
   json_builder_add_string_value (builder, app->config->proxy_jid);

@@ -450,13 +450,15 @@ pts_proxy_handle_stanza (PtsProxy *self, PtsNode *stanza)
 }
 
 void
-pts_proxy_build_status (PtsProxy *self, JsonBuilder *builder)
+pts_proxy_build_status (PtsProxy *self, JsonBuilder *builder, gboolean tls)
 {
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "proxy_jid");
   json_builder_add_string_value (builder, self->config->proxy_jid);
   json_builder_set_member_name (builder, "http");
   json_builder_add_boolean_value (builder, self->http_base != NULL);
+  json_builder_set_member_name (builder, "tls");
+  json_builder_add_boolean_value (builder, tls);
   pts_session_table_build_status (self->table, builder, g_get_monotonic_time (),
                                   pts_proxy_describe_session, self);
   json_builder_end_object (builder);

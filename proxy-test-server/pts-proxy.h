@@ -54,6 +54,6 @@ PtsEndpoint *pts_proxy_find_upload (PtsProxy *proxy, const char *token);
 PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *token);
 
 /* The /status document: live sessions and counters. */
-void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder);
+void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder, gboolean tls);
 
 G_END_DECLS
