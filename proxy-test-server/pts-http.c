@@ -364,8 +364,12 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   GSocket *socket = g_socket_connection_get_socket (conn);
-  PtsHttpSocket *entry = g_new0 (PtsHttpSocket, 1);
+  PtsHttpSocket *entry;
   PtsHttpSocket *old;
+
+  if (local == NULL || remote == NULL)
+    return; /* reset before we took it: nothing to serve */
+  entry = g_new0 (PtsHttpSocket, 1);
 
   /* Small answers and pushes must not wait for delayed ACKs. */
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
