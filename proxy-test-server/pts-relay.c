@@ -48,6 +48,7 @@ struct _PtsRelay
   gint64 last_activity;
   gboolean source_finished;
   gboolean sink_finished; /* the receiver has every byte it asked for */
+  gboolean overrun;       /* the sender gave more than expected: taken up to it */
   gboolean info_known;
   gint64 file_size;
   gint64 expected; /* the receiver's idea of the size, or -1 */
@@ -221,6 +222,8 @@ pts_relay_commit (PtsRelay *self, gsize n)
   g_assert (n <= self->capacity - self->count);
   if (n == 0)
     return;
+  if (self->overrun)
+    return; /* past the expected size: dropped, the end is decided */
   if (self->sink_finished)
     {
       g_autoptr (GError) error = g_error_new_literal (
@@ -231,18 +234,31 @@ pts_relay_commit (PtsRelay *self, gsize n)
     }
   if (self->expected >= 0 && self->bytes_in + n > (guint64) self->expected)
     {
-      g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
-          "the sender sent more than the %" G_GINT64_FORMAT " bytes the receiver expects",
-          self->expected);
-      pts_relay_end (self, error);
-      return;
+      /* The receiver still gets exactly what it expects; the transfer then
+       * fails, on the sender's account. */
+      n = (gsize) ((guint64) self->expected - self->bytes_in);
+      self->overrun = TRUE;
+      self->source_finished = TRUE;
     }
   self->count += n;
   self->bytes_in += n;
   self->last_activity = g_get_monotonic_time ();
-  if (was_empty && self->running && self->sink != NULL)
+  if ((was_empty || self->overrun) && self->running && self->sink != NULL)
     self->sink->klass->wake (self->sink);
+}
+
+/* Both ends are through: a success, unless the sender gave too much. */
+static void
+pts_relay_end_through (PtsRelay *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->overrun)
+    error = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+                         "the sender sent more than the %" G_GINT64_FORMAT
+                         " bytes the receiver expects",
+                         self->expected);
+  pts_relay_end (self, error);
 }
 
 gsize
@@ -282,7 +298,7 @@ pts_relay_source_done (PtsRelay *self)
     }
   self->source_finished = TRUE;
   if (self->sink_finished && self->count == 0)
-    pts_relay_end (self, NULL);
+    pts_relay_end_through (self);
   else if (self->running && self->sink != NULL)
     self->sink->klass->wake (self->sink);
 }
@@ -325,7 +341,7 @@ pts_relay_sink_done (PtsRelay *self)
    * complete when its body ended properly too. */
   self->sink_finished = TRUE;
   if (self->source_finished && self->count == 0)
-    pts_relay_end (self, NULL);
+    pts_relay_end_through (self);
 }
 
 void

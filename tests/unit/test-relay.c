@@ -201,7 +201,13 @@ test_end (gconstpointer data)
       pts_relay_source_done (f.relay);
       break;
     case END_LONG:
+      /* The receiver gets exactly what it expects, then the transfer
+       * fails on the sender's account. */
       pts_relay_push (f.relay, bytes, 11);
+      pts_relay_push (f.relay, bytes, 5);
+      drain (&f, got);
+      g_assert_cmpmem (got->str, got->len, bytes, 10);
+      pts_relay_sink_done (f.relay);
       break;
     case END_SIZE_MISMATCH:
       pts_relay_set_file_info (f.relay, 11, "name");
