@@ -92,6 +92,9 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
       if (!g_utf8_validate (detail, -1, &end))
         detail[end - detail] = '\0';
     }
+  if (SOUP_STATUS_IS_REDIRECTION (status))
+    return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS,
+                        "the proxy answered %u with a redirect, which is not followed", status);
   return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS, "the proxy answered %u %s%s%s", status,
                       reason ? reason : soup_status_get_phrase (status),
                       detail && *detail ? ": " : "", detail ? detail : "");
@@ -388,6 +391,8 @@ bsp_http_upload (SoupSession *session, const char *url, const char *sidhash, con
       done (bad, user_data);
       return;
     }
+  /* A redirect could take the file anywhere: never follow one. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
 
   {
     g_autofree char *uuid = g_uuid_string_random ();
@@ -540,6 +545,8 @@ bsp_http_download (SoupSession *session, const char *url, gint64 expected,
       done (bad, user_data);
       return;
     }
+  /* A redirect could lead anywhere, the user's own network included. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   down = g_new0 (BspHttpDownload, 1);
   down->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   down->chunk = chunk;
