@@ -72,6 +72,7 @@ struct _BspTransfer
   guint timer_id;
   gint64 last_progress;
   GCancellable *cancellable;
+  BspHttpUpload *upload; /* send: the POST's worker, while it runs */
 };
 
 struct _BspTransfers
@@ -102,6 +103,7 @@ bsp_transfer_unref (BspTransfer *t)
   if (--t->ref_count > 0)
     return;
   g_clear_handle_id (&t->timer_id, g_source_remove);
+  g_clear_pointer (&t->upload, bsp_http_upload_free);
   if (t->xfer != NULL)
     purple_xfer_unref (t->xfer);
   g_free (t->sid);
@@ -153,6 +155,8 @@ bsp_transfer_detach (BspTransfer *t)
   t->state = BSP_STATE_ENDED;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_cancellable_cancel (t->cancellable);
+  /* Joins the upload's worker: nothing of it outlives this. */
+  g_clear_pointer (&t->upload, bsp_http_upload_free);
   bsp_iq_tracker_forget (owner->iq, t);
   bsp_discovery_cancel (owner->discovery, t);
   /* The table's reference goes last. */
@@ -562,7 +566,6 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
           bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
         }
     }
-  bsp_transfer_unref (t);
 }
 
 static void
@@ -609,9 +612,11 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
       return;
     }
   path = purple_xfer_get_local_filename (t->xfer);
-  bsp_http_upload (t->owner->http, url, t->sidhash, path, bsp_transfer_filename (t),
-                   purple_xfer_get_size (t->xfer), t->cancellable, bsp_transfer_send_progress,
-                   bsp_transfer_send_done, bsp_transfer_ref (t));
+  /* @t owns the upload and frees it when it ends: no reference needed. */
+  t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
+                                     bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),
+                                     t->cancellable, bsp_transfer_send_progress,
+                                     bsp_transfer_send_done, t);
 }
 
 /* May this proxy deliver an upload to this receiver? */

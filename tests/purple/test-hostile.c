@@ -249,13 +249,12 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
                 "<field var='FORM_TYPE' type='hidden'><value>%s</value></field>"
                 "<field var='http-base'><value>%s</value></field></x>",
                 BSP_NS_BSPROXY, http_base);
-          answer = g_markup_printf_escaped (
+          g_autofree char *start = g_markup_printf_escaped (
               "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
               "<identity category='proxy' type='bytestreams' name='fake'/>"
               "<feature var='%s'/><feature var='%s'/>",
               id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY);
-          answer = g_strconcat (g_steal_pointer (&answer), form ? form : "", "</query></iq>",
-                                NULL);
+          answer = g_strconcat (start, form ? form : "", "</query></iq>", NULL);
           hostile_send_raw (proxy, answer);
         }
       else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL)
