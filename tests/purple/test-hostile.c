@@ -56,6 +56,7 @@ typedef struct
   const char *url;       /* {port}: the responder, {other}: the trap listener */
   HostileHttp http;
   const char *reason;    /* in bob's conversation; NULL: the transfer completes */
+  gboolean forged_push;  /* the sender pushes a URL to the trap first, as if the proxy */
 } HostileCase;
 
 static const HostileCase hostile_cases[] = {
@@ -77,6 +78,9 @@ static const HostileCase hostile_cases[] = {
     TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_FIXED, "announces" },
   { "/hostile/size-0-chunked", "An offer of 0 bytes, a chunked response of 1 MiB", 0, FALSE,
     "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+  { "/hostile/forged-push", "Before the proxy's own push, another JID pushes <activated/> "
+    "with the right sidhash and a URL to elsewhere: ignored, the real one completes", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
   { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000,
     TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
 };
@@ -405,8 +409,22 @@ hostile_test (gconstpointer user_data)
   g_assert_nonnull (pts_test_node_find (reply, "streamhost-used", BSP_NS_BYTESTREAMS));
   g_clear_pointer (&reply, pts_node_free);
 
-  /* The push that carries the URL under test. */
   sidhash = bsp_sidhash (HOSTILE_SID, pts_test_client_get_jid (sender), bob);
+  if (c->forged_push)
+    {
+      g_autofree char *forged_id = pts_test_client_next_id (sender);
+      g_autofree char *forged_url = hostile_expand ("http://127.0.0.1:{other}/dl/token", http_port,
+                                                    trap_port);
+      g_autofree char *forged = g_markup_printf_escaped (
+          "<iq type='set' id='%s' to='%s'><activated xmlns='%s' sidhash='%s' url='%s'/></iq>",
+          forged_id, bob, BSP_NS_BSPROXY, sidhash, forged_url);
+      hostile_send_raw (sender, forged);
+      reply = pts_test_client_wait_iq (sender, forged_id, HOSTILE_WAIT_MS, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&reply, pts_node_free);
+    }
+
+  /* The push that carries the URL under test. */
   push_id = pts_test_client_next_id (proxy);
   xml = g_markup_printf_escaped ("<iq type='set' id='%s' to='%s'><activated xmlns='%s' "
                                  "sidhash='%s' url='%s'/></iq>",
