@@ -267,6 +267,10 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
                                             "<connected xmlns='%s' jid='%s'/></iq>",
                                             id, from, BSP_NS_BSPROXY, me);
           hostile_send_raw (proxy, answer);
+          {
+            g_autofree char *text = pts_test_node_to_string (iq);
+            g_test_message ("the plugin connected: %s", text);
+          }
           return g_strdup (pts_node_get_attr (child, "size"));
         }
       else
