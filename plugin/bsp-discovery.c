@@ -15,6 +15,9 @@
 #include "bsp-discovery.h"
 #include "bsp-log.h"
 #include "bsp-protocol.h"
+#include "bsp-url.h"
+
+#define BSP_NS_DATA_FORMS "jabber:x:data"
 
 typedef struct
 {
@@ -44,6 +47,7 @@ bsp_discovery_entry_free (BspDiscoveryEntry *entry)
 {
   g_free (entry->info.jid);
   g_free (entry->info.host);
+  g_free (entry->info.http_base);
   g_array_unref (entry->waiters);
   g_free (entry);
 }
@@ -108,9 +112,55 @@ bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why,
       if (port != NULL && g_ascii_string_to_unsigned (port, 10, 1, 65535, &p, NULL))
         entry->info.port = (guint16) p;
     }
-  bsp_log_info ("proxy %s: SOCKS5 %s:%u, HTTP %s%s", entry->info.jid,
+  bsp_log_info ("proxy %s: SOCKS5 %s:%u, HTTP %s%s%s", entry->info.jid,
                 entry->info.host ? entry->info.host : "?", entry->info.port,
-                entry->info.http ? "yes" : "no", entry->info.bridge ? " (bridges to SOCKS5)" : "");
+                entry->info.http ? "yes" : "no", entry->info.bridge ? " (bridges to SOCKS5)" : "",
+                entry->info.http_base ? ", under an advertised base" : "");
+}
+
+/* The text of the first <value/> of the form's field @var, or NULL. */
+static char *
+bsp_discovery_form_value (xmlnode *form, const char *var)
+{
+  for (xmlnode *field = xmlnode_get_child (form, "field"); field != NULL;
+       field = xmlnode_get_next_twin (field))
+    if (g_strcmp0 (xmlnode_get_attrib (field, "var"), var) == 0)
+      {
+        xmlnode *value = xmlnode_get_child (field, "value");
+        return value ? xmlnode_get_data (value) : NULL;
+      }
+  return NULL;
+}
+
+/* The bs-proxy's XEP-0128 form: where its HTTP side hands out URLs, and
+ * its size limit. Only the first form of that FORM_TYPE counts. */
+static void
+bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
+{
+  for (xmlnode *form = xmlnode_get_child_with_namespace (query, "x", BSP_NS_DATA_FORMS);
+       form != NULL; form = xmlnode_get_next_twin (form))
+    {
+      g_autofree char *type = NULL;
+      g_autofree char *size = NULL;
+      guint64 limit = 0;
+
+      if (g_strcmp0 (xmlnode_get_namespace (form), BSP_NS_DATA_FORMS) != 0
+          || g_strcmp0 (xmlnode_get_attrib (form, "type"), "result") != 0)
+        continue;
+      type = bsp_discovery_form_value (form, "FORM_TYPE");
+      if (g_strcmp0 (type, BSP_NS_BSPROXY) != 0)
+        continue;
+      g_free (entry->info.http_base);
+      entry->info.http_base = bsp_discovery_form_value (form, "http-base");
+      size = bsp_discovery_form_value (form, "max-file-size");
+      if (size != NULL && g_ascii_string_to_unsigned (size, 10, 1, G_MAXUINT64, &limit, NULL))
+        entry->info.max_file_size = limit;
+      if (entry->info.http_base != NULL && !bsp_url_base_is_valid (entry->info.http_base))
+        bsp_log_warning ("proxy %s advertises an unusable HTTP base; none of its URLs will be "
+                         "used",
+                         entry->info.jid);
+      return;
+    }
 }
 
 static void
@@ -139,6 +189,7 @@ bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpoin
                 entry->info.bridge = TRUE;
             }
         }
+      bsp_discovery_read_form (entry, query);
     }
   entry->ok = entry->info.is_proxy;
   if (entry->ok)

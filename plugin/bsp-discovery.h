@@ -18,6 +18,11 @@ typedef struct
   gboolean bridge; /* http://oneteam.im/bs-proxy#bridge */
   char *host;      /* its SOCKS5 streamhost, when asked */
   guint16 port;
+  /* From its XEP-0128 form (FORM_TYPE http://oneteam.im/bs-proxy): the
+   * base URL it hands out URLs under (NULL: none advertised; then any
+   * http or https URL goes), and its size limit (0: none advertised). */
+  char *http_base;
+  guint64 max_file_size;
 } BspProxyInfo;
 
 typedef struct _BspDiscovery BspDiscovery;

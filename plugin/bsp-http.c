@@ -1,11 +1,14 @@
 /* bsp-http.c — the plugin's HTTP client: a streamed multipart upload and a
  * chunked download, on libsoup 3
  *
- * Nothing here blocks the main loop or holds a whole file: the upload body
- * is a small stream class that yields the multipart head, then the file
- * (read by GIO's file stream, in GIO's worker threads, which never touch
- * libpurple), then the tail; the download reads the response stream in
- * fixed chunks.
+ * Nothing here blocks the main loop or holds a whole file. The upload runs
+ * in a worker thread of its own with libsoup's synchronous API: libsoup
+ * writes a request body in small pieces, and on the main loop every piece
+ * cost a turn of libpurple's loop. The body is a small stream class that
+ * yields the multipart head, then the file (read in large blocks), then
+ * the tail; the worker touches no libpurple object and hands progress and
+ * the end back to the main context. The download reads the response
+ * stream on the main loop in fixed chunks into the PurpleXfer.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -92,6 +95,9 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
       if (!g_utf8_validate (detail, -1, &end))
         detail[end - detail] = '\0';
     }
+  if (SOUP_STATUS_IS_REDIRECTION (status))
+    return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS,
+                        "the proxy answered %u with a redirect, which is not followed", status);
   return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS, "the proxy answered %u %s%s%s", status,
                       reason ? reason : soup_status_get_phrase (status),
                       detail && *detail ? ": " : "", detail ? detail : "");
@@ -99,13 +105,17 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
 
 /* ==== the upload body ========================================================= */
 
-/* head, then the inner stream, then tail: a read never spans two of them.
+/* head, then exactly @size bytes of the file, then tail: a read never
+ * spans two of them.
  *
- * GIO splices a request body in 8 KiB reads; a local file stream answers
- * each async read from a worker thread, and a thread hop per 8 KiB made the
- * sender slow. So the file is read in large blocks (one hop each) and the
- * small reads are answered from the block at once. */
+ * libsoup writes a request body by splicing it in 8 KiB reads; the file is
+ * read in large blocks and the small reads are answered from the block.
+ * Only the synchronous read is implemented: the upload runs in a thread
+ * of its own (GInputStream's default async read would run it in GIO's
+ * pool, which works too, but nothing here asks for it). */
 #define BSP_MULTIPART_BLOCK (256 * 1024)
+
+typedef void (*BspMultipartProgress) (guint64 file_done, gpointer user_data);
 
 #define BSP_TYPE_MULTIPART_STREAM (bsp_multipart_stream_get_type ())
 G_DECLARE_FINAL_TYPE (BspMultipartStream, bsp_multipart_stream, BSP, MULTIPART_STREAM,
@@ -119,10 +129,14 @@ struct _BspMultipartStream
   GBytes *tail;
   gsize head_off;
   gsize tail_off;
+  guint64 file_left; /* of the offered size, not read from the file yet */
+  guint64 file_done; /* file bytes handed to the reader */
   gboolean inner_done;
   guint8 *block;
   gsize block_off;
   gsize block_len;
+  BspMultipartProgress progress;
+  gpointer progress_data;
 };
 
 G_DEFINE_TYPE (BspMultipartStream, bsp_multipart_stream, G_TYPE_INPUT_STREAM)
@@ -156,23 +170,16 @@ bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize c
   if (self->head_off < g_bytes_get_size (self->head))
     *n = bsp_multipart_stream_take_bytes (self->head, &self->head_off, buffer, count);
   else if (self->block_off < self->block_len)
-    *n = bsp_multipart_stream_take (self->block, self->block_len, &self->block_off, buffer,
-                                    count);
+    {
+      *n = bsp_multipart_stream_take (self->block, self->block_len, &self->block_off, buffer,
+                                      count);
+      self->file_done += *n;
+    }
   else if (self->inner_done)
     *n = bsp_multipart_stream_take_bytes (self->tail, &self->tail_off, buffer, count);
   else
     return FALSE;
   return TRUE;
-}
-
-/* A new block of @n bytes came from the file (0 = its end). */
-static void
-bsp_multipart_stream_refilled (BspMultipartStream *self, gsize n)
-{
-  self->block_off = 0;
-  self->block_len = n;
-  if (n == 0)
-    self->inner_done = TRUE;
 }
 
 static gssize
@@ -184,71 +191,34 @@ bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
 
   while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
     {
-      gssize got = g_input_stream_read (self->inner, self->block, BSP_MULTIPART_BLOCK,
-                                        cancellable, error);
+      gssize got;
+
+      /* A block is used up: a good moment to tell (once per block, not
+       * per small read). */
+      if (self->progress != NULL)
+        self->progress (self->file_done, self->progress_data);
+      if (self->file_left == 0)
+        {
+          /* The offer's size is what goes, even if the file grew since. */
+          self->inner_done = TRUE;
+          continue;
+        }
+      got = g_input_stream_read (self->inner, self->block,
+                                 MIN (BSP_MULTIPART_BLOCK, self->file_left), cancellable, error);
       if (got < 0)
         return -1;
-      bsp_multipart_stream_refilled (self, got);
+      if (got == 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
+                       self->file_left);
+          return -1;
+        }
+      self->file_left -= got;
+      self->block_off = 0;
+      self->block_len = got;
     }
   return n;
-}
-
-typedef struct
-{
-  void *buffer;
-  gsize count;
-} BspMultipartRead;
-
-static void
-bsp_multipart_stream_inner_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  BspMultipartStream *self = g_task_get_source_object (task);
-  BspMultipartRead *read = g_task_get_task_data (task);
-  GError *error = NULL;
-  gssize got = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  gsize n = 0;
-
-  if (got < 0)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  bsp_multipart_stream_refilled (self, got);
-  /* A block, or the end of the file: either way a read is ready now. */
-  bsp_multipart_stream_read_ready (self, read->buffer, read->count, &n);
-  g_task_return_int (task, n);
-}
-
-static void
-bsp_multipart_stream_read_async (GInputStream *stream, void *buffer, gsize count,
-                                 int io_priority, GCancellable *cancellable,
-                                 GAsyncReadyCallback callback, gpointer user_data)
-{
-  BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
-  GTask *task = g_task_new (stream, cancellable, callback, user_data);
-  BspMultipartRead *read;
-  gsize n = 0;
-
-  g_task_set_source_tag (task, bsp_multipart_stream_read_async);
-  if (bsp_multipart_stream_read_ready (self, buffer, count, &n))
-    {
-      g_task_return_int (task, n);
-      g_object_unref (task);
-      return;
-    }
-  read = g_new (BspMultipartRead, 1);
-  read->buffer = buffer;
-  read->count = count;
-  g_task_set_task_data (task, read, g_free);
-  g_input_stream_read_async (self->inner, self->block, BSP_MULTIPART_BLOCK, io_priority,
-                             cancellable, bsp_multipart_stream_inner_read_cb, task);
-}
-
-static gssize
-bsp_multipart_stream_read_finish (GInputStream *stream, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_int (G_TASK (result), error);
 }
 
 static gboolean
@@ -276,8 +246,6 @@ bsp_multipart_stream_class_init (BspMultipartStreamClass *klass)
 
   G_OBJECT_CLASS (klass)->finalize = bsp_multipart_stream_finalize;
   stream_class->read_fn = bsp_multipart_stream_read;
-  stream_class->read_async = bsp_multipart_stream_read_async;
-  stream_class->read_finish = bsp_multipart_stream_read_finish;
   stream_class->close_fn = bsp_multipart_stream_close;
 }
 
@@ -319,99 +287,279 @@ bsp_http_multipart_tail (const char *boundary)
   return g_strdup_printf ("\r\n--%s--\r\n", boundary);
 }
 
+
 /* ==== upload ================================================================== */
 
-typedef struct
+/* One upload: a worker thread runs the POST with libsoup's synchronous
+ * API on a SoupSession of its own (made in that thread, as libsoup wants),
+ * so the body moves without a main-loop turn per piece. The thread never
+ * touches libpurple: progress and the end go back to the caller's main
+ * context as sources this object keeps track of, so that
+ * bsp_http_upload_free () can drop them. References: the owner's (given
+ * up in bsp_http_upload_free (), after the thread was joined), the
+ * thread's, and one per pending source; the last one always goes on the
+ * owner's thread. */
+struct _BspHttpUpload
 {
-  BspHttpProgress progress;
+  gint ref_count; /* atomic */
+  GThread *thread;  /* owner's side; NULL once joined */
+  GMainContext *context;
+  GCancellable *cancellable;
+  GProxyResolver *resolver;
+  char *url;
+  char *sidhash;
+  char *path;
+  char *filename;
+  goffset size;
+  BspHttpProgress progress; /* owner's side: called on @context */
   BspHttpDone done;
   gpointer user_data;
-  guint64 written;
-  gsize head_len;
-  goffset size;
-} BspHttpUpload;
 
-static void
-bsp_http_upload_wrote (SoupMessage *msg, guint chunk_size, gpointer user_data)
+  GMutex lock; /* the fields below */
+  guint64 sent;
+  gint64 last_post;
+  GSource *progress_source; /* pending, a reference held */
+  GSource *done_source;
+  GError *error; /* the end, for the done source */
+};
+
+/* Progress goes to the main loop at most this often. */
+#define BSP_HTTP_PROGRESS_INTERVAL (G_USEC_PER_SEC / 20)
+
+static BspHttpUpload *
+bsp_http_upload_ref (BspHttpUpload *up)
 {
-  BspHttpUpload *up = user_data;
-  guint64 file_bytes;
-
-  up->written += chunk_size;
-  file_bytes = up->written > up->head_len ? up->written - up->head_len : 0;
-  if (up->progress != NULL)
-    up->progress (MIN (file_bytes, (guint64) up->size), up->user_data);
+  g_atomic_int_inc (&up->ref_count);
+  return up;
 }
 
 static void
-bsp_http_upload_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+bsp_http_upload_unref (BspHttpUpload *up)
 {
-  BspHttpUpload *up = user_data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                                &error);
-
-  g_signal_handlers_disconnect_by_data (msg, up);
-  if (error == NULL && !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
-    error = bsp_http_status_error (msg, body);
-  up->done (error, up->user_data);
+  if (!g_atomic_int_dec_and_test (&up->ref_count))
+    return;
+  g_assert (up->thread == NULL && up->progress_source == NULL && up->done_source == NULL);
+  g_main_context_unref (up->context);
+  g_clear_object (&up->cancellable);
+  g_clear_object (&up->resolver);
+  g_free (up->url);
+  g_free (up->sidhash);
+  g_free (up->path);
+  g_free (up->filename);
+  g_clear_error (&up->error);
+  g_mutex_clear (&up->lock);
   g_free (up);
 }
 
-void
-bsp_http_upload (SoupSession *session, const char *url, const char *sidhash, const char *path,
-                 const char *filename, goffset size, GCancellable *cancellable,
-                 BspHttpProgress progress, BspHttpDone done, gpointer user_data)
+/* Attaches @func to the owner's context; with the lock held. */
+static GSource *
+bsp_http_upload_post_locked (BspHttpUpload *up, GSourceFunc func, int priority)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, &error);
-  g_autofree char *boundary = NULL;
-  g_autofree char *head = NULL;
-  g_autofree char *tail = NULL;
-  g_autofree char *content_type = NULL;
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, bsp_http_upload_ref (up),
+                         (GDestroyNotify) bsp_http_upload_unref);
+  g_source_attach (source, up->context);
+  return source;
+}
+
+/* On the owner's context. */
+static gboolean
+bsp_http_upload_progress_cb (gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+  guint64 sent;
+
+  g_mutex_lock (&up->lock);
+  sent = up->sent;
+  g_clear_pointer (&up->progress_source, g_source_unref);
+  /* The interval counts from here: a busy loop gets no new one at once. */
+  up->last_post = g_get_monotonic_time ();
+  g_mutex_unlock (&up->lock);
+  if (up->progress != NULL)
+    up->progress (MIN (sent, (guint64) up->size), up->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the worker: from the body stream, for every piece libsoup takes. */
+static void
+bsp_http_upload_note_progress (guint64 file_done, gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&up->lock);
+  up->sent = file_done;
+  /* Progress is for the eye: it waits for the loop to be idle. */
+  if (up->progress_source == NULL && now - up->last_post >= BSP_HTTP_PROGRESS_INTERVAL)
+    up->progress_source = bsp_http_upload_post_locked (up, bsp_http_upload_progress_cb,
+                                                       G_PRIORITY_DEFAULT_IDLE);
+  g_mutex_unlock (&up->lock);
+}
+
+/* On the owner's context: the thread is over, or about to be. */
+static gboolean
+bsp_http_upload_done_cb (gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+  GError *error;
+
+  g_mutex_lock (&up->lock);
+  error = g_steal_pointer (&up->error);
+  g_clear_pointer (&up->done_source, g_source_unref);
+  g_mutex_unlock (&up->lock);
+  if (up->thread != NULL)
+    g_clear_pointer (&up->thread, g_thread_join);
+  if (up->done != NULL)
+    up->done (error, up->user_data);
+  g_clear_error (&error);
+  return G_SOURCE_REMOVE;
+}
+
+/* The multipart body of the POST, as a stream. */
+static GInputStream *
+bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type,
+                      goffset *length)
+{
+  BspMultipartStream *body = g_object_new (BSP_TYPE_MULTIPART_STREAM, NULL);
+  g_autofree char *uuid = g_uuid_string_random ();
+  g_autofree char *boundary = g_strconcat ("bsproxy-", uuid, NULL);
+  char *head = bsp_http_multipart_head (boundary, up->sidhash, up->filename, up->size);
+  char *tail = bsp_http_multipart_tail (boundary);
+
+  *length = strlen (head) + up->size + strlen (tail);
+  *content_type = g_strdup_printf ("multipart/form-data; boundary=%s", boundary);
+  body->head = g_bytes_new_take (head, strlen (head));
+  body->tail = g_bytes_new_take (tail, strlen (tail));
+  body->inner = g_object_ref (file);
+  body->file_left = up->size;
+  body->progress = bsp_http_upload_note_progress;
+  body->progress_data = up;
+  return G_INPUT_STREAM (body);
+}
+
+/* In the worker: the whole POST. */
+static gboolean
+bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (up->path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, up->cancellable, error);
   g_autoptr (SoupMessage) msg = NULL;
-  g_autoptr (BspMultipartStream) body = NULL;
-  BspHttpUpload *up;
+  g_autoptr (GInputStream) body = NULL;
+  g_autoptr (GInputStream) response = NULL;
+  g_autoptr (GBytes) detail = NULL;
+  g_autofree char *content_type = NULL;
+  goffset length;
 
   if (in == NULL)
-    {
-      done (error, user_data);
-      return;
-    }
-  msg = soup_message_new (SOUP_METHOD_POST, url);
+    return FALSE;
+  msg = soup_message_new (SOUP_METHOD_POST, up->url);
   if (msg == NULL)
     {
-      g_autoptr (GError) bad = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                            "the proxy gave an invalid upload URL");
-      done (bad, user_data);
-      return;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "the proxy gave an invalid upload URL");
+      return FALSE;
     }
+  /* A redirect could take the file anywhere: never follow one. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
+  soup_message_set_request_body (msg, content_type, body, length);
 
-  {
-    g_autofree char *uuid = g_uuid_string_random ();
-    boundary = g_strconcat ("bsproxy-", uuid, NULL);
-  }
-  head = bsp_http_multipart_head (boundary, sidhash, filename, size);
-  tail = bsp_http_multipart_tail (boundary);
-  body = g_object_new (BSP_TYPE_MULTIPART_STREAM, NULL);
-  body->head = g_bytes_new (head, strlen (head));
-  body->tail = g_bytes_new (tail, strlen (tail));
-  body->inner = G_INPUT_STREAM (g_steal_pointer (&in));
-  content_type = g_strdup_printf ("multipart/form-data; boundary=%s", boundary);
-  soup_message_set_request_body (msg, content_type, G_INPUT_STREAM (body),
-                                 (gssize) (strlen (head) + size + strlen (tail)));
+  response = soup_session_send (session, msg, up->cancellable, error);
+  if (response == NULL)
+    return FALSE;
+  if (SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
+    return TRUE;
+  /* The start of the proxy's explanation, for the reason. */
+  detail = g_input_stream_read_bytes (response, 200, up->cancellable, NULL);
+  g_propagate_error (error, bsp_http_status_error (msg, detail));
+  return FALSE;
+}
 
-  up = g_new0 (BspHttpUpload, 1);
+static gpointer
+bsp_http_upload_thread (gpointer data)
+{
+  BspHttpUpload *up = data;
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  GError *error = NULL;
+  SoupSession *session;
+
+  /* The session belongs to this thread, and libsoup's sync I/O runs on
+   * this thread's own context, never on libpurple's. */
+  g_main_context_push_thread_default (context);
+  session = soup_session_new_with_options ("proxy-resolver", up->resolver, "user-agent",
+                                           "pidgin-bsproxy/" PACKAGE_VERSION, "timeout",
+                                           BSP_HTTP_IDLE_TIMEOUT, "idle-timeout",
+                                           BSP_HTTP_IDLE_TIMEOUT, NULL);
+  bsp_http_upload_run (up, session, &error);
+  soup_session_abort (session);
+  g_object_unref (session);
+  g_main_context_pop_thread_default (context);
+
+  g_mutex_lock (&up->lock);
+  up->error = error;
+  up->done_source = bsp_http_upload_post_locked (up, bsp_http_upload_done_cb,
+                                                 G_PRIORITY_DEFAULT);
+  g_mutex_unlock (&up->lock);
+  bsp_http_upload_unref (up);
+  return NULL;
+}
+
+BspHttpUpload *
+bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash,
+                       const char *path, const char *filename, goffset size,
+                       GCancellable *cancellable, BspHttpProgress progress, BspHttpDone done,
+                       gpointer user_data)
+{
+  BspHttpUpload *up = g_new0 (BspHttpUpload, 1);
+  GProxyResolver *resolver = soup_session_get_proxy_resolver (session);
+
+  up->ref_count = 1;
+  g_mutex_init (&up->lock);
+  up->context = g_main_context_ref_thread_default ();
+  up->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
+  up->resolver = resolver ? g_object_ref (resolver) : NULL;
+  up->url = g_strdup (url);
+  up->sidhash = g_strdup (sidhash);
+  up->path = g_strdup (path);
+  up->filename = g_strdup (filename);
+  up->size = size;
   up->progress = progress;
   up->done = done;
   up->user_data = user_data;
-  up->head_len = strlen (head);
-  up->size = size;
-  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (bsp_http_upload_wrote), up);
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
-                                    bsp_http_upload_sent, up);
+  up->thread = g_thread_new ("bsp-upload", bsp_http_upload_thread, bsp_http_upload_ref (up));
+  return up;
+}
+
+void
+bsp_http_upload_free (BspHttpUpload *up)
+{
+  GSource *progress_source, *done_source;
+
+  if (up == NULL)
+    return;
+  g_cancellable_cancel (up->cancellable);
+  if (up->thread != NULL)
+    g_clear_pointer (&up->thread, g_thread_join);
+  /* No thread posts anything now; drop what is still pending. */
+  up->progress = NULL;
+  up->done = NULL;
+  g_mutex_lock (&up->lock);
+  progress_source = g_steal_pointer (&up->progress_source);
+  done_source = g_steal_pointer (&up->done_source);
+  g_mutex_unlock (&up->lock);
+  if (progress_source != NULL)
+    {
+      g_source_destroy (progress_source);
+      g_source_unref (progress_source);
+    }
+  if (done_source != NULL)
+    {
+      g_source_destroy (done_source);
+      g_source_unref (done_source);
+    }
+  bsp_http_upload_unref (up);
 }
 
 /* ==== download ================================================================ */
@@ -540,6 +688,8 @@ bsp_http_download (SoupSession *session, const char *url, gint64 expected,
       done (bad, user_data);
       return;
     }
+  /* A redirect could lead anywhere, the user's own network included. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   down = g_new0 (BspHttpDownload, 1);
   down->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   down->chunk = chunk;

@@ -35,14 +35,24 @@ typedef void (*BspHttpDone) (const GError *error, gpointer user_data);
 /* A downloaded chunk; return FALSE to stop with BSP_HTTP_ERROR_ABORTED. */
 typedef gboolean (*BspHttpChunk) (const guint8 *data, gsize len, gpointer user_data);
 
+typedef struct _BspHttpUpload BspHttpUpload;
+
 /* POSTs @path as the FILE part of a multipart/form-data body whose SIDHASH
- * part comes first, with an exact Content-Length, read from disk as it is
- * sent. @done gets NULL only for a 2xx answer. Cancelling @cancellable
- * aborts the request; @done then gets G_IO_ERROR_CANCELLED. */
-void bsp_http_upload (SoupSession *session, const char *url, const char *sidhash,
-                      const char *path, const char *filename, goffset size,
-                      GCancellable *cancellable, BspHttpProgress progress, BspHttpDone done,
-                      gpointer user_data);
+ * part comes first, with an exact Content-Length: exactly @size bytes of
+ * the file, read in large blocks as they are sent. The request runs in a
+ * worker thread with libsoup's synchronous API, on a session of its own
+ * that uses @session's proxy resolver. @progress (throttled) and @done
+ * (once) run on the calling thread's thread-default main context; @done
+ * gets NULL only for a 2xx answer, G_IO_ERROR_CANCELLED when @cancellable
+ * was cancelled. */
+BspHttpUpload *bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash,
+                                      const char *path, const char *filename, goffset size,
+                                      GCancellable *cancellable, BspHttpProgress progress,
+                                      BspHttpDone done, gpointer user_data);
+/* Cancels the upload if it still runs, waits for its thread, and drops
+ * whatever it has not told yet: neither @progress nor @done runs after
+ * this. May be called from @done. */
+void bsp_http_upload_free (BspHttpUpload *upload);
 
 /* GETs @url and hands every chunk to @chunk as it arrives; @expected >= 0
  * is checked against the announced and the received length. */

@@ -27,6 +27,7 @@
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
 #include "bsp-transfer.h"
+#include "bsp-url.h"
 
 #define BSP_NS_SI "http://jabber.org/protocol/si"
 #define BSP_NS_SI_FT "http://jabber.org/protocol/si/profile/file-transfer"
@@ -62,6 +63,7 @@ struct _BspTransfer
   char *peer;          /* full JID, normalised */
   char *sidhash;
   char *proxy;         /* the bs-proxy in use */
+  char *http_base;     /* where that proxy's URLs must be (NULL: it said nothing) */
   char *offer_id;      /* send: id of our streamhost offer */
   GPtrArray *offered;  /* send: streamhost JIDs we offered */
   xmlnode *consumed;   /* the IQ taken from prpl-jabber, for the fallback */
@@ -70,6 +72,7 @@ struct _BspTransfer
   guint timer_id;
   gint64 last_progress;
   GCancellable *cancellable;
+  BspHttpUpload *upload; /* send: the POST's worker, while it runs */
 };
 
 struct _BspTransfers
@@ -100,12 +103,14 @@ bsp_transfer_unref (BspTransfer *t)
   if (--t->ref_count > 0)
     return;
   g_clear_handle_id (&t->timer_id, g_source_remove);
+  g_clear_pointer (&t->upload, bsp_http_upload_free);
   if (t->xfer != NULL)
     purple_xfer_unref (t->xfer);
   g_free (t->sid);
   g_free (t->peer);
   g_free (t->sidhash);
   g_free (t->proxy);
+  g_free (t->http_base);
   g_free (t->offer_id);
   if (t->offered != NULL)
     g_ptr_array_unref (t->offered);
@@ -150,6 +155,8 @@ bsp_transfer_detach (BspTransfer *t)
   t->state = BSP_STATE_ENDED;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_cancellable_cancel (t->cancellable);
+  /* Joins the upload's worker: nothing of it outlives this. */
+  g_clear_pointer (&t->upload, bsp_http_upload_free);
   bsp_iq_tracker_forget (owner->iq, t);
   bsp_discovery_cancel (owner->discovery, t);
   /* The table's reference goes last. */
@@ -330,9 +337,16 @@ bsp_transfer_recv_done (const GError *error, gpointer user_data)
 static void
 bsp_transfer_recv_activated (BspTransfer *t, const char *url)
 {
-  gsize size = purple_xfer_get_size (t->xfer);
+  g_autoptr (GError) error = NULL;
 
   g_clear_handle_id (&t->timer_id, g_source_remove);
+  if (!bsp_url_check (url, t->http_base, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("refused the download address from the proxy (%s)"),
+                                                 error->message);
+      bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+      return;
+    }
   t->state = BSP_STATE_TRANSFERRING;
   if (purple_debug_is_unsafe ())
     bsp_log_info ("transfer %s from %s: downloading %s", t->sid, t->peer, url);
@@ -344,7 +358,9 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
       bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
       return;
     }
-  bsp_http_download (t->owner->http, url, size > 0 ? (gint64) size : -1, t->cancellable,
+  /* The offered size is exact: 0 is an empty file, not an unknown size. */
+  bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
+                     t->cancellable,
                      bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
 }
 
@@ -398,12 +414,14 @@ static void
 bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  guint64 size = purple_xfer_get_size (t->xfer);
+  char size_text[24];
   xmlnode *iq, *connect;
   xmlnode *offer_query;
 
   if (t->owner == NULL)
     return;
-  if (info == NULL || !info->http)
+  if (info == NULL || !info->http || (info->max_file_size > 0 && size > info->max_file_size))
     {
       t->candidate++;
       bsp_transfer_recv_try_next (t);
@@ -411,9 +429,15 @@ bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
     }
   g_free (t->proxy);
   t->proxy = g_strdup (info->jid);
+  g_free (t->http_base);
+  t->http_base = g_strdup (info->http_base);
   iq = bsp_iq_new ("set", info->jid, NULL, "connect", BSP_NS_BSPROXY, &connect);
   xmlnode_set_attrib (connect, "sid", t->sid);
   xmlnode_set_attrib (connect, "jid", xmlnode_get_attrib (t->consumed, "from"));
+  /* The size from the offer, so that the proxy can announce it on the
+   * download and cut a transfer that ends short. */
+  g_snprintf (size_text, sizeof size_text, "%" G_GUINT64_FORMAT, size);
+  xmlnode_set_attrib (connect, "size", size_text);
   /* The offer's streamhosts, as the seed does (the proxy ignores them). */
   offer_query = xmlnode_get_child_with_namespace (t->consumed, "query", BSP_NS_BYTESTREAMS);
   for (xmlnode *sh = xmlnode_get_child (offer_query, "streamhost"); sh != NULL;
@@ -542,7 +566,6 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
           bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
         }
     }
-  bsp_transfer_unref (t);
 }
 
 static void
@@ -553,6 +576,7 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
   xmlnode *activated = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY)
                           : NULL;
   const char *url = activated ? xmlnode_get_attrib (activated, "url") : NULL;
+  g_autoptr (GError) error = NULL;
   const char *path;
 
   if (t->owner == NULL)
@@ -569,6 +593,13 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
 
   /* Activated: the stream is ours now, no more fallback. */
   g_clear_pointer (&t->consumed, xmlnode_free);
+  if (!bsp_url_check (url, t->http_base, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("refused the upload address from the proxy (%s)"),
+                                                 error->message);
+      bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+      return;
+    }
   t->state = BSP_STATE_TRANSFERRING;
   if (purple_debug_is_unsafe ())
     bsp_log_info ("transfer %s to %s: uploading to %s", t->sid, t->peer, url);
@@ -581,18 +612,23 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
       return;
     }
   path = purple_xfer_get_local_filename (t->xfer);
-  bsp_http_upload (t->owner->http, url, t->sidhash, path, bsp_transfer_filename (t),
-                   purple_xfer_get_size (t->xfer), t->cancellable, bsp_transfer_send_progress,
-                   bsp_transfer_send_done, bsp_transfer_ref (t));
+  /* @t owns the upload and frees it when it ends: no reference needed. */
+  t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
+                                     bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),
+                                     t->cancellable, bsp_transfer_send_progress,
+                                     bsp_transfer_send_done, t);
 }
 
 /* May this proxy deliver an upload to this receiver? */
 static gboolean
-bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, const char *receiver)
+bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, PurpleXfer *xfer,
+                          const char *receiver)
 {
   gboolean speaks = FALSE;
 
   if (info == NULL || !info->http)
+    return FALSE;
+  if (info->max_file_size > 0 && purple_xfer_get_size (xfer) > info->max_file_size)
     return FALSE;
   if (info->bridge)
     return TRUE;
@@ -631,11 +667,12 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
       || !g_ptr_array_find_with_equal_func (t->offered, proxy, g_str_equal, NULL))
     return FALSE;
   info = bsp_discovery_lookup (self->discovery, proxy);
-  if (!bsp_transfers_can_upload (self, info, from))
+  if (!bsp_transfers_can_upload (self, info, t->xfer, from))
     return FALSE;
 
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);
+  t->http_base = g_strdup (info->http_base);
   t->state = BSP_STATE_ACTIVATING;
   /* Nobody may attach to our local streamhost any more. */
   if (t->xfer->watcher != 0)

@@ -1083,10 +1083,36 @@ driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
   json_builder_end_array (builder);
 }
 
+/* libpurple probes its plugin directories at start and, asked to probe
+ * @path later, hands back any plugin already probed under the same file
+ * name: a bsproxy.so installed system-wide would then run instead of the
+ * one under test. Forget such a namesake first. */
+static void
+driver_forget_namesake (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  char *dot = strrchr (base, '.');
+  PurplePlugin *other;
+
+  if (dot != NULL && g_str_equal (dot + 1, G_MODULE_SUFFIX))
+    *dot = '\0';
+  other = purple_plugins_find_with_basename (base);
+  if (other == NULL || g_strcmp0 (other->path, path) == 0)
+    return;
+  g_printerr ("bsp-purple-driver: ignoring %s, another plugin of that name, for %s\n",
+              other->path, path);
+  if (purple_plugin_is_loaded (other))
+    purple_plugin_unload (other);
+  purple_plugin_destroy (other);
+}
+
 static gboolean
 driver_load_plugin (Driver *self, GError **error)
 {
-  PurplePlugin *plugin = purple_plugin_probe (self->plugin_path);
+  PurplePlugin *plugin;
+
+  driver_forget_namesake (self->plugin_path);
+  plugin = purple_plugin_probe (self->plugin_path);
 
   if (plugin == NULL)
     {

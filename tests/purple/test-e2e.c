@@ -206,6 +206,7 @@ typedef struct
   const char *target_via;
   const char *summary;
   const char *known_bug; /* why the case cannot pass yet: skip it */
+  const char *trigger;   /* the failure cases: where they strike (NULL: E2E_TRIGGER_BYTES) */
 } E2eCase;
 
 /* A known bug keeps a case from passing: skip it, unless
@@ -827,14 +828,17 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
   g_auto (E2eRun) run = { 0 };
   const char *reason;
 
-  g_test_summary ("alice cancels once a mebibyte moved: both sides end cancelled, bob's "
-                  "conversation says why, and bob never calls the file complete");
+  g_test_summary ("alice cancels once a mebibyte (or the case's trigger) moved: both sides end "
+                  "cancelled, bob's conversation says why, and bob never calls the file "
+                  "complete");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
   file = e2e_file_get (c->file);
   e2e_run_transfer (&run, fixture, c, file,
-                    (const char *const[]){ "--cancel-at", E2E_TRIGGER_BYTES, NULL }, NULL);
+                    (const char *const[]){ "--cancel-at",
+                                           c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL },
+                    NULL);
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
   e2e_assert_cancelled (&run.alice, "cancel-local");
@@ -853,14 +857,16 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
   g_auto (E2eRun) run = { 0 };
   const char *reason;
 
-  g_test_summary ("bob cancels once a mebibyte arrived: both sides end cancelled, alice's "
-                  "conversation says why, and neither calls the file complete");
+  g_test_summary ("bob cancels once a mebibyte (or the case's trigger) arrived: both sides end "
+                  "cancelled, alice's conversation says why, and neither calls the file "
+                  "complete");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
   file = e2e_file_get (c->file);
   e2e_run_transfer (&run, fixture, c, file, NULL,
-                    (const char *const[]){ "--cancel-at", E2E_TRIGGER_BYTES, NULL });
+                    (const char *const[]){ "--cancel-at",
+                                           c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
 
   g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-cancelling", NULL));
   e2e_assert_cancelled (&run.bob, "cancel-local");
@@ -1103,6 +1109,17 @@ static const E2eCase e2e_failure = {
   .target_via = "HTTP",
 };
 
+/* the same, struck at the first byte the UI hears of: the upload's worker
+ * has barely started */
+static const E2eCase e2e_failure_early = {
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "HTTP",
+  .target_via = "HTTP",
+  .trigger = "1",
+};
+
 #define e2e_add(path, c, func)                                                                     \
   g_test_add ((path), E2eFixture, (c), e2e_fixture_set_up, (func), e2e_fixture_tear_down)
 
@@ -1149,6 +1166,9 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/decline", &e2e_decline, e2e_test_decline);
   e2e_add ("/e2e/failure/sender-cancels", &e2e_failure, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/receiver-cancels", &e2e_failure, e2e_test_receiver_cancels);
+  e2e_add ("/e2e/failure/sender-cancels-early", &e2e_failure_early, e2e_test_sender_cancels);
+  e2e_add ("/e2e/failure/receiver-cancels-early", &e2e_failure_early,
+           e2e_test_receiver_cancels);
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);

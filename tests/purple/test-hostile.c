@@ -1,0 +1,502 @@
+/* test-hostile.c — the plugin as receiver, against a proxy that lies
+ *
+ * bob is a real libpurple (bsp-purple-driver) with the plugin. alice is
+ * this test: a raw XMPP client (resource "evil") that offers a file, and a
+ * second one (resource "proxy") that plays the bs-proxy: it answers bob's
+ * disco#info with the bs-proxy feature and form, accepts his <connect/>,
+ * and pushes <activated url=…/> with whatever URL the case wants. A tiny
+ * HTTP responder on loopback, served from this thread once the push is
+ * out, answers his GET the way the case wants: a redirect elsewhere, a
+ * body longer than the offer, a body for an offer of size 0.
+ *
+ * Every hostile case must end bob's transfer cancelled with a reason in
+ * his conversation, never complete, with no byte beyond the offered size
+ * on his disk and no connection anywhere the URL should not lead. The
+ * control case (an honest answer) shows the fake proxy is good enough to
+ * complete a transfer, so that the refusals are the plugin's doing.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "bsp-protocol.h"
+#include "pts-test-util.h"
+
+#define HOSTILE_PASSWORD "secret"
+#define HOSTILE_BOB_RESOURCE "hostile"
+#define HOSTILE_SID "hostile-sid-1"
+#define HOSTILE_FILE "hostile.bin"
+#define HOSTILE_WAIT_MS 20000
+#define HOSTILE_DRIVER_TIMEOUT_S 60
+
+#define NS_SI "http://jabber.org/protocol/si"
+#define NS_SI_FT "http://jabber.org/protocol/si/profile/file-transfer"
+
+typedef enum
+{
+  HOSTILE_HTTP_NONE,       /* no connection may arrive */
+  HOSTILE_HTTP_EXACT,      /* 200, exactly the offered bytes */
+  HOSTILE_HTTP_REDIRECT,   /* 302 to the other listener */
+  HOSTILE_HTTP_LONG_FIXED, /* 200, Content-Length: offer + 1 MiB */
+  HOSTILE_HTTP_LONG_CHUNKED, /* 200, chunked, offer + 1 MiB */
+} HostileHttp;
+
+typedef struct
+{
+  const char *path;
+  const char *summary;
+  guint64 size;          /* the offer */
+  gboolean base;         /* the fake proxy advertises http-base */
+  const char *url;       /* {port}: the responder, {other}: the trap listener */
+  HostileHttp http;
+  const char *reason;    /* in bob's conversation; NULL: the transfer completes */
+  gboolean forged_push;  /* the sender pushes a URL to the trap first, as if the proxy */
+} HostileCase;
+
+static const HostileCase hostile_cases[] = {
+  { "/hostile/control", "An honest fake proxy: the transfer completes (the setup works)", 1000,
+    TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL },
+  { "/hostile/redirect", "The download answers 302 to another port: not followed", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_REDIRECT, "redirect" },
+  { "/hostile/foreign-port", "The URL is on another port than the advertised base", 1000, TRUE,
+    "http://127.0.0.1:{other}/dl/token", HOSTILE_HTTP_NONE, "not on the HTTP server the proxy advertised" },
+  { "/hostile/foreign-host", "The URL is on another host than the advertised base", 1000, TRUE,
+    "http://127.0.0.2:{port}/dl/token", HOSTILE_HTTP_NONE, "not on the HTTP server the proxy advertised" },
+  { "/hostile/outside-base", "The URL leaves the advertised base's path by a dot segment", 1000,
+    TRUE, "http://127.0.0.1:{port}/dl/%2e%2e/admin", HOSTILE_HTTP_NONE, "refused the download address" },
+  { "/hostile/ftp", "An ftp: URL", 1000, TRUE, "ftp://127.0.0.1:{port}/dl/token",
+    HOSTILE_HTTP_NONE, "not an http or https URL" },
+  { "/hostile/file", "A file: URL from a proxy that advertises no base", 1000, FALSE,
+    "file:///etc/passwd", HOSTILE_HTTP_NONE, "not an http or https URL" },
+  { "/hostile/size-0-fixed", "An offer of 0 bytes, a response with Content-Length: 1 MiB", 0,
+    TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_FIXED, "announces" },
+  { "/hostile/size-0-chunked", "An offer of 0 bytes, a chunked response of 1 MiB", 0, FALSE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+  { "/hostile/forged-push", "Before the proxy's own push, another JID pushes <activated/> "
+    "with the right sidhash and a URL to elsewhere: ignored, the real one completes", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
+  { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000,
+    TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+};
+
+static const char *
+hostile_env_or (const char *name, const char *fallback)
+{
+  const char *value = g_getenv (name);
+  return value != NULL ? value : fallback;
+}
+
+/* A loopback listener on a port the kernel picks. */
+static GSocket *
+hostile_listen (guint16 *port)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_socket_listen (socket, &error));
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_set_timeout (socket, HOSTILE_WAIT_MS / 1000);
+  return socket;
+}
+
+static gboolean
+hostile_has_pending (GSocket *listener)
+{
+  return (g_socket_condition_check (listener, G_IO_IN) & G_IO_IN) != 0;
+}
+
+static gboolean
+hostile_send (GSocket *conn, const void *data, gsize len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      gssize n = g_socket_send (conn, (const char *) p, len, NULL, NULL);
+      if (n <= 0)
+        return FALSE; /* the plugin hung up: fine, it may */
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+/* Accepts one GET on @listener and answers it as @c says. */
+static void
+hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, &error);
+  g_autoptr (GString) request = g_string_new (NULL);
+  g_autofree char *head = NULL;
+  g_autofree guint8 *body = NULL;
+  guint64 length = c->size;
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (conn, HOSTILE_WAIT_MS / 1000);
+  while (strstr (request->str, "\r\n\r\n") == NULL && request->len < 16384)
+    {
+      char buf[1024];
+      gssize n = g_socket_receive (conn, buf, sizeof buf, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (request, buf, n);
+    }
+  g_test_message ("the plugin asked: %.*s", (int) strcspn (request->str, "\r"), request->str);
+  g_assert_true (g_str_has_prefix (request->str, "GET /dl/token HTTP/1.1\r\n"));
+
+  switch (c->http)
+    {
+    case HOSTILE_HTTP_REDIRECT:
+      head = g_strdup_printf ("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%u/dl/token\r\n"
+                              "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                              other_port);
+      hostile_send (conn, head, strlen (head));
+      return;
+    case HOSTILE_HTTP_EXACT:
+      break;
+    case HOSTILE_HTTP_LONG_FIXED:
+    case HOSTILE_HTTP_LONG_CHUNKED:
+      length = c->size + 1024 * 1024;
+      break;
+    case HOSTILE_HTTP_NONE:
+    default:
+      g_assert_not_reached ();
+    }
+
+  body = g_malloc (length + 1);
+  memset (body, 'x', length + 1);
+  if (c->http == HOSTILE_HTTP_LONG_CHUNKED)
+    {
+      const char *start = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                          "Connection: close\r\n\r\n";
+      if (!hostile_send (conn, start, strlen (start)))
+        return;
+      for (guint64 off = 0; off < length;)
+        {
+          gsize n = MIN (16 * 1024, length - off);
+          g_autofree char *size_line = g_strdup_printf ("%zx\r\n", n);
+          if (!hostile_send (conn, size_line, strlen (size_line))
+              || !hostile_send (conn, body + off, n) || !hostile_send (conn, "\r\n", 2))
+            return;
+          off += n;
+        }
+      hostile_send (conn, "0\r\n\r\n", 5);
+      return;
+    }
+  head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %" G_GUINT64_FORMAT
+                          "\r\nConnection: close\r\n\r\n",
+                          length);
+  if (hostile_send (conn, head, strlen (head)))
+    hostile_send (conn, body, length);
+}
+
+static gboolean
+hostile_match_request (const PtsNode *stanza, gpointer user_data)
+{
+  const char *type = pts_node_get_attr (stanza, "type");
+
+  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
+         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
+}
+
+static gboolean
+hostile_send_raw (PtsTestClient *client, const char *xml)
+{
+  g_autoptr (GError) error = NULL;
+
+  pts_test_client_send_raw (client, xml, -1, &error);
+  g_assert_no_error (error);
+  return TRUE;
+}
+
+/* Plays the proxy until bob's <connect/> is accepted; returns its size
+ * attribute. */
+static char *
+hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http_base)
+{
+  const char *me = pts_test_client_get_jid (proxy);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PtsNode) iq = pts_test_client_wait (proxy, hostile_match_request, NULL,
+                                                     HOSTILE_WAIT_MS, &error);
+      const char *id, *from;
+      PtsNode *child;
+      g_autofree char *answer = NULL;
+
+      g_assert_no_error (error);
+      id = pts_node_get_attr (iq, "id");
+      from = pts_node_get_attr (iq, "from");
+      if ((child = pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO)) != NULL)
+        {
+          g_autofree char *form = NULL;
+          if (c->base)
+            form = g_markup_printf_escaped (
+                "<x xmlns='jabber:x:data' type='result'>"
+                "<field var='FORM_TYPE' type='hidden'><value>%s</value></field>"
+                "<field var='http-base'><value>%s</value></field></x>",
+                BSP_NS_BSPROXY, http_base);
+          g_autofree char *start = g_markup_printf_escaped (
+              "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
+              "<identity category='proxy' type='bytestreams' name='fake'/>"
+              "<feature var='%s'/><feature var='%s'/>",
+              id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY);
+          answer = g_strconcat (start, form ? form : "", "</query></iq>", NULL);
+          hostile_send_raw (proxy, answer);
+        }
+      else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL)
+        {
+          answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'>"
+                                            "<connected xmlns='%s' jid='%s'/></iq>",
+                                            id, from, BSP_NS_BSPROXY, me);
+          hostile_send_raw (proxy, answer);
+          {
+            g_autofree char *text = pts_test_node_to_string (iq);
+            g_test_message ("the plugin connected: %s", text);
+          }
+          return g_strdup (pts_node_get_attr (child, "size"));
+        }
+      else
+        {
+          answer = g_markup_printf_escaped (
+              "<iq type='error' id='%s' to='%s'><error type='cancel'>"
+              "<feature-not-implemented xmlns='%s'/></error></iq>",
+              id, from, BSP_NS_STANZAS);
+          hostile_send_raw (proxy, answer);
+        }
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static char *
+hostile_expand (const char *url, guint16 port, guint16 other)
+{
+  g_autoptr (GString) s = g_string_new (url);
+  g_autofree char *p = g_strdup_printf ("%u", port);
+  g_autofree char *o = g_strdup_printf ("%u", other);
+
+  g_string_replace (s, "{port}", p, 0);
+  g_string_replace (s, "{other}", o, 0);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The driver's event line that contains @needle, parsed, or NULL. */
+static JsonObject *
+hostile_event (PtsTestProcess *driver, const char *needle)
+{
+  g_autofree char *line = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  if (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, needle) == 0)
+    return NULL;
+  g_assert_true (pts_test_process_wait_line (driver, PTS_TEST_STDOUT, needle, 1, 0, &line, NULL));
+  g_assert_true (json_parser_load_from_data (parser, line, -1, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static void
+hostile_test (gconstpointer user_data)
+{
+  const HostileCase *c = user_data;
+  const char *server_path = g_getenv ("PTS_SERVER");
+  const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
+  const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
+  const char *server_args[] = { "--user", "alice:" HOSTILE_PASSWORD, "--user",
+                                "bob:" HOSTILE_PASSWORD, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestServer) server = NULL;
+  g_autoptr (PtsTestClient) sender = NULL;
+  g_autoptr (PtsTestClient) proxy = NULL;
+  g_autoptr (PtsTestProcess) driver = NULL;
+  g_autoptr (GSocket) http = NULL;
+  g_autoptr (GSocket) trap = NULL;
+  g_autoptr (PtsNode) reply = NULL;
+  g_autoptr (JsonObject) said = NULL;
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bob", NULL);
+  g_autofree char *accept_dir = g_build_filename (g_get_user_config_dir (), "received", NULL);
+  g_autofree char *received = g_build_filename (accept_dir, HOSTILE_FILE, NULL);
+  g_autofree char *bob = NULL;
+  g_autofree char *account = NULL;
+  g_autofree char *port = NULL;
+  g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, c->size);
+  g_autofree char *http_base = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *sidhash = NULL;
+  g_autofree char *connect_size = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *offer_id = NULL;
+  g_autofree char *push_id = NULL;
+  guint16 http_port, trap_port;
+  GStatBuf st;
+
+  g_test_summary (c->summary);
+  if (server_path == NULL || driver_path == NULL || plugin_path == NULL)
+    {
+      g_test_skip ("needs PTS_SERVER, the driver and the plugin");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (accept_dir, 0700), ==, 0);
+
+  http = hostile_listen (&http_port);
+  trap = hostile_listen (&trap_port);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u/dl/", http_port);
+  url = hostile_expand (c->url, http_port, trap_port);
+
+  server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
+  g_assert_no_error (error);
+  bob = g_strdup_printf ("bob@%s/" HOSTILE_BOB_RESOURCE, server->domain);
+  account = g_strconcat (bob, ":" HOSTILE_PASSWORD, NULL);
+  port = g_strdup_printf ("%u", server->c2s_port);
+
+  {
+    const char *argv[] = { driver_path, "--user-dir", user_dir, "--account", account, "--server",
+                           server->c2s_host, "--port", port, "--timeout",
+                           G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin",
+                           plugin_path, "--accept-dir", accept_dir, NULL };
+    driver = pts_test_process_spawn (argv, NULL, &error);
+    g_assert_no_error (error);
+  }
+  sender = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "alice",
+                                  HOSTILE_PASSWORD, "evil", &error);
+  g_assert_no_error (error);
+  proxy = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "alice",
+                                 HOSTILE_PASSWORD, "proxy", &error);
+  g_assert_no_error (error);
+  pts_test_process_wait_line (driver, PTS_TEST_STDOUT, "\"signed-on\"", 1, HOSTILE_WAIT_MS, NULL,
+                              &error);
+  g_assert_no_error (error);
+
+  /* The XEP-0096 offer; bob's driver accepts it. */
+  reply = pts_test_client_iq (
+      sender, &error,
+      "<iq type='set' to='%s'><si xmlns='" NS_SI "' id='" HOSTILE_SID "' profile='" NS_SI_FT
+      "'><file xmlns='" NS_SI_FT "' name='" HOSTILE_FILE "' size='%s'/>"
+      "<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' "
+      "type='form'><field var='stream-method' type='list-single'><option><value>"
+      "http://jabber.org/protocol/bytestreams</value></option></field></x></feature></si></iq>",
+      bob, size);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "result");
+  g_clear_pointer (&reply, pts_node_free);
+
+  /* The streamhost offer names the fake proxy; the plugin takes it. */
+  offer_id = pts_test_client_next_id (sender);
+  pts_test_client_sendf (sender, &error,
+                         "<iq type='set' id='%s' to='%s'><query xmlns='%s' sid='" HOSTILE_SID
+                         "'><streamhost jid='%s' host='127.0.0.1' port='%u'/></query></iq>",
+                         offer_id, bob, BSP_NS_BYTESTREAMS, pts_test_client_get_jid (proxy),
+                         trap_port);
+  g_assert_no_error (error);
+  connect_size = hostile_play_proxy (proxy, c, http_base);
+  g_assert_cmpstr (connect_size, ==, size);
+  reply = pts_test_client_wait_iq (sender, offer_id, HOSTILE_WAIT_MS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "result");
+  g_assert_nonnull (pts_test_node_find (reply, "streamhost-used", BSP_NS_BYTESTREAMS));
+  g_clear_pointer (&reply, pts_node_free);
+
+  sidhash = bsp_sidhash (HOSTILE_SID, pts_test_client_get_jid (sender), bob);
+  if (c->forged_push)
+    {
+      g_autofree char *forged_id = pts_test_client_next_id (sender);
+      g_autofree char *forged_url = hostile_expand ("http://127.0.0.1:{other}/dl/token", http_port,
+                                                    trap_port);
+      g_autofree char *forged = g_markup_printf_escaped (
+          "<iq type='set' id='%s' to='%s'><activated xmlns='%s' sidhash='%s' url='%s'/></iq>",
+          forged_id, bob, BSP_NS_BSPROXY, sidhash, forged_url);
+      hostile_send_raw (sender, forged);
+      reply = pts_test_client_wait_iq (sender, forged_id, HOSTILE_WAIT_MS, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&reply, pts_node_free);
+    }
+
+  /* The push that carries the URL under test. */
+  push_id = pts_test_client_next_id (proxy);
+  xml = g_markup_printf_escaped ("<iq type='set' id='%s' to='%s'><activated xmlns='%s' "
+                                 "sidhash='%s' url='%s'/></iq>",
+                                 push_id, bob, BSP_NS_BSPROXY, sidhash, url);
+  hostile_send_raw (proxy, xml);
+  reply = pts_test_client_wait_iq (proxy, push_id, HOSTILE_WAIT_MS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "result");
+
+  if (c->http != HOSTILE_HTTP_NONE)
+    hostile_serve (http, c, trap_port);
+
+  /* The driver ends by itself once the transfer ended, either way. */
+  pts_test_process_wait (driver, (HOSTILE_DRIVER_TIMEOUT_S + 10) * 1000, &error);
+  if (error != NULL)
+    {
+      g_autofree char *tail = pts_test_process_get_tail (driver, 40);
+      g_test_message ("the driver's last words:\n%s", tail);
+    }
+  g_assert_no_error (error);
+
+  /* Nothing went where the URL should not lead. */
+  g_assert_false (hostile_has_pending (trap));
+  if (c->http == HOSTILE_HTTP_NONE)
+    g_assert_false (hostile_has_pending (http));
+
+  if (c->reason == NULL)
+    {
+      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
+                        ==, 1);
+      g_assert_cmpint (g_stat (received, &st), ==, 0);
+      g_assert_cmpint (st.st_size, ==, c->size);
+    }
+  else
+    {
+      g_autofree char *needle = g_strdup_printf ("Transfer of %s failed: ", HOSTILE_FILE);
+      const char *message;
+
+      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
+                        ==, 0);
+      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-cancelled\""),
+                        ==, 1);
+      said = hostile_event (driver, needle);
+      g_assert_nonnull (said);
+      message = json_object_get_string_member (said, "message");
+      g_test_message ("bob was told: %s", message);
+      g_assert_nonnull (strstr (message, c->reason));
+      /* nothing beyond the offer on disk */
+      if (g_stat (received, &st) == 0)
+        g_assert_cmpint (st.st_size, <=, c->size);
+    }
+
+  pts_test_client_close (sender);
+  pts_test_client_close (proxy);
+  pts_test_server_stop (server, &error);
+  g_assert_no_error (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
+  /* libpurple's D-Bus glue must not reach the desktop's session bus. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
+  g_unsetenv ("DBUS_STARTER_ADDRESS");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
+    g_test_add_data_func (hostile_cases[i].path, &hostile_cases[i], hostile_test);
+  return g_test_run ();
+}
