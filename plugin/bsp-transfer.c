@@ -1,7 +1,7 @@
 /* bsp-transfer.c — taking XMPP file transfers over to the bs-proxy's HTTP side
  *
  * prpl-jabber keeps the XEP-0096 negotiation and its own PurpleXfer; this
- * file steps in at the bytestreams step only (../shared/design/libpurple.md):
+ * file steps in at the bytestreams step only (plugin/HOOKS.md §2):
  *
  *   receiver: the sender's streamhost offer names a bs-proxy → <connect> to
  *             it → streamhost-used to the sender → the proxy's <activated
@@ -500,7 +500,7 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
 }
 
 /* The proxy's pushes: <activated/> and <progress/>. Every IQ set from a
- * proxy gets an answer (protocol.md §2.5). */
+ * proxy gets an answer (PROTOCOL.md §2.5). */
 static gboolean
 bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, xmlnode *child)
 {
