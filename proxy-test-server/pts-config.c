@@ -282,7 +282,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   int activation_timeout = PTS_UNSET, idle_timeout = PTS_UNSET, progress_ms = PTS_UNSET;
   int buffer_size = PTS_UNSET, max_stanza = PTS_UNSET, keepalive = PTS_UNSET;
   gint64 max_file_size = -1;
-  gboolean acl_open = FALSE, verbose = FALSE;
+  gboolean acl_open = FALSE, verbose = FALSE, version = FALSE;
   g_autoptr (GOptionContext) context = NULL;
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -346,6 +346,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
       "SECONDS" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every stanza and session event",
       NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -358,6 +359,11 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
+  if (version)
+    {
+      config->version = TRUE;
+      return TRUE;
+    }
   if (*argc > 1)
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "unexpected argument \"%s\"", (*argv)[1]);

@@ -37,6 +37,7 @@ typedef struct
   int max_stanza;         /* bytes */
   int keepalive;          /* seconds between whitespace keepalives, 0 = off */
   gboolean verbose;
+  gboolean version;       /* --version: print it and exit */
 } PtsConfig;
 
 #define PTS_CONFIG_ERROR (pts_config_error_quark ())

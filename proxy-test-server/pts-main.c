@@ -154,8 +154,12 @@ main (int argc, char **argv)
   app.config = config;
   g_log_set_writer_func (pts_app_log_writer, &app, NULL);
 
-  if (!pts_config_parse_args (config, &argc, &argv, &error)
-      || !pts_config_finish (config, &error))
+  if (pts_config_parse_args (config, &argc, &argv, &error) && config->version)
+    {
+      printf ("%s %s\n", g_get_prgname (), PACKAGE_VERSION);
+      return 0;
+    }
+  if (error != NULL || !pts_config_finish (config, &error))
     {
       fprintf (stderr, "proxy-test-server: %s\nTry --help.\n", error->message);
       return 2;

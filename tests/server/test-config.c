@@ -75,6 +75,23 @@ test_help (void)
 }
 
 static void
+test_version (void)
+{
+  /* An invalid domain: --version answers before the settings are checked. */
+  const char *args[] = { "--version", "--domain", "user@example.org", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *expected = NULL;
+
+  g_test_summary ("--version prints the program's name and the project version on stdout and "
+                  "exits 0 before the other settings are checked.");
+  g_assert_cmpint (run_server (args, &out, &err), ==, 0);
+  expected = g_strdup_printf (" %s\n", PACKAGE_VERSION);
+  g_assert_true (g_str_has_suffix (out, expected));
+  g_assert_cmpuint (strlen (out), >, strlen (expected));
+  g_assert_cmpstr (err, ==, "");
+}
+
+static void
 test_json (void)
 {
   g_autofree char *path = write_config ("{ \"domain\": \"Example.ORG\", \"users\": [\"ann:pw\"],"
@@ -153,6 +170,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/server/config/help", test_help);
+  g_test_add_func ("/server/config/version", test_version);
   g_test_add_func ("/server/config/json", test_json);
   g_test_add_func ("/server/config/command-line-wins", test_command_line_wins);
   for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
