@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "pts-test-util.h"
@@ -92,6 +93,22 @@ test_version (void)
 }
 
 static void
+test_hangup (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestServer) server = NULL;
+
+  g_test_summary ("SIGHUP is ignored (settings are read at start only): the server lives on "
+                  "and a later SIGTERM still ends it with status 0.");
+  server = pts_test_server_start (NULL, NULL, PTS_TEST_SERVER_QUIET, &error);
+  g_assert_no_error (error);
+  /* Were SIGHUP still fatal, it would be delivered before the SIGTERM. */
+  g_assert_cmpint (kill (pts_test_process_get_pid (server->process), SIGHUP), ==, 0);
+  g_assert_true (pts_test_server_stop (server, &error));
+  g_assert_no_error (error);
+}
+
+static void
 test_json (void)
 {
   g_autofree char *path = write_config ("{ \"domain\": \"Example.ORG\", \"users\": [\"ann:pw\"],"
@@ -171,6 +188,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/server/config/help", test_help);
   g_test_add_func ("/server/config/version", test_version);
+  g_test_add_func ("/server/config/hangup", test_hangup);
   g_test_add_func ("/server/config/json", test_json);
   g_test_add_func ("/server/config/command-line-wins", test_command_line_wins);
   for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
