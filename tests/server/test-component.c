@@ -261,6 +261,9 @@ test_component_transfer (void)
   prosody_register (p, "bob", PTS_FIXTURE_PASSWORD);
   prosody_start (p);
   server = proxy_start (p);
+  /* READY (stdout) may be read before the log line (stderr) written ahead of it. */
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "attached to", 1, 5000, NULL,
+                              NULL);
   g_assert_cmpuint (pts_test_process_count_lines (server->process, PTS_TEST_STDERR,
                                                   "attached to"),
                     ==, 1);
