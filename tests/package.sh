@@ -34,16 +34,22 @@ fi
 
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 upstream=${version%-*}
+project=$(sed -n "s/^  version: '\([^']*\)'.*/\1/p" meson.build)
+if [ "$upstream" != "$project" ]; then
+  echo "package: debian/changelog is at $upstream, meson.build at $project" >&2
+  exit 1
+fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsp-package.XXXXXX")
 installed=""
 server_pid=""
+creds=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
   if [ -n "$installed" ] && [ "${KEEP_PACKAGES:-0}" != 1 ]; then
     echo "== purging the packages"
     apt-get purge -y -q -o DPkg::Lock::Timeout=600 $installed >/dev/null || true
   fi
-  rm -rf "$tmp"
+  rm -rf "$tmp" ${creds:+"$creds"}
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -107,8 +113,14 @@ echo "== systemd-analyze verify $unit"
 systemd-analyze verify "$unit"
 
 echo "== the installed server as its unit starts it"
-execstart=$(sed -n 's/^ExecStart=//p' "$unit")
-echo "   $execstart"
+# LoadCredential=NAME:PATH as systemd does it: a private copy for the service
+creds=$(mktemp -d "${TMPDIR:-/tmp}/bsp-credentials.XXXXXX")
+credential=$(sed -n 's/^LoadCredential=//p' "$unit")
+cp "${credential#*:}" "$creds/${credential%%:*}"
+chown -R nobody:nogroup "$creds"
+execstart=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|\${CREDENTIALS_DIRECTORY}|$creds|g")
+echo "   $(sed -n 's/^ExecStart=//p' "$unit")"
+echo "   CREDENTIALS_DIRECTORY=$creds, with a copy of ${credential#*:}"
 # as a user of its own, like DynamicUser=: the configuration must be readable
 mkfifo "$tmp/server.out"
 # shellcheck disable=SC2086

@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# test-man-page.sh SERVER MANPAGE — the man page and --help list the same
-# long options (TAP on stdout). The man page is written by hand; this keeps it
-# from falling behind the program.
+# test-man-page.sh SERVER MANPAGE VERSION — the man page and --help list the
+# same long options, and the page's title names VERSION (TAP on stdout). The
+# man page is written by hand; this keeps it from falling behind the program.
 set -u
 
-server=$1 manpage=$2
+server=$1 manpage=$2 version=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsp-man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -24,10 +24,15 @@ report() { # report OK DESCRIPTION
   if [ "$1" = yes ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
 }
 
-echo "1..3"
+echo "1..4"
 if [ -s "$tmp/help.opts" ]; then report yes "--help lists $(wc -l <"$tmp/help.opts") long options"; else report no "no long option found in --help"; fi
 missing=$(comm -23 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
 if [ -z "$missing" ]; then report yes "the man page describes every option of --help"; else report no "the man page lacks: $missing"; fi
 stale=$(comm -13 "$tmp/help.opts" "$tmp/man.opts" | tr '\n' ' ')
 if [ -z "$stale" ]; then report yes "the man page describes no option that --help lacks"; else report no "the man page describes options the program does not have: $stale"; fi
+if grep -q "^\.TH .*\"pidgin-bsproxy $version\"" "$manpage"; then
+  report yes "the title names pidgin-bsproxy $version"
+else
+  report no "the .TH line does not name pidgin-bsproxy $version: $(grep '^\.TH' "$manpage")"
+fi
 exit $failed
