@@ -14,10 +14,10 @@
 #   6. systemd-analyze verify on the installed unit, and the installed server
 #      started with the unit's ExecStart line and its configuration file, as an
 #      unprivileged user: READY, SIGHUP ignored, SIGTERM ends it with status 0,
-#   7. the packages purged again (KEEP_PACKAGES=1 keeps them).
+#   7. the packages purged again (KEEP_PACKAGES=1 keeps them), so that later
+#      test runs on this machine see no system-wide copy of the plugin.
 set -eu
 cd "$(dirname "$0")/.."
-srcdir=$(pwd)
 
 sh tests/install-deps.sh
 packaging="debhelper dpkg-dev lintian appstream systemd"
@@ -130,7 +130,7 @@ chown -R nobody:nogroup "$creds"
 execstart=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|\${CREDENTIALS_DIRECTORY}|$creds|g")
 echo "   $(sed -n 's/^ExecStart=//p' "$unit")"
 echo "   CREDENTIALS_DIRECTORY=$creds, with a copy of ${credential#*:}"
-# as a user of its own, like DynamicUser=: the configuration must be readable
+# as an unprivileged user, like DynamicUser=
 mkfifo "$tmp/server.out"
 # shellcheck disable=SC2086
 setpriv --reuid=nobody --regid=nogroup --clear-groups $execstart >"$tmp/server.out" 2>"$tmp/server.log" &
