@@ -12,8 +12,9 @@
 #      libpurple's system plugin directory) and the installed server,
 #   5. the installed plugin in real Finch and Pidgin,
 #   6. systemd-analyze verify on the installed unit, and the installed server
-#      started with the unit's ExecStart line and its configuration file, as an
-#      unprivileged user: READY, SIGHUP ignored, SIGTERM ends it with status 0,
+#      started with the unit's ExecStart line and its configuration file (on
+#      free ports), as an unprivileged user: READY, SIGHUP ignored, SIGTERM
+#      ends it with status 0,
 #   7. the packages purged again (KEEP_PACKAGES=1 keeps them), so that later
 #      test runs on this machine see no system-wide copy of the plugin.
 set -eu
@@ -122,14 +123,17 @@ if ! systemd-analyze verify "$unit" >"$tmp/verify.log" 2>&1 || [ -s "$tmp/verify
 fi
 
 echo "== the installed server as its unit starts it"
-# LoadCredential=NAME:PATH as systemd does it: a private copy for the service
+# LoadCredential=NAME:PATH as systemd does it: a private copy for the service.
+# Its ports become 0 (free ones): the shipped 5222/7777/7778 may be taken on
+# a CI machine, by a system Prosody for one.
 creds=$(mktemp -d "${TMPDIR:-/tmp}/bsp-credentials.XXXXXX")
 credential=$(sed -n 's/^LoadCredential=//p' "$unit")
-cp "${credential#*:}" "$creds/${credential%%:*}"
+sed -E 's/"(c2s|socks5|http)-port": *[0-9]+/"\1-port": 0/' "${credential#*:}" >"$creds/${credential%%:*}"
+grep -q '"c2s-port": 0' "$creds/${credential%%:*}" || { echo "package: no c2s-port in ${credential#*:}" >&2; exit 1; }
 chown -R nobody:nogroup "$creds"
 execstart=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|\${CREDENTIALS_DIRECTORY}|$creds|g")
 echo "   $(sed -n 's/^ExecStart=//p' "$unit")"
-echo "   CREDENTIALS_DIRECTORY=$creds, with a copy of ${credential#*:}"
+echo "   CREDENTIALS_DIRECTORY=$creds, with a copy of ${credential#*:} (ports 0)"
 # as an unprivileged user, like DynamicUser=
 mkfifo "$tmp/server.out"
 # shellcheck disable=SC2086
