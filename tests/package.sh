@@ -47,7 +47,7 @@ installed=""
 server_pid=""
 creds=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
   if [ -n "$installed" ] && [ "${KEEP_PACKAGES:-0}" != 1 ]; then
     echo "== purging the packages"
     apt-get purge -y -q -o DPkg::Lock::Timeout=600 $installed >/dev/null || true
