@@ -374,16 +374,18 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
 {
   gsize n = G_N_ELEMENTS (pts_options);
   g_autofree PtsOptionSlot *slots = g_new0 (PtsOptionSlot, n);
-  g_autofree GOptionEntry *entries = g_new0 (GOptionEntry, n + 2);
+  g_autofree GOptionEntry *entries = g_new0 (GOptionEntry, n + 3);
   g_autoptr (GPtrArray) help = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *config_path = NULL;
   g_autoptr (GOptionContext) context = NULL;
-  gboolean ok = FALSE;
+  gboolean ok = FALSE, version = FALSE;
 
   entries[0] = (GOptionEntry){ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
                                "Read settings from a JSON file (keys as the long options); "
                                "the command line wins",
                                "FILE" };
+  entries[1] = (GOptionEntry){ "version", 0, 0, G_OPTION_ARG_NONE, &version,
+                               "Print the version and exit", NULL };
   for (gsize i = 0; i < n; i++)
     {
       const PtsOption *opt = &pts_options[i];
@@ -396,7 +398,7 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
         slots[i].number = PTS_UNSET_INT;
       else if (opt->type == PTS_OPT_INT64)
         slots[i].number64 = PTS_UNSET_INT64;
-      entries[i + 1] = (GOptionEntry){ opt->name, opt->short_name, 0, pts_option_arg (opt->type),
+      entries[i + 2] = (GOptionEntry){ opt->name, opt->short_name, 0, pts_option_arg (opt->type),
                                        &slots[i], text, opt->arg };
     }
 
@@ -409,6 +411,13 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, error))
     goto out;
+  if (version)
+    {
+      /* Nothing else matters: pts-main.c prints it. */
+      config->version = TRUE;
+      ok = TRUE;
+      goto out;
+    }
   if (*argc > 1)
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "unexpected argument \"%s\"", (*argv)[1]);

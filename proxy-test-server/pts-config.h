@@ -46,6 +46,7 @@ typedef struct
   int max_connections;    /* per listener */
   int max_per_address;    /* per listener and remote address, 0 = no limit */
   gboolean verbose;
+  gboolean version;       /* --version: print it and exit */
 } PtsConfig;
 
 #define PTS_CONFIG_ERROR (pts_config_error_quark ())

@@ -59,6 +59,14 @@ pts_app_quit (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Settings are read at start only: a hangup must not end the transfers. */
+static gboolean
+pts_app_hangup (gpointer user_data)
+{
+  g_message ("SIGHUP ignored: settings are read at start only, restart to apply changes");
+  return G_SOURCE_CONTINUE;
+}
+
 static char *
 pts_app_address (PtsApp *app, guint16 port)
 {
@@ -151,14 +159,18 @@ main (int argc, char **argv)
   g_autoptr (PtsComponent) component = NULL;
   g_autoptr (PtsHttp) http = NULL;
   PtsApp app = { 0 };
-  guint sigint, sigterm;
+  guint sigint, sigterm, sighup;
 
   setlocale (LC_ALL, "");
   app.config = config;
   g_log_set_writer_func (pts_app_log_writer, &app, NULL);
 
-  if (!pts_config_parse_args (config, &argc, &argv, &error)
-      || !pts_config_finish (config, &error))
+  if (pts_config_parse_args (config, &argc, &argv, &error) && config->version)
+    {
+      printf ("%s %s\n", g_get_prgname (), PACKAGE_VERSION);
+      return 0;
+    }
+  if (error != NULL || !pts_config_finish (config, &error))
     {
       fprintf (stderr, "proxy-test-server: %s\nTry --help.\n", error->message);
       return 2;
@@ -170,6 +182,7 @@ main (int argc, char **argv)
   /* Before READY: a signal right after it must end us cleanly. */
   sigint = g_unix_signal_add (SIGINT, pts_app_quit, &app);
   sigterm = g_unix_signal_add (SIGTERM, pts_app_quit, &app);
+  sighup = g_unix_signal_add (SIGHUP, pts_app_hangup, &app);
   proxy = pts_proxy_new (config);
 
   socks5 = pts_socks5_server_new (proxy, PTS_SOCKS5_HANDSHAKE_TIMEOUT,
@@ -210,6 +223,7 @@ main (int argc, char **argv)
   g_main_loop_run (app.loop);
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  g_source_remove (sighup);
 
   pts_proxy_shutdown (proxy);
   g_clear_pointer (&hub, pts_hub_free);
@@ -224,6 +238,7 @@ fail:
   fprintf (stderr, "proxy-test-server: %s\n", error->message);
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  g_source_remove (sighup);
   g_main_loop_unref (app.loop);
   return 1;
 }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The second README command: install, build, run every test, then run the
 # whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer with
 # leak checking.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The first README command: install what is needed from Debian, build, and
 # run the real thing on one machine — the proxy with its embedded XMPP
 # server, two headless libpurple accounts with the plugin loaded, and a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what pidgin-bsproxy needs to build, demo and test, from Debian 12's
 # archive. Run as root; safe to run again (it installs only what is missing).
 set -eu
@@ -6,7 +7,7 @@ set -eu
 packages="
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build gettext
   libglib2.0-dev libpurple-dev libsoup-3.0-dev libjson-glib-dev
-  libpurple-bin
+  libpurple-bin appstream
   prosody socat openssl curl
   finch pidgin xvfb xauth tmux
 "

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-ui-load.sh — the built plugin loads and unloads in real Finch and Pidgin
+# test-ui-load.sh — the plugin loads and unloads in real Finch and Pidgin
 #
 # Usage: test-ui-load.sh PLUGIN.so        (TAP on stdout)
 #
@@ -63,13 +63,19 @@ export DBUS_SESSION_BUS_ADDRESS="disabled:"
 unset DBUS_STARTER_ADDRESS G_DEBUG DISPLAY
 mkdir -p "$HOME" && mkdir -m 0700 "$XDG_RUNTIME_DIR" || exit 1
 
+# A plugin in libpurple's own plugin directory (as a package installs it) is
+# loaded from there; any other is copied into the fresh config dir.
+system_plugindir=$(pkg-config --variable=plugindir purple 2>/dev/null || true)
+
 # seed_config DIR UI WITH_PLUGIN — a fresh config dir for UI (finch/pidgin)
 # (POSIX sh has no locals: each function prefixes its variables)
 seed_config() {
   seed_dir=$1 seed_ui=$2 seed_with=$3
   mkdir -p "$seed_dir/plugins" || return 1
   seed_loaded=
-  if [ "$seed_with" = yes ]; then
+  if [ "$seed_with" = yes ] && [ "$(dirname "$plugin")" = "$system_plugindir" ]; then
+    seed_loaded="<item value='$plugin'/>" # installed: loaded from where it is
+  elif [ "$seed_with" = yes ]; then
     cp "$plugin" "$seed_dir/plugins/bsproxy.so" || return 1
     seed_loaded="<item value='$seed_dir/plugins/bsproxy.so'/>"
   fi

@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "pts-test-util.h"
@@ -72,6 +73,39 @@ test_help (void)
       if (strstr (out, *o) == NULL)
         g_error ("--help does not mention %s", *o);
     }
+}
+
+static void
+test_version (void)
+{
+  /* An invalid domain: --version answers before the settings are checked. */
+  const char *args[] = { "--version", "--domain", "user@example.org", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *expected = NULL;
+
+  g_test_summary ("--version prints the program's name and the project version on stdout and "
+                  "exits 0 before the other settings are checked.");
+  g_assert_cmpint (run_server (args, &out, &err), ==, 0);
+  expected = g_strdup_printf (" %s\n", PACKAGE_VERSION);
+  g_assert_true (g_str_has_suffix (out, expected));
+  g_assert_cmpuint (strlen (out), >, strlen (expected));
+  g_assert_cmpstr (err, ==, "");
+}
+
+static void
+test_hangup (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestServer) server = NULL;
+
+  g_test_summary ("SIGHUP is ignored (settings are read at start only): the server lives on "
+                  "and a later SIGTERM still ends it with status 0.");
+  server = pts_test_server_start (NULL, NULL, PTS_TEST_SERVER_QUIET, &error);
+  g_assert_no_error (error);
+  /* Were SIGHUP still fatal, it would be delivered before the SIGTERM. */
+  g_assert_cmpint (kill (pts_test_process_get_pid (server->process), SIGHUP), ==, 0);
+  g_assert_true (pts_test_server_stop (server, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -191,6 +225,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/server/config/help", test_help);
+  g_test_add_func ("/server/config/version", test_version);
+  g_test_add_func ("/server/config/hangup", test_hangup);
   g_test_add_func ("/server/config/json", test_json);
   g_test_add_func ("/server/config/command-line-wins", test_command_line_wins);
   g_test_add_func ("/server/config/secret-files", test_secret_files);
