@@ -289,7 +289,9 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
       "Read settings from a JSON file (keys as the long options); the command line wins",
       "FILE" },
     { "domain", 'd', 0, G_OPTION_ARG_STRING, &domain,
-      "XMPP domain of the embedded server (default: localhost)", "DOMAIN" },
+      "XMPP domain of the embedded server (default: localhost); with --component it only "
+      "sets the default proxy JID",
+      "DOMAIN" },
     { "user", 'u', 0, G_OPTION_ARG_STRING_ARRAY, &users,
       "An account of the embedded server; repeat for more", "NAME:PASSWORD" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -302,7 +304,9 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
       "HTTP port of the bs-proxy extension (0 = pick a free port; default: disabled)",
       "PORT" },
     { "proxy-jid", 'j', 0, G_OPTION_ARG_STRING, &proxy_jid,
-      "JID of the bytestreams proxy (default: proxy.DOMAIN)", "JID" },
+      "JID of the bytestreams proxy (default: proxy.DOMAIN); with --component, the "
+      "component's name on the server",
+      "JID" },
     { "advertise-host", 0, 0, G_OPTION_ARG_STRING, &advertise_host,
       "SOCKS5 host to tell clients when it differs from the bound address (NAT)", "HOST" },
     { "advertise-port", 0, 0, G_OPTION_ARG_INT, &advertise_port,
@@ -310,7 +314,9 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
     { "http-base-url", 0, 0, G_OPTION_ARG_STRING, &http_base_url,
       "Base of the URLs handed to clients when it differs from the bound address", "URL" },
     { "acl", 0, 0, G_OPTION_ARG_STRING_ARRAY, &acl,
-      "A domain whose users may use the proxy; repeat for more (default: DOMAIN only)",
+      "A domain whose users may use the proxy; repeat for more (default: the embedded "
+      "server's DOMAIN; with --component the parent domain of the proxy JID, e.g. "
+      "example.org for proxy.example.org)",
       "DOMAIN" },
     { "acl-open", 0, 0, G_OPTION_ARG_NONE, &acl_open,
       "Let users of any domain use the proxy", NULL },
@@ -342,7 +348,10 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
     { "max-stanza", 0, 0, G_OPTION_ARG_INT, &max_stanza,
       "Largest XMPP stanza accepted in bytes (default: 262144)", "BYTES" },
     { "keepalive", 0, 0, G_OPTION_ARG_INT, &keepalive,
-      "Seconds between whitespace keepalives to idle clients, 0 = never (default: 60)",
+      "Seconds between whitespace keepalives to idle clients, 0 = never (default: 60). "
+      "With --component also the link check: the proxy pings the server (XEP-0199) after "
+      "this long without a stanza from it, and reconnects when a ping is not answered "
+      "within as long again",
       "SECONDS" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every stanza and session event",
       NULL },
@@ -481,10 +490,34 @@ pts_config_finish (PtsConfig *config, GError **error)
 
   if (config->acl_domains == NULL)
     {
+      /* A component serves the users of the server it is attached to, named
+       * by its own JID (proxy.example.org → example.org): --domain names the
+       * embedded server's domain and means nothing there. */
+      char *local = config->component != NULL ? pts_config_parent_domain (config->proxy_jid)
+                                              : g_strdup (config->domain);
+
+      if (local == NULL && !config->acl_open)
+        {
+          g_set_error (error, PTS_CONFIG_ERROR, 0,
+                       "the proxy JID \"%s\" has no parent domain to open the proxy to: "
+                       "give --acl DOMAIN or --acl-open",
+                       config->proxy_jid);
+          return FALSE;
+        }
       config->acl_domains = g_new0 (char *, 2);
-      config->acl_domains[0] = g_strdup (config->domain);
+      config->acl_domains[0] = local;
     }
   return TRUE;
+}
+
+char *
+pts_config_parent_domain (const char *jid)
+{
+  const char *dot = strchr (jid, '.');
+
+  if (dot == NULL || dot == jid || dot[1] == '\0')
+    return NULL;
+  return g_ascii_strdown (dot + 1, -1);
 }
 
 gboolean

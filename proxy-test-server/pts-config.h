@@ -53,6 +53,10 @@ gboolean pts_config_load_json (PtsConfig *config, const char *path, GError **err
 /* Fills defaults that depend on other settings and checks consistency. */
 gboolean pts_config_finish (PtsConfig *config, GError **error);
 
+/* The domain @jid (a domain JID) sits under: "example.org" for
+ * "proxy.example.org"; NULL when it has none. */
+char *pts_config_parent_domain (const char *jid);
+
 /* TRUE when @jid may use the proxy under the ACL. */
 gboolean pts_config_acl_allows (const PtsConfig *config, const char *jid);
 
