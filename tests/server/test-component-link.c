@@ -1,0 +1,372 @@
+/* test-component-link.c — the XEP-0114 link, against a stand-in server
+ *
+ * The stand-in is the test itself: it listens on loopback, accepts the
+ * proxy's component connection, checks its handshake and then says exactly
+ * what the test wants, or nothing at all, for as long as the test wants.
+ * That is how a quiet Prosody or ejabberd behaves (they send nothing to an
+ * idle component), and how a dead one looks (no answer to pings).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "bsp-protocol.h"
+#include "pts-fixture.h"
+
+#define LINK_SECRET "stand-in-secret"
+#define LINK_DOMAIN "example.org"
+#define LINK_PROXY_JID "proxy." LINK_DOMAIN
+#define LINK_NS_PING "urn:xmpp:ping"
+/* Longer than every timeout the link ever had (the 30 s connect timeout
+ * that stayed on the socket) and than any a server applies; shorter than
+ * the default keepalive (60 s), so that nothing at all crosses the link. */
+#define LINK_IDLE_MS 45000
+/* "At once", on a loaded machine and under sanitizers. */
+#define LINK_PROMPT_US (2 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  GSocket *socket; /* listening on 127.0.0.1 */
+  char *address;   /* "127.0.0.1:PORT", for --component */
+  guint serial;    /* for stream ids */
+} StandIn;
+
+static StandIn *
+standin_new (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  StandIn *s = g_new0 (StandIn, 1);
+
+  s->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (s->socket, any, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (s->socket, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (s->socket, &error);
+  g_assert_no_error (error);
+  s->address = g_strdup_printf (
+      "127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  return s;
+}
+
+static void
+standin_free (StandIn *s)
+{
+  g_socket_close (s->socket, NULL);
+  g_object_unref (s->socket);
+  g_free (s->address);
+  g_free (s);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StandIn, standin_free)
+
+/* Accepts the proxy's next connection (waiting at most @timeout_ms) and
+ * plays the server's part of the handshake. */
+static PtsTestClient *
+standin_accept (StandIn *s, guint timeout_ms)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (PtsNode) handshake = NULL;
+  g_autofree char *id = g_strdup_printf ("stand-in-%u", ++s->serial);
+  g_autofree char *input = g_strconcat (id, LINK_SECRET, NULL);
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA1, input, -1);
+  PtsFixtureMatch match = { .name = "handshake" };
+  PtsTestClient *link;
+
+  g_socket_condition_timed_wait (s->socket, G_IO_IN, (gint64) timeout_ms * 1000, NULL,
+                                 &error);
+  g_assert_no_error (error);
+  socket = g_socket_accept (s->socket, NULL, &error);
+  g_assert_no_error (error);
+  conn = g_socket_connection_factory_create_connection (socket);
+  link = pts_test_client_new_for_connection (conn, LINK_DOMAIN);
+  pts_fixture_send (link,
+                    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+                    "xmlns:stream='http://etherx.jabber.org/streams' from='%s' id='%s'>",
+                    LINK_PROXY_JID, id);
+  handshake = pts_fixture_wait (link, pts_fixture_match, &match);
+  g_assert_cmpstr (pts_node_get_text (handshake), ==, digest);
+  pts_fixture_send (link, "<handshake/>");
+  return link;
+}
+
+static gpointer
+standin_accept_thread (gpointer data)
+{
+  return standin_accept (data, PTS_TEST_TIMEOUT_MS);
+}
+
+/* Starts the proxy as a component of the stand-in with @extra_args (NULL
+ * terminated) and returns it attached; *@link is the stand-in's side. */
+static PtsTestServer *
+link_start (StandIn *s, PtsTestClient **link, const char *first_arg, ...)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) args = NULL;
+  g_autoptr (GError) error = NULL;
+  GThread *thread;
+  PtsTestServer *server;
+  va_list ap;
+
+  g_strv_builder_add_many (builder, "--component", s->address, "--component-secret",
+                           LINK_SECRET, "--proxy-jid", LINK_PROXY_JID, NULL);
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_strv_builder_add (builder, arg);
+  va_end (ap);
+  args = g_strv_builder_end (builder);
+
+  /* READY comes after the handshake, which the thread answers. */
+  thread = g_thread_new ("stand-in", standin_accept_thread, s);
+  server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
+                                  &error);
+  *link = g_thread_join (thread);
+  g_assert_no_error (error);
+  g_assert_cmpstr (server->component, ==, s->address);
+  return server;
+}
+
+/* The streamhost query of a user of the server's domain, answered at once. */
+static void
+assert_prompt_streamhost (PtsTestClient *link, PtsTestServer *server)
+{
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr (PtsNode) reply = pts_fixture_iq (link,
+                                              "<iq type='get' from='alice@" LINK_DOMAIN
+                                              "/desk' to='" LINK_PROXY_JID "'>"
+                                              "<query xmlns='%s'/></iq>",
+                                              PTS_NS_BYTESTREAMS);
+  gint64 took = g_get_monotonic_time () - start;
+  PtsNode *streamhost;
+
+  g_test_message ("answered in %.3f s", took / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (took, <, LINK_PROMPT_US);
+  pts_fixture_assert_result (reply);
+  g_assert_cmpstr (pts_node_get_attr (reply, "from"), ==, LINK_PROXY_JID);
+  streamhost = pts_test_node_find (reply, "streamhost", PTS_NS_BYTESTREAMS);
+  g_assert_nonnull (streamhost);
+  g_assert_cmpstr (pts_node_get_attr (streamhost, "host"), ==, server->socks5_host);
+}
+
+static void
+assert_link_held (PtsTestServer *server)
+{
+  pts_fixture_assert_log_count (server, "attached to", 1);
+  pts_fixture_assert_log_count (server, "component connection closed", 0);
+  pts_fixture_assert_log_count (server, "component link dead", 0);
+}
+
+static void
+test_link_idle (void)
+{
+  g_autoptr (StandIn) s = standin_new ();
+  g_autoptr (PtsTestClient) link = NULL;
+  g_autoptr (GError) error = NULL;
+  PtsTestServer *server;
+  guint64 bytes;
+  gint64 start, idle;
+
+  g_test_summary ("A server that sends nothing to its component for 45 s (longer than any "
+                  "timeout) keeps the link: nothing crosses it either way, it stays open, "
+                  "and a query afterwards is answered at once on the same connection.");
+
+  server = link_start (s, &link, NULL);
+  bytes = pts_test_client_get_bytes_received (link);
+  start = g_get_monotonic_time ();
+  /* The wait must run out: a byte would be the proxy talking, an end of
+   * stream the link dropped. */
+  pts_test_client_wait_bytes (link, bytes + 1, LINK_IDLE_MS, &error);
+  g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT);
+  idle = g_get_monotonic_time () - start;
+  g_test_message ("idle for %.1f s", idle / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (idle, >=, (gint64) LINK_IDLE_MS * 1000);
+
+  assert_prompt_streamhost (link, server);
+  assert_link_held (server);
+  pts_fixture_server_stop (server);
+}
+
+static gboolean
+match_ping (const PtsNode *stanza, gpointer user_data)
+{
+  return pts_node_is (stanza, "iq", NULL)
+         && g_strcmp0 (pts_node_get_attr (stanza, "type"), "get") == 0
+         && pts_test_node_find (stanza, "ping", LINK_NS_PING) != NULL;
+}
+
+static void
+test_link_ping (void)
+{
+  g_autoptr (StandIn) s = standin_new ();
+  g_autoptr (PtsTestClient) link = NULL;
+  g_autoptr (PtsNode) pong = NULL;
+  PtsTestServer *server;
+  gint64 last;
+
+  g_test_summary ("On a quiet link the proxy pings the server (XEP-0199, to the parent "
+                  "domain of its JID) once per keepalive period, keeps the link while the "
+                  "pings are answered, and answers the server's own pings.");
+
+  server = link_start (s, &link, "--keepalive", "2", NULL);
+  last = g_get_monotonic_time ();
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (PtsNode) ping = pts_fixture_wait (link, match_ping, NULL);
+      gint64 now = g_get_monotonic_time ();
+
+      g_test_message ("ping %u after %.2f s of silence", i + 1,
+                      (now - last) / (double) G_USEC_PER_SEC);
+      /* Not before the server was quiet for a period (less a margin for
+       * the two clocks' reading). */
+      g_assert_cmpint (now - last, >=, 2 * G_USEC_PER_SEC - 100000);
+      g_assert_cmpstr (pts_node_get_attr (ping, "from"), ==, LINK_PROXY_JID);
+      g_assert_cmpstr (pts_node_get_attr (ping, "to"), ==, LINK_DOMAIN);
+      g_assert_nonnull (pts_node_get_attr (ping, "id"));
+      pts_fixture_send (link, "<iq type='result' from='%s' to='%s' id='%s'/>", LINK_DOMAIN,
+                        LINK_PROXY_JID, pts_node_get_attr (ping, "id"));
+      last = g_get_monotonic_time ();
+    }
+
+  pong = pts_fixture_iq (link, "<iq type='get' from='" LINK_DOMAIN "' to='" LINK_PROXY_JID
+                               "'><ping xmlns='%s'/></iq>",
+                         LINK_NS_PING);
+  pts_fixture_assert_result (pong);
+  assert_prompt_streamhost (link, server);
+  assert_link_held (server);
+  pts_fixture_server_stop (server);
+}
+
+static void
+test_link_dead (void)
+{
+  g_autoptr (StandIn) s = standin_new ();
+  g_autoptr (PtsTestClient) link = NULL, again = NULL;
+  g_autoptr (PtsNode) ping = NULL;
+  g_autoptr (GError) error = NULL;
+  PtsTestServer *server;
+  gint64 attached, closed, reconnected;
+
+  g_test_summary ("A server that stops answering pings is found dead within two keepalive "
+                  "periods (a quiet period, then the ping's own), the link is dropped and "
+                  "made anew after the back-off, and the new link serves.");
+
+  server = link_start (s, &link, "--keepalive", "2", NULL);
+  attached = g_get_monotonic_time ();
+  ping = pts_fixture_wait (link, match_ping, NULL);
+  /* Unanswered: the proxy must end the link by itself. */
+  pts_test_client_wait_closed (link, PTS_TEST_TIMEOUT_MS, &error);
+  g_assert_no_error (error);
+  closed = g_get_monotonic_time ();
+  again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
+  reconnected = g_get_monotonic_time ();
+  g_test_message ("dropped %.2f s after the handshake, back %.2f s later",
+                  (closed - attached) / (double) G_USEC_PER_SEC,
+                  (reconnected - closed) / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (closed - attached, >=, 4 * G_USEC_PER_SEC - 100000);
+  /* Two periods, then a margin for a loaded machine. */
+  g_assert_cmpint (closed - attached, <, 4 * G_USEC_PER_SEC + LINK_PROMPT_US);
+  /* The first retry comes a second after the drop. */
+  g_assert_cmpint (reconnected - closed, <, G_USEC_PER_SEC + LINK_PROMPT_US);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "attached to", 2,
+                              PTS_TEST_TIMEOUT_MS, NULL, &error);
+  g_assert_no_error (error);
+  pts_fixture_assert_log_count (server, "component link dead", 1);
+
+  assert_prompt_streamhost (again, server);
+  pts_fixture_server_stop (server);
+}
+
+/* The READY line's JSON object. */
+static JsonObject *
+ready_object (PtsTestServer *server)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree char *line = NULL;
+
+  pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "READY {", 1,
+                              PTS_TEST_TIMEOUT_MS, &line, &error);
+  g_assert_no_error (error);
+  json_parser_load_from_data (parser, line + strlen ("READY "), -1, &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static void
+test_acl_default (void)
+{
+  g_autoptr (StandIn) s = standin_new ();
+  g_autoptr (PtsTestClient) link = NULL;
+  g_autoptr (JsonObject) ready = NULL;
+  g_autoptr (PtsNode) foreign = NULL, activated = NULL;
+  g_autoptr (GSocketConnection) target = NULL, initiator = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hash = NULL;
+  const char *alice = "alice@" LINK_DOMAIN "/desk", *bob = "bob@" LINK_DOMAIN "/laptop";
+  PtsTestServer *server;
+  JsonArray *acl;
+  PtsTestTransfer result;
+
+  g_test_summary ("Started with only --component, --component-secret and --proxy-jid "
+                  "proxy.example.org, the proxy serves the users of example.org (READY "
+                  "says so) and still refuses those of another domain.");
+
+  server = link_start (s, &link, NULL);
+  ready = ready_object (server);
+  acl = json_object_get_array_member (ready, "acl");
+  g_assert_cmpuint (json_array_get_length (acl), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (acl, 0), ==, LINK_DOMAIN);
+  g_assert_false (json_object_get_boolean_member (ready, "acl_open"));
+
+  foreign = pts_fixture_iq (link, "<iq type='get' from='mallory@example.net/x' to='"
+                                  LINK_PROXY_JID "'><query xmlns='%s'/></iq>",
+                            PTS_NS_BYTESTREAMS);
+  pts_fixture_assert_error (foreign, "forbidden");
+  assert_prompt_streamhost (link, server);
+
+  /* A whole SOCKS5 transfer between two users of example.org. */
+  hash = bsp_sidhash ("parent-domain", alice, bob);
+  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
+                                            &target, &error),
+                   ==, 0x00);
+  g_assert_no_error (error);
+  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
+                                            &initiator, &error),
+                   ==, 0x00);
+  g_assert_no_error (error);
+  activated = pts_fixture_iq (link,
+                              "<iq type='set' from='%s' to='" LINK_PROXY_JID "'>"
+                              "<query xmlns='%s' sid='parent-domain'>"
+                              "<activate>%s</activate></query></iq>",
+                              alice, PTS_NS_BYTESTREAMS, bob);
+  pts_fixture_assert_result (activated);
+  pts_test_transfer (initiator, target, 1024 * 1024, 14, PTS_TEST_TIMEOUT_MS, &result,
+                     &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (result.received_sha256, ==, result.sent_sha256);
+
+  pts_fixture_server_stop (server);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/server/component/link/idle", test_link_idle);
+  g_test_add_func ("/server/component/link/ping", test_link_ping);
+  g_test_add_func ("/server/component/link/dead", test_link_dead);
+  g_test_add_func ("/server/component/acl-default", test_acl_default);
+
+  return g_test_run ();
+}
