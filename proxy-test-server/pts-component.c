@@ -117,6 +117,8 @@ pts_component_queue_push (PtsComponent *self, PtsNode *stanza)
       pts_node_free (stanza);
       return;
     }
+  g_debug ("<%s id='%s' to='%s'> waits for the link", stanza->name,
+           pts_component_attr (stanza, "id"), pts_component_attr (stanza, "to"));
   queued = g_new (PtsComponentQueued, 1);
   queued->stanza = stanza;
   queued->queued = g_get_monotonic_time ();

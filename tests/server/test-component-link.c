@@ -15,11 +15,13 @@
 
 #include "bsp-protocol.h"
 #include "pts-fixture.h"
+#include "pts-http-client.h"
 
 #define LINK_SECRET "stand-in-secret"
 #define LINK_DOMAIN "example.org"
 #define LINK_PROXY_JID "proxy." LINK_DOMAIN
 #define LINK_NS_PING "urn:xmpp:ping"
+#define LINK_NS_BSPROXY "http://oneteam.im/bs-proxy"
 /* Longer than every timeout the link ever had (the 30 s connect timeout
  * that stayed on the socket) and than any a server applies; shorter than
  * the default keepalive (60 s), so that nothing at all crosses the link. */
@@ -286,6 +288,148 @@ test_link_dead (void)
   pts_fixture_server_stop (server);
 }
 
+/* A SOCKS5 connection for @sid from @initiator to @target, accepted. */
+static GSocketConnection *
+link_socks5_connect (PtsTestServer *server, const char *sid, const char *initiator,
+                     const char *target)
+{
+  g_autofree char *hash = bsp_sidhash (sid, initiator, target);
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn = NULL;
+
+  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
+                                            &conn, &error),
+                   ==, 0x00);
+  g_assert_no_error (error);
+  return conn;
+}
+
+/* Plain XEP-0065 activation of @sid, sent by @initiator through the link. */
+static void
+link_activate (PtsTestClient *link, const char *sid, const char *initiator,
+               const char *target)
+{
+  g_autoptr (PtsNode) reply = pts_fixture_iq (link,
+                                              "<iq type='set' from='%s' to='" LINK_PROXY_JID
+                                              "'><query xmlns='%s' sid='%s'>"
+                                              "<activate>%s</activate></query></iq>",
+                                              initiator, PTS_NS_BYTESTREAMS, sid, target);
+
+  pts_fixture_assert_result (reply);
+}
+
+typedef struct
+{
+  const char *name; /* of the bs-proxy element pushed */
+  const char *sent; /* its 'sent', or NULL: any */
+} PushMatch;
+
+static gboolean
+match_push (const PtsNode *stanza, gpointer user_data)
+{
+  const PushMatch *m = user_data;
+  PtsNode *child = pts_test_node_find (stanza, m->name, LINK_NS_BSPROXY);
+
+  return pts_node_is (stanza, "iq", NULL)
+         && g_strcmp0 (pts_node_get_attr (stanza, "type"), "set") == 0 && child != NULL
+         && (m->sent == NULL || g_strcmp0 (pts_node_get_attr (child, "sent"), m->sent) == 0);
+}
+
+/* Waits for a push and answers it, as a receiver must. */
+static PtsNode *
+wait_push (PtsTestClient *link, const char *name, const char *sent)
+{
+  PushMatch m = { name, sent };
+  PtsNode *push = pts_fixture_wait (link, match_push, &m);
+
+  pts_fixture_send (link, "<iq type='result' from='%s' to='%s' id='%s'/>",
+                    pts_node_get_attr (push, "to"), LINK_PROXY_JID,
+                    pts_node_get_attr (push, "id"));
+  return push;
+}
+
+static void
+test_link_queue (void)
+{
+  g_autoptr (StandIn) s = standin_new ();
+  g_autoptr (PtsTestClient) link = NULL, again = NULL;
+  g_autoptr (PtsNode) connected = NULL, push = NULL, progress = NULL;
+  g_autoptr (PtsNode) queued = NULL;
+  g_autoptr (GSocketConnection) initiator = NULL;
+  g_autoptr (PtsHttpConn) download = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *alice = "alice@" LINK_DOMAIN "/desk", *bob = "bob@" LINK_DOMAIN "/laptop";
+  PtsHttpResponse response = { 0 };
+  guint8 data[8192];
+  guint64 state = 21;
+  g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  PtsTestServer *server;
+
+  g_test_summary ("A stanza the proxy has to send while its link is down (a <progress/> "
+                  "push to an HTTP receiver whose download goes on) waits for the link and "
+                  "goes out on the next one; the log says so.");
+
+  server = link_start (s, &link, "--http-port", "0", "--progress-interval", "50",
+                       "--verbose", NULL);
+  pts_test_random_fill (&state, data, sizeof data);
+
+  /* A SOCKS5 sender, a receiver that downloads over HTTP. */
+  connected = pts_fixture_iq (link,
+                              "<iq type='set' from='%s' to='" LINK_PROXY_JID "'>"
+                              "<connect xmlns='%s' sid='queued' jid='%s'/></iq>",
+                              bob, LINK_NS_BSPROXY, alice);
+  pts_fixture_assert_result (connected);
+  initiator = link_socks5_connect (server, "queued", alice, bob);
+  link_activate (link, "queued", alice, bob);
+  push = wait_push (link, "activated", NULL);
+  download = pts_http_conn_open (
+      pts_node_get_attr (pts_test_node_find (push, "activated", LINK_NS_BSPROXY), "url"),
+      &error);
+  g_assert_no_error (error);
+  pts_http_conn_send_head (download, "GET", NULL, -1, &error);
+  g_assert_no_error (error);
+  /* The download is read at the end: what the proxy hands it, it counts
+   * as sent (16 KiB in all fit in the socket's buffers). */
+  pts_test_socket_send_all (initiator, data, sizeof data, &error);
+  g_assert_no_error (error);
+  progress = wait_push (link, "progress", "8192");
+
+  /* The link goes; the download goes on, and its next push must wait. */
+  pts_test_client_close (link);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed",
+                              1, PTS_TEST_TIMEOUT_MS, NULL, &error);
+  g_assert_no_error (error);
+  pts_test_socket_send_all (initiator, data, sizeof data, &error);
+  g_assert_no_error (error);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "waits for the link", 1,
+                              PTS_TEST_TIMEOUT_MS, NULL, &error);
+  g_assert_no_error (error);
+
+  again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
+  queued = wait_push (again, "progress", "16384");
+  g_assert_cmpstr (pts_node_get_attr (queued, "to"), ==, bob);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "that waited for the link", 1,
+                              PTS_TEST_TIMEOUT_MS, NULL, &error);
+  g_assert_no_error (error);
+  pts_fixture_assert_log_count (server, "stanza not sent", 0);
+
+  /* The transfer itself never noticed. */
+  g_socket_shutdown (g_socket_connection_get_socket (initiator), FALSE, TRUE, &error);
+  g_assert_no_error (error);
+  pts_http_conn_read_head (download, &response, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (response.status, ==, SOUP_STATUS_OK);
+  pts_http_conn_read_body (download, &response, 0, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (response.complete);
+  g_assert_cmpuint (response.body_length, ==, 2 * sizeof data);
+  g_checksum_update (sha, data, sizeof data);
+  g_checksum_update (sha, data, sizeof data);
+  g_assert_cmpstr (response.sha256, ==, g_checksum_get_string (sha));
+  pts_http_response_clear (&response);
+  pts_fixture_server_stop (server);
+}
+
 /* The READY line's JSON object. */
 static JsonObject *
 ready_object (PtsTestServer *server)
@@ -308,10 +452,9 @@ test_acl_default (void)
   g_autoptr (StandIn) s = standin_new ();
   g_autoptr (PtsTestClient) link = NULL;
   g_autoptr (JsonObject) ready = NULL;
-  g_autoptr (PtsNode) foreign = NULL, activated = NULL;
+  g_autoptr (PtsNode) foreign = NULL;
   g_autoptr (GSocketConnection) target = NULL, initiator = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *hash = NULL;
   const char *alice = "alice@" LINK_DOMAIN "/desk", *bob = "bob@" LINK_DOMAIN "/laptop";
   PtsTestServer *server;
   JsonArray *acl;
@@ -335,21 +478,9 @@ test_acl_default (void)
   assert_prompt_streamhost (link, server);
 
   /* A whole SOCKS5 transfer between two users of example.org. */
-  hash = bsp_sidhash ("parent-domain", alice, bob);
-  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
-                                            &target, &error),
-                   ==, 0x00);
-  g_assert_no_error (error);
-  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
-                                            &initiator, &error),
-                   ==, 0x00);
-  g_assert_no_error (error);
-  activated = pts_fixture_iq (link,
-                              "<iq type='set' from='%s' to='" LINK_PROXY_JID "'>"
-                              "<query xmlns='%s' sid='parent-domain'>"
-                              "<activate>%s</activate></query></iq>",
-                              alice, PTS_NS_BYTESTREAMS, bob);
-  pts_fixture_assert_result (activated);
+  target = link_socks5_connect (server, "parent-domain", alice, bob);
+  initiator = link_socks5_connect (server, "parent-domain", alice, bob);
+  link_activate (link, "parent-domain", alice, bob);
   pts_test_transfer (initiator, target, 1024 * 1024, 14, PTS_TEST_TIMEOUT_MS, &result,
                      &error);
   g_assert_no_error (error);
@@ -366,6 +497,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/component/link/idle", test_link_idle);
   g_test_add_func ("/server/component/link/ping", test_link_ping);
   g_test_add_func ("/server/component/link/dead", test_link_dead);
+  g_test_add_func ("/server/component/link/queue", test_link_queue);
   g_test_add_func ("/server/component/acl-default", test_acl_default);
 
   return g_test_run ();
