@@ -360,8 +360,9 @@ assert_no_log_line (PtsTestServer *server, const char *needle, guint ms)
   g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT);
 }
 
-/* PROSODY_IDLE_S, or longer from $PTS_TEST_IDLE_S: an hour with 3600 (run
- * the test binary directly then; meson's timeout is made for the default). */
+/* PROSODY_IDLE_S, or longer from $PTS_TEST_IDLE_S: an hour with 3600 (with
+ * meson test's --timeout-multiplier 25 then: its timeout is made for the
+ * default). */
 static guint
 idle_seconds (void)
 {
