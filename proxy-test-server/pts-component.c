@@ -80,7 +80,7 @@ pts_component_attr (const PtsNode *stanza, const char *name)
 
 /* Says which stanza is not sent and why: never dropped in silence. */
 static void
-pts_component_log_dropped (PtsComponent *self, const PtsNode *stanza, const char *why)
+pts_component_log_dropped (const PtsNode *stanza, const char *why)
 {
   g_warning ("stanza not sent (%s): <%s type='%s' id='%s' to='%s'>", why, stanza->name,
              pts_component_attr (stanza, "type"), pts_component_attr (stanza, "id"),
@@ -96,10 +96,10 @@ pts_component_queue_expire (PtsComponent *self)
 
   while ((queued = g_queue_peek_head (&self->queue)) != NULL && queued->queued < oldest)
     {
-      g_autofree char *why = g_strdup_printf (
-          "the link to %s:%u was down for %u s", self->host, self->port,
-          PTS_COMPONENT_QUEUE_AGE);
-      pts_component_log_dropped (self, queued->stanza, why);
+      g_autofree char *why = g_strdup_printf ("it waited %u s for the link to %s:%u",
+                                              PTS_COMPONENT_QUEUE_AGE, self->host,
+                                              self->port);
+      pts_component_log_dropped (queued->stanza, why);
       pts_component_queued_free (g_queue_pop_head (&self->queue));
     }
 }
@@ -112,8 +112,7 @@ pts_component_queue_push (PtsComponent *self, PtsNode *stanza)
   pts_component_queue_expire (self);
   if (self->queue.length >= PTS_COMPONENT_QUEUE_MAX)
     {
-      pts_component_log_dropped (self, stanza,
-                                 "the link to the server is down and the queue is full");
+      pts_component_log_dropped (stanza, "the link to the server is down and the queue is full");
       pts_node_free (stanza);
       return;
     }
