@@ -348,8 +348,9 @@ wait_push (PtsTestClient *link, const char *name, const char *sent)
   return push;
 }
 
+/* With @expire, the link stays down longer than a stanza may wait. */
 static void
-test_link_queue (void)
+test_link_queue (gconstpointer expire)
 {
   g_autoptr (StandIn) s = standin_new ();
   g_autoptr (PtsTestClient) link = NULL, again = NULL;
@@ -365,9 +366,14 @@ test_link_queue (void)
   g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
   PtsTestServer *server;
 
-  g_test_summary ("A stanza the proxy has to send while its link is down (a <progress/> "
-                  "push to an HTTP receiver whose download goes on) waits for the link and "
-                  "goes out on the next one; the log says so.");
+  if (expire)
+    g_test_summary ("A server that accepts the connection and never answers the handshake "
+                    "is left after 30 s; a stanza that waited that long for the link is "
+                    "given up with a log line naming it, and the transfer goes on.");
+  else
+    g_test_summary ("A stanza the proxy has to send while its link is down (a <progress/> "
+                    "push to an HTTP receiver whose download goes on) waits for the link "
+                    "and goes out on the next one; the log says so.");
 
   server = link_start (s, &link, "--http-port", "0", "--progress-interval", "50",
                        "--verbose", NULL);
@@ -405,13 +411,39 @@ test_link_queue (void)
                               PTS_TEST_TIMEOUT_MS, NULL, &error);
   g_assert_no_error (error);
 
-  again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
-  queued = wait_push (again, "progress", "16384");
-  g_assert_cmpstr (pts_node_get_attr (queued, "to"), ==, bob);
-  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "that waited for the link", 1,
-                              PTS_TEST_TIMEOUT_MS, NULL, &error);
-  g_assert_no_error (error);
-  pts_fixture_assert_log_count (server, "stanza not sent", 0);
+  if (expire)
+    {
+      /* The proxy's next connection waits in the listen queue: no
+       * handshake. The push has waited as long as any may by then. */
+      g_autoptr (GSocket) unanswered = NULL;
+      g_autofree char *line = NULL;
+      PushMatch late = { "progress", "16384" };
+
+      pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "no handshake from", 1,
+                                  30000 + PTS_TEST_TIMEOUT_MS, NULL, &error);
+      g_assert_no_error (error);
+      pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "stanza not sent", 1,
+                                  PTS_TEST_TIMEOUT_MS, &line, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (strstr (line, "to='bob@" LINK_DOMAIN "/laptop'"));
+      unanswered = g_socket_accept (s->socket, NULL, &error);
+      g_assert_no_error (error);
+      again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
+      queued = pts_test_client_wait (again, match_push, &late, 1000, &error);
+      g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT);
+      g_clear_error (&error);
+      pts_fixture_assert_log_count (server, "that waited for the link", 0);
+    }
+  else
+    {
+      again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
+      queued = wait_push (again, "progress", "16384");
+      g_assert_cmpstr (pts_node_get_attr (queued, "to"), ==, bob);
+      pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "that waited for the link",
+                                  1, PTS_TEST_TIMEOUT_MS, NULL, &error);
+      g_assert_no_error (error);
+      pts_fixture_assert_log_count (server, "stanza not sent", 0);
+    }
 
   /* The transfer itself never noticed. */
   g_socket_shutdown (g_socket_connection_get_socket (initiator), FALSE, TRUE, &error);
@@ -497,7 +529,10 @@ main (int argc, char **argv)
   g_test_add_func ("/server/component/link/idle", test_link_idle);
   g_test_add_func ("/server/component/link/ping", test_link_ping);
   g_test_add_func ("/server/component/link/dead", test_link_dead);
-  g_test_add_func ("/server/component/link/queue", test_link_queue);
+  g_test_add_data_func ("/server/component/link/queue", GINT_TO_POINTER (FALSE),
+                        test_link_queue);
+  g_test_add_data_func ("/server/component/link/queue-expired", GINT_TO_POINTER (TRUE),
+                        test_link_queue);
   g_test_add_func ("/server/component/acl-default", test_acl_default);
 
   return g_test_run ();
