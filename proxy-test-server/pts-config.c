@@ -45,7 +45,9 @@ typedef struct
 
 static const PtsOption pts_options[] = {
   { "domain", 'd', PTS_OPT_STRING, PTS_FIELD (domain), "localhost", 0, 0, "DOMAIN",
-    "XMPP domain of the embedded server", NULL },
+    "XMPP domain of the embedded server; with --component it only sets the default proxy "
+    "JID",
+    NULL },
   { "user", 'u', PTS_OPT_STRV, PTS_FIELD (users), NULL, 0, 0, "NAME:PASSWORD",
     "An account of the embedded server; repeat for more. Every local user can read a "
     "command line: prefer --user-file",
@@ -61,7 +63,9 @@ static const PtsOption pts_options[] = {
   { "http-port", 0, PTS_OPT_INT, PTS_FIELD (http_port), "-1", -1, 65535, "PORT",
     "HTTP port of the bs-proxy extension (0 = pick a free port, -1 = disabled)", NULL },
   { "proxy-jid", 'j', PTS_OPT_STRING, PTS_FIELD (proxy_jid), NULL, 0, 0, "JID",
-    "JID of the bytestreams proxy (default: proxy.DOMAIN)", NULL },
+    "JID of the bytestreams proxy (default: proxy.DOMAIN); with --component, the "
+    "component's name on the server",
+    NULL },
   { "advertise-host", 0, PTS_OPT_STRING, PTS_FIELD (advertise_host), NULL, 0, 0, "HOST",
     "SOCKS5 host to tell clients when it differs from the bound address (NAT)", NULL },
   { "advertise-port", 0, PTS_OPT_INT, PTS_FIELD (advertise_port), "0", 0, 65535, "PORT",
@@ -76,7 +80,10 @@ static const PtsOption pts_options[] = {
   { "tls-key", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_key), NULL, 0, 0, "FILE",
     "The private key of --tls-cert (PEM; default: in the --tls-cert file)", NULL },
   { "acl", 0, PTS_OPT_STRV, PTS_FIELD (acl_domains), NULL, 0, 0, "DOMAIN",
-    "A domain whose users may use the proxy; repeat for more (default: DOMAIN only)", NULL },
+    "A domain whose users may use the proxy; repeat for more (default: the embedded "
+    "server's DOMAIN; with --component the parent domain of the proxy JID, e.g. "
+    "example.org for proxy.example.org)",
+    NULL },
   { "acl-open", 0, PTS_OPT_BOOL, PTS_FIELD (acl_open), NULL, 0, 0, NULL,
     "Let users of any domain use the proxy", NULL },
   { "status-allow", 0, PTS_OPT_STRV, PTS_FIELD (status_allow), NULL, 0, 0, "ADDR",
@@ -644,10 +651,34 @@ pts_config_finish (PtsConfig *config, GError **error)
 
   if (config->acl_domains == NULL)
     {
+      /* A component serves the users of the server it is attached to, named
+       * by its own JID (proxy.example.org → example.org): --domain names the
+       * embedded server's domain and means nothing there. */
+      char *local = config->component != NULL ? pts_config_parent_domain (config->proxy_jid)
+                                              : g_strdup (config->domain);
+
+      if (local == NULL && !config->acl_open)
+        {
+          g_set_error (error, PTS_CONFIG_ERROR, 0,
+                       "the proxy JID \"%s\" has no parent domain to open the proxy to: "
+                       "give --acl DOMAIN or --acl-open",
+                       config->proxy_jid);
+          return FALSE;
+        }
       config->acl_domains = g_new0 (char *, 2);
-      config->acl_domains[0] = g_strdup (config->domain);
+      config->acl_domains[0] = local;
     }
   return TRUE;
+}
+
+char *
+pts_config_parent_domain (const char *jid)
+{
+  const char *dot = strchr (jid, '.');
+
+  if (dot == NULL || dot == jid || dot[1] == '\0')
+    return NULL;
+  return g_ascii_strdown (dot + 1, -1);
 }
 
 gboolean

@@ -73,6 +73,10 @@ GInetAddressMask *pts_config_status_mask (const char *text, GError **error);
  * whoever status_allow names. */
 gboolean pts_config_may_read_status (const PtsConfig *config, GInetAddress *address);
 
+/* The domain @jid (a domain JID) sits under: "example.org" for
+ * "proxy.example.org"; NULL when it has none. */
+char *pts_config_parent_domain (const char *jid);
+
 /* TRUE when @jid may use the proxy under the ACL. */
 gboolean pts_config_acl_allows (const PtsConfig *config, const char *jid);
 

@@ -117,6 +117,15 @@ pts_app_print_ready (PtsApp *app)
   json_builder_add_string_value (builder, app->config->proxy_jid);
   json_builder_set_member_name (builder, "domain");
   json_builder_add_string_value (builder, app->config->domain);
+  /* Who may use the proxy, defaults filled in: an operator sees at once
+   * whether the users they mean are let in. */
+  json_builder_set_member_name (builder, "acl");
+  json_builder_begin_array (builder);
+  for (char **d = app->config->acl_domains; d != NULL && *d != NULL; d++)
+    json_builder_add_string_value (builder, *d);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "acl_open");
+  json_builder_add_boolean_value (builder, app->config->acl_open);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);

@@ -97,6 +97,22 @@ pts_fixture_wait (PtsTestClient *client, PtsTestStanzaFunc match, gpointer user_
 }
 
 void
+pts_fixture_assert_log_count (PtsTestServer *server, const char *needle, guint count)
+{
+  guint found;
+
+  /* The log (stderr) may trail what was read from stdout (READY): wait
+   * for the lines expected before counting them. */
+  if (count > 0)
+    pts_test_process_wait_line (server->process, PTS_TEST_STDERR, needle, count,
+                                PTS_TEST_TIMEOUT_MS, NULL, NULL);
+  found = pts_test_process_count_lines (server->process, PTS_TEST_STDERR, needle);
+  if (found != count)
+    g_test_message ("log lines with \"%s\": %u, expected %u", needle, found, count);
+  g_assert_cmpuint (found, ==, count);
+}
+
+void
 pts_fixture_assert_result (const PtsNode *reply)
 {
   g_autofree char *xml = pts_test_node_to_string (reply);

@@ -30,6 +30,9 @@ PtsNode *pts_fixture_iq (PtsTestClient *client, const char *format, ...) G_GNUC_
 PtsNode *pts_fixture_wait (PtsTestClient *client, PtsTestStanzaFunc match,
                            gpointer user_data);
 
+/* Asserts that exactly @count lines of the server's log so far hold @needle. */
+void pts_fixture_assert_log_count (PtsTestServer *server, const char *needle, guint count);
+
 void pts_fixture_assert_result (const PtsNode *reply);
 void pts_fixture_assert_error (const PtsNode *reply, const char *condition);
 

@@ -16,6 +16,8 @@
 #define PROSODY_DOMAIN "localhost"
 #define PROSODY_PROXY_JID "proxy.localhost"
 #define PROSODY_START_TIMEOUT_MS 20000
+/* Longer than any timeout the link had or a server applies. */
+#define PROSODY_IDLE_S 45
 
 typedef struct
 {
@@ -166,13 +168,16 @@ prosody_free (Prosody *p)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prosody, prosody_free)
 
+/* With @keepalive (NULL: the default). Neither --domain nor --acl: the
+ * users of Prosody's domain, the parent of the proxy's JID, are let in by
+ * default. */
 static PtsTestServer *
-proxy_start (Prosody *p)
+proxy_start (Prosody *p, const char *keepalive)
 {
   g_autofree char *component = g_strdup_printf ("127.0.0.1:%u", p->component_port);
   const char *args[] = { "--component", component, "--component-secret", PROSODY_SECRET,
-                         "--proxy-jid", PROSODY_PROXY_JID, "--domain", PROSODY_DOMAIN,
-                         "--acl", PROSODY_DOMAIN, NULL };
+                         "--proxy-jid", PROSODY_PROXY_JID, keepalive ? "--keepalive" : NULL,
+                         keepalive, NULL };
   g_autoptr (GError) error = NULL;
   PtsTestServer *server;
 
@@ -194,6 +199,21 @@ prosody_login (Prosody *p, const char *user, const char *resource)
 
   g_assert_no_error (error);
   return client;
+}
+
+/* Ends the client's stream and waits until Prosody has closed it: a
+ * session still being torn down when Prosody gets SIGTERM can keep it from
+ * exiting. */
+static void
+prosody_logout (PtsTestClient **client)
+{
+  g_autoptr (GError) error = NULL;
+
+  pts_test_client_send_raw (*client, "</stream:stream>", -1, &error);
+  g_assert_no_error (error);
+  pts_test_client_wait_closed (*client, PTS_TEST_TIMEOUT_MS, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (client, pts_test_client_free);
 }
 
 static void
@@ -260,15 +280,8 @@ test_component_transfer (void)
   prosody_register (p, "alice", PTS_FIXTURE_PASSWORD);
   prosody_register (p, "bob", PTS_FIXTURE_PASSWORD);
   prosody_start (p);
-  server = proxy_start (p);
-  {
-    /* The log (stderr) may trail the READY line (stdout): wait for it. */
-    g_autoptr (GError) error = NULL;
-
-    pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "attached to", 1,
-                                PTS_TEST_TIMEOUT_MS, NULL, &error);
-    g_assert_no_error (error);
-  }
+  server = proxy_start (p, NULL);
+  pts_fixture_assert_log_count (server, "attached to", 1);
 
   alice = prosody_login (p, "alice", "sender");
   bob = prosody_login (p, "bob", "receiver");
@@ -289,8 +302,8 @@ test_component_transfer (void)
   assert_proxy_info (alice);
   assert_transfer (server, alice, bob, "via-prosody", 16 * 1024 * 1024);
 
-  g_clear_pointer (&alice, pts_test_client_free);
-  g_clear_pointer (&bob, pts_test_client_free);
+  prosody_logout (&alice);
+  prosody_logout (&bob);
   pts_fixture_server_stop (server);
   prosody_stop (p);
 }
@@ -311,7 +324,7 @@ test_component_reconnect (void)
   prosody_register (p, "alice", PTS_FIXTURE_PASSWORD);
   prosody_register (p, "bob", PTS_FIXTURE_PASSWORD);
   prosody_start (p);
-  server = proxy_start (p);
+  server = proxy_start (p, NULL);
 
   prosody_stop (p);
   pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed",
@@ -330,8 +343,94 @@ test_component_reconnect (void)
   assert_proxy_info (alice);
   assert_transfer (server, alice, bob, "after-restart", 1024 * 1024);
 
-  g_clear_pointer (&alice, pts_test_client_free);
-  g_clear_pointer (&bob, pts_test_client_free);
+  prosody_logout (&alice);
+  prosody_logout (&bob);
+  pts_fixture_server_stop (server);
+  prosody_stop (p);
+}
+
+/* Fails unless @needle stays out of the proxy's log for @ms: a bounded
+ * wait for what must not come. */
+static void
+assert_no_log_line (PtsTestServer *server, const char *needle, guint ms)
+{
+  g_autoptr (GError) error = NULL;
+
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, needle, 1, ms, NULL, &error);
+  g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT);
+}
+
+/* PROSODY_IDLE_S, or longer from $PTS_TEST_IDLE_S: an hour with 3600 (with
+ * meson test's --timeout-multiplier 25 then: its timeout is made for the
+ * default). */
+static guint
+idle_seconds (void)
+{
+  const char *env = g_getenv ("PTS_TEST_IDLE_S");
+  guint64 seconds = env != NULL ? g_ascii_strtoull (env, NULL, 10) : 0;
+
+  return (guint) CLAMP (seconds, PROSODY_IDLE_S, 86400);
+}
+
+static void
+test_component_idle (void)
+{
+  g_autoptr (Prosody) p = prosody_new ();
+  PtsTestServer *server;
+  g_autoptr (PtsTestClient) alice = NULL;
+  guint idle = idle_seconds ();
+  gint64 start;
+
+  g_test_summary ("Prosody sends nothing to an idle component: the link holds through 45 s "
+                  "of silence (longer than any timeout; the default keepalive sends no "
+                  "ping in that time) and the proxy answers at once afterwards, on the "
+                  "same connection. PTS_TEST_IDLE_S makes the silence longer (pings then "
+                  "keep it).");
+  if (p == NULL)
+    return;
+
+  prosody_register (p, "alice", PTS_FIXTURE_PASSWORD);
+  prosody_start (p);
+  server = proxy_start (p, NULL);
+  assert_no_log_line (server, "component connection closed", idle * 1000);
+
+  alice = prosody_login (p, "alice", "after-silence");
+  start = g_get_monotonic_time ();
+  assert_proxy_info (alice);
+  g_test_message ("answered in %.3f s after %u s of silence",
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC, idle);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  pts_fixture_assert_log_count (server, "attached to", 1);
+  pts_fixture_assert_log_count (server, "component connection closed", 0);
+  pts_fixture_assert_log_count (server, "component link dead", 0);
+
+  prosody_logout (&alice);
+  pts_fixture_server_stop (server);
+  prosody_stop (p);
+}
+
+static void
+test_component_ping (void)
+{
+  g_autoptr (Prosody) p = prosody_new ();
+  PtsTestServer *server;
+  g_autoptr (PtsTestClient) alice = NULL;
+
+  g_test_summary ("With a 1 s keepalive the proxy pings Prosody's domain every second of "
+                  "silence; Prosody answers, so the link is never taken for dead.");
+  if (p == NULL)
+    return;
+
+  prosody_register (p, "alice", PTS_FIXTURE_PASSWORD);
+  prosody_start (p);
+  server = proxy_start (p, "1");
+  /* An unanswered ping would drop the link after 2 s. */
+  assert_no_log_line (server, "component link dead", 6000);
+  pts_fixture_assert_log_count (server, "attached to", 1);
+  alice = prosody_login (p, "alice", "pinged");
+  assert_proxy_info (alice);
+
+  prosody_logout (&alice);
   pts_fixture_server_stop (server);
   prosody_stop (p);
 }
@@ -343,6 +442,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/server/component/prosody/transfer", test_component_transfer);
   g_test_add_func ("/server/component/prosody/reconnect", test_component_reconnect);
+  g_test_add_func ("/server/component/prosody/idle", test_component_idle);
+  g_test_add_func ("/server/component/prosody/ping", test_component_ping);
 
   return g_test_run ();
 }

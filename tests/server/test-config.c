@@ -73,6 +73,9 @@ test_help (void)
       if (strstr (out, *o) == NULL)
         g_error ("--help does not mention %s", *o);
     }
+  /* The defaults that differ in component mode are spelt out. */
+  g_assert_nonnull (strstr (out, "parent domain of the proxy JID"));
+  g_assert_nonnull (strstr (out, "domain of the embedded server"));
 }
 
 static void
@@ -168,6 +171,10 @@ static const BadCase bad_cases[] = {
   { "bad-status-allow", NULL, "--status-allow=nonsense", "--status-allow" },
   { "bad-component", NULL, "--component=nohostport", "HOST:PORT" },
   { "bad-domain", NULL, "--domain=a@b", "invalid domain" },
+  { "component-no-parent",
+    "{ \"component\": \"127.0.0.1:5347\", \"component-secret\": \"s\","
+    "  \"proxy-jid\": \"proxy\" }",
+    NULL, "no parent domain" },
 };
 
 static void

@@ -1262,18 +1262,28 @@ pts_test_client_open_stream (PtsTestClient *self, GError **error)
 }
 
 PtsTestClient *
-pts_test_client_connect (const char *host, guint16 port, const char *domain, GError **error)
+pts_test_client_new_for_connection (GSocketConnection *conn, const char *domain)
 {
-  g_autoptr (PtsTestClient) self = g_new0 (PtsTestClient, 1);
+  PtsTestClient *self = g_new0 (PtsTestClient, 1);
 
   self->domain = g_strdup (domain);
   self->parser = pts_xml_parser_new (&pts_test_client_parser_callbacks, self,
                                      16 * 1024 * 1024, 64);
   g_queue_init (&self->stanzas);
-  self->conn = pts_test_tcp_connect (host, port, error);
-  if (self->conn == NULL)
-    return NULL;
+  self->conn = g_object_ref (conn);
   self->socket = g_socket_connection_get_socket (self->conn);
+  return self;
+}
+
+PtsTestClient *
+pts_test_client_connect (const char *host, guint16 port, const char *domain, GError **error)
+{
+  g_autoptr (GSocketConnection) conn = pts_test_tcp_connect (host, port, error);
+  g_autoptr (PtsTestClient) self = NULL;
+
+  if (conn == NULL)
+    return NULL;
+  self = pts_test_client_new_for_connection (conn, domain);
   if (!pts_test_client_open_stream (self, error))
     return NULL;
   return g_steal_pointer (&self);

@@ -177,6 +177,11 @@ void pts_test_random_fill (guint64 *state, guint8 *buf, gsize len);
 
 typedef struct _PtsTestClient PtsTestClient;
 
+/* A stream over @conn as it is: nothing is sent. For the other end of a
+ * connection, such as a stand-in server's accepted one: the waits below
+ * read what the peer sends as for a client. */
+PtsTestClient *pts_test_client_new_for_connection (GSocketConnection *conn,
+                                                   const char *domain);
 /* Opens a client stream to @domain and waits for its features. */
 PtsTestClient *pts_test_client_connect (const char *host, guint16 port, const char *domain,
                                         GError **error);
