@@ -246,6 +246,25 @@ status_expect (Fixture *f, const StatusExpect *want)
   return status;
 }
 
+/* status_expect () for the counts: @sessions open, @done transfers done,
+ * @failed failed (-1: any), and @reason, unless NULL, counted once. */
+static JsonObject *
+status_expect_counts (Fixture *f, gint64 sessions, gint64 done, gint64 failed,
+                      const char *reason)
+{
+  StatusExpect want = STATUS_ANY;
+
+  want.sessions = sessions;
+  want.done = done;
+  want.failed = failed;
+  if (reason != NULL)
+    {
+      want.reason = reason;
+      want.reason_count = 1;
+    }
+  return status_expect (f, &want);
+}
+
 /* ==== XMPP: <connect>, activation, pushes ====================================== */
 
 /* <connect/>, announcing the file's @size when it is not negative. */
@@ -354,6 +373,18 @@ http_target_wait_activated (Fixture *f, const char *sidhash)
   g_assert_true (g_str_has_prefix (url, prefix));
   g_assert_false (g_str_has_prefix (url + strlen (prefix), "upload/"));
   return g_strdup (url);
+}
+
+/* Bob waits for Alice's stream @sid over HTTP and Alice activates it: its
+ * SIDHASH, Alice's upload URL and Bob's download URL. */
+static void
+http_session_open (Fixture *f, const char *sid, char **hash, char **upload_url,
+                   char **download_url)
+{
+  *hash = pts_fixture_sidhash (sid, f->alice, f->bob);
+  http_target_connect (f, sid);
+  *upload_url = http_initiator_activate (f, sid);
+  *download_url = http_target_wait_activated (f, *hash);
 }
 
 /* Takes (and answers) Bob's <progress/> pushes; there must be at least one,
@@ -743,7 +774,6 @@ test_pair (gconstpointer data)
   g_autoptr (Job) sender = NULL, receiver = NULL;
   g_autoptr (JsonObject) status = NULL;
   const char *sent_sha;
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("One transfer of pseudo-random data through one of the four pairs of "
                   "PROTOCOL.md §4; the SHA-256 of what arrived equals that of what was "
@@ -851,10 +881,7 @@ test_pair (gconstpointer data)
   g_test_message ("%" G_GUINT64_FORMAT " bytes, SHA-256 %s", tc->size, sent_sha);
 
   /* The proxy's books. */
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   g_assert_cmpint (status_counter (status, "bytes_relayed"), ==, (gint64) tc->size);
 
   if (tc->http_target)
@@ -883,7 +910,6 @@ test_unknown_urls (void)
   PtsHttpResponse response = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
-  StatusExpect nothing = STATUS_ANY;
 
   g_test_summary ("An upload to an upload URL the proxy never handed out, or to any other "
                   "path, and a download of an unknown id (with or without a file name) are "
@@ -915,10 +941,7 @@ test_unknown_urls (void)
       pts_http_response_clear (&response);
     }
 
-  nothing.sessions = 0;
-  nothing.done = 0;
-  nothing.failed = 0;
-  status = status_expect (&f, &nothing);
+  status = status_expect_counts (&f, 0, 0, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -937,7 +960,6 @@ test_second_get (void)
   guint8 data[64 * 1024];
   char expected[65];
   guint64 state = pts_http_stream_state (7);
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("A download URL serves one GET: a second GET while the first is under "
                   "way is 410, and the first goes on undisturbed.");
@@ -982,10 +1004,7 @@ test_second_get (void)
   g_assert_cmpstr (response.sha256, ==, expected);
   pts_http_response_clear (&response);
 
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -1038,16 +1057,12 @@ test_second_post (void)
     .pause = second_post_pause,
     .pause_data = &sp,
   };
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("An upload URL takes one POST: a second POST while the first is under way "
                   "is 409, and the first goes on undisturbed to 200.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
+  http_session_open (&f, sid, &hash, &upload_url, &download_url);
   download = job_start_get (download_url, 0);
 
   sp.sidhash = hash;
@@ -1066,10 +1081,7 @@ test_second_post (void)
   g_assert_cmpstr (download->response.sha256, ==, result.sent_sha256);
   pts_http_upload_result_clear (&result);
 
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -1136,16 +1148,12 @@ test_upload_refused (gconstpointer data)
   g_autoptr (Job) download = NULL, upload_job = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { 0 };
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary (tc->summary);
 
   fixture_start (&f, TRUE, "--max-file-size", tc->request_only ? "0" : MAX_FILE_SIZE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  http_session_open (&f, sid, &hash, &upload_url, &download_url);
   other_hash = pts_fixture_sidhash ("another-sid", f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
   download = job_start_get (download_url, 0);
 
   upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : hash;
@@ -1171,10 +1179,7 @@ test_upload_refused (gconstpointer data)
        * byte of its body into the download. */
       if (upload.size >= 4 * MIB)
         g_assert_cmpuint (upload_job->result.file_sent, <, upload.size);
-      failed.sessions = 1;
-      failed.done = 0;
-      failed.failed = 0;
-      status = status_expect (&f, &failed);
+      status = status_expect_counts (&f, 1, 0, 0, NULL);
       g_clear_pointer (&status, json_object_unref);
       real_job = job_start_upload (upload_url, &real);
       assert_upload_status (real_job, SOUP_STATUS_OK);
@@ -1184,21 +1189,14 @@ test_upload_refused (gconstpointer data)
       g_assert_true (download->response.complete);
       pts_http_stream_sha256 (real.seed, real.size, expected);
       g_assert_cmpstr (download->response.sha256, ==, expected);
-      failed.sessions = 0;
-      failed.done = 1;
-      status = status_expect (&f, &failed);
+      status = status_expect_counts (&f, 0, 1, 0, NULL);
       fixture_stop (&f);
       return;
     }
 
   /* An error that is the session's ends it, and the receiver learns of it. */
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = tc->reason;
-  failed.reason_count = 1;
   assert_download_failed (download);
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, tc->reason);
   fixture_stop (&f);
 }
 
@@ -1224,7 +1222,6 @@ test_receiver_gone (gconstpointer data)
   g_autoptr (Job) receiver = NULL, sender = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { .size = 64 * MIB, .seed = 5, .declare_size = TRUE };
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary ("When the receiver goes away after 1 MiB of a 64 MiB upload, the POST is "
                   "answered 502 (early, while the sender still writes) and the session is "
@@ -1254,12 +1251,7 @@ test_receiver_gone (gconstpointer data)
                   sender->result.answered_early ? "early" : "after the whole request",
                   sender->result.file_sent, upload.size);
 
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = "receiver-gone";
-  failed.reason_count = 1;
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, "receiver-gone");
   fixture_stop (&f);
 }
 
@@ -1311,7 +1303,6 @@ test_sender_gone (gconstpointer data)
   };
   PtsHttpResponse *r;
   char expected[65];
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary ("When the sender breaks off after 2 MiB of a 16 MiB upload, the download "
                   "ends cut off, never cleanly: short of its Content-Length, or without the "
@@ -1319,10 +1310,7 @@ test_sender_gone (gconstpointer data)
                   "freed, counted as sender-gone.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
+  http_session_open (&f, sid, &hash, &upload_url, &download_url);
   download = job_start_get (download_url, 0);
   sg.download = download;
 
@@ -1350,12 +1338,7 @@ test_sender_gone (gconstpointer data)
   pts_http_stream_sha256 (upload.seed, r->body_length, expected);
   g_assert_cmpstr (r->sha256, ==, expected);
 
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = "sender-gone";
-  failed.reason_count = 1;
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, "sender-gone");
   fixture_stop (&f);
 
   if (r->complete && tc->known_bug != NULL)
@@ -1413,7 +1396,6 @@ test_short_sender (gconstpointer data)
   g_autoptr (JsonObject) status = NULL;
   PtsHttpResponse *r;
   char expected[65];
-  StatusExpect end = STATUS_ANY;
 
   g_test_summary (tc->summary);
   fixture_start (&f, TRUE, NULL);
@@ -1475,12 +1457,10 @@ test_short_sender (gconstpointer data)
         }
     }
 
-  end.sessions = 0;
   if (tc->sent == (guint64) tc->announced)
-    end.done = 1;
+    status = status_expect_counts (&f, 0, 1, -1, NULL);
   else
-    end.failed = 1;
-  status = status_expect (&f, &end);
+    status = status_expect_counts (&f, 0, -1, 1, NULL);
   fixture_stop (&f);
 }
 
@@ -1493,7 +1473,6 @@ test_activation_timeout (void)
   const char *sid = "never-activated";
   g_autoptr (PtsNode) late = NULL;
   g_autoptr (JsonObject) status = NULL;
-  StatusExpect expired = STATUS_ANY;
 
   g_test_summary ("With --activation-timeout 1 an HTTP receiver's session that is never "
                   "activated is dropped (counted as activation-timeout); a late activation "
@@ -1506,10 +1485,7 @@ test_activation_timeout (void)
                     ==, 1);
   g_clear_pointer (&status, json_object_unref);
 
-  expired.sessions = 0;
-  expired.reason = "activation-timeout";
-  expired.reason_count = 1;
-  status = status_expect (&f, &expired);
+  status = status_expect_counts (&f, 0, -1, -1, "activation-timeout");
   late = send_activate_x (&f, sid);
   pts_fixture_assert_error (late, "item-not-found");
   fixture_stop (&f);
@@ -1592,10 +1568,7 @@ test_shutdown_waiting (void)
                   "the server exits cleanly (status 0) and the GET ends without a success.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
+  http_session_open (&f, sid, &hash, &upload_url, &download_url);
   download = job_start_get (download_url, 0);
 
   /* Nothing shows that the waiting GET is attached; a request sent after
@@ -1650,7 +1623,6 @@ test_memory (void)
   guint64 baseline = 0, peak = 0;
   guint samples = 0;
   GPid pid;
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("1 GiB through HTTP to HTTP (chunked, the size never declared) while the "
                   "server's VmRSS is sampled every 50 ms: the peak stays within 8 MiB of the "
@@ -1669,10 +1641,7 @@ test_memory (void)
   fixture_start (&f, TRUE, NULL);
   pid = pts_test_process_get_pid (f.server->process);
   g_assert_cmpint (pid, >, 0);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
+  http_session_open (&f, sid, &hash, &upload_url, &download_url);
   download = job_start_get (download_url, 0);
   upload.sidhash = hash;
   upload_job = job_start_upload (upload_url, &upload);
@@ -1713,9 +1682,7 @@ test_memory (void)
   g_assert_cmpuint (samples, >=, 3);
   g_assert_cmpuint (peak, <=, baseline + MEMORY_SLACK_KIB);
 
-  done.sessions = 0;
-  done.done = 1;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, -1, NULL);
   fixture_stop (&f);
 }
 
