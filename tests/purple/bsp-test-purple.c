@@ -13,16 +13,20 @@
 
 #include "bsp-test-purple.h"
 
+/* Where meson built them; NULL when it did not (no plugin, say). */
+#ifndef BSP_DRIVER_PATH
+#define BSP_DRIVER_PATH NULL
+#endif
+#ifndef BSP_PLUGIN_PATH
+#define BSP_PLUGIN_PATH NULL
+#endif
+
 const char *
 bsp_test_driver_path (void)
 {
   const char *path = g_getenv ("BSP_DRIVER");
 
-#ifdef BSP_DRIVER_PATH
-  if (path == NULL)
-    path = BSP_DRIVER_PATH;
-#endif
-  return path;
+  return path != NULL ? path : BSP_DRIVER_PATH;
 }
 
 const char *
@@ -30,11 +34,7 @@ bsp_test_plugin_path (void)
 {
   const char *path = g_getenv ("BSP_PLUGIN");
 
-#ifdef BSP_PLUGIN_PATH
-  if (path == NULL)
-    path = BSP_PLUGIN_PATH;
-#endif
-  return path;
+  return path != NULL ? path : BSP_PLUGIN_PATH;
 }
 
 /* Helpers die with the test and get the tests' sanitizer defaults. */

@@ -127,3 +127,17 @@ pts_split_append_escaped (GString *out, const guint8 *data, gsize len)
         g_string_append_printf (out, "\\x%02x", c);
     }
 }
+
+void
+pts_split_add_table (const char *prefix, const char *group, gconstpointer cases,
+                     gsize n_cases, gsize case_size, GTestDataFunc test)
+{
+  for (gsize i = 0; i < n_cases; i++)
+    {
+      gconstpointer c = (const guint8 *) cases + i * case_size;
+      const char *name = *(const char *const *) c;
+      g_autofree char *path = g_strdup_printf ("%s/%s/%s", prefix, group, name);
+
+      g_test_add_data_func (path, c, test);
+    }
+}

@@ -56,4 +56,11 @@ void pts_split_assert_invariant (PtsSplitRunFunc run, const guint8 *input, gsize
  * ASCII escaped, so that binary data can be an event. */
 void pts_split_append_escaped (GString *out, const guint8 *data, gsize len);
 
+/* Adds one test of @test per case of a table, at @prefix/@group/<name>;
+ * each case (@case_size bytes) starts with its name, a const char *. */
+void pts_split_add_table (const char *prefix, const char *group, gconstpointer cases,
+                          gsize n_cases, gsize case_size, GTestDataFunc test);
+#define PTS_SPLIT_ADD_TABLE(prefix, group, cases, test) \
+  pts_split_add_table (prefix, group, cases, G_N_ELEMENTS (cases), sizeof (cases)[0], test)
+
 G_END_DECLS

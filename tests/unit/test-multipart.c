@@ -679,26 +679,16 @@ test_free_mid_part (void)
 
 /* ---- main -------------------------------------------------------------- */
 
-static void
-add_cases (const char *group, const MultipartCase *cases, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/server/multipart/%s/%s", group, cases[i].name);
-      g_test_add_data_func (path, &cases[i], test_multipart_case);
-    }
-}
-
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  add_cases ("valid", valid_cases, G_N_ELEMENTS (valid_cases));
-  add_cases ("truncated", truncated_cases, G_N_ELEMENTS (truncated_cases));
-  add_cases ("malformed", malformed_cases, G_N_ELEMENTS (malformed_cases));
-  add_cases ("limits", limit_cases, G_N_ELEMENTS (limit_cases));
-  add_cases ("callback", callback_cases, G_N_ELEMENTS (callback_cases));
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "valid", valid_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "truncated", truncated_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "malformed", malformed_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "limits", limit_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "callback", callback_cases, test_multipart_case);
   g_test_add_func ("/server/multipart/parser/new-boundary", test_new_boundary);
   g_test_add_func ("/server/multipart/parser/held-back", test_held_back);
   g_test_add_func ("/server/multipart/parser/offsets", test_offsets);

@@ -906,26 +906,16 @@ test_node_api (void)
 
 /* ---- main -------------------------------------------------------------- */
 
-static void
-add_cases (const char *group, const XmlCase *cases, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/server/xml/%s/%s", group, cases[i].name);
-      g_test_add_data_func (path, &cases[i], test_stream_case);
-    }
-}
-
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  add_cases ("valid", valid_cases, G_N_ELEMENTS (valid_cases));
-  add_cases ("malformed", malformed_cases, G_N_ELEMENTS (malformed_cases));
-  add_cases ("forbidden", forbidden_cases, G_N_ELEMENTS (forbidden_cases));
-  add_cases ("limits", limit_cases, G_N_ELEMENTS (limit_cases));
-  add_cases ("restart", restart_cases, G_N_ELEMENTS (restart_cases));
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "valid", valid_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "malformed", malformed_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "forbidden", forbidden_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "limits", limit_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "restart", restart_cases, test_stream_case);
   g_test_add_func ("/server/xml/limits/keepalives", test_keepalives);
   g_test_add_func ("/server/xml/parser/failed-stays-failed", test_failed_stays_failed);
   g_test_add_func ("/server/xml/parser/no-callbacks", test_no_callbacks);
