@@ -624,6 +624,20 @@ pts_test_socket_wait (GSocket *socket, GIOCondition condition, gint64 deadline,
   return FALSE;
 }
 
+gssize
+pts_test_socket_send_some (GSocket *socket, const void *data, gsize len, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gssize n = g_socket_send_with_blocking (socket, data, len, FALSE, NULL, &local_error);
+
+  if (n >= 0)
+    return n;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return 0;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return -1;
+}
+
 /* Sends all of @data; no single wait for buffer space lasts longer than
  * @timeout_ms. */
 static gboolean
@@ -635,21 +649,14 @@ pts_test_socket_send_timed (GSocket *socket, const guint8 *data, gsize len, guin
   /* Bounded: every round sends at least one byte or fails. */
   while (done < len)
     {
-      g_autoptr (GError) local_error = NULL;
       gssize n;
 
       if (!pts_test_socket_wait (socket, G_IO_OUT,
                                  g_get_monotonic_time () + (gint64) timeout_ms * 1000, error))
         return FALSE;
-      n = g_socket_send_with_blocking (socket, (const char *) data + done, len - done, FALSE,
-                                       NULL, &local_error);
+      n = pts_test_socket_send_some (socket, data + done, len - done, error);
       if (n < 0)
-        {
-          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
+        return FALSE;
       done += n;
     }
   return TRUE;

@@ -128,6 +128,11 @@ guint16 pts_test_free_port (GError **error);
 
 /* ---- plain sockets ------------------------------------------------------------ */
 
+/* One send that does not block: the count sent, 0 when the socket has no
+ * room, -1 with @error set on failure. */
+gssize pts_test_socket_send_some (GSocket *socket, const void *data, gsize len,
+                                  GError **error);
+
 /* A TCP connection to @host:@port; connecting and every later blocking
  * operation are bounded by a 60 s socket timeout. */
 GSocketConnection *pts_test_tcp_connect (const char *host, guint16 port, GError **error);
