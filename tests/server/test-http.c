@@ -37,10 +37,8 @@
 
 typedef struct
 {
-  PtsTestServer *server;
-  char *http_base; /* NULL without the HTTP side */
-  PtsTestClient *alice;
-  PtsTestClient *bob;
+  PtsFixturePair pair; /* Alice sends, Bob receives */
+  char *http_base;     /* NULL without the HTTP side */
 } Fixture;
 
 /* The server (with its HTTP side when @http) and the options given, then
@@ -48,8 +46,8 @@ typedef struct
 static void
 fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
 {
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) args = NULL;
+  const char *options[4] = { NULL };
+  guint n_options = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *ready = NULL;
@@ -57,24 +55,20 @@ fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
   va_list ap;
 
   memset (f, 0, sizeof *f);
-  g_strv_builder_add_many (builder, "--user", "alice:" PTS_FIXTURE_PASSWORD, "--user",
-                           "bob:" PTS_FIXTURE_PASSWORD, NULL);
   if (http)
-    g_strv_builder_add_many (builder, "--http-port", "0", NULL);
+    {
+      options[n_options++] = "--http-port";
+      options[n_options++] = "0";
+    }
   if (g_getenv ("TEST_HTTP_SERVER_VERBOSE") != NULL)
-    g_strv_builder_add (builder, "--verbose");
+    options[n_options++] = "--verbose";
   va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_strv_builder_add (builder, arg);
+  pts_fixture_pair_start_valist (&f->pair, options, first_arg, ap);
   va_end (ap);
-  args = g_strv_builder_end (builder);
-  f->server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
-                                     &error);
-  g_assert_no_error (error);
 
   /* The support library keeps the READY line; the HTTP side is ours. */
-  pts_test_process_wait_line (f->server->process, PTS_TEST_STDOUT, "READY {", 1, 0, &ready,
-                              &error);
+  pts_test_process_wait_line (f->pair.server->process, PTS_TEST_STDOUT, "READY {", 1, 0,
+                              &ready, &error);
   g_assert_no_error (error);
   json_parser_load_from_data (parser, ready + strlen ("READY "), -1, &error);
   g_assert_no_error (error);
@@ -87,18 +81,13 @@ fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
     }
   else
     g_assert_false (json_object_has_member (obj, "http"));
-
-  f->alice = pts_fixture_login (f->server, "alice", "sender");
-  f->bob = pts_fixture_login (f->server, "bob", "receiver");
 }
 
 static void
 fixture_stop (Fixture *f)
 {
-  g_clear_pointer (&f->alice, pts_test_client_free);
-  g_clear_pointer (&f->bob, pts_test_client_free);
   g_clear_pointer (&f->http_base, g_free);
-  pts_fixture_server_stop (g_steal_pointer (&f->server));
+  pts_fixture_pair_stop (&f->pair);
 }
 
 static char *
@@ -278,11 +267,11 @@ send_connect_sized (Fixture *f, PtsTestClient *target, const char *sid,
     return pts_fixture_iq (target,
                            "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
                            "jid='%s'/></iq>",
-                           f->server->proxy_jid, sid, initiator_jid);
+                           f->pair.server->proxy_jid, sid, initiator_jid);
   return pts_fixture_iq (target,
                          "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
                          "jid='%s' size='%s'/></iq>",
-                         f->server->proxy_jid, sid, initiator_jid, size_text);
+                         f->pair.server->proxy_jid, sid, initiator_jid, size_text);
 }
 
 static PtsNode *
@@ -296,14 +285,14 @@ send_connect (Fixture *f, PtsTestClient *target, const char *sid, const char *in
 static void
 http_target_connect_sized (Fixture *f, const char *sid, gint64 size)
 {
-  g_autoptr (PtsNode) reply = send_connect_sized (f, f->bob, sid,
-                                                  pts_test_client_get_jid (f->alice), size);
+  g_autoptr (PtsNode) reply = send_connect_sized (f, f->pair.bob, sid,
+                                                  pts_test_client_get_jid (f->pair.alice), size);
   PtsNode *connected;
 
   pts_fixture_assert_result (reply);
   connected = pts_node_get_child (reply, "connected", NS_BSPROXY);
   g_assert_nonnull (connected);
-  g_assert_cmpstr (pts_node_get_attr (connected, "jid"), ==, f->server->proxy_jid);
+  g_assert_cmpstr (pts_node_get_attr (connected, "jid"), ==, f->pair.server->proxy_jid);
 }
 
 static void
@@ -315,11 +304,11 @@ http_target_connect (Fixture *f, const char *sid)
 static PtsNode *
 send_activate_x (Fixture *f, const char *sid)
 {
-  return pts_fixture_iq (f->alice,
+  return pts_fixture_iq (f->pair.alice,
                          "<iq type='set' to='%s'><query xmlns='%s' sid='%s'>"
                          "<activate>%s</activate><x xmlns='" NS_BSPROXY "'/></query></iq>",
-                         f->server->proxy_jid, PTS_NS_BYTESTREAMS, sid,
-                         pts_test_client_get_jid (f->bob));
+                         f->pair.server->proxy_jid, PTS_NS_BYTESTREAMS, sid,
+                         pts_test_client_get_jid (f->pair.bob));
 }
 
 /* Alice activates @sid for an HTTP upload; returns the upload URL. */
@@ -353,8 +342,8 @@ match_push (const PtsNode *stanza, gpointer user_data)
 static void
 push_answer (Fixture *f, const PtsNode *push)
 {
-  g_assert_cmpstr (pts_node_get_attr (push, "from"), ==, f->server->proxy_jid);
-  pts_fixture_send (f->bob, "<iq type='result' to='%s' id='%s'/>",
+  g_assert_cmpstr (pts_node_get_attr (push, "from"), ==, f->pair.server->proxy_jid);
+  pts_fixture_send (f->pair.bob, "<iq type='result' to='%s' id='%s'/>",
                     pts_node_get_attr (push, "from"), pts_node_get_attr (push, "id"));
 }
 
@@ -362,7 +351,7 @@ push_answer (Fixture *f, const PtsNode *push)
 static char *
 http_target_wait_activated (Fixture *f, const char *sidhash)
 {
-  g_autoptr (PtsNode) push = pts_fixture_wait (f->bob, match_push, (gpointer) "activated");
+  g_autoptr (PtsNode) push = pts_fixture_wait (f->pair.bob, match_push, (gpointer) "activated");
   PtsNode *activated = pts_node_get_child (push, "activated", NS_BSPROXY);
   g_autofree char *prefix = fixture_url (f, "/");
   const char *url = pts_node_get_attr (activated, "url");
@@ -381,7 +370,7 @@ static void
 http_session_open (Fixture *f, const char *sid, char **hash, char **upload_url,
                    char **download_url)
 {
-  *hash = pts_fixture_sidhash (sid, f->alice, f->bob);
+  *hash = pts_fixture_sidhash (sid, f->pair.alice, f->pair.bob);
   http_target_connect (f, sid);
   *upload_url = http_initiator_activate (f, sid);
   *download_url = http_target_wait_activated (f, *hash);
@@ -399,7 +388,7 @@ http_target_check_progress (Fixture *f, const char *sidhash, gint64 total)
   PtsNode *push;
 
   /* The first may still be on its way; the rest came along with it. */
-  push = pts_test_client_wait (f->bob, match_push, (gpointer) "progress", PTS_TEST_TIMEOUT_MS,
+  push = pts_test_client_wait (f->pair.bob, match_push, (gpointer) "progress", PTS_TEST_TIMEOUT_MS,
                                &error);
   g_assert_no_error (error);
   while (push != NULL)
@@ -424,7 +413,7 @@ http_target_check_progress (Fixture *f, const char *sidhash, gint64 total)
         g_assert_null (total_attr);
       count++;
       pts_node_free (push);
-      push = pts_test_client_wait (f->bob, match_push, (gpointer) "progress", 0, NULL);
+      push = pts_test_client_wait (f->pair.bob, match_push, (gpointer) "progress", 0, NULL);
     }
   g_test_message ("%u <progress/> pushes, the last at %" G_GUINT64_FORMAT " bytes", count,
                   last_sent);
@@ -436,8 +425,8 @@ socks5_connect (Fixture *f, const char *sidhash)
 {
   g_autoptr (GError) error = NULL;
   GSocketConnection *conn = NULL;
-  int code = pts_test_socks5_connect (f->server->socks5_host, f->server->socks5_port, sidhash,
-                                      &conn, &error);
+  int code = pts_test_socks5_connect (f->pair.server->socks5_host, f->pair.server->socks5_port,
+                                      sidhash, &conn, &error);
 
   g_assert_no_error (error);
   g_assert_cmpint (code, ==, 0x00);
@@ -783,7 +772,7 @@ test_pair (gconstpointer data)
                   "and /status counts one transfer done and keeps no session.");
 
   fixture_start (&f, TRUE, "--progress-interval", "50", NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
 
   /* The receiver's side first, as clients do. */
   if (tc->http_target)
@@ -798,7 +787,8 @@ test_pair (gconstpointer data)
       g_autoptr (PtsNode) reply = NULL;
 
       initiator_conn = socks5_connect (&f, hash);
-      reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                    pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
       g_assert_null (pts_node_get_child (reply, "activated", NS_BSPROXY));
     }
@@ -965,10 +955,11 @@ test_second_get (void)
                   "way is 410, and the first goes on undisturbed.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect (&f, sid);
   initiator = socks5_connect (&f, hash);
-  reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+  reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                pts_test_client_get_jid (f.pair.bob));
   pts_fixture_assert_result (reply);
   url = http_target_wait_activated (&f, hash);
 
@@ -1153,7 +1144,7 @@ test_upload_refused (gconstpointer data)
 
   fixture_start (&f, TRUE, "--max-file-size", tc->request_only ? "0" : MAX_FILE_SIZE, NULL);
   http_session_open (&f, sid, &hash, &upload_url, &download_url);
-  other_hash = pts_fixture_sidhash ("another-sid", f.alice, f.bob);
+  other_hash = pts_fixture_sidhash ("another-sid", f.pair.alice, f.pair.bob);
   download = job_start_get (download_url, 0);
 
   upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : hash;
@@ -1228,7 +1219,7 @@ test_receiver_gone (gconstpointer data)
                   "freed, counted as receiver-gone.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   if (tc->http_target)
     http_target_connect (&f, sid);
   else
@@ -1399,7 +1390,7 @@ test_short_sender (gconstpointer data)
 
   g_test_summary (tc->summary);
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect_sized (&f, sid, tc->announced);
   if (tc->http_initiator)
     upload_url = http_initiator_activate (&f, sid);
@@ -1408,7 +1399,8 @@ test_short_sender (gconstpointer data)
       g_autoptr (PtsNode) reply = NULL;
 
       initiator_conn = socks5_connect (&f, hash);
-      reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                    pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
     }
   download_url = http_target_wait_activated (&f, hash);
@@ -1502,7 +1494,7 @@ test_connect_forbidden (void)
                   "forbidden and registers nothing.");
 
   fixture_start (&f, TRUE, "--acl", "otherdomain", NULL);
-  reply = send_connect (&f, f.bob, "acl-sid", pts_test_client_get_jid (f.alice));
+  reply = send_connect (&f, f.pair.bob, "acl-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (reply, "forbidden");
   status = status_get (&f);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
@@ -1522,7 +1514,7 @@ test_connect_conflict (void)
 
   fixture_start (&f, TRUE, NULL);
   http_target_connect (&f, "twice-sid");
-  again = send_connect (&f, f.bob, "twice-sid", pts_test_client_get_jid (f.alice));
+  again = send_connect (&f, f.pair.bob, "twice-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (again, "conflict");
   status = status_get (&f);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
@@ -1543,11 +1535,11 @@ test_no_http_side (void)
                   "service-unavailable.");
 
   fixture_start (&f, FALSE, NULL);
-  hash = pts_fixture_sidhash ("no-http", f.alice, f.bob);
+  hash = pts_fixture_sidhash ("no-http", f.pair.alice, f.pair.bob);
   target = socks5_connect (&f, hash);
   activation = send_activate_x (&f, "no-http");
   pts_fixture_assert_error (activation, "feature-not-implemented");
-  connect = send_connect (&f, f.bob, "other", pts_test_client_get_jid (f.alice));
+  connect = send_connect (&f, f.pair.bob, "other", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (connect, "service-unavailable");
   g_io_stream_close (G_IO_STREAM (target), NULL, NULL);
   fixture_stop (&f);
@@ -1580,12 +1572,12 @@ test_shutdown_waiting (void)
   json_object_unref (status);
   status = status_expect (&f, &active);
 
-  g_clear_pointer (&f.alice, pts_test_client_free);
-  g_clear_pointer (&f.bob, pts_test_client_free);
-  pts_test_server_stop (f.server, &error);
+  g_clear_pointer (&f.pair.alice, pts_test_client_free);
+  g_clear_pointer (&f.pair.bob, pts_test_client_free);
+  pts_test_server_stop (f.pair.server, &error);
   assert_download_failed (download);
   g_assert_no_error (error);
-  pts_test_server_free (g_steal_pointer (&f.server));
+  pts_test_server_free (g_steal_pointer (&f.pair.server));
   g_clear_pointer (&f.http_base, g_free);
 }
 
@@ -1639,7 +1631,7 @@ test_memory (void)
     }
 
   fixture_start (&f, TRUE, NULL);
-  pid = pts_test_process_get_pid (f.server->process);
+  pid = pts_test_process_get_pid (f.pair.server->process);
   g_assert_cmpint (pid, >, 0);
   http_session_open (&f, sid, &hash, &upload_url, &download_url);
   download = job_start_get (download_url, 0);
