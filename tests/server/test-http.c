@@ -364,16 +364,31 @@ http_target_wait_activated (Fixture *f, const char *sidhash)
   return g_strdup (url);
 }
 
-/* Bob waits for Alice's stream @sid over HTTP and Alice activates it: its
- * SIDHASH, Alice's upload URL and Bob's download URL. */
-static void
-http_session_open (Fixture *f, const char *sid, char **hash, char **upload_url,
-                   char **download_url)
+/* One stream of Alice's to Bob over HTTP at both ends, once activated. */
+typedef struct
 {
-  *hash = pts_fixture_sidhash (sid, f->pair.alice, f->pair.bob);
+  char *hash;         /* its SIDHASH */
+  char *upload_url;   /* Alice's */
+  char *download_url; /* Bob's */
+} HttpSession;
+
+static void
+http_session_clear (HttpSession *session)
+{
+  g_clear_pointer (&session->hash, g_free);
+  g_clear_pointer (&session->upload_url, g_free);
+  g_clear_pointer (&session->download_url, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HttpSession, http_session_clear)
+
+/* Bob waits for Alice's stream @sid over HTTP and Alice activates it. */
+static void
+http_session_open (Fixture *f, const char *sid, HttpSession *session)
+{
+  session->hash = pts_fixture_sidhash (sid, f->pair.alice, f->pair.bob);
   http_target_connect (f, sid);
-  *upload_url = http_initiator_activate (f, sid);
-  *download_url = http_target_wait_activated (f, *hash);
+  session->upload_url = http_initiator_activate (f, sid);
+  session->download_url = http_target_wait_activated (f, session->hash);
 }
 
 /* Takes (and answers) Bob's <progress/> pushes; there must be at least one,
@@ -1034,7 +1049,7 @@ test_second_post (void)
 {
   Fixture f;
   const char *sid = "twice-post";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1053,13 +1068,13 @@ test_second_post (void)
                   "is 409, and the first goes on undisturbed to 200.");
 
   fixture_start (&f, TRUE, NULL);
-  http_session_open (&f, sid, &hash, &upload_url, &download_url);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
 
-  sp.sidhash = hash;
-  sp.url = upload_url;
-  upload.sidhash = hash;
-  pts_http_post_upload (upload_url, &upload, &result, &error);
+  sp.sidhash = s.hash;
+  sp.url = s.upload_url;
+  upload.sidhash = s.hash;
+  pts_http_post_upload (s.upload_url, &upload, &result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sp.status, ==, SOUP_STATUS_CONFLICT);
   g_assert_no_error (result.send_error);
@@ -1135,7 +1150,8 @@ test_upload_refused (gconstpointer data)
   const RefusalCase *tc = data;
   Fixture f;
   const char *sid = "refused";
-  g_autofree char *hash = NULL, *other_hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
+  g_autofree char *other_hash = NULL;
   g_autoptr (Job) download = NULL, upload_job = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { 0 };
@@ -1143,17 +1159,17 @@ test_upload_refused (gconstpointer data)
   g_test_summary (tc->summary);
 
   fixture_start (&f, TRUE, "--max-file-size", tc->request_only ? "0" : MAX_FILE_SIZE, NULL);
-  http_session_open (&f, sid, &hash, &upload_url, &download_url);
+  http_session_open (&f, sid, &s);
   other_hash = pts_fixture_sidhash ("another-sid", f.pair.alice, f.pair.bob);
-  download = job_start_get (download_url, 0);
+  download = job_start_get (s.download_url, 0);
 
-  upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : hash;
+  upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : s.hash;
   upload.file_first = tc->file_first;
   upload.size = tc->size;
   upload.seed = 3;
   upload.declare_size = tc->declare_size;
   upload.content_type = tc->content_type;
-  upload_job = job_start_upload (upload_url, &upload);
+  upload_job = job_start_upload (s.upload_url, &upload);
   assert_upload_status (upload_job, tc->status);
   g_test_message ("answered %s after %" G_GUINT64_FORMAT " file bytes: %.*s",
                   upload_job->result.answered_early ? "early" : "after the request",
@@ -1162,7 +1178,7 @@ test_upload_refused (gconstpointer data)
 
   if (tc->request_only)
     {
-      PtsHttpUpload real = { .sidhash = hash, .size = 256 * 1024, .seed = 4 };
+      PtsHttpUpload real = { .sidhash = s.hash, .size = 256 * 1024, .seed = 4 };
       g_autoptr (Job) real_job = NULL;
       char expected[65];
 
@@ -1172,7 +1188,7 @@ test_upload_refused (gconstpointer data)
         g_assert_cmpuint (upload_job->result.file_sent, <, upload.size);
       status = status_expect_counts (&f, 1, 0, 0, NULL);
       g_clear_pointer (&status, json_object_unref);
-      real_job = job_start_upload (upload_url, &real);
+      real_job = job_start_upload (s.upload_url, &real);
       assert_upload_status (real_job, SOUP_STATUS_OK);
       job_join (download);
       g_assert_no_error (download->error);
@@ -1278,7 +1294,7 @@ test_sender_gone (gconstpointer data)
   const SenderGoneCase *tc = data;
   Fixture f;
   const char *sid = "sender-gone";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1301,13 +1317,13 @@ test_sender_gone (gconstpointer data)
                   "freed, counted as sender-gone.");
 
   fixture_start (&f, TRUE, NULL);
-  http_session_open (&f, sid, &hash, &upload_url, &download_url);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
   sg.download = download;
 
-  upload.sidhash = hash;
+  upload.sidhash = s.hash;
   upload.declare_size = tc->declare_size;
-  pts_http_post_upload (upload_url, &upload, &result, &error);
+  pts_http_post_upload (s.upload_url, &upload, &result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (result.file_sent, ==, 2 * MIB);
   pts_http_upload_result_clear (&result);
@@ -1550,7 +1566,7 @@ test_shutdown_waiting (void)
 {
   Fixture f;
   const char *sid = "shutdown";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1560,13 +1576,13 @@ test_shutdown_waiting (void)
                   "the server exits cleanly (status 0) and the GET ends without a success.");
 
   fixture_start (&f, TRUE, NULL);
-  http_session_open (&f, sid, &hash, &upload_url, &download_url);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
 
   /* Nothing shows that the waiting GET is attached; a request sent after
    * it is served after it, by the server's one main loop. */
   job_wait_flag (download, &download->sent);
-  active.sidhash = hash;
+  active.sidhash = s.hash;
   active.min_bytes = 0;
   status = status_expect (&f, &active);
   json_object_unref (status);
@@ -1608,7 +1624,7 @@ test_memory (void)
 {
   Fixture f;
   const char *sid = "memory";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL, upload_job = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { .size = MEMORY_SIZE, .seed = 11 };
@@ -1633,10 +1649,10 @@ test_memory (void)
   fixture_start (&f, TRUE, NULL);
   pid = pts_test_process_get_pid (f.pair.server->process);
   g_assert_cmpint (pid, >, 0);
-  http_session_open (&f, sid, &hash, &upload_url, &download_url);
-  download = job_start_get (download_url, 0);
-  upload.sidhash = hash;
-  upload_job = job_start_upload (upload_url, &upload);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
+  upload.sidhash = s.hash;
+  upload_job = job_start_upload (s.upload_url, &upload);
 
   /* Bounded by the jobs, whose every wait is bounded. */
   while (!job_wait (download, MEMORY_SAMPLE_MS))
@@ -1647,7 +1663,7 @@ test_memory (void)
         {
           /* The transfer got going: the first 16 MiB went through. */
           g_autoptr (JsonObject) now = status_get (&f);
-          JsonObject *session = status_session (now, hash);
+          JsonObject *session = status_session (now, s.hash);
           gint64 bytes = session != NULL
                              ? json_object_get_int_member_with_default (session, "bytes", 0)
                              : 0;
