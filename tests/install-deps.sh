@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what pidgin-bsproxy needs to build, demo and test, from Debian 12's
 # archive. Run as root; safe to run again (it installs only what is missing).
+#   --check  only says what is missing (exit status 1), installs nothing
+# It never starts or stops a system service: the tests start their own
+# Prosody on loopback ports the kernel picks, beside any system one.
 set -eu
 
 packages="
@@ -19,6 +22,14 @@ for p in $packages; do
   fi
 done
 
+if [ "${1:-}" = --check ]; then
+  if [ -n "$missing" ]; then
+    echo "install-deps: missing packages:$missing" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
 if [ -n "$missing" ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing packages:$missing (run as root to install them)" >&2
@@ -29,10 +40,4 @@ if [ -n "$missing" ]; then
   apt-get update -q
   # shellcheck disable=SC2086
   apt-get install -y -q --no-install-recommends $missing
-fi
-
-# prosody's package starts its system service; the tests start their own
-# instance on loopback, so keep the system one out of the way.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prosody 2>/dev/null; then
-  systemctl stop prosody || true
 fi

@@ -108,21 +108,11 @@ static gboolean driver_debug_enabled;
 #ifdef DRIVER_ASAN
 /* Under LeakSanitizer, libpurple's own leaks must be matched by the
  * suppressions (by library), so their stacks must be whole and readable:
- *  - full malloc stacks, not the fast unwinder's, which stops at the
- *    first library built without frame pointers (GLib);
+ *  - full malloc stacks (the tests' defaults, pts-test-sanitizer.h);
  *  - every module kept mapped: libpurple dlcloses its protocol and
  *    loader plugins at purple_core_quit (), and frames in an unmapped
  *    module are unknown (meson exports dlclose for sanitized builds). */
-const char *__asan_default_options (void);
 int dlclose (void *handle);
-
-const char *
-__asan_default_options (void)
-{
-  /* intercept_tls_get_addr=0: GCC 12's LeakSanitizer can crash in its
-   * tracer on dlopen'ed TLS users (the plugin's libsoup) without it. */
-  return "fast_unwind_on_malloc=0:intercept_tls_get_addr=0";
-}
 
 int
 dlclose (void *handle)

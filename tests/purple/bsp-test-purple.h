@@ -1,9 +1,9 @@
 /* bsp-test-purple.h — what the headless libpurple tests share
  *
  * Where the driver and the plugin are, subprocesses that die with the
- * test, reading a line with a deadline, proxy-test-server on kernel-chosen
- * loopback ports (waited for on its READY line) and the driver's
- * JSON-lines events.
+ * test, proxy-test-server on kernel-chosen loopback ports (started by the
+ * test support library, pts-test-util.h) and the driver's JSON-lines
+ * events.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -14,13 +14,12 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "pts-test-util.h"
+
 G_BEGIN_DECLS
 
 /* The accounts that bsp_test_server_start () creates. */
 #define BSP_TEST_PASSWORD "secret"
-
-/* How long a server may take to print READY. */
-#define BSP_TEST_READY_TIMEOUT_S 20
 
 const char *bsp_test_driver_path (void);
 const char *bsp_test_plugin_path (void);
@@ -28,12 +27,10 @@ const char *bsp_test_plugin_path (void);
 GSubprocessLauncher *bsp_test_launcher_new (GSubprocessFlags flags);
 void bsp_test_launcher_isolate_driver (GSubprocessLauncher *launcher);
 
-char *bsp_test_read_line (GDataInputStream *stream, guint timeout_s, GError **error);
-
 typedef struct
 {
-  GSubprocess *process;
-  GDataInputStream *out; /* kept open: the server must not get EPIPE */
+  PtsTestServer *server; /* started and waited for by the support library */
+  GSubprocess *process;  /* the server's, until the test stops or kills it */
   char *c2s_host;
   char *c2s_port;
   char *http_base_url; /* NULL when the server has no HTTP side */

@@ -10,22 +10,28 @@
 #include "bsp-protocol.h"
 #include "pts-fixture.h"
 
-PtsTestServer *
-pts_fixture_server_start (const char *first_arg, ...)
+/* The server with @users' accounts, then @options (may be NULL), then
+ * @first_arg and the rest of @ap up to a NULL (@ap may be NULL when
+ * @first_arg is). */
+static PtsTestServer *
+pts_fixture_server_startv (const char *const *users, const char *const *options,
+                           const char *first_arg, va_list *ap)
 {
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_auto (GStrv) args = NULL;
   g_autoptr (GError) error = NULL;
   PtsTestServer *server;
-  va_list ap;
 
-  g_strv_builder_add_many (builder, "--user", "alice:" PTS_FIXTURE_PASSWORD, "--user",
-                           "bob:" PTS_FIXTURE_PASSWORD, "--user",
-                           "carol:" PTS_FIXTURE_PASSWORD, NULL);
-  va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+  for (const char *const *user = users; *user != NULL; user++)
+    {
+      g_autofree char *account = g_strconcat (*user, ":" PTS_FIXTURE_PASSWORD, NULL);
+
+      g_strv_builder_add_many (builder, "--user", account, NULL);
+    }
+  if (options != NULL)
+    g_strv_builder_addv (builder, (const char **) options);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (*ap, const char *))
     g_strv_builder_add (builder, arg);
-  va_end (ap);
   args = g_strv_builder_end (builder);
 
   server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
@@ -33,6 +39,59 @@ pts_fixture_server_start (const char *first_arg, ...)
   g_assert_no_error (error);
   g_assert_nonnull (server);
   return server;
+}
+
+PtsTestServer *
+pts_fixture_server_start (const char *first_arg, ...)
+{
+  static const char *const users[] = { "alice", "bob", "carol", NULL };
+  PtsTestServer *server;
+  va_list ap;
+
+  va_start (ap, first_arg);
+  server = pts_fixture_server_startv (users, NULL, first_arg, &ap);
+  va_end (ap);
+  return server;
+}
+
+static const char *const pts_fixture_pair_users[] = { "alice", "bob", NULL };
+
+void
+pts_fixture_pair_start_valist (PtsFixturePair *pair, const char *const *options,
+                               const char *first_option, va_list ap)
+{
+  va_list rest;
+
+  memset (pair, 0, sizeof *pair);
+  va_copy (rest, ap);
+  pair->server = pts_fixture_server_startv (pts_fixture_pair_users, options, first_option, &rest);
+  va_end (rest);
+  pts_fixture_pair_login (pair);
+}
+
+void
+pts_fixture_pair_start (PtsFixturePair *pair, const char *first_option, ...)
+{
+  va_list ap;
+
+  va_start (ap, first_option);
+  pts_fixture_pair_start_valist (pair, NULL, first_option, ap);
+  va_end (ap);
+}
+
+void
+pts_fixture_pair_login (PtsFixturePair *pair)
+{
+  pair->alice = pts_fixture_login (pair->server, "alice", "sender");
+  pair->bob = pts_fixture_login (pair->server, "bob", "receiver");
+}
+
+void
+pts_fixture_pair_stop (PtsFixturePair *pair)
+{
+  g_clear_pointer (&pair->alice, pts_test_client_free);
+  g_clear_pointer (&pair->bob, pts_test_client_free);
+  pts_fixture_server_stop (g_steal_pointer (&pair->server));
 }
 
 void

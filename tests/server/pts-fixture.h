@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <stdarg.h>
+
 #include "pts-test-util.h"
 
 G_BEGIN_DECLS
@@ -24,6 +26,26 @@ void pts_fixture_server_stop (PtsTestServer *server);
 
 PtsTestClient *pts_fixture_login (PtsTestServer *server, const char *user,
                                   const char *resource);
+
+/* Alice and Bob on a server of their own. */
+typedef struct
+{
+  PtsTestServer *server;
+  PtsTestClient *alice; /* the initiator, signed in as "sender" */
+  PtsTestClient *bob;   /* the target, signed in as "receiver" */
+} PtsFixturePair;
+
+/* The server with the accounts alice and bob only, then the options given
+ * (NULL-terminated); both signed in. */
+void pts_fixture_pair_start (PtsFixturePair *pair, const char *first_option, ...);
+/* The same with @options (NULL-terminated, may be NULL) before the ones
+ * from @first_option on. */
+void pts_fixture_pair_start_valist (PtsFixturePair *pair, const char *const *options,
+                                    const char *first_option, va_list ap);
+/* Signs Alice and Bob in to @pair->server, started by the caller. */
+void pts_fixture_pair_login (PtsFixturePair *pair);
+/* Signs them out, stops the server (asserting exit status 0), frees all. */
+void pts_fixture_pair_stop (PtsFixturePair *pair);
 void pts_fixture_send (PtsTestClient *client, const char *format, ...) G_GNUC_PRINTF (2, 3);
 /* Sends an <iq> (no id; one is added) and returns the reply. */
 PtsNode *pts_fixture_iq (PtsTestClient *client, const char *format, ...) G_GNUC_PRINTF (2, 3);

@@ -125,7 +125,6 @@ pts_http_conn_send (PtsHttpConn *self, const void *data, gsize len, GError **err
    * at least one byte, or stops. */
   while (done < len)
     {
-      g_autoptr (GError) local_error = NULL;
       gssize n;
 
       if (!pts_http_conn_wait (self, G_IO_OUT | G_IO_IN, error))
@@ -138,15 +137,10 @@ pts_http_conn_send (PtsHttpConn *self, const void *data, gsize len, GError **err
                        len - done);
           return FALSE;
         }
-      n = g_socket_send_with_blocking (self->socket, (const char *) data + done, len - done,
-                                       FALSE, NULL, &local_error);
+      n = pts_test_socket_send_some (self->socket, (const char *) data + done, len - done,
+                                     error);
       if (n < 0)
-        {
-          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
+        return FALSE;
       done += n;
     }
   return TRUE;

@@ -4,46 +4,10 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
-
 #include "pts-fixture.h"
 
-typedef struct
-{
-  PtsTestServer *server;
-  PtsTestClient *alice; /* the initiator */
-  PtsTestClient *bob;   /* the target */
-} Fixture;
-
-static void
-fixture_start (Fixture *f, const char *first_arg, ...)
-{
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) args = NULL;
-  g_autoptr (GError) error = NULL;
-  va_list ap;
-
-  g_strv_builder_add_many (builder, "--user", "alice:" PTS_FIXTURE_PASSWORD, "--user",
-                           "bob:" PTS_FIXTURE_PASSWORD, NULL);
-  va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_strv_builder_add (builder, arg);
-  va_end (ap);
-  args = g_strv_builder_end (builder);
-  f->server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
-                                     &error);
-  g_assert_no_error (error);
-  f->alice = pts_fixture_login (f->server, "alice", "sender");
-  f->bob = pts_fixture_login (f->server, "bob", "receiver");
-}
-
-static void
-fixture_stop (Fixture *f)
-{
-  g_clear_pointer (&f->alice, pts_test_client_free);
-  g_clear_pointer (&f->bob, pts_test_client_free);
-  pts_fixture_server_stop (g_steal_pointer (&f->server));
-}
+/* Alice is the initiator, Bob the target. */
+typedef PtsFixturePair Fixture;
 
 static void
 test_bad_request (void)
@@ -55,7 +19,7 @@ test_bad_request (void)
   g_test_summary ("An activation without a sid, with an empty or over-long sid, or "
                   "without <activate/> is a bad-request.");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   no_sid = pts_fixture_iq (f.alice,
                            "<iq type='set' to='%s'><query xmlns='%s'>"
                            "<activate>%s</activate></query></iq>",
@@ -74,7 +38,7 @@ test_bad_request (void)
                                 "<iq type='set' to='%s'><query xmlns='%s' sid='s1'/></iq>",
                                 f.server->proxy_jid, PTS_NS_BYTESTREAMS);
   pts_fixture_assert_error (no_activate, "bad-request");
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -86,14 +50,14 @@ test_jid_malformed (void)
   g_test_summary ("The target in <activate/> must be a full JID: its SIDHASH needs the "
                   "resource.");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   bare = pts_fixture_activate (f.alice, f.server, "s1", "bob@localhost");
   pts_fixture_assert_error (bare, "jid-malformed");
   empty = pts_fixture_activate (f.alice, f.server, "s1", "");
   pts_fixture_assert_error (empty, "jid-malformed");
   junk = pts_fixture_activate (f.alice, f.server, "s1", "@/");
   pts_fixture_assert_error (junk, "jid-malformed");
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -106,7 +70,7 @@ test_forbidden (void)
   g_test_summary ("With --acl naming only another domain, local users get forbidden for "
                   "both the streamhost query and the activation.");
 
-  fixture_start (&f, "--acl", "elsewhere.example", NULL);
+  pts_fixture_pair_start (&f, "--acl", "elsewhere.example", NULL);
   hosts = pts_fixture_iq (f.alice, "<iq type='get' to='%s'><query xmlns='%s'/></iq>",
                           f.server->proxy_jid, PTS_NS_BYTESTREAMS);
   pts_fixture_assert_error (hosts, "forbidden");
@@ -114,7 +78,7 @@ test_forbidden (void)
   reply = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (reply, "forbidden");
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -127,7 +91,7 @@ test_item_not_found (void)
   g_test_summary ("Activating a stream nobody connected for, or with a sid or roles that "
                   "hash differently, is item-not-found.");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   nothing = pts_fixture_activate (f.alice, f.server, "never", pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (nothing, "item-not-found");
 
@@ -140,7 +104,7 @@ test_item_not_found (void)
                                   pts_test_client_get_jid (f.alice));
   pts_fixture_assert_error (swapped, "item-not-found");
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -156,7 +120,7 @@ test_not_allowed (void)
   g_test_summary ("Activation with only the target connected is not-allowed "
                   "(XEP-0065 §6.3.3).");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   hash = pts_fixture_sidhash ("half-sid", f.alice, f.bob);
   code = pts_test_socks5_connect (f.server->socks5_host, f.server->socks5_port, hash, &target,
                                   &error);
@@ -165,7 +129,7 @@ test_not_allowed (void)
   reply = pts_fixture_activate (f.alice, f.server, "half-sid", pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (reply, "not-allowed");
   g_io_stream_close (G_IO_STREAM (target), NULL, NULL);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -182,7 +146,7 @@ test_conflict (void)
   g_test_summary ("A second activation of an active stream is a conflict, and a third "
                   "SOCKS5 connection with its hash is refused.");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   pts_fixture_stream_connect (&stream, f.server, f.alice, f.bob, "twice");
   first = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_result (first);
@@ -198,7 +162,7 @@ test_conflict (void)
   /* The active stream is not disturbed by either. */
   pts_fixture_assert_transfer (&stream, 1024 * 1024, 3);
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -210,12 +174,12 @@ test_after_done (void)
   g_test_summary ("A finished stream is forgotten: activating it again is item-not-found, "
                   "and the same sid can be used for a new stream.");
 
-  fixture_start (&f, NULL);
+  pts_fixture_pair_start (&f, NULL);
   pts_fixture_assert_good_stream (f.server, f.alice, f.bob, "reused", 64 * 1024);
   again = pts_fixture_activate (f.alice, f.server, "reused", pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (again, "item-not-found");
   pts_fixture_assert_good_stream (f.server, f.alice, f.bob, "reused", 64 * 1024);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -228,7 +192,7 @@ test_limit_per_initiator (void)
   g_test_summary ("With --max-per-initiator 1 a sender's second concurrent activation is a "
                   "resource-constraint; once the first transfer ends it goes through.");
 
-  fixture_start (&f, "--max-per-initiator", "1", NULL);
+  pts_fixture_pair_start (&f, "--max-per-initiator", "1", NULL);
   pts_fixture_stream_connect (&one, f.server, f.alice, f.bob, "one");
   first = pts_fixture_activate (f.alice, f.server, one.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_result (first);
@@ -246,7 +210,7 @@ test_limit_per_initiator (void)
 
   pts_fixture_stream_clear (&one);
   pts_fixture_stream_clear (&two);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -261,7 +225,7 @@ test_limit_sessions (void)
   g_test_summary ("With --max-sessions 1 a second pending session is refused at the SOCKS5 "
                   "handshake (reply 01), before any activation could be asked for.");
 
-  fixture_start (&f, "--max-sessions", "1", NULL);
+  pts_fixture_pair_start (&f, "--max-sessions", "1", NULL);
   hash1 = pts_fixture_sidhash ("s1", f.alice, f.bob);
   hash2 = pts_fixture_sidhash ("s2", f.alice, f.bob);
   code = pts_test_socks5_connect (f.server->socks5_host, f.server->socks5_port, hash1, &first,
@@ -274,7 +238,7 @@ test_limit_sessions (void)
   g_assert_cmpint (code, ==, 0x01);
   g_assert_null (second);
   g_io_stream_close (G_IO_STREAM (first), NULL, NULL);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -292,7 +256,7 @@ test_activation_timeout (void)
   g_test_summary ("With --activation-timeout 1 a connection that is never activated is "
                   "closed after about a second, and its session is gone.");
 
-  fixture_start (&f, "--activation-timeout", "1", NULL);
+  pts_fixture_pair_start (&f, "--activation-timeout", "1", NULL);
   hash = pts_fixture_sidhash ("slow", f.alice, f.bob);
   code = pts_test_socks5_connect (f.server->socks5_host, f.server->socks5_port, hash, &target,
                                   &error);
@@ -308,7 +272,7 @@ test_activation_timeout (void)
 
   reply = pts_fixture_activate (f.alice, f.server, "slow", pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (reply, "item-not-found");
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -326,7 +290,7 @@ test_idle_timeout (void)
   g_test_summary ("With --idle-timeout 1 an active transfer that stalls is cut: both "
                   "sockets close within a few seconds, after the bytes that did move.");
 
-  fixture_start (&f, "--idle-timeout", "1", NULL);
+  pts_fixture_pair_start (&f, "--idle-timeout", "1", NULL);
   pts_fixture_stream_connect (&stream, f.server, f.alice, f.bob, "stall");
   reply = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_result (reply);
@@ -346,7 +310,7 @@ test_idle_timeout (void)
   g_assert_no_error (error);
 
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 int

@@ -23,28 +23,15 @@
 #define ELSEWHERE "127.0.0.2"
 #define FILE_SIZE (256 * 1024)
 
-typedef struct
-{
-  PtsTestServer *server;
-  PtsTestClient *alice;
-  PtsTestClient *bob;
-} Fixture;
+typedef PtsFixturePair Fixture;
 
+/* Alice and Bob on a server with an HTTP side and one more account, carol. */
 static void
 fixture_start (Fixture *f)
 {
   f->server = pts_fixture_server_start ("--http-port", "0", NULL);
   g_assert_nonnull (f->server->http_base);
-  f->alice = pts_fixture_login (f->server, "alice", "sender");
-  f->bob = pts_fixture_login (f->server, "bob", "receiver");
-}
-
-static void
-fixture_stop (Fixture *f)
-{
-  g_clear_pointer (&f->alice, pts_test_client_free);
-  g_clear_pointer (&f->bob, pts_test_client_free);
-  pts_fixture_server_stop (g_steal_pointer (&f->server));
+  pts_fixture_pair_login (f);
 }
 
 /* A SOCKS5 connection for @hash from @local; asserts it was accepted. */
@@ -144,7 +131,7 @@ test_squatter (gconstpointer data)
   pts_fixture_assert_transfer (&stream, 1024 * 1024, 12);
   assert_got_nothing (squatter);
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -175,7 +162,7 @@ test_squatter_unknowable (void)
   g_clear_error (&error);
   g_assert_false (pts_test_socket_read_exact (stream.target, &byte, 1, 500, &error));
   pts_fixture_stream_clear (&stream);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 /* ==== HTTP: capability URLs ===================================================== */
@@ -394,7 +381,7 @@ test_capability_urls (void)
   g_assert_cmpstr (download.sha256, ==, expected);
   pts_http_response_clear (&download);
   pts_http_upload_result_clear (&real.result);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 static void
@@ -412,7 +399,7 @@ test_connect_after_squatter (void)
   squatter = socks5_from (&f, ELSEWHERE, hash);
   http_session (&f, f.alice, f.bob, "early", &upload_url, &download_url);
   assert_got_nothing (squatter);
-  fixture_stop (&f);
+  pts_fixture_pair_stop (&f);
 }
 
 int

@@ -37,10 +37,8 @@
 
 typedef struct
 {
-  PtsTestServer *server;
-  char *http_base; /* NULL without the HTTP side */
-  PtsTestClient *alice;
-  PtsTestClient *bob;
+  PtsFixturePair pair; /* Alice sends, Bob receives */
+  char *http_base;     /* NULL without the HTTP side */
 } Fixture;
 
 /* The server (with its HTTP side when @http) and the options given, then
@@ -48,8 +46,8 @@ typedef struct
 static void
 fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
 {
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) args = NULL;
+  const char *options[4] = { NULL };
+  guint n_options = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *ready = NULL;
@@ -57,24 +55,20 @@ fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
   va_list ap;
 
   memset (f, 0, sizeof *f);
-  g_strv_builder_add_many (builder, "--user", "alice:" PTS_FIXTURE_PASSWORD, "--user",
-                           "bob:" PTS_FIXTURE_PASSWORD, NULL);
   if (http)
-    g_strv_builder_add_many (builder, "--http-port", "0", NULL);
+    {
+      options[n_options++] = "--http-port";
+      options[n_options++] = "0";
+    }
   if (g_getenv ("TEST_HTTP_SERVER_VERBOSE") != NULL)
-    g_strv_builder_add (builder, "--verbose");
+    options[n_options++] = "--verbose";
   va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_strv_builder_add (builder, arg);
+  pts_fixture_pair_start_valist (&f->pair, options, first_arg, ap);
   va_end (ap);
-  args = g_strv_builder_end (builder);
-  f->server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
-                                     &error);
-  g_assert_no_error (error);
 
   /* The support library keeps the READY line; the HTTP side is ours. */
-  pts_test_process_wait_line (f->server->process, PTS_TEST_STDOUT, "READY {", 1, 0, &ready,
-                              &error);
+  pts_test_process_wait_line (f->pair.server->process, PTS_TEST_STDOUT, "READY {", 1, 0,
+                              &ready, &error);
   g_assert_no_error (error);
   json_parser_load_from_data (parser, ready + strlen ("READY "), -1, &error);
   g_assert_no_error (error);
@@ -87,18 +81,13 @@ fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
     }
   else
     g_assert_false (json_object_has_member (obj, "http"));
-
-  f->alice = pts_fixture_login (f->server, "alice", "sender");
-  f->bob = pts_fixture_login (f->server, "bob", "receiver");
 }
 
 static void
 fixture_stop (Fixture *f)
 {
-  g_clear_pointer (&f->alice, pts_test_client_free);
-  g_clear_pointer (&f->bob, pts_test_client_free);
   g_clear_pointer (&f->http_base, g_free);
-  pts_fixture_server_stop (g_steal_pointer (&f->server));
+  pts_fixture_pair_stop (&f->pair);
 }
 
 static char *
@@ -246,6 +235,25 @@ status_expect (Fixture *f, const StatusExpect *want)
   return status;
 }
 
+/* status_expect () for the counts: @sessions open, @done transfers done,
+ * @failed failed (-1: any), and @reason, unless NULL, counted once. */
+static JsonObject *
+status_expect_counts (Fixture *f, gint64 sessions, gint64 done, gint64 failed,
+                      const char *reason)
+{
+  StatusExpect want = STATUS_ANY;
+
+  want.sessions = sessions;
+  want.done = done;
+  want.failed = failed;
+  if (reason != NULL)
+    {
+      want.reason = reason;
+      want.reason_count = 1;
+    }
+  return status_expect (f, &want);
+}
+
 /* ==== XMPP: <connect>, activation, pushes ====================================== */
 
 /* <connect/>, announcing the file's @size when it is not negative. */
@@ -259,11 +267,11 @@ send_connect_sized (Fixture *f, PtsTestClient *target, const char *sid,
     return pts_fixture_iq (target,
                            "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
                            "jid='%s'/></iq>",
-                           f->server->proxy_jid, sid, initiator_jid);
+                           f->pair.server->proxy_jid, sid, initiator_jid);
   return pts_fixture_iq (target,
                          "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
                          "jid='%s' size='%s'/></iq>",
-                         f->server->proxy_jid, sid, initiator_jid, size_text);
+                         f->pair.server->proxy_jid, sid, initiator_jid, size_text);
 }
 
 static PtsNode *
@@ -277,14 +285,14 @@ send_connect (Fixture *f, PtsTestClient *target, const char *sid, const char *in
 static void
 http_target_connect_sized (Fixture *f, const char *sid, gint64 size)
 {
-  g_autoptr (PtsNode) reply = send_connect_sized (f, f->bob, sid,
-                                                  pts_test_client_get_jid (f->alice), size);
+  g_autoptr (PtsNode) reply = send_connect_sized (f, f->pair.bob, sid,
+                                                  pts_test_client_get_jid (f->pair.alice), size);
   PtsNode *connected;
 
   pts_fixture_assert_result (reply);
   connected = pts_node_get_child (reply, "connected", NS_BSPROXY);
   g_assert_nonnull (connected);
-  g_assert_cmpstr (pts_node_get_attr (connected, "jid"), ==, f->server->proxy_jid);
+  g_assert_cmpstr (pts_node_get_attr (connected, "jid"), ==, f->pair.server->proxy_jid);
 }
 
 static void
@@ -296,11 +304,11 @@ http_target_connect (Fixture *f, const char *sid)
 static PtsNode *
 send_activate_x (Fixture *f, const char *sid)
 {
-  return pts_fixture_iq (f->alice,
+  return pts_fixture_iq (f->pair.alice,
                          "<iq type='set' to='%s'><query xmlns='%s' sid='%s'>"
                          "<activate>%s</activate><x xmlns='" NS_BSPROXY "'/></query></iq>",
-                         f->server->proxy_jid, PTS_NS_BYTESTREAMS, sid,
-                         pts_test_client_get_jid (f->bob));
+                         f->pair.server->proxy_jid, PTS_NS_BYTESTREAMS, sid,
+                         pts_test_client_get_jid (f->pair.bob));
 }
 
 /* Alice activates @sid for an HTTP upload; returns the upload URL. */
@@ -334,8 +342,8 @@ match_push (const PtsNode *stanza, gpointer user_data)
 static void
 push_answer (Fixture *f, const PtsNode *push)
 {
-  g_assert_cmpstr (pts_node_get_attr (push, "from"), ==, f->server->proxy_jid);
-  pts_fixture_send (f->bob, "<iq type='result' to='%s' id='%s'/>",
+  g_assert_cmpstr (pts_node_get_attr (push, "from"), ==, f->pair.server->proxy_jid);
+  pts_fixture_send (f->pair.bob, "<iq type='result' to='%s' id='%s'/>",
                     pts_node_get_attr (push, "from"), pts_node_get_attr (push, "id"));
 }
 
@@ -343,7 +351,7 @@ push_answer (Fixture *f, const PtsNode *push)
 static char *
 http_target_wait_activated (Fixture *f, const char *sidhash)
 {
-  g_autoptr (PtsNode) push = pts_fixture_wait (f->bob, match_push, (gpointer) "activated");
+  g_autoptr (PtsNode) push = pts_fixture_wait (f->pair.bob, match_push, (gpointer) "activated");
   PtsNode *activated = pts_node_get_child (push, "activated", NS_BSPROXY);
   g_autofree char *prefix = fixture_url (f, "/");
   const char *url = pts_node_get_attr (activated, "url");
@@ -354,6 +362,33 @@ http_target_wait_activated (Fixture *f, const char *sidhash)
   g_assert_true (g_str_has_prefix (url, prefix));
   g_assert_false (g_str_has_prefix (url + strlen (prefix), "upload/"));
   return g_strdup (url);
+}
+
+/* One stream of Alice's to Bob over HTTP at both ends, once activated. */
+typedef struct
+{
+  char *hash;         /* its SIDHASH */
+  char *upload_url;   /* Alice's */
+  char *download_url; /* Bob's */
+} HttpSession;
+
+static void
+http_session_clear (HttpSession *session)
+{
+  g_clear_pointer (&session->hash, g_free);
+  g_clear_pointer (&session->upload_url, g_free);
+  g_clear_pointer (&session->download_url, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HttpSession, http_session_clear)
+
+/* Bob waits for Alice's stream @sid over HTTP and Alice activates it. */
+static void
+http_session_open (Fixture *f, const char *sid, HttpSession *session)
+{
+  session->hash = pts_fixture_sidhash (sid, f->pair.alice, f->pair.bob);
+  http_target_connect (f, sid);
+  session->upload_url = http_initiator_activate (f, sid);
+  session->download_url = http_target_wait_activated (f, session->hash);
 }
 
 /* Takes (and answers) Bob's <progress/> pushes; there must be at least one,
@@ -368,7 +403,7 @@ http_target_check_progress (Fixture *f, const char *sidhash, gint64 total)
   PtsNode *push;
 
   /* The first may still be on its way; the rest came along with it. */
-  push = pts_test_client_wait (f->bob, match_push, (gpointer) "progress", PTS_TEST_TIMEOUT_MS,
+  push = pts_test_client_wait (f->pair.bob, match_push, (gpointer) "progress", PTS_TEST_TIMEOUT_MS,
                                &error);
   g_assert_no_error (error);
   while (push != NULL)
@@ -393,7 +428,7 @@ http_target_check_progress (Fixture *f, const char *sidhash, gint64 total)
         g_assert_null (total_attr);
       count++;
       pts_node_free (push);
-      push = pts_test_client_wait (f->bob, match_push, (gpointer) "progress", 0, NULL);
+      push = pts_test_client_wait (f->pair.bob, match_push, (gpointer) "progress", 0, NULL);
     }
   g_test_message ("%u <progress/> pushes, the last at %" G_GUINT64_FORMAT " bytes", count,
                   last_sent);
@@ -405,8 +440,8 @@ socks5_connect (Fixture *f, const char *sidhash)
 {
   g_autoptr (GError) error = NULL;
   GSocketConnection *conn = NULL;
-  int code = pts_test_socks5_connect (f->server->socks5_host, f->server->socks5_port, sidhash,
-                                      &conn, &error);
+  int code = pts_test_socks5_connect (f->pair.server->socks5_host, f->pair.server->socks5_port,
+                                      sidhash, &conn, &error);
 
   g_assert_no_error (error);
   g_assert_cmpint (code, ==, 0x00);
@@ -743,7 +778,6 @@ test_pair (gconstpointer data)
   g_autoptr (Job) sender = NULL, receiver = NULL;
   g_autoptr (JsonObject) status = NULL;
   const char *sent_sha;
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("One transfer of pseudo-random data through one of the four pairs of "
                   "PROTOCOL.md §4; the SHA-256 of what arrived equals that of what was "
@@ -753,7 +787,7 @@ test_pair (gconstpointer data)
                   "and /status counts one transfer done and keeps no session.");
 
   fixture_start (&f, TRUE, "--progress-interval", "50", NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
 
   /* The receiver's side first, as clients do. */
   if (tc->http_target)
@@ -768,7 +802,8 @@ test_pair (gconstpointer data)
       g_autoptr (PtsNode) reply = NULL;
 
       initiator_conn = socks5_connect (&f, hash);
-      reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                    pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
       g_assert_null (pts_node_get_child (reply, "activated", NS_BSPROXY));
     }
@@ -851,10 +886,7 @@ test_pair (gconstpointer data)
   g_test_message ("%" G_GUINT64_FORMAT " bytes, SHA-256 %s", tc->size, sent_sha);
 
   /* The proxy's books. */
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   g_assert_cmpint (status_counter (status, "bytes_relayed"), ==, (gint64) tc->size);
 
   if (tc->http_target)
@@ -883,7 +915,6 @@ test_unknown_urls (void)
   PtsHttpResponse response = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
-  StatusExpect nothing = STATUS_ANY;
 
   g_test_summary ("An upload to an upload URL the proxy never handed out, or to any other "
                   "path, and a download of an unknown id (with or without a file name) are "
@@ -915,10 +946,7 @@ test_unknown_urls (void)
       pts_http_response_clear (&response);
     }
 
-  nothing.sessions = 0;
-  nothing.done = 0;
-  nothing.failed = 0;
-  status = status_expect (&f, &nothing);
+  status = status_expect_counts (&f, 0, 0, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -937,16 +965,16 @@ test_second_get (void)
   guint8 data[64 * 1024];
   char expected[65];
   guint64 state = pts_http_stream_state (7);
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("A download URL serves one GET: a second GET while the first is under "
                   "way is 410, and the first goes on undisturbed.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect (&f, sid);
   initiator = socks5_connect (&f, hash);
-  reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+  reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                pts_test_client_get_jid (f.pair.bob));
   pts_fixture_assert_result (reply);
   url = http_target_wait_activated (&f, hash);
 
@@ -982,10 +1010,7 @@ test_second_get (void)
   g_assert_cmpstr (response.sha256, ==, expected);
   pts_http_response_clear (&response);
 
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -1024,7 +1049,7 @@ test_second_post (void)
 {
   Fixture f;
   const char *sid = "twice-post";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1038,22 +1063,18 @@ test_second_post (void)
     .pause = second_post_pause,
     .pause_data = &sp,
   };
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("An upload URL takes one POST: a second POST while the first is under way "
                   "is 409, and the first goes on undisturbed to 200.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
 
-  sp.sidhash = hash;
-  sp.url = upload_url;
-  upload.sidhash = hash;
-  pts_http_post_upload (upload_url, &upload, &result, &error);
+  sp.sidhash = s.hash;
+  sp.url = s.upload_url;
+  upload.sidhash = s.hash;
+  pts_http_post_upload (s.upload_url, &upload, &result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (sp.status, ==, SOUP_STATUS_CONFLICT);
   g_assert_no_error (result.send_error);
@@ -1066,10 +1087,7 @@ test_second_post (void)
   g_assert_cmpstr (download->response.sha256, ==, result.sent_sha256);
   pts_http_upload_result_clear (&result);
 
-  done.sessions = 0;
-  done.done = 1;
-  done.failed = 0;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, 0, NULL);
   fixture_stop (&f);
 }
 
@@ -1132,29 +1150,26 @@ test_upload_refused (gconstpointer data)
   const RefusalCase *tc = data;
   Fixture f;
   const char *sid = "refused";
-  g_autofree char *hash = NULL, *other_hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
+  g_autofree char *other_hash = NULL;
   g_autoptr (Job) download = NULL, upload_job = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { 0 };
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary (tc->summary);
 
   fixture_start (&f, TRUE, "--max-file-size", tc->request_only ? "0" : MAX_FILE_SIZE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  other_hash = pts_fixture_sidhash ("another-sid", f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  other_hash = pts_fixture_sidhash ("another-sid", f.pair.alice, f.pair.bob);
+  download = job_start_get (s.download_url, 0);
 
-  upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : hash;
+  upload.sidhash = tc->no_sidhash ? NULL : tc->wrong_sidhash ? other_hash : s.hash;
   upload.file_first = tc->file_first;
   upload.size = tc->size;
   upload.seed = 3;
   upload.declare_size = tc->declare_size;
   upload.content_type = tc->content_type;
-  upload_job = job_start_upload (upload_url, &upload);
+  upload_job = job_start_upload (s.upload_url, &upload);
   assert_upload_status (upload_job, tc->status);
   g_test_message ("answered %s after %" G_GUINT64_FORMAT " file bytes: %.*s",
                   upload_job->result.answered_early ? "early" : "after the request",
@@ -1163,7 +1178,7 @@ test_upload_refused (gconstpointer data)
 
   if (tc->request_only)
     {
-      PtsHttpUpload real = { .sidhash = hash, .size = 256 * 1024, .seed = 4 };
+      PtsHttpUpload real = { .sidhash = s.hash, .size = 256 * 1024, .seed = 4 };
       g_autoptr (Job) real_job = NULL;
       char expected[65];
 
@@ -1171,12 +1186,9 @@ test_upload_refused (gconstpointer data)
        * byte of its body into the download. */
       if (upload.size >= 4 * MIB)
         g_assert_cmpuint (upload_job->result.file_sent, <, upload.size);
-      failed.sessions = 1;
-      failed.done = 0;
-      failed.failed = 0;
-      status = status_expect (&f, &failed);
+      status = status_expect_counts (&f, 1, 0, 0, NULL);
       g_clear_pointer (&status, json_object_unref);
-      real_job = job_start_upload (upload_url, &real);
+      real_job = job_start_upload (s.upload_url, &real);
       assert_upload_status (real_job, SOUP_STATUS_OK);
       job_join (download);
       g_assert_no_error (download->error);
@@ -1184,21 +1196,14 @@ test_upload_refused (gconstpointer data)
       g_assert_true (download->response.complete);
       pts_http_stream_sha256 (real.seed, real.size, expected);
       g_assert_cmpstr (download->response.sha256, ==, expected);
-      failed.sessions = 0;
-      failed.done = 1;
-      status = status_expect (&f, &failed);
+      status = status_expect_counts (&f, 0, 1, 0, NULL);
       fixture_stop (&f);
       return;
     }
 
   /* An error that is the session's ends it, and the receiver learns of it. */
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = tc->reason;
-  failed.reason_count = 1;
   assert_download_failed (download);
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, tc->reason);
   fixture_stop (&f);
 }
 
@@ -1224,14 +1229,13 @@ test_receiver_gone (gconstpointer data)
   g_autoptr (Job) receiver = NULL, sender = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { .size = 64 * MIB, .seed = 5, .declare_size = TRUE };
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary ("When the receiver goes away after 1 MiB of a 64 MiB upload, the POST is "
                   "answered 502 (early, while the sender still writes) and the session is "
                   "freed, counted as receiver-gone.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   if (tc->http_target)
     http_target_connect (&f, sid);
   else
@@ -1254,12 +1258,7 @@ test_receiver_gone (gconstpointer data)
                   sender->result.answered_early ? "early" : "after the whole request",
                   sender->result.file_sent, upload.size);
 
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = "receiver-gone";
-  failed.reason_count = 1;
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, "receiver-gone");
   fixture_stop (&f);
 }
 
@@ -1295,7 +1294,7 @@ test_sender_gone (gconstpointer data)
   const SenderGoneCase *tc = data;
   Fixture f;
   const char *sid = "sender-gone";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1311,7 +1310,6 @@ test_sender_gone (gconstpointer data)
   };
   PtsHttpResponse *r;
   char expected[65];
-  StatusExpect failed = STATUS_ANY;
 
   g_test_summary ("When the sender breaks off after 2 MiB of a 16 MiB upload, the download "
                   "ends cut off, never cleanly: short of its Content-Length, or without the "
@@ -1319,16 +1317,13 @@ test_sender_gone (gconstpointer data)
                   "freed, counted as sender-gone.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
   sg.download = download;
 
-  upload.sidhash = hash;
+  upload.sidhash = s.hash;
   upload.declare_size = tc->declare_size;
-  pts_http_post_upload (upload_url, &upload, &result, &error);
+  pts_http_post_upload (s.upload_url, &upload, &result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (result.file_sent, ==, 2 * MIB);
   pts_http_upload_result_clear (&result);
@@ -1350,12 +1345,7 @@ test_sender_gone (gconstpointer data)
   pts_http_stream_sha256 (upload.seed, r->body_length, expected);
   g_assert_cmpstr (r->sha256, ==, expected);
 
-  failed.sessions = 0;
-  failed.done = 0;
-  failed.failed = 1;
-  failed.reason = "sender-gone";
-  failed.reason_count = 1;
-  status = status_expect (&f, &failed);
+  status = status_expect_counts (&f, 0, 0, 1, "sender-gone");
   fixture_stop (&f);
 
   if (r->complete && tc->known_bug != NULL)
@@ -1413,11 +1403,10 @@ test_short_sender (gconstpointer data)
   g_autoptr (JsonObject) status = NULL;
   PtsHttpResponse *r;
   char expected[65];
-  StatusExpect end = STATUS_ANY;
 
   g_test_summary (tc->summary);
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
+  hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect_sized (&f, sid, tc->announced);
   if (tc->http_initiator)
     upload_url = http_initiator_activate (&f, sid);
@@ -1426,7 +1415,8 @@ test_short_sender (gconstpointer data)
       g_autoptr (PtsNode) reply = NULL;
 
       initiator_conn = socks5_connect (&f, hash);
-      reply = pts_fixture_activate (f.alice, f.server, sid, pts_test_client_get_jid (f.bob));
+      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
+                                    pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
     }
   download_url = http_target_wait_activated (&f, hash);
@@ -1475,12 +1465,10 @@ test_short_sender (gconstpointer data)
         }
     }
 
-  end.sessions = 0;
   if (tc->sent == (guint64) tc->announced)
-    end.done = 1;
+    status = status_expect_counts (&f, 0, 1, -1, NULL);
   else
-    end.failed = 1;
-  status = status_expect (&f, &end);
+    status = status_expect_counts (&f, 0, -1, 1, NULL);
   fixture_stop (&f);
 }
 
@@ -1493,7 +1481,6 @@ test_activation_timeout (void)
   const char *sid = "never-activated";
   g_autoptr (PtsNode) late = NULL;
   g_autoptr (JsonObject) status = NULL;
-  StatusExpect expired = STATUS_ANY;
 
   g_test_summary ("With --activation-timeout 1 an HTTP receiver's session that is never "
                   "activated is dropped (counted as activation-timeout); a late activation "
@@ -1506,10 +1493,7 @@ test_activation_timeout (void)
                     ==, 1);
   g_clear_pointer (&status, json_object_unref);
 
-  expired.sessions = 0;
-  expired.reason = "activation-timeout";
-  expired.reason_count = 1;
-  status = status_expect (&f, &expired);
+  status = status_expect_counts (&f, 0, -1, -1, "activation-timeout");
   late = send_activate_x (&f, sid);
   pts_fixture_assert_error (late, "item-not-found");
   fixture_stop (&f);
@@ -1526,7 +1510,7 @@ test_connect_forbidden (void)
                   "forbidden and registers nothing.");
 
   fixture_start (&f, TRUE, "--acl", "otherdomain", NULL);
-  reply = send_connect (&f, f.bob, "acl-sid", pts_test_client_get_jid (f.alice));
+  reply = send_connect (&f, f.pair.bob, "acl-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (reply, "forbidden");
   status = status_get (&f);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
@@ -1546,7 +1530,7 @@ test_connect_conflict (void)
 
   fixture_start (&f, TRUE, NULL);
   http_target_connect (&f, "twice-sid");
-  again = send_connect (&f, f.bob, "twice-sid", pts_test_client_get_jid (f.alice));
+  again = send_connect (&f, f.pair.bob, "twice-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (again, "conflict");
   status = status_get (&f);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
@@ -1567,11 +1551,11 @@ test_no_http_side (void)
                   "service-unavailable.");
 
   fixture_start (&f, FALSE, NULL);
-  hash = pts_fixture_sidhash ("no-http", f.alice, f.bob);
+  hash = pts_fixture_sidhash ("no-http", f.pair.alice, f.pair.bob);
   target = socks5_connect (&f, hash);
   activation = send_activate_x (&f, "no-http");
   pts_fixture_assert_error (activation, "feature-not-implemented");
-  connect = send_connect (&f, f.bob, "other", pts_test_client_get_jid (f.alice));
+  connect = send_connect (&f, f.pair.bob, "other", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (connect, "service-unavailable");
   g_io_stream_close (G_IO_STREAM (target), NULL, NULL);
   fixture_stop (&f);
@@ -1582,7 +1566,7 @@ test_shutdown_waiting (void)
 {
   Fixture f;
   const char *sid = "shutdown";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) status = NULL;
@@ -1592,27 +1576,24 @@ test_shutdown_waiting (void)
                   "the server exits cleanly (status 0) and the GET ends without a success.");
 
   fixture_start (&f, TRUE, NULL);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
-  download = job_start_get (download_url, 0);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
 
   /* Nothing shows that the waiting GET is attached; a request sent after
    * it is served after it, by the server's one main loop. */
   job_wait_flag (download, &download->sent);
-  active.sidhash = hash;
+  active.sidhash = s.hash;
   active.min_bytes = 0;
   status = status_expect (&f, &active);
   json_object_unref (status);
   status = status_expect (&f, &active);
 
-  g_clear_pointer (&f.alice, pts_test_client_free);
-  g_clear_pointer (&f.bob, pts_test_client_free);
-  pts_test_server_stop (f.server, &error);
+  g_clear_pointer (&f.pair.alice, pts_test_client_free);
+  g_clear_pointer (&f.pair.bob, pts_test_client_free);
+  pts_test_server_stop (f.pair.server, &error);
   assert_download_failed (download);
   g_assert_no_error (error);
-  pts_test_server_free (g_steal_pointer (&f.server));
+  pts_test_server_free (g_steal_pointer (&f.pair.server));
   g_clear_pointer (&f.http_base, g_free);
 }
 
@@ -1643,14 +1624,13 @@ test_memory (void)
 {
   Fixture f;
   const char *sid = "memory";
-  g_autofree char *hash = NULL, *upload_url = NULL, *download_url = NULL;
+  g_auto (HttpSession) s = { NULL };
   g_autoptr (Job) download = NULL, upload_job = NULL;
   g_autoptr (JsonObject) status = NULL;
   PtsHttpUpload upload = { .size = MEMORY_SIZE, .seed = 11 };
   guint64 baseline = 0, peak = 0;
   guint samples = 0;
   GPid pid;
-  StatusExpect done = STATUS_ANY;
 
   g_test_summary ("1 GiB through HTTP to HTTP (chunked, the size never declared) while the "
                   "server's VmRSS is sampled every 50 ms: the peak stays within 8 MiB of the "
@@ -1667,15 +1647,12 @@ test_memory (void)
     }
 
   fixture_start (&f, TRUE, NULL);
-  pid = pts_test_process_get_pid (f.server->process);
+  pid = pts_test_process_get_pid (f.pair.server->process);
   g_assert_cmpint (pid, >, 0);
-  hash = pts_fixture_sidhash (sid, f.alice, f.bob);
-  http_target_connect (&f, sid);
-  upload_url = http_initiator_activate (&f, sid);
-  download_url = http_target_wait_activated (&f, hash);
-  download = job_start_get (download_url, 0);
-  upload.sidhash = hash;
-  upload_job = job_start_upload (upload_url, &upload);
+  http_session_open (&f, sid, &s);
+  download = job_start_get (s.download_url, 0);
+  upload.sidhash = s.hash;
+  upload_job = job_start_upload (s.upload_url, &upload);
 
   /* Bounded by the jobs, whose every wait is bounded. */
   while (!job_wait (download, MEMORY_SAMPLE_MS))
@@ -1686,7 +1663,7 @@ test_memory (void)
         {
           /* The transfer got going: the first 16 MiB went through. */
           g_autoptr (JsonObject) now = status_get (&f);
-          JsonObject *session = status_session (now, hash);
+          JsonObject *session = status_session (now, s.hash);
           gint64 bytes = session != NULL
                              ? json_object_get_int_member_with_default (session, "bytes", 0)
                              : 0;
@@ -1713,9 +1690,7 @@ test_memory (void)
   g_assert_cmpuint (samples, >=, 3);
   g_assert_cmpuint (peak, <=, baseline + MEMORY_SLACK_KIB);
 
-  done.sessions = 0;
-  done.done = 1;
-  status = status_expect (&f, &done);
+  status = status_expect_counts (&f, 0, 1, -1, NULL);
   fixture_stop (&f);
 }
 

@@ -17,37 +17,10 @@
 #endif
 
 #include "bsp-protocol.h"
+#include "pts-test-sanitizer.h"
 #include "pts-test-util.h"
 
 G_DEFINE_QUARK (pts-test-error-quark, pts_test_error)
-
-#if defined(__SANITIZE_ADDRESS__)
-#define PTS_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PTS_TEST_ASAN 1
-#endif
-#endif
-
-#ifdef PTS_TEST_ASAN
-/* G_TEST_OPTION_ISOLATE_DIRS leaks GLib's previous user dirs on purpose
- * (g_set_user_dirs: callers may still hold them); whole stacks let the
- * suppression see that frame in a GLib built without frame pointers. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
-#endif
 
 #define PTS_TEST_SOCKET_TIMEOUT_S 60
 #define PTS_TEST_READY_TIMEOUT_MS 20000
@@ -113,16 +86,34 @@ pts_test_process_child_setup (gpointer user_data)
 #endif
 }
 
+GSubprocessLauncher *
+pts_test_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, pts_test_process_child_setup, NULL, NULL);
+  pts_test_sanitizer_setenv (launcher);
+  return launcher;
+}
+
 PtsTestProcess *
 pts_test_process_spawn (const char *const *argv, const char *echo_prefix, GError **error)
+{
+  return pts_test_process_spawn_logged (argv, echo_prefix, NULL, error);
+}
+
+PtsTestProcess *
+pts_test_process_spawn_logged (const char *const *argv, const char *echo_prefix,
+                               const char *log_path, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) subprocess = NULL;
   PtsTestProcess *self;
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, pts_test_process_child_setup, NULL, NULL);
+  launcher = pts_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                    | (log_path == NULL ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0));
+  if (log_path != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
   subprocess = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (subprocess == NULL)
     return NULL;
@@ -135,12 +126,19 @@ pts_test_process_spawn (const char *const *argv, const char *echo_prefix, GError
   g_cond_init (&self->cond);
   for (int i = 0; i < 2; i++)
     {
-      PtsTestReader *reader = g_new0 (PtsTestReader, 1);
+      PtsTestReader *reader;
       GInputStream *stream = i == PTS_TEST_STDOUT
                                  ? g_subprocess_get_stdout_pipe (self->subprocess)
                                  : g_subprocess_get_stderr_pipe (self->subprocess);
 
       self->lines[i] = g_ptr_array_new_with_free_func (g_free);
+      if (stream == NULL)
+        {
+          /* stderr goes to a log file: nothing to read */
+          self->eof[i] = TRUE;
+          continue;
+        }
+      reader = g_new0 (PtsTestReader, 1);
       reader->process = self;
       reader->pipe = i;
       reader->stream = g_object_ref (stream);
@@ -221,6 +219,12 @@ pts_test_process_get_pid (PtsTestProcess *self)
   const char *id = self->reaped ? NULL : g_subprocess_get_identifier (self->subprocess);
 
   return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
+GSubprocess *
+pts_test_process_get_subprocess (PtsTestProcess *self)
+{
+  return self->subprocess;
 }
 
 char *
@@ -387,14 +391,19 @@ pts_test_server_path (GError **error)
 {
   const char *path = g_getenv ("PTS_SERVER");
 
-  if (path == NULL || *path == '\0')
-    {
-      g_set_error_literal (error, PTS_TEST_ERROR, PTS_TEST_ERROR_FAILED,
-                           "PTS_SERVER is not set: it names the proxy-test-server binary "
-                           "(meson test sets it)");
-      return NULL;
-    }
-  return path;
+  if (path != NULL && *path != '\0')
+    return path;
+#ifdef PTS_TEST_BUILT_SERVER
+  if (g_file_test (PTS_TEST_BUILT_SERVER, G_FILE_TEST_IS_EXECUTABLE))
+    return PTS_TEST_BUILT_SERVER;
+  g_set_error_literal (error, PTS_TEST_ERROR, PTS_TEST_ERROR_FAILED,
+                       "no proxy-test-server: PTS_SERVER is not set and the build tree has "
+                       "no " PTS_TEST_BUILT_SERVER " (run meson compile, or set PTS_SERVER)");
+#else
+  g_set_error_literal (error, PTS_TEST_ERROR, PTS_TEST_ERROR_FAILED,
+                       "no proxy-test-server: set PTS_SERVER to its path");
+#endif
+  return NULL;
 }
 
 gboolean
@@ -499,6 +508,13 @@ PtsTestServer *
 pts_test_server_start (const char *path, const char *const *extra_args,
                        PtsTestServerFlags flags, GError **error)
 {
+  return pts_test_server_start_logged (path, extra_args, flags, NULL, error);
+}
+
+PtsTestServer *
+pts_test_server_start_logged (const char *path, const char *const *extra_args,
+                              PtsTestServerFlags flags, const char *log_path, GError **error)
+{
   g_autoptr (PtsTestServer) self = g_new0 (PtsTestServer, 1);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_auto (GStrv) argv = NULL;
@@ -513,9 +529,10 @@ pts_test_server_start (const char *path, const char *const *extra_args,
     g_strv_builder_addv (builder, (const char **) extra_args);
   argv = g_strv_builder_end (builder);
 
-  self->process = pts_test_process_spawn ((const char *const *) argv,
-                                          (flags & PTS_TEST_SERVER_QUIET) ? NULL : "server",
-                                          error);
+  self->process = pts_test_process_spawn_logged ((const char *const *) argv,
+                                                 (flags & PTS_TEST_SERVER_QUIET) ? NULL
+                                                                                 : "server",
+                                                 log_path, error);
   if (self->process == NULL)
     return NULL;
   if (!pts_test_process_wait_line (self->process, PTS_TEST_STDOUT, "READY {", 1,
@@ -607,6 +624,20 @@ pts_test_socket_wait (GSocket *socket, GIOCondition condition, gint64 deadline,
   return FALSE;
 }
 
+gssize
+pts_test_socket_send_some (GSocket *socket, const void *data, gsize len, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gssize n = g_socket_send_with_blocking (socket, data, len, FALSE, NULL, &local_error);
+
+  if (n >= 0)
+    return n;
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return 0;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return -1;
+}
+
 /* Sends all of @data; no single wait for buffer space lasts longer than
  * @timeout_ms. */
 static gboolean
@@ -618,21 +649,14 @@ pts_test_socket_send_timed (GSocket *socket, const guint8 *data, gsize len, guin
   /* Bounded: every round sends at least one byte or fails. */
   while (done < len)
     {
-      g_autoptr (GError) local_error = NULL;
       gssize n;
 
       if (!pts_test_socket_wait (socket, G_IO_OUT,
                                  g_get_monotonic_time () + (gint64) timeout_ms * 1000, error))
         return FALSE;
-      n = g_socket_send_with_blocking (socket, (const char *) data + done, len - done, FALSE,
-                                       NULL, &local_error);
+      n = pts_test_socket_send_some (socket, data + done, len - done, error);
       if (n < 0)
-        {
-          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            continue;
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
+        return FALSE;
       done += n;
     }
   return TRUE;

@@ -49,6 +49,14 @@ typedef enum
  * "[prefix] line", so that test logs show what the child said. */
 PtsTestProcess *pts_test_process_spawn (const char *const *argv, const char *echo_prefix,
                                         GError **error);
+/* The same with stderr written to the file @log_path (NULL: read as above). */
+PtsTestProcess *pts_test_process_spawn_logged (const char *const *argv, const char *echo_prefix,
+                                               const char *log_path, GError **error);
+/* A launcher for helpers: the child gets SIGTERM when the test dies, and
+ * the tests' ASan defaults (pts-test-sanitizer.h). */
+GSubprocessLauncher *pts_test_launcher_new (GSubprocessFlags flags);
+/* The GSubprocess under @process, for tests that signal or wait on it. */
+GSubprocess *pts_test_process_get_subprocess (PtsTestProcess *process);
 /* Waits until @count lines of @pipe contain @needle; @out_line (optional)
  * gets a copy of the @count-th. Fails with PTS_TEST_ERROR_EXITED when the
  * pipe reaches its end first, PTS_TEST_ERROR_TIMED_OUT after @timeout_ms. */
@@ -94,13 +102,19 @@ typedef struct
   char *http_base; /* the HTTP side's base URL, NULL without one */
 } PtsTestServer;
 
-/* The server binary: $PTS_SERVER, or NULL with @error set. */
+/* The server binary: $PTS_SERVER, else the one in the build tree that
+ * this library was built in (meson compiles its path in), else NULL with
+ * @error set saying so. */
 const char *pts_test_server_path (GError **error);
 /* Starts the server at @path (NULL: pts_test_server_path()) on loopback with
  * free ports (--listen 127.0.0.1 --c2s-port 0 --socks5-port 0, then
  * @extra_args) and waits for its READY line. */
 PtsTestServer *pts_test_server_start (const char *path, const char *const *extra_args,
                                       PtsTestServerFlags flags, GError **error);
+/* The same with the server's log (stderr) written to @log_path. */
+PtsTestServer *pts_test_server_start_logged (const char *path, const char *const *extra_args,
+                                             PtsTestServerFlags flags, const char *log_path,
+                                             GError **error);
 /* SIGTERM, then checks that the server exited with status 0. */
 gboolean pts_test_server_stop (PtsTestServer *server, GError **error);
 void pts_test_server_free (PtsTestServer *server);
@@ -113,6 +127,11 @@ gboolean pts_test_parse_address (const char *text, char **host, guint16 *port,
 guint16 pts_test_free_port (GError **error);
 
 /* ---- plain sockets ------------------------------------------------------------ */
+
+/* One send that does not block: the count sent, 0 when the socket has no
+ * room, -1 with @error set on failure. */
+gssize pts_test_socket_send_some (GSocket *socket, const void *data, gsize len,
+                                  GError **error);
 
 /* A TCP connection to @host:@port; connecting and every later blocking
  * operation are bounded by a 60 s socket timeout. */

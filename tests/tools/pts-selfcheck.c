@@ -53,21 +53,19 @@ bad:
   return FALSE;
 }
 
-/* The server binary: --server, else $PTS_SERVER, else the one built with
- * this program, else proxy-test-server from PATH. */
+/* The server binary: --server, else $PTS_SERVER or the one built with
+ * this program (pts_test_server_path ()), else proxy-test-server from
+ * PATH. */
 static char *
 pts_selfcheck_server_path (const char *option)
 {
-  const char *env = g_getenv ("PTS_SERVER");
+  const char *found;
 
   if (option != NULL)
     return g_strdup (option);
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-#ifdef PTS_SELFCHECK_BUILT_SERVER
-  if (g_file_test (PTS_SELFCHECK_BUILT_SERVER, G_FILE_TEST_IS_EXECUTABLE))
-    return g_strdup (PTS_SELFCHECK_BUILT_SERVER);
-#endif
+  found = pts_test_server_path (NULL);
+  if (found != NULL)
+    return g_strdup (found);
   return g_find_program_in_path ("proxy-test-server");
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pts-chunked.h"
+#include "pts-split.h"
 
 typedef struct
 {
@@ -16,6 +17,16 @@ typedef struct
   int error;          /* PtsChunkedError when body is NULL */
   gsize rest;         /* input bytes after the body's end */
 } ChunkedCase;
+
+/* The decoded body as an event: its bytes, escaped. */
+static char *
+body_event (const guint8 *data, gsize len)
+{
+  GString *event = g_string_new ("body ");
+
+  pts_split_append_escaped (event, data, len);
+  return g_string_free (event, FALSE);
+}
 
 static const ChunkedCase cases[] = {
   { "simple", "5\r\nhello\r\n0\r\n\r\n", "hello", 0, 0 },
@@ -39,40 +50,40 @@ static const ChunkedCase cases[] = {
   { "nul-in-trailer", "0\r\nX: \0\r\n\r\n", NULL, PTS_CHUNKED_ERROR_MALFORMED, 0 },
 };
 
-/* Feeds @input in pieces cut at @cuts (ascending, end excluded); returns
- * the body or NULL with @error. */
-static GString *
-decode_pieces (const char *input, gsize len, const gsize *cuts, guint n_cuts, gsize *rest,
-               GError **error)
+/* A PtsSplitRunFunc: feeds @input in pieces that end at each offset of
+ * @cuts; the outcome is the decoded body and the input bytes after its
+ * end, or the error. */
+static PtsSplitOutcome *
+decode_pieces (const guint8 *input, gsize len, const gsize *cuts, gsize n_cuts,
+               gpointer user_data)
 {
   g_autoptr (PtsChunked) decoder = pts_chunked_new ();
-  GString *body = g_string_new (NULL);
+  g_autoptr (GString) body = g_string_new (NULL);
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
   gsize start = 0;
+  gssize rest = -1;
 
-  *rest = 0;
-  for (guint i = 0; i <= n_cuts; i++)
+  for (gsize i = 0; i < n_cuts && rest < 0; i++)
     {
-      gsize end = i < n_cuts ? cuts[i] : len;
+      gsize end = cuts[i];
       g_autofree guint8 *piece = g_memdup2 (input + start, end - start);
       gsize used = 0;
-      gssize n = pts_chunked_decode (decoder, piece, end - start, &used, error);
+      gssize n = pts_chunked_decode (decoder, piece, end - start, &used, &error);
 
       if (n < 0)
-        {
-          g_string_free (body, TRUE);
-          return NULL;
-        }
+        return pts_split_outcome_new (events, 0, error);
       g_string_append_len (body, (const char *) piece, n);
       if (pts_chunked_is_done (decoder))
-        {
-          *rest = len - (start + used);
-          return body;
-        }
-      g_assert_cmpuint (used, ==, end - start);
+        rest = (gssize) (len - (start + used));
+      else
+        g_assert_cmpuint (used, ==, end - start);
       start = end;
     }
   g_assert_true (pts_chunked_is_done (decoder));
-  return body;
+  g_ptr_array_add (events, body_event ((const guint8 *) body->str, body->len));
+  g_ptr_array_add (events, g_strdup_printf ("rest %" G_GSSIZE_FORMAT, rest));
+  return pts_split_outcome_new (events, 0, NULL);
 }
 
 static gsize
@@ -83,40 +94,29 @@ case_length (const ChunkedCase *tc)
 }
 
 static void
-check (const ChunkedCase *tc, const gsize *cuts, guint n_cuts)
-{
-  g_autoptr (GError) error = NULL;
-  gsize rest = 0;
-  GString *body = decode_pieces (tc->input, case_length (tc), cuts, n_cuts, &rest, &error);
-
-  if (tc->body == NULL)
-    {
-      g_assert_null (body);
-      g_assert_error (error, PTS_CHUNKED_ERROR, tc->error);
-      return;
-    }
-  g_assert_no_error (error);
-  g_assert_nonnull (body);
-  g_assert_cmpmem (body->str, body->len, tc->body, strlen (tc->body));
-  g_assert_cmpuint (rest, ==, tc->rest);
-  g_string_free (body, TRUE);
-}
-
-static void
 test_case (gconstpointer data)
 {
   const ChunkedCase *tc = data;
+  const guint8 *input = (const guint8 *) tc->input;
   gsize len = case_length (tc);
-  g_autofree gsize *all = g_new (gsize, len);
+  g_autoptr (PtsSplitOutcome) whole = pts_split_run_whole (decode_pieces, input, len, NULL);
 
-  /* Whole, cut once at every byte, and byte by byte: the same outcome. */
-  check (tc, NULL, 0);
-  for (gsize cut = 1; cut < len; cut++)
-    check (tc, &cut, 1);
-  for (gsize i = 1; i < len; i++)
-    all[i - 1] = i;
-  if (len > 1)
-    check (tc, all, (guint) (len - 1));
+  if (tc->body == NULL)
+    {
+      g_assert_error (whole->error, PTS_CHUNKED_ERROR, tc->error);
+      g_assert_cmpstr (whole->events, ==, "");
+    }
+  else
+    {
+      g_autofree char *body = body_event ((const guint8 *) tc->body, strlen (tc->body));
+      g_autofree char *expected = g_strdup_printf ("%s\nrest %" G_GSIZE_FORMAT, body, tc->rest);
+
+      g_assert_no_error (whole->error);
+      g_assert_cmpstr (whole->events, ==, expected);
+    }
+  /* Cut once at every byte, and byte by byte: the same outcome. */
+  pts_split_assert_invariant (decode_pieces, input, len, G_MAXSIZE, PTS_SPLIT_DEFAULT, whole,
+                              NULL);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <glib.h>
 
 #include "pts-multipart.h"
+#include "pts-split.h"
 
 #define HASH "1eedb3f3f84f19cee0fa2c277a00c652e5890dc3"
 #define B "AaB03x"
@@ -77,26 +78,6 @@ typedef struct
 } Recorder;
 
 static void
-append_escaped (GString *out, const guint8 *data, gsize len)
-{
-  for (gsize i = 0; i < len; i++)
-    {
-      guint8 c = data[i];
-
-      if (c == '\r')
-        g_string_append (out, "\\r");
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\\')
-        g_string_append (out, "\\\\");
-      else if (c >= 0x20 && c < 0x7f)
-        g_string_append_c (out, (char) c);
-      else
-        g_string_append_printf (out, "\\x%02x", c);
-    }
-}
-
-static void
 recorder_flush_data (Recorder *rec)
 {
   GString *event;
@@ -107,7 +88,7 @@ recorder_flush_data (Recorder *rec)
   if (rec->data->len > LONG_DATA)
     g_string_append_printf (event, "%" G_GSIZE_FORMAT " bytes", rec->data->len);
   else
-    append_escaped (event, (const guint8 *) rec->data->str, rec->data->len);
+    pts_split_append_escaped (event, (const guint8 *) rec->data->str, rec->data->len);
   g_string_append_c (event, ')');
   g_ptr_array_add (rec->events, g_string_free (event, FALSE));
   g_string_truncate (rec->data, 0);
@@ -199,21 +180,6 @@ static const PtsMultipartCallbacks recorder_callbacks = {
   recorder_part_end,
 };
 
-typedef struct
-{
-  char *events; /* joined with '\n' */
-  GError *error;
-} Outcome;
-
-static void
-outcome_free (Outcome *outcome)
-{
-  g_free (outcome->events);
-  g_clear_error (&outcome->error);
-  g_free (outcome);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Outcome, outcome_free)
-
 /* A failed parser refuses more input, even none, and its finish fails. */
 static void
 assert_stays_failed (PtsMultipart *parser)
@@ -231,19 +197,19 @@ assert_stays_failed (PtsMultipart *parser)
   g_assert_error (error, PTS_MULTIPART_ERROR, PTS_MULTIPART_ERROR_MALFORMED);
 }
 
-/* Feeds @body in pieces that end at each offset of @cuts (ascending, the
- * last one @len) up to the first error, then finishes. */
-static Outcome *
-run_parser (const MultipartCase *c, const guint8 *body, gsize len, const gsize *cuts,
-            gsize n_cuts)
+/* A PtsSplitRunFunc: feeds @body in pieces that end at each offset of
+ * @cuts up to the first error, then finishes. */
+static PtsSplitOutcome *
+run_parser (const guint8 *body, gsize len, const gsize *cuts, gsize n_cuts, gpointer user_data)
 {
+  const MultipartCase *c = user_data;
   const char *boundary = c->boundary ? c->boundary : B;
   g_autofree char *delim = g_strconcat ("\r\n--", boundary, NULL);
-  g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) data = g_string_new (NULL);
   Recorder rec = { c, body, len, delim, events, data, FALSE, NULL, 0 };
   g_autoptr (PtsMultipart) parser = NULL;
-  Outcome *outcome = g_new0 (Outcome, 1);
+  GError *error = NULL;
   gboolean ok = TRUE;
   gsize from = 0;
 
@@ -253,95 +219,27 @@ run_parser (const MultipartCase *c, const guint8 *body, gsize len, const gsize *
     {
       g_assert_cmpuint (cuts[i], >=, from);
       g_assert_cmpuint (cuts[i], <=, len);
-      ok = pts_multipart_feed (parser, body + from, cuts[i] - from, &outcome->error);
+      ok = pts_multipart_feed (parser, body + from, cuts[i] - from, &error);
       from = cuts[i];
     }
   if (ok)
-    ok = pts_multipart_finish (parser, &outcome->error);
+    ok = pts_multipart_finish (parser, &error);
 
   if (ok)
     {
-      g_assert_no_error (outcome->error);
+      g_assert_no_error (error);
       g_assert_true (pts_multipart_is_done (parser));
       g_assert_false (rec.in_part);
     }
   else
     {
-      g_assert_nonnull (outcome->error);
+      g_assert_nonnull (error);
       assert_stays_failed (parser);
     }
 
   recorder_flush_data (&rec);
   g_free (rec.part);
-  g_ptr_array_add (events, NULL);
-  outcome->events = g_strjoinv ("\n", (char **) events->pdata);
-  return outcome;
-}
-
-static gboolean
-outcome_equal (const Outcome *a, const Outcome *b)
-{
-  if (g_strcmp0 (a->events, b->events) != 0)
-    return FALSE;
-  if (a->error == NULL || b->error == NULL)
-    return a->error == b->error;
-  return a->error->domain == b->error->domain && a->error->code == b->error->code;
-}
-
-static void
-assert_same_outcome (const Outcome *expected, const Outcome *got)
-{
-  g_assert_cmpstr (got->events, ==, expected->events);
-  if (expected->error == NULL)
-    g_assert_no_error (got->error);
-  else
-    g_assert_error (got->error, expected->error->domain, expected->error->code);
-}
-
-static void
-check_split (const MultipartCase *c, const guint8 *body, gsize len, const gsize *cuts,
-             gsize n_cuts, const Outcome *whole)
-{
-  g_autoptr (Outcome) split = run_parser (c, body, len, cuts, n_cuts);
-
-  if (!outcome_equal (whole, split))
-    {
-      g_autoptr (GString) where = g_string_new ("fed in pieces ending at");
-
-      for (gsize i = 0; i < n_cuts && i < 16; i++)
-        g_string_append_printf (where, " %" G_GSIZE_FORMAT, cuts[i]);
-      g_test_message ("%s", where->str);
-      assert_same_outcome (whole, split);
-    }
-}
-
-/* The outcome does not depend on how the network splits the bytes. */
-static void
-assert_split_invariant (const MultipartCase *c, const guint8 *body, gsize len,
-                        const Outcome *whole)
-{
-  gsize step = len <= 2048 ? 1 : len / 64;
-  g_autofree gsize *bytewise = g_new (gsize, MAX (len, 1));
-
-  for (gsize at = 0; at <= len; at += step)
-    {
-      gsize cuts[2] = { at, len };
-
-      check_split (c, body, len, cuts, 2, whole);
-    }
-
-  if (c->three_pieces)
-    for (gsize i = 0; i <= len; i++)
-      for (gsize j = i; j <= len; j++)
-        {
-          gsize cuts[3] = { i, j, len };
-
-          check_split (c, body, len, cuts, 3, whole);
-        }
-
-  for (gsize i = 0; i < len; i++)
-    bytewise[i] = i + 1;
-  check_split (c, body, len, bytewise, len, whole);
+  return pts_split_outcome_new (events, 0, error);
 }
 
 /* ---- table-driven cases ------------------------------------------------ */
@@ -351,7 +249,7 @@ test_multipart_case (gconstpointer data)
 {
   const MultipartCase *c = data;
   g_autoptr (GString) built = NULL;
-  g_autoptr (Outcome) whole = NULL;
+  g_autoptr (PtsSplitOutcome) whole = NULL;
   g_autofree char *expected = NULL;
   const guint8 *body;
   gsize len;
@@ -363,7 +261,7 @@ test_multipart_case (gconstpointer data)
   body = (const guint8 *) built->str;
   len = built->len;
 
-  whole = run_parser (c, body, len, &len, 1);
+  whole = pts_split_run_whole (run_parser, body, len, (gpointer) c);
   if (c->error == NO_ERROR)
     g_assert_no_error (whole->error);
   else if (c->error == CALLBACK_ERROR)
@@ -373,7 +271,10 @@ test_multipart_case (gconstpointer data)
   expected = g_strjoinv ("\n", (char **) c->events);
   g_assert_cmpstr (whole->events, ==, expected);
 
-  assert_split_invariant (c, body, len, whole);
+  /* At every position up to 2 KiB of body, at 64 for generated long ones. */
+  pts_split_assert_invariant (run_parser, body, len, 2048,
+                              c->three_pieces ? PTS_SPLIT_THREE_PIECES : PTS_SPLIT_DEFAULT,
+                              whole, (gpointer) c);
 }
 
 /* The body that plugin/ sends: SIDHASH first, then FILE. */
@@ -778,26 +679,16 @@ test_free_mid_part (void)
 
 /* ---- main -------------------------------------------------------------- */
 
-static void
-add_cases (const char *group, const MultipartCase *cases, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/server/multipart/%s/%s", group, cases[i].name);
-      g_test_add_data_func (path, &cases[i], test_multipart_case);
-    }
-}
-
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  add_cases ("valid", valid_cases, G_N_ELEMENTS (valid_cases));
-  add_cases ("truncated", truncated_cases, G_N_ELEMENTS (truncated_cases));
-  add_cases ("malformed", malformed_cases, G_N_ELEMENTS (malformed_cases));
-  add_cases ("limits", limit_cases, G_N_ELEMENTS (limit_cases));
-  add_cases ("callback", callback_cases, G_N_ELEMENTS (callback_cases));
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "valid", valid_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "truncated", truncated_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "malformed", malformed_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "limits", limit_cases, test_multipart_case);
+  PTS_SPLIT_ADD_TABLE ("/server/multipart", "callback", callback_cases, test_multipart_case);
   g_test_add_func ("/server/multipart/parser/new-boundary", test_new_boundary);
   g_test_add_func ("/server/multipart/parser/held-back", test_held_back);
   g_test_add_func ("/server/multipart/parser/offsets", test_offsets);

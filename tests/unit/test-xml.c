@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "pts-split.h"
 #include "pts-xml.h"
 
 #define NS_STREAM_DECL "xmlns:stream='http://etherx.jabber.org/streams'"
@@ -117,37 +118,21 @@ static const PtsXmlCallbacks recorder_callbacks = {
 
 typedef struct
 {
-  char *events; /* joined with '\n' */
-  guint n_stanzas;
-  GError *error;
-} Outcome;
-
-static void
-outcome_free (Outcome *outcome)
-{
-  g_free (outcome->events);
-  g_clear_error (&outcome->error);
-  g_free (outcome);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Outcome, outcome_free)
-
-typedef struct
-{
   const char *restart_on;
   gsize max_bytes;
   guint max_depth;
 } ParseSetup;
 
-/* Feeds @input in pieces that end at each offset of @cuts (ascending, the
- * last one @len), up to the first error. */
-static Outcome *
-run_parser (const ParseSetup *setup, const char *input, gsize len, const gsize *cuts,
-            gsize n_cuts)
+/* A PtsSplitRunFunc: feeds @input in pieces that end at each offset of
+ * @cuts, up to the first error; the outcome counts the stanzas. */
+static PtsSplitOutcome *
+run_parser (const guint8 *input, gsize len, const gsize *cuts, gsize n_cuts, gpointer user_data)
 {
-  g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  const ParseSetup *setup = user_data;
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
   Recorder rec = { NULL, setup->restart_on, events, 0 };
   g_autoptr (PtsXmlParser) parser = NULL;
-  Outcome *outcome = g_new0 (Outcome, 1);
+  GError *error = NULL;
   gsize from = 0;
 
   parser = pts_xml_parser_new (&recorder_callbacks, &rec, setup->max_bytes, setup->max_depth);
@@ -156,77 +141,11 @@ run_parser (const ParseSetup *setup, const char *input, gsize len, const gsize *
     {
       g_assert_cmpuint (cuts[i], >=, from);
       g_assert_cmpuint (cuts[i], <=, len);
-      if (!pts_xml_parser_feed (parser, input + from, cuts[i] - from, &outcome->error))
+      if (!pts_xml_parser_feed (parser, (const char *) input + from, cuts[i] - from, &error))
         break;
       from = cuts[i];
     }
-
-  g_ptr_array_add (events, NULL);
-  outcome->events = g_strjoinv ("\n", (char **) events->pdata);
-  outcome->n_stanzas = rec.n_stanzas;
-  return outcome;
-}
-
-static Outcome *
-run_whole (const ParseSetup *setup, const char *input, gsize len)
-{
-  return run_parser (setup, input, len, &len, 1);
-}
-
-static gboolean
-outcome_equal (const Outcome *a, const Outcome *b)
-{
-  if (g_strcmp0 (a->events, b->events) != 0 || a->n_stanzas != b->n_stanzas)
-    return FALSE;
-  if (a->error == NULL || b->error == NULL)
-    return a->error == b->error;
-  return a->error->domain == b->error->domain && a->error->code == b->error->code;
-}
-
-static void
-assert_same_outcome (const Outcome *expected, const Outcome *got)
-{
-  g_assert_cmpstr (got->events, ==, expected->events);
-  g_assert_cmpuint (got->n_stanzas, ==, expected->n_stanzas);
-  if (expected->error == NULL)
-    g_assert_no_error (got->error);
-  else
-    g_assert_error (got->error, expected->error->domain, expected->error->code);
-}
-
-/* The outcome does not depend on how the network splits the bytes: fed in
- * two pieces at every position (at 64 of them for generated long input),
- * and one byte at a time. */
-static void
-assert_split_invariant (const ParseSetup *setup, const char *input, gsize len,
-                        const Outcome *whole)
-{
-  gsize step = len <= 1024 ? 1 : len / 64;
-  g_autofree gsize *bytewise = g_new (gsize, MAX (len, 1));
-
-  for (gsize at = 0; at <= len; at += step)
-    {
-      gsize cuts[2] = { at, len };
-      g_autoptr (Outcome) split = run_parser (setup, input, len, cuts, 2);
-
-      if (!outcome_equal (whole, split))
-        {
-          g_test_message ("fed in two pieces split at byte %" G_GSIZE_FORMAT, at);
-          assert_same_outcome (whole, split);
-        }
-    }
-
-  for (gsize i = 0; i < len; i++)
-    bytewise[i] = i + 1;
-  {
-    g_autoptr (Outcome) split = run_parser (setup, input, len, bytewise, len);
-
-    if (!outcome_equal (whole, split))
-      {
-        g_test_message ("fed one byte at a time");
-        assert_same_outcome (whole, split);
-      }
-  }
+  return pts_split_outcome_new (events, rec.n_stanzas, error);
 }
 
 /* ---- table-driven stream cases ----------------------------------------- */
@@ -255,13 +174,14 @@ test_stream_case (gconstpointer data)
     c->max_depth ? c->max_depth : DEFAULT_MAX_DEPTH,
   };
   g_autoptr (GString) built = c->build ? c->build () : g_string_new (c->input);
-  g_autoptr (Outcome) whole = run_whole (&setup, built->str, built->len);
+  g_autoptr (PtsSplitOutcome) whole
+      = pts_split_run_whole (run_parser, (const guint8 *) built->str, built->len, &setup);
 
   if (c->error == NO_ERROR)
     g_assert_no_error (whole->error);
   else
     g_assert_error (whole->error, PTS_XML_ERROR, c->error);
-  g_assert_cmpuint (whole->n_stanzas, ==, c->n_stanzas);
+  g_assert_cmpuint (whole->n_items, ==, c->n_stanzas);
   if (!c->any_events)
     {
       g_autofree char *expected = g_strjoinv ("\n", (char **) c->events);
@@ -270,7 +190,9 @@ test_stream_case (gconstpointer data)
   /* Entities are never expanded: their replacement text says EXPANDED. */
   g_assert_null (strstr (whole->events, "EXPANDED"));
 
-  assert_split_invariant (&setup, built->str, built->len, whole);
+  /* At every position up to 1 KiB of input, at 64 for generated long input. */
+  pts_split_assert_invariant (run_parser, (const guint8 *) built->str, built->len, 1024,
+                              PTS_SPLIT_DEFAULT, whole, &setup);
 }
 
 static const XmlCase valid_cases[] = {
@@ -984,26 +906,16 @@ test_node_api (void)
 
 /* ---- main -------------------------------------------------------------- */
 
-static void
-add_cases (const char *group, const XmlCase *cases, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autofree char *path = g_strdup_printf ("/server/xml/%s/%s", group, cases[i].name);
-      g_test_add_data_func (path, &cases[i], test_stream_case);
-    }
-}
-
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  add_cases ("valid", valid_cases, G_N_ELEMENTS (valid_cases));
-  add_cases ("malformed", malformed_cases, G_N_ELEMENTS (malformed_cases));
-  add_cases ("forbidden", forbidden_cases, G_N_ELEMENTS (forbidden_cases));
-  add_cases ("limits", limit_cases, G_N_ELEMENTS (limit_cases));
-  add_cases ("restart", restart_cases, G_N_ELEMENTS (restart_cases));
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "valid", valid_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "malformed", malformed_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "forbidden", forbidden_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "limits", limit_cases, test_stream_case);
+  PTS_SPLIT_ADD_TABLE ("/server/xml", "restart", restart_cases, test_stream_case);
   g_test_add_func ("/server/xml/limits/keepalives", test_keepalives);
   g_test_add_func ("/server/xml/parser/failed-stays-failed", test_failed_stays_failed);
   g_test_add_func ("/server/xml/parser/no-callbacks", test_no_callbacks);
