@@ -145,6 +145,19 @@ bsp_plugin_signing_off_cb (PurpleConnection *gc, gpointer user_data)
     bsp_log_debug ("%s is signing off", bsp_plugin_account_name (gc));
 }
 
+/* Comes before signing-off when the server connection breaks: the
+ * transfers then end as lost, not as signed off. */
+static void
+bsp_plugin_connection_error_cb (PurpleConnection *gc, PurpleConnectionError error,
+                                const char *description, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup (user_data, gc);
+
+  if (conn == NULL || conn->lost_reason != NULL)
+    return;
+  conn->lost_reason = g_strdup (description && *description ? description : _("unknown error"));
+}
+
 /* Takes in the XMPP connections that exist before the plugin loads. */
 static void
 bsp_plugin_adopt_connections (BspPlugin *self)
@@ -184,6 +197,8 @@ bsp_plugin_connect_signals (BspPlugin *self)
                          PURPLE_CALLBACK (bsp_plugin_signed_on_cb), self);
   purple_signal_connect (conn_handle, "signing-off", self->plugin,
                          PURPLE_CALLBACK (bsp_plugin_signing_off_cb), self);
+  purple_signal_connect (conn_handle, "connection-error", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_connection_error_cb), self);
 
   /* Early: purple_signal_emit_return_1 stops at the first handler that
    * consumes, and the sending side must see nodes before they go out. */
