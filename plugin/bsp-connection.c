@@ -134,8 +134,8 @@ bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
   if (conn->lost_reason != NULL)
     {
       /* The server went away: not something this user did. */
-      conn->end_reason = g_strdup_printf (_("the connection to the server was lost (%s)"),
-                                          conn->lost_reason);
+      conn->end_reason
+          = g_strdup_printf (_("the connection to the server was lost (%s)"), conn->lost_reason);
       conn->end_by_user = FALSE;
     }
   else

@@ -25,9 +25,9 @@ struct _BspConnection
   BspIqTracker *iq;
   BspDiscovery *discovery;
   BspTransfers *transfers;
-  char *end_reason;       /* shown on transfers still running at the end */
-  gboolean end_by_user;   /* whether that end is this user's own act */
-  char *lost_reason;      /* the server connection's error, once it came */
+  char *end_reason;     /* shown on transfers still running at the end */
+  gboolean end_by_user; /* whether that end is this user's own act */
+  char *lost_reason;    /* the server connection's error, once it came */
 };
 
 BspConnection *bsp_connection_new (PurpleConnection *gc, PurplePlugin *jabber);

@@ -19,6 +19,7 @@ bsp_prefs_init (void)
   purple_prefs_add_bool (BSP_PREF_SEND_HTTP, TRUE);
   purple_prefs_add_bool (BSP_PREF_RECV_HTTP, TRUE);
   purple_prefs_add_string (BSP_PREF_PROXY_JID, "");
+  purple_prefs_add_int (BSP_PREF_STALL_SECONDS, BSP_STALL_DEFAULT);
 }
 
 /* The frame every UI (Pidgin, Finch) turns into its own dialog. The UI
@@ -39,6 +40,11 @@ bsp_prefs_get_frame (PurplePlugin *plugin)
 
   pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
                                                      _("Additional bs-proxy JID"));
+  purple_plugin_pref_frame_add (frame, pref);
+
+  pref = purple_plugin_pref_new_with_name_and_label (
+      BSP_PREF_STALL_SECONDS, _("Give up when no data moves for (seconds)"));
+  purple_plugin_pref_set_bounds (pref, BSP_STALL_MIN, BSP_STALL_MAX);
   purple_plugin_pref_frame_add (frame, pref);
 
   return frame;
@@ -74,4 +80,12 @@ bsp_prefs_dup_proxy_jid (void)
   if (jid == NULL)
     bsp_log_warning ("ignoring the preference %s: '%s' is not a JID", BSP_PREF_PROXY_JID, text);
   return jid;
+}
+
+/* How long an HTTP transfer may move no byte before it ends, clamped to
+ * the bounds the dialog offers (prefs.xml can say anything). */
+guint
+bsp_prefs_get_stall_seconds (void)
+{
+  return CLAMP (purple_prefs_get_int (BSP_PREF_STALL_SECONDS), BSP_STALL_MIN, BSP_STALL_MAX);
 }

@@ -71,6 +71,8 @@ struct _BspTransfer
   guint candidate;
   guint timer_id;
   gint64 last_progress;
+  guint64 watched_bytes; /* the byte count the stall watchdog last saw */
+  guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
@@ -244,8 +246,7 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED))
-    return g_strdup_printf (_("the network's proxy refused the connection (%s)"),
-                            error->message);
+    return g_strdup_printf (_("the network's proxy refused the connection (%s)"), error->message);
   if (error->domain == G_RESOLVER_ERROR
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
@@ -390,11 +391,51 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
     }
   bsp_log_info ("transfer %s with %s: %s; asking %s whether it is still there", t->sid, t->peer,
                 reason, t->proxy);
+  g_clear_handle_id (&t->timer_id, g_source_remove);
   g_free (t->broke_off);
   t->broke_off = g_steal_pointer (&reason);
-  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info",
-                     NULL);
+  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
   bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+}
+
+/* Once a second while HTTP moves the file: a transfer that moved no
+ * byte for the configured time ends with that reason (the HTTP client's
+ * own timeout is much longer). While it waits, the UI is refreshed, so
+ * that its speed and time left fall instead of standing still. */
+static gboolean
+bsp_transfer_watch (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  guint64 bytes = purple_xfer_get_bytes_sent (t->xfer);
+  guint limit = bsp_prefs_get_stall_seconds ();
+  g_autofree char *reason = NULL;
+
+  if (bytes != t->watched_bytes)
+    {
+      t->watched_bytes = bytes;
+      t->still_seconds = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++t->still_seconds < limit)
+    {
+      if (t->still_seconds >= 2)
+        purple_xfer_update_progress (t->xfer);
+      return G_SOURCE_CONTINUE;
+    }
+  t->timer_id = 0;
+  /* TRANSLATORS: %u is a number of seconds */
+  reason = g_strdup_printf (_("no data for %u s"), limit);
+  bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bsp_transfer_watch_start (BspTransfer *t)
+{
+  g_clear_handle_id (&t->timer_id, g_source_remove);
+  t->watched_bytes = purple_xfer_get_bytes_sent (t->xfer);
+  t->still_seconds = 0;
+  t->timer_id = g_timeout_add_seconds (1, bsp_transfer_watch, t);
 }
 
 /* ---- receiver ------------------------------------------------------------------ */
@@ -462,6 +503,7 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
       return;
     }
   /* The offered size is exact: 0 is an empty file, not an unknown size. */
+  bsp_transfer_watch_start (t);
   bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
                      t->cancellable,
                      bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
@@ -713,6 +755,7 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
       return;
     }
   path = purple_xfer_get_local_filename (t->xfer);
+  bsp_transfer_watch_start (t);
   /* @t owns the upload and frees it when it ends: no reference needed. */
   t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
                                      bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),

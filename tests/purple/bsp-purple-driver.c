@@ -72,6 +72,7 @@ typedef struct
   int expect;        /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
+  char **prefs; /* NAME=VALUE, set once the plugin loaded */
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -1143,13 +1144,47 @@ driver_load_plugin (Driver *self, GError **error)
   return TRUE;
 }
 
+/* --pref NAME=VALUE: sets a preference the plugin registered, by its type. */
+static gboolean
+driver_set_prefs (Driver *self, GError **error)
+{
+  for (char **spec = self->prefs; spec != NULL && *spec != NULL; spec++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*spec, "=", 2);
+
+      if (parts[0] == NULL || parts[1] == NULL || !purple_prefs_exists (parts[0]))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--pref '%s': not NAME=VALUE of an existing preference", *spec);
+          return FALSE;
+        }
+      switch (purple_prefs_get_type (parts[0]))
+        {
+        case PURPLE_PREF_INT:
+          purple_prefs_set_int (parts[0], (int) g_ascii_strtoll (parts[1], NULL, 10));
+          break;
+        case PURPLE_PREF_BOOLEAN:
+          purple_prefs_set_bool (parts[0], g_str_equal (parts[1], "true"));
+          break;
+        case PURPLE_PREF_STRING:
+          purple_prefs_set_string (parts[0], parts[1]);
+          break;
+        default:
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--pref '%s': a preference of a type the driver can't set", *spec);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Loads --plugin; a failure is reported as a plugin-error event. */
 static gboolean
 driver_start_plugin (Driver *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!driver_load_plugin (self, &error))
+  if (!driver_load_plugin (self, &error) || !driver_set_prefs (self, &error))
     {
       driver_event ("plugin-error", "path", self->plugin_path, "reason", error->message, NULL);
       g_printerr ("bsp-purple-driver: %s\n", error->message);
@@ -1267,8 +1302,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Sign the account off once this many bytes moved", "BYTES" },
     { "expect", 0, 0, G_OPTION_ARG_INT, &self->expect,
       "Finish once this many transfers ended, completed or not (default 1)", "N" },
-    { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar,
-      "Draw a progress bar on stderr", NULL },
+    { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar, "Draw a progress bar on stderr",
+      NULL },
+    { "pref", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs,
+      "Set a libpurple preference of the plugin once it loaded (repeatable)", "NAME=VALUE" },
     { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
       "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
       NULL },
@@ -1364,6 +1401,7 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_pointer (&self->user_dir, g_free);
   g_clear_pointer (&self->account_specs, g_strfreev);
+  g_clear_pointer (&self->prefs, g_strfreev);
   g_clear_pointer (&self->server, g_free);
   g_clear_pointer (&self->plugin_path, g_free);
   g_clear_pointer (&self->send_file, g_free);

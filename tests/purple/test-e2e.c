@@ -787,10 +787,10 @@ e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, co
 {
   g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file);
   g_autofree char *theirs = g_strdup_printf ("%s cancelled the transfer of %s", user, file);
-  g_autofree char *heading = g_strdup_printf (g_str_equal (other->role, "alice")
-                                                  ? "File transfer to %s failed."
-                                                  : "File transfer from %s failed.",
-                                              user);
+  g_autofree char *heading
+      = g_strdup_printf (g_str_equal (other->role, "alice") ? "File transfer to %s failed."
+                                                            : "File transfer from %s failed.",
+                         user);
 
   e2e_assert_cancelled (peer, "cancel-local");
   e2e_assert_notice (peer, NULL, NULL);
@@ -1021,8 +1021,8 @@ e2e_kill_on_progress (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer us
 static void
 e2e_assert_cut_off (E2ePeer *peer, const E2eFile *file)
 {
-  g_autofree char *lost = g_strdup_printf ("%s: the connection to the server was lost (",
-                                           file->name);
+  g_autofree char *lost
+      = g_strdup_printf ("%s: the connection to the server was lost (", file->name);
   g_autofree char *gone = g_strdup_printf ("%s: the file transfer proxy ", file->name);
   JsonObject *notice;
   const char *reason;
@@ -1039,8 +1039,7 @@ e2e_assert_cut_off (E2ePeer *peer, const E2eFile *file)
     e2e_assert_cancelled (peer, NULL);
   if (bsp_test_events_find (peer->events, "xfer-cancelled", NULL) != NULL)
     g_assert_nonnull (bsp_test_events_find (peer->events, "xfer-cancelled", "direction",
-                                            e2e_direction (peer), "status", "cancel-local",
-                                            NULL));
+                                            e2e_direction (peer), "status", "cancel-local", NULL));
   g_assert_cmpuint (bsp_test_events_count (peer->events, "notify", NULL), <=, 1);
   notice = bsp_test_events_find (peer->events, "notify", NULL);
   if (notice != NULL)
@@ -1078,6 +1077,100 @@ e2e_test_proxy_killed (E2eFixture *fixture, gconstpointer user_data)
   g_assert_cmpint (kill.killed_at, <, file->size);
   e2e_assert_cut_off (&run.alice, file);
   e2e_assert_cut_off (&run.bob, file);
+  e2e_assert_not_received (fixture, file);
+}
+
+/* The stall case: the whole server stops (SIGSTOP) once bob has bytes,
+ * with TCP open and nothing moving, and goes on (SIGCONT) once both
+ * drivers ended. */
+#define E2E_STALL_S 5
+
+typedef struct
+{
+  E2eFixture *fixture;
+  gint64 stopped_at;     /* monotonic µs, or 0 */
+  gint64 alice_ended_at; /* when each side's transfer ended, or 0 */
+  gint64 bob_ended_at;
+} E2eStall;
+
+static void
+e2e_stall_on_event (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer user_data)
+{
+  E2eStall *stall = user_data;
+  const char *name = json_object_get_string_member (event, "event");
+  const char *pid;
+
+  if (g_str_equal (name, "xfer-cancelled") || g_str_equal (name, "xfer-completed"))
+    {
+      if (peer == &run->alice)
+        stall->alice_ended_at = g_get_monotonic_time ();
+      else
+        stall->bob_ended_at = g_get_monotonic_time ();
+      return;
+    }
+  if (peer != &run->bob || stall->stopped_at != 0 || !g_str_equal (name, "xfer-progress")
+      || e2e_event_int (event, "bytes") <= 0)
+    return;
+  pid = g_subprocess_get_identifier (stall->fixture->server->process);
+  g_assert_nonnull (pid);
+  g_test_message ("bob has %" G_GINT64_FORMAT " bytes: SIGSTOP to the server",
+                  e2e_event_int (event, "bytes"));
+  g_assert_cmpint (kill ((pid_t) g_ascii_strtoll (pid, NULL, 10), SIGSTOP), ==, 0);
+  stall->stopped_at = g_get_monotonic_time ();
+}
+
+static void
+e2e_test_stall (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  E2eStall stall = { fixture, 0, 0, 0 };
+  const char *const pref[]
+      = { "--pref", "/plugins/core/bsproxy/stall_seconds=" G_STRINGIFY (E2E_STALL_S), NULL };
+  g_autofree char *reason = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *mine = NULL;
+  const char *pid;
+
+  g_test_summary (
+      "The link stalls (the server stopped, TCP open, no byte moves) once bob has "
+      "bytes: with the stall time set to " G_STRINGIFY (
+          E2E_STALL_S) " s, each side "
+                       "ends within a few seconds of it, with the error notice and line \"no data "
+                       "for " G_STRINGIFY (E2E_STALL_S) " s\"");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  run.on_event = e2e_stall_on_event;
+  run.user_data = &stall;
+  e2e_run_transfer (&run, fixture, c, file, pref, pref);
+  pid = g_subprocess_get_identifier (fixture->server->process);
+  if (pid != NULL)
+    g_assert_cmpint (kill ((pid_t) g_ascii_strtoll (pid, NULL, 10), SIGCONT), ==, 0);
+
+  g_assert_cmpint (stall.stopped_at, >, 0);
+  reason = g_strdup_printf ("%s: no data for %d s", file->name, E2E_STALL_S);
+  line = g_strdup_printf ("Transfer of %s failed: no data for %d s", file->name, E2E_STALL_S);
+  mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  for (E2ePeer *peer = &run.alice; peer != NULL; peer = peer == &run.alice ? &run.bob : NULL)
+    {
+      gint64 ended_at = peer == &run.alice ? stall.alice_ended_at : stall.bob_ended_at;
+
+      e2e_assert_cancelled (peer, "cancel-local");
+      e2e_assert_notice (peer,
+                         peer == &run.alice ? "File transfer to bob failed."
+                                            : "File transfer from alice failed.",
+                         reason);
+      e2e_assert_only_error_line (peer, line);
+      e2e_assert_line (peer, "error", line, TRUE);
+      /* libpurple's own words for any local cancel: the one it adds */
+      e2e_assert_line (peer, "system", mine, TRUE);
+      /* alice's bytes may go on into socket buffers for a moment */
+      g_assert_cmpint (ended_at - stall.stopped_at, >=, (E2E_STALL_S - 1) * G_USEC_PER_SEC);
+      g_assert_cmpint (ended_at - stall.stopped_at, <=, (E2E_STALL_S + 10) * G_USEC_PER_SEC);
+    }
   e2e_assert_not_received (fixture, file);
 }
 
@@ -1302,6 +1395,7 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
+  e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
 
   status = g_test_run ();
   e2e_files_remove ();

@@ -249,7 +249,8 @@ test_signin_plugin (Fixture *fixture, gconstpointer user_data)
   test_run_driver (fixture, (const char *const[]){ "--plugin", plugin, NULL }, &run);
   g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
   test_assert_prefs (&run, "/plugins/core/bsproxy/send_http", "/plugins/core/bsproxy/recv_http",
-                     "/plugins/core/bsproxy/proxy_jid", NULL);
+                     "/plugins/core/bsproxy/proxy_jid", "/plugins/core/bsproxy/stall_seconds",
+                     NULL);
   test_assert_signed_in (&run);
 }
 
