@@ -76,6 +76,7 @@ struct _BspTransfer
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
+  gboolean path_said;    /* the conversation was told which path it takes */
 };
 
 struct _BspTransfers
@@ -285,6 +286,31 @@ bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
   bsp_transfer_unref (t);
 }
 
+/* Which path the transfer takes, once, where libpurple writes its own
+ * transfer messages. @proxy: the bs-proxy (with @http) or the SOCKS5
+ * streamhost; NULL with !@http: libpurple's own path, details unknown
+ * here. */
+static void
+bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolean direct)
+{
+  g_autofree char *msg = NULL;
+  const char *name = bsp_transfer_filename (t);
+
+  if (t->path_said || purple_xfer_is_canceled (t->xfer))
+    return;
+  t->path_said = TRUE;
+  if (http)
+    msg = g_strdup_printf (_("%s goes over HTTP through the file transfer proxy %s"), name, proxy);
+  else if (direct)
+    msg = g_strdup_printf (_("%s goes directly, the usual XMPP way"), name);
+  else if (proxy != NULL)
+    msg = g_strdup_printf (_("%s goes by SOCKS5 through %s, the usual XMPP way"), name, proxy);
+  else
+    msg = g_strdup_printf (_("%s goes the usual XMPP way (directly or by SOCKS5), not over HTTP"),
+                           name);
+  purple_xfer_conversation_write (t->xfer, msg, FALSE);
+}
+
 /* Gives the consumed IQ back to prpl-jabber, which then tries its own
  * SOCKS5 path (only before any byte moved). */
 static void
@@ -310,6 +336,8 @@ bsp_transfer_fall_back (BspTransfer *t, const char *why)
                            xmlnode_get_attrib (iq, "id"), "cancel", "item-not-found");
       bsp_transfer_cancel_with_reason (t, reason, BSP_CAUSE_LOCAL);
     }
+  else if (iq != NULL)
+    bsp_transfer_say_path (t, FALSE, t->role == BSP_ROLE_SEND ? t->proxy : NULL, FALSE);
   g_clear_pointer (&iq, xmlnode_free);
   bsp_transfer_unref (t);
 }
@@ -502,6 +530,7 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
       bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
       return;
     }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   /* The offered size is exact: 0 is an empty file, not an unknown size. */
   bsp_transfer_watch_start (t);
   bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
@@ -612,8 +641,13 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
                                        from);
   g_autofree char *peer = NULL;
 
-  if (t == NULL || t->state != BSP_STATE_OFFERED || !bsp_prefs_get_recv_http ())
+  if (t == NULL || t->state != BSP_STATE_OFFERED)
     return FALSE;
+  if (!bsp_prefs_get_recv_http ())
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
   if (purple_xfer_is_canceled (t->xfer))
     {
       bsp_transfer_detach (t);
@@ -633,7 +667,10 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
         g_ptr_array_add (t->candidates, g_steal_pointer (&norm));
     }
   if (t->candidates->len == 0)
-    return FALSE;
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
 
   t->consumed = xmlnode_copy (iq);
   t->state = BSP_STATE_CONNECTING;
@@ -754,6 +791,7 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
       bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
       return;
     }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   path = purple_xfer_get_local_filename (t->xfer);
   bsp_transfer_watch_start (t);
   /* @t owns the upload and frees it when it ends: no reference needed. */
@@ -794,7 +832,7 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   BspTransfer *t = NULL;
   xmlnode *activate, *q;
 
-  if (proxy == NULL || !bsp_prefs_get_send_http ())
+  if (proxy == NULL)
     return FALSE;
   for (guint i = 0; i < self->transfers->len; i++)
     {
@@ -811,8 +849,13 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
       || !g_ptr_array_find_with_equal_func (t->offered, proxy, g_str_equal, NULL))
     return FALSE;
   info = bsp_discovery_lookup (self->discovery, proxy);
-  if (!bsp_transfers_can_upload (self, info, t->xfer, from))
-    return FALSE;
+  if (!bsp_prefs_get_send_http () || !bsp_transfers_can_upload (self, info, t->xfer, from))
+    {
+      g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+      /* libpurple goes on with the streamhost the receiver chose */
+      bsp_transfer_say_path (t, FALSE, proxy, g_strcmp0 (me, proxy) == 0);
+      return FALSE;
+    }
 
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);

@@ -764,6 +764,29 @@ e2e_assert_line (E2ePeer *peer, const char *kind, const char *start, gboolean ex
   g_assert_cmpuint (found, ==, 1);
 }
 
+/* The conversation of @peer says once which path @file takes: @how is
+ * the line after the file's name, up to its varying end (a JID). */
+static void
+e2e_assert_path (E2ePeer *peer, const E2eFile *file, const char *how)
+{
+  g_autofree char *start = g_strdup_printf ("%s %s", file->name, how);
+  guint lines = 0;
+
+  e2e_assert_line (peer, "system", start, FALSE);
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *message = json_object_get_string_member_with_default (event, "message", "");
+
+      if (g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          && g_str_has_prefix (message, file->name) && strstr (message, " goes ") != NULL)
+        lines++;
+    }
+  g_assert_cmpuint (lines, ==, 1);
+}
+
+#define E2E_PATH_HTTP "goes over HTTP through the file transfer proxy "
+
 /* The conversation of @peer has no error line at all but @except. */
 static void
 e2e_assert_only_error_line (E2ePeer *peer, const char *except)
@@ -783,10 +806,10 @@ e2e_assert_only_error_line (E2ePeer *peer, const char *except)
  * else; the other side, @other, sees libpurple's own remote cancel (the
  * same words libpurple uses for its own transfers) and no socket error. */
 static void
-e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, const char *file)
+e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, const E2eFile *file)
 {
-  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file);
-  g_autofree char *theirs = g_strdup_printf ("%s cancelled the transfer of %s", user, file);
+  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  g_autofree char *theirs = g_strdup_printf ("%s cancelled the transfer of %s", user, file->name);
   g_autofree char *heading
       = g_strdup_printf (g_str_equal (other->role, "alice") ? "File transfer to %s failed."
                                                             : "File transfer from %s failed.",
@@ -796,6 +819,8 @@ e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, co
   e2e_assert_notice (peer, NULL, NULL);
   e2e_assert_only_error_line (peer, NULL);
   e2e_assert_line (peer, "system", mine, TRUE);
+  e2e_assert_path (peer, file, E2E_PATH_HTTP);
+  e2e_assert_path (other, file, E2E_PATH_HTTP);
 
   e2e_assert_cancelled (other, "cancel-remote");
   e2e_assert_notice (other, heading, theirs);
@@ -906,6 +931,10 @@ e2e_test_transfer (E2eFixture *fixture, gconstpointer user_data)
                                           NULL));
   e2e_assert_received (fixture, file, &run.bob);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
+  if (c->sender == E2E_PLUGIN)
+    e2e_assert_path (&run.alice, file, E2E_PATH_HTTP);
+  if (c->receiver == E2E_PLUGIN)
+    e2e_assert_path (&run.bob, file, E2E_PATH_HTTP);
 }
 
 /* ------------------------------------------------------------------ */
@@ -954,7 +983,7 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
                     NULL);
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
-  e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file->name);
+  e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file);
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -979,7 +1008,7 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
                                            c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
 
   g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-cancelling", NULL));
-  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file->name);
+  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file);
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -1167,6 +1196,7 @@ e2e_test_stall (E2eFixture *fixture, gconstpointer user_data)
       e2e_assert_line (peer, "error", line, TRUE);
       /* libpurple's own words for any local cancel: the one it adds */
       e2e_assert_line (peer, "system", mine, TRUE);
+      e2e_assert_path (peer, file, E2E_PATH_HTTP);
       /* alice's bytes may go on into socket buffers for a moment */
       g_assert_cmpint (ended_at - stall.stopped_at, >=, (E2E_STALL_S - 1) * G_USEC_PER_SEC);
       g_assert_cmpint (ended_at - stall.stopped_at, <=, (E2E_STALL_S + 10) * G_USEC_PER_SEC);
@@ -1198,6 +1228,10 @@ e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
   g_assert_true (e2e_driver_log_contains (&run.alice, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "falling back to libpurple's own transfer"));
+  /* and each said so once: alice knows bob chose the proxy's SOCKS5 */
+  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
+  e2e_assert_path (&run.bob, file,
+                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* alice's driver does something drastic mid-transfer (@trigger_arg,
@@ -1226,6 +1260,8 @@ e2e_sender_drastic (E2eFixture *fixture, const E2eCase *c, const char *trigger_a
   e2e_assert_cancelled (&run->bob, "cancel-remote");
   e2e_assert_notice (&run->bob, "File transfer from alice failed.", theirs);
   e2e_assert_only_error_line (&run->bob, theirs);
+  e2e_assert_path (&run->alice, file, E2E_PATH_HTTP);
+  e2e_assert_path (&run->bob, file, E2E_PATH_HTTP);
   e2e_assert_not_received (fixture, file);
 }
 
