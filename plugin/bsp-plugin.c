@@ -275,8 +275,9 @@ static PurplePluginInfo bsp_plugin_info = {
   .priority = PURPLE_PRIORITY_DEFAULT,
 
   .id = (char *) BSP_PLUGIN_ID,
-  /* TRANSLATORS: "bs-proxy" names the protocol and its proxies; keep it. */
-  .name = (char *) N_("HTTP file transfer (bs-proxy)"),
+  /* TRANSLATORS: the plugin's name in Pidgin's and Finch's plugin lists:
+   * keep it short (Finch shows about 25 characters). */
+  .name = (char *) N_("HTTP File Transfer"),
   .version = (char *) PACKAGE_VERSION,
   .summary = (char *) N_("Send and receive XMPP files over HTTP through a bs-proxy."),
   .description = (char *) N_("When a file transfer goes through an XMPP bytestreams proxy that "
@@ -284,8 +285,8 @@ static PurplePluginInfo bsp_plugin_info = {
                              "the file is uploaded to and downloaded from the proxy over HTTP "
                              "instead of a direct or SOCKS5 connection, so that transfers work "
                              "behind firewalls that only let web traffic through."),
-  .author = (char *) "pidgin-bsproxy contributors",
-  .homepage = NULL,
+  .author = (char *) "pidgin-bsproxy developers",
+  .homepage = NULL, /* the project has no web site */
 
   .load = bsp_plugin_load,
   .unload = bsp_plugin_unload,

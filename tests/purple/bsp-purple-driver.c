@@ -4,7 +4,9 @@
  * XMPP accounts it is given (optionally with the bsproxy plugin loaded),
  * waits for a goal and reports what happens as JSON lines on stdout:
  *
- *   {"event":"plugin-loaded","id":"core-bsproxy","name":"…","path":"…","prefs":["/plugins/…",…]}
+ *   {"event":"plugin-loaded","id":"core-bsproxy","name":"…","path":"…","author":"…",
+ *    "homepage":null,"prefs":["/plugins/…",…],
+ *    "pref-frame":[{"kind":"heading"|"option"|"info","name":"/plugins/…","label":"…"},…]}
  *   {"event":"signed-on","account":"alice@localhost/driver"}
  *   {"event":"buddy-online","account":"alice@localhost/driver","buddy":"bob@localhost"}
  *   {"event":"plugin-error","path":"…","reason":"…"}
@@ -1058,18 +1060,27 @@ driver_init_purple (Driver *self, GError **error)
   return TRUE;
 }
 
+/* The frame the plugin's UI info builds for a preferences dialog, or
+ * NULL; the caller destroys it. */
+static PurplePluginPrefFrame *
+driver_plugin_pref_frame (PurplePlugin *plugin)
+{
+  PurplePluginUiInfo *ui_info
+      = PURPLE_PLUGIN_HAS_PREF_FRAME (plugin) ? PURPLE_PLUGIN_UI_INFO (plugin) : NULL;
+
+  if (ui_info == NULL || ui_info->get_plugin_pref_frame == NULL)
+    return NULL;
+  return ui_info->get_plugin_pref_frame (plugin);
+}
+
 /* The preferences that the plugin's UI-agnostic frame shows, as a JSON
  * array of pref paths: what Pidgin and Finch would build a dialog from. */
 static void
 driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
 {
-  PurplePluginUiInfo *ui_info
-      = PURPLE_PLUGIN_HAS_PREF_FRAME (plugin) ? PURPLE_PLUGIN_UI_INFO (plugin) : NULL;
-  PurplePluginPrefFrame *frame = NULL;
+  PurplePluginPrefFrame *frame = driver_plugin_pref_frame (plugin);
 
   json_builder_begin_array (builder);
-  if (ui_info != NULL && ui_info->get_plugin_pref_frame != NULL)
-    frame = ui_info->get_plugin_pref_frame (plugin);
   if (frame != NULL)
     {
       for (GList *l = purple_plugin_pref_frame_get_prefs (frame); l != NULL; l = l->next)
@@ -1081,6 +1092,39 @@ driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
         }
       purple_plugin_pref_frame_destroy (frame);
     }
+  json_builder_end_array (builder);
+}
+
+/* The plugin's preference frame as a UI sees it, in order: headings
+ * (label only), options (name and label) and explanations (info). */
+static void
+driver_add_pref_frame (JsonBuilder *builder, PurplePlugin *plugin)
+{
+  PurplePluginPrefFrame *frame = driver_plugin_pref_frame (plugin);
+
+  json_builder_begin_array (builder);
+  for (GList *l = frame ? purple_plugin_pref_frame_get_prefs (frame) : NULL; l != NULL; l = l->next)
+    {
+      const char *name = purple_plugin_pref_get_name (l->data);
+      const char *kind = name != NULL ? "option"
+                         : purple_plugin_pref_get_type (l->data) == PURPLE_PLUGIN_PREF_INFO
+                             ? "info"
+                             : "heading";
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "kind");
+      json_builder_add_string_value (builder, kind);
+      if (name != NULL)
+        {
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, name);
+        }
+      json_builder_set_member_name (builder, "label");
+      json_builder_add_string_value (builder, purple_plugin_pref_get_label (l->data));
+      json_builder_end_object (builder);
+    }
+  if (frame != NULL)
+    purple_plugin_pref_frame_destroy (frame);
   json_builder_end_array (builder);
 }
 
@@ -1137,8 +1181,14 @@ driver_load_plugin (Driver *self, GError **error)
     json_builder_add_string_value (builder, purple_plugin_get_name (plugin));
     json_builder_set_member_name (builder, "path");
     json_builder_add_string_value (builder, self->plugin_path);
+    json_builder_set_member_name (builder, "author");
+    json_builder_add_string_value (builder, purple_plugin_get_author (plugin));
+    json_builder_set_member_name (builder, "homepage");
+    json_builder_add_string_value (builder, purple_plugin_get_homepage (plugin));
     json_builder_set_member_name (builder, "prefs");
     driver_add_pref_names (builder, plugin);
+    json_builder_set_member_name (builder, "pref-frame");
+    driver_add_pref_frame (builder, plugin);
     driver_event_emit (builder);
   }
   return TRUE;
