@@ -50,9 +50,11 @@ bsp_connection_free (BspConnection *conn)
   if (conn == NULL)
     return;
   reason = conn->end_reason ? conn->end_reason : _("the connection ended");
-  bsp_transfers_free (conn->transfers, reason);
+  bsp_transfers_free (conn->transfers, reason, conn->end_by_user);
   bsp_discovery_free (conn->discovery);
   bsp_iq_tracker_free (conn->iq, reason);
+  g_free (conn->end_reason);
+  g_free (conn->lost_reason);
   g_free (conn);
 }
 
@@ -128,7 +130,19 @@ bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
   conn = g_hash_table_lookup (table->by_gc, gc);
   if (conn == NULL)
     return FALSE;
-  conn->end_reason = reason;
+  g_free (conn->end_reason);
+  if (conn->lost_reason != NULL)
+    {
+      /* The server went away: not something this user did. */
+      conn->end_reason
+          = g_strdup_printf (_("the connection to the server was lost (%s)"), conn->lost_reason);
+      conn->end_by_user = FALSE;
+    }
+  else
+    {
+      conn->end_reason = g_strdup (reason);
+      conn->end_by_user = TRUE;
+    }
   return g_hash_table_remove (table->by_gc, gc);
 }
 
@@ -141,7 +155,9 @@ bsp_connection_table_clear (BspConnectionTable *table, const char *reason)
   g_hash_table_iter_init (&iter, table->by_gc);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
     {
-      conn->end_reason = reason;
+      g_free (conn->end_reason);
+      conn->end_reason = g_strdup (reason);
+      conn->end_by_user = TRUE;
       g_hash_table_iter_remove (&iter);
     }
 }

@@ -25,7 +25,9 @@ struct _BspConnection
   BspIqTracker *iq;
   BspDiscovery *discovery;
   BspTransfers *transfers;
-  const char *end_reason; /* shown on transfers still running at the end */
+  char *end_reason;     /* shown on transfers still running at the end */
+  gboolean end_by_user; /* whether that end is this user's own act */
+  char *lost_reason;    /* the server connection's error, once it came */
 };
 
 BspConnection *bsp_connection_new (PurpleConnection *gc, PurplePlugin *jabber);
@@ -46,10 +48,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspConnectionTable, bsp_connection_table_free)
 BspConnection *bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc,
                                             PurplePlugin *jabber);
 BspConnection *bsp_connection_table_lookup (BspConnectionTable *table, PurpleConnection *gc);
-/* Ends @gc's state; transfers still running are cancelled with @reason. */
+/* Ends @gc's state; transfers still running are cancelled with @reason,
+ * or, when the connection was lost, with that. */
 gboolean bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
                                       const char *reason);
-/* Ends every connection's state with @reason. */
+/* Ends every connection's state with @reason (this user's act). */
 void bsp_connection_table_clear (BspConnectionTable *table, const char *reason);
 guint bsp_connection_table_size (BspConnectionTable *table);
 

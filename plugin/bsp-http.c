@@ -98,9 +98,13 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
   if (SOUP_STATUS_IS_REDIRECTION (status))
     return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS,
                         "the proxy answered %u with a redirect, which is not followed", status);
-  return g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_STATUS, "the proxy answered %u %s%s%s", status,
-                      reason ? reason : soup_status_get_phrase (status),
-                      detail && *detail ? ": " : "", detail ? detail : "");
+  return g_error_new (
+      BSP_HTTP_ERROR,
+      status == SOUP_STATUS_BAD_GATEWAY                     ? BSP_HTTP_ERROR_PEER_GONE
+      : status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED ? BSP_HTTP_ERROR_PROXY_AUTH
+                                                            : BSP_HTTP_ERROR_STATUS,
+      "the proxy answered %u %s%s%s", status, reason ? reason : soup_status_get_phrase (status),
+      detail && *detail ? ": " : "", detail ? detail : "");
 }
 
 /* ==== the upload body ========================================================= */

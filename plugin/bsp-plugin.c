@@ -145,6 +145,19 @@ bsp_plugin_signing_off_cb (PurpleConnection *gc, gpointer user_data)
     bsp_log_debug ("%s is signing off", bsp_plugin_account_name (gc));
 }
 
+/* Comes before signing-off when the server connection breaks: the
+ * transfers then end as lost, not as signed off. */
+static void
+bsp_plugin_connection_error_cb (PurpleConnection *gc, PurpleConnectionError error,
+                                const char *description, gpointer user_data)
+{
+  BspConnection *conn = bsp_plugin_lookup (user_data, gc);
+
+  if (conn == NULL || conn->lost_reason != NULL)
+    return;
+  conn->lost_reason = g_strdup (description && *description ? description : _("unknown error"));
+}
+
 /* Takes in the XMPP connections that exist before the plugin loads. */
 static void
 bsp_plugin_adopt_connections (BspPlugin *self)
@@ -184,6 +197,8 @@ bsp_plugin_connect_signals (BspPlugin *self)
                          PURPLE_CALLBACK (bsp_plugin_signed_on_cb), self);
   purple_signal_connect (conn_handle, "signing-off", self->plugin,
                          PURPLE_CALLBACK (bsp_plugin_signing_off_cb), self);
+  purple_signal_connect (conn_handle, "connection-error", self->plugin,
+                         PURPLE_CALLBACK (bsp_plugin_connection_error_cb), self);
 
   /* Early: purple_signal_emit_return_1 stops at the first handler that
    * consumes, and the sending side must see nodes before they go out. */
@@ -260,8 +275,9 @@ static PurplePluginInfo bsp_plugin_info = {
   .priority = PURPLE_PRIORITY_DEFAULT,
 
   .id = (char *) BSP_PLUGIN_ID,
-  /* TRANSLATORS: "bs-proxy" names the protocol and its proxies; keep it. */
-  .name = (char *) N_("HTTP file transfer (bs-proxy)"),
+  /* TRANSLATORS: the plugin's name in Pidgin's and Finch's plugin lists:
+   * keep it short (Finch shows about 25 characters). */
+  .name = (char *) N_("HTTP File Transfer"),
   .version = (char *) PACKAGE_VERSION,
   .summary = (char *) N_("Send and receive XMPP files over HTTP through a bs-proxy."),
   .description = (char *) N_("When a file transfer goes through an XMPP bytestreams proxy that "
@@ -269,8 +285,8 @@ static PurplePluginInfo bsp_plugin_info = {
                              "the file is uploaded to and downloaded from the proxy over HTTP "
                              "instead of a direct or SOCKS5 connection, so that transfers work "
                              "behind firewalls that only let web traffic through."),
-  .author = (char *) "pidgin-bsproxy contributors",
-  .homepage = NULL,
+  .author = (char *) "pidgin-bsproxy developers",
+  .homepage = NULL, /* the project has no web site */
 
   .load = bsp_plugin_load,
   .unload = bsp_plugin_unload,

@@ -19,6 +19,23 @@ bsp_prefs_init (void)
   purple_prefs_add_bool (BSP_PREF_SEND_HTTP, TRUE);
   purple_prefs_add_bool (BSP_PREF_RECV_HTTP, TRUE);
   purple_prefs_add_string (BSP_PREF_PROXY_JID, "");
+  purple_prefs_add_int (BSP_PREF_STALL_SECONDS, BSP_STALL_DEFAULT);
+}
+
+/* A heading, then the option, then a short explanation with an example
+ * under it. Finch adds an explanation to the group its heading opened,
+ * so every option has a heading of its own. */
+static void
+bsp_prefs_add (PurplePluginPrefFrame *frame, const char *heading, PurplePluginPref *pref,
+               const char *explanation)
+{
+  PurplePluginPref *info;
+
+  purple_plugin_pref_frame_add (frame, purple_plugin_pref_new_with_label (heading));
+  purple_plugin_pref_frame_add (frame, pref);
+  info = purple_plugin_pref_new_with_label (explanation);
+  purple_plugin_pref_set_type (info, PURPLE_PLUGIN_PREF_INFO);
+  purple_plugin_pref_frame_add (frame, info);
 }
 
 /* The frame every UI (Pidgin, Finch) turns into its own dialog. The UI
@@ -31,15 +48,33 @@ bsp_prefs_get_frame (PurplePlugin *plugin)
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_SEND_HTTP, _("Use HTTP through a bs-proxy for sending files"));
-  purple_plugin_pref_frame_add (frame, pref);
+  bsp_prefs_add (frame, _("Sending files"), pref,
+                 _("A bs-proxy is a file transfer proxy of your XMPP server that also speaks "
+                   "HTTP, so that files get through firewalls that only let web traffic out. "
+                   "Example: at an office that blocks everything but the web, leave this on; "
+                   "without a bs-proxy the usual XMPP transfer is used anyway."));
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_RECV_HTTP, _("Use HTTP through a bs-proxy for receiving files"));
-  purple_plugin_pref_frame_add (frame, pref);
+  bsp_prefs_add (frame, _("Receiving files"), pref,
+                 _("When the sender offers a bs-proxy, the file is downloaded from it over "
+                   "HTTP. Example: turn this off to always receive the usual XMPP way (direct "
+                   "or SOCKS5)."));
 
   pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
                                                      _("Additional bs-proxy JID"));
-  purple_plugin_pref_frame_add (frame, pref);
+  bsp_prefs_add (frame, _("Proxy"), pref,
+                 _("A bs-proxy to offer besides the ones your server announces, used from the "
+                   "next sign-in. Leave it empty to use only your server's. Example: "
+                   "proxy.example.org"));
+
+  pref = purple_plugin_pref_new_with_name_and_label (
+      BSP_PREF_STALL_SECONDS, _("Give up when no data moves for (seconds)"));
+  purple_plugin_pref_set_bounds (pref, BSP_STALL_MIN, BSP_STALL_MAX);
+  bsp_prefs_add (frame, _("Stalled transfers"), pref,
+                 _("A transfer over HTTP that moves no data for this long ends, with \"no data "
+                   "for N s\" as the reason. Example: 30; raise it on a very slow or flaky "
+                   "link."));
 
   return frame;
 }
@@ -74,4 +109,12 @@ bsp_prefs_dup_proxy_jid (void)
   if (jid == NULL)
     bsp_log_warning ("ignoring the preference %s: '%s' is not a JID", BSP_PREF_PROXY_JID, text);
   return jid;
+}
+
+/* How long an HTTP transfer may move no byte before it ends, clamped to
+ * the bounds the dialog offers (prefs.xml can say anything). */
+guint
+bsp_prefs_get_stall_seconds (void)
+{
+  return CLAMP (purple_prefs_get_int (BSP_PREF_STALL_SECONDS), BSP_STALL_MIN, BSP_STALL_MAX);
 }

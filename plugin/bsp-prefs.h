@@ -12,6 +12,12 @@ G_BEGIN_DECLS
 #define BSP_PREF_SEND_HTTP BSP_PREFS_ROOT "/send_http"
 #define BSP_PREF_RECV_HTTP BSP_PREFS_ROOT "/recv_http"
 #define BSP_PREF_PROXY_JID BSP_PREFS_ROOT "/proxy_jid"
+#define BSP_PREF_STALL_SECONDS BSP_PREFS_ROOT "/stall_seconds"
+
+/* The bounds of the stall time, in seconds, and its default. */
+#define BSP_STALL_MIN 5
+#define BSP_STALL_MAX 600
+#define BSP_STALL_DEFAULT 30
 
 void bsp_prefs_init (void);
 PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin);
@@ -19,5 +25,6 @@ PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin);
 gboolean bsp_prefs_get_send_http (void);
 gboolean bsp_prefs_get_recv_http (void);
 char *bsp_prefs_dup_proxy_jid (void);
+guint bsp_prefs_get_stall_seconds (void);
 
 G_END_DECLS

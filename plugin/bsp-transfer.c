@@ -71,8 +71,12 @@ struct _BspTransfer
   guint candidate;
   guint timer_id;
   gint64 last_progress;
+  guint64 watched_bytes; /* the byte count the stall watchdog last saw */
+  guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
+  char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
+  gboolean path_said;    /* the conversation was told which path it takes */
 };
 
 struct _BspTransfers
@@ -111,6 +115,7 @@ bsp_transfer_unref (BspTransfer *t)
   g_free (t->sidhash);
   g_free (t->proxy);
   g_free (t->http_base);
+  g_free (t->broke_off);
   g_free (t->offer_id);
   if (t->offered != NULL)
     g_ptr_array_unref (t->offered);
@@ -171,17 +176,22 @@ bsp_transfer_filename (BspTransfer *t)
   return name ? name : "";
 }
 
-/* Whose end the failure came from: ours (signing off, unloading, no
- * usable proxy) or the far side's (the peer, or the proxy, went away). */
+/* Why a transfer ended, and so how libpurple is told (libpurple's own
+ * protocols do the same: a failure here is an error notice and a local
+ * cancel, a stream the other side ended is a remote cancel). */
 typedef enum
 {
-  BSP_CAUSE_LOCAL,
-  BSP_CAUSE_REMOTE,
+  BSP_CAUSE_USER,  /* this user's own act (signing off, unloading the plugin) */
+  BSP_CAUSE_LOCAL, /* a failure on this side or on its path to the bs-proxy */
+  BSP_CAUSE_PEER,  /* the other side ended its half of the stream */
 } BspCause;
 
-/* Shows @reason in the conversation and cancels the PurpleXfer the way
- * libpurple would for that cause: a local end gets the error notice with
- * our reason; a remote one gets libpurple's own "… cancelled" notice. */
+/* Ends the PurpleXfer for @cause. A local failure shows @reason where
+ * libpurple shows its own errors: the error notice (Pidgin's dialog,
+ * Finch's window) and the conversation; libpurple's cancel then marks
+ * the transfer cancelled here. The peer's end is libpurple's own
+ * "… cancelled the transfer" and nothing else: the socket error behind
+ * it would only confuse. */
 static void
 bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
 {
@@ -190,16 +200,69 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause ca
 
   if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
     return;
-  msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
-  purple_xfer_conversation_write (xfer, msg, TRUE);
-  if (cause == BSP_CAUSE_REMOTE)
+  if (cause == BSP_CAUSE_PEER)
     {
       purple_xfer_cancel_remote (xfer);
       return;
     }
-  purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
-                     purple_xfer_get_remote_user (xfer), msg);
+  msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
+  purple_xfer_conversation_write (xfer, msg, cause == BSP_CAUSE_LOCAL);
+  if (cause == BSP_CAUSE_LOCAL)
+    {
+      /* The notice's heading already says that it failed and with whom. */
+      /* TRANSLATORS: a file's name, then why its transfer failed */
+      g_autofree char *notice = g_strdup_printf (_("%s: %s"), bsp_transfer_filename (t), reason);
+      purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
+                         purple_xfer_get_remote_user (xfer), notice);
+    }
   purple_xfer_cancel_local (xfer);
+}
+
+/* What an HTTP error means for the user, and whose end it is. */
+static char *
+bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
+{
+  gboolean send = t->role == BSP_ROLE_SEND;
+
+  *cause = BSP_CAUSE_LOCAL;
+  if (g_error_matches (error, BSP_HTTP_ERROR, BSP_HTTP_ERROR_PEER_GONE)
+      || (!send && g_error_matches (error, BSP_HTTP_ERROR, BSP_HTTP_ERROR_SHORT))
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    {
+      /* The bs-proxy ends one half of a session only when the other half
+       * ended (PROTOCOL.md §5.1, §5.3): the peer cancelled or went away. */
+      *cause = BSP_CAUSE_PEER;
+      /* Only logged: libpurple's own remote cancel tells the user. */
+      return g_strdup_printf (send ? "the receiver stopped receiving (%s)"
+                                   : "the sender stopped sending (%s)",
+                              error->message);
+    }
+  if (error->domain == G_TLS_ERROR)
+    return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
+                            t->proxy, error->message);
+  if (g_error_matches (error, BSP_HTTP_ERROR, BSP_HTTP_ERROR_PROXY_AUTH)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED))
+    return g_strdup_printf (_("the network's proxy refused the connection (%s)"), error->message);
+  if (error->domain == G_RESOLVER_ERROR
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE)
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_strdup_printf (_("could not reach the file transfer proxy %s (%s)"), t->proxy,
+                            error->message);
+  if (error->domain == BSP_HTTP_ERROR)
+    return g_strdup_printf (_("the file transfer proxy %s refused the transfer (%s)"), t->proxy,
+                            error->message);
+  if (send)
+    return g_strdup_printf (_("the upload to the file transfer proxy %s failed (%s)"), t->proxy,
+                            error->message);
+  return g_strdup_printf (_("the download from the file transfer proxy %s broke off (%s)"),
+                          t->proxy, error->message);
 }
 
 /* Ends the transfer on our side with @reason; the other side learns it
@@ -221,6 +284,31 @@ bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
   bsp_transfer_detach (t);
   bsp_transfer_cancel_with_reason (t, reason, cause);
   bsp_transfer_unref (t);
+}
+
+/* Which path the transfer takes, once, where libpurple writes its own
+ * transfer messages. @proxy: the bs-proxy (with @http) or the SOCKS5
+ * streamhost; NULL with !@http: libpurple's own path, details unknown
+ * here. */
+static void
+bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolean direct)
+{
+  g_autofree char *msg = NULL;
+  const char *name = bsp_transfer_filename (t);
+
+  if (t->path_said || purple_xfer_is_canceled (t->xfer))
+    return;
+  t->path_said = TRUE;
+  if (http)
+    msg = g_strdup_printf (_("%s goes over HTTP through the file transfer proxy %s"), name, proxy);
+  else if (direct)
+    msg = g_strdup_printf (_("%s goes directly, the usual XMPP way"), name);
+  else if (proxy != NULL)
+    msg = g_strdup_printf (_("%s goes by SOCKS5 through %s, the usual XMPP way"), name, proxy);
+  else
+    msg = g_strdup_printf (_("%s goes the usual XMPP way (directly or by SOCKS5), not over HTTP"),
+                           name);
+  purple_xfer_conversation_write (t->xfer, msg, FALSE);
 }
 
 /* Gives the consumed IQ back to prpl-jabber, which then tries its own
@@ -248,6 +336,8 @@ bsp_transfer_fall_back (BspTransfer *t, const char *why)
                            xmlnode_get_attrib (iq, "id"), "cancel", "item-not-found");
       bsp_transfer_cancel_with_reason (t, reason, BSP_CAUSE_LOCAL);
     }
+  else if (iq != NULL)
+    bsp_transfer_say_path (t, FALSE, t->role == BSP_ROLE_SEND ? t->proxy : NULL, FALSE);
   g_clear_pointer (&iq, xmlnode_free);
   bsp_transfer_unref (t);
 }
@@ -292,6 +382,90 @@ bsp_transfer_progress (BspTransfer *t)
   purple_xfer_update_progress (t->xfer);
 }
 
+/* The proxy's answer to a ping after the HTTP side broke: an answer
+ * (result or error) means the proxy is alive, so it was the peer's half
+ * that ended; none means the proxy itself went away. */
+static void
+bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  g_autofree char *reason = NULL;
+
+  if (t->owner == NULL)
+    return;
+  if (iq != NULL)
+    {
+      bsp_transfer_fail (t, t->broke_off, BSP_CAUSE_PEER);
+      return;
+    }
+  reason = g_strdup_printf (_("the file transfer proxy %s stopped answering"), t->proxy);
+  bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+}
+
+/* The HTTP side of @t ended with @error. A stream that the proxy cut
+ * looks the same whether the peer ended its half or the proxy died: the
+ * proxy is asked over XMPP which one it was before the user is told. */
+static void
+bsp_transfer_http_failed (BspTransfer *t, const GError *error)
+{
+  BspCause cause;
+  g_autofree char *reason = bsp_transfer_http_reason (t, error, &cause);
+  xmlnode *ping;
+
+  if (cause != BSP_CAUSE_PEER)
+    {
+      bsp_transfer_fail (t, reason, cause);
+      return;
+    }
+  bsp_log_info ("transfer %s with %s: %s; asking %s whether it is still there", t->sid, t->peer,
+                reason, t->proxy);
+  g_clear_handle_id (&t->timer_id, g_source_remove);
+  g_free (t->broke_off);
+  t->broke_off = g_steal_pointer (&reason);
+  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
+  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+}
+
+/* Once a second while HTTP moves the file: a transfer that moved no
+ * byte for the configured time ends with that reason (the HTTP client's
+ * own timeout is much longer). While it waits, the UI is refreshed, so
+ * that its speed and time left fall instead of standing still. */
+static gboolean
+bsp_transfer_watch (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  guint64 bytes = purple_xfer_get_bytes_sent (t->xfer);
+  guint limit = bsp_prefs_get_stall_seconds ();
+  g_autofree char *reason = NULL;
+
+  if (bytes != t->watched_bytes)
+    {
+      t->watched_bytes = bytes;
+      t->still_seconds = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++t->still_seconds < limit)
+    {
+      if (t->still_seconds >= 2)
+        purple_xfer_update_progress (t->xfer);
+      return G_SOURCE_CONTINUE;
+    }
+  t->timer_id = 0;
+  /* TRANSLATORS: %u is a number of seconds */
+  reason = g_strdup_printf (_("no data for %u s"), limit);
+  bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bsp_transfer_watch_start (BspTransfer *t)
+{
+  g_clear_handle_id (&t->timer_id, g_source_remove);
+  t->watched_bytes = purple_xfer_get_bytes_sent (t->xfer);
+  t->still_seconds = 0;
+  t->timer_id = g_timeout_add_seconds (1, bsp_transfer_watch, t);
+}
+
 /* ---- receiver ------------------------------------------------------------------ */
 
 static gboolean
@@ -326,9 +500,7 @@ bsp_transfer_recv_done (const GError *error, gpointer user_data)
         }
       else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          g_autofree char *reason = g_strdup_printf (_("the download broke off (%s)"),
-                                                     error->message);
-          bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
+          bsp_transfer_http_failed (t, error);
         }
     }
   bsp_transfer_unref (t);
@@ -358,7 +530,9 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
       bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
       return;
     }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   /* The offered size is exact: 0 is an empty file, not an unknown size. */
+  bsp_transfer_watch_start (t);
   bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
                      t->cancellable,
                      bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
@@ -370,7 +544,7 @@ bsp_transfer_recv_timeout (gpointer user_data)
   BspTransfer *t = user_data;
 
   t->timer_id = 0;
-  bsp_transfer_fail (t, _("the sender never started sending"), BSP_CAUSE_REMOTE);
+  bsp_transfer_fail (t, _("the sender never started sending"), BSP_CAUSE_LOCAL);
   return G_SOURCE_REMOVE;
 }
 
@@ -467,8 +641,13 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
                                        from);
   g_autofree char *peer = NULL;
 
-  if (t == NULL || t->state != BSP_STATE_OFFERED || !bsp_prefs_get_recv_http ())
+  if (t == NULL || t->state != BSP_STATE_OFFERED)
     return FALSE;
+  if (!bsp_prefs_get_recv_http ())
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
   if (purple_xfer_is_canceled (t->xfer))
     {
       bsp_transfer_detach (t);
@@ -488,7 +667,10 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
         g_ptr_array_add (t->candidates, g_steal_pointer (&norm));
     }
   if (t->candidates->len == 0)
-    return FALSE;
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
 
   t->consumed = xmlnode_copy (iq);
   t->state = BSP_STATE_CONNECTING;
@@ -518,7 +700,7 @@ bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, 
         {
           const char *url = xmlnode_get_attrib (child, "url");
           if (url == NULL)
-            bsp_transfer_fail (t, _("the proxy sent no download address"), BSP_CAUSE_REMOTE);
+            bsp_transfer_fail (t, _("the proxy sent no download address"), BSP_CAUSE_LOCAL);
           else
             bsp_transfer_recv_activated (t, url);
         }
@@ -561,9 +743,7 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
         }
       else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          g_autofree char *reason = g_strdup_printf (_("the upload failed (%s)"),
-                                                     error->message);
-          bsp_transfer_fail (t, reason, BSP_CAUSE_REMOTE);
+          bsp_transfer_http_failed (t, error);
         }
     }
 }
@@ -611,7 +791,9 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
       bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
       return;
     }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   path = purple_xfer_get_local_filename (t->xfer);
+  bsp_transfer_watch_start (t);
   /* @t owns the upload and frees it when it ends: no reference needed. */
   t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
                                      bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),
@@ -650,7 +832,7 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   BspTransfer *t = NULL;
   xmlnode *activate, *q;
 
-  if (proxy == NULL || !bsp_prefs_get_send_http ())
+  if (proxy == NULL)
     return FALSE;
   for (guint i = 0; i < self->transfers->len; i++)
     {
@@ -667,8 +849,13 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
       || !g_ptr_array_find_with_equal_func (t->offered, proxy, g_str_equal, NULL))
     return FALSE;
   info = bsp_discovery_lookup (self->discovery, proxy);
-  if (!bsp_transfers_can_upload (self, info, t->xfer, from))
-    return FALSE;
+  if (!bsp_prefs_get_send_http () || !bsp_transfers_can_upload (self, info, t->xfer, from))
+    {
+      g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+      /* libpurple goes on with the streamhost the receiver chose */
+      bsp_transfer_say_path (t, FALSE, proxy, g_strcmp0 (me, proxy) == 0);
+      return FALSE;
+    }
 
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);
@@ -786,7 +973,7 @@ bsp_transfers_new (PurpleConnection *gc, PurplePlugin *jabber, BspIqTracker *iq,
 }
 
 void
-bsp_transfers_free (BspTransfers *self, const char *reason)
+bsp_transfers_free (BspTransfers *self, const char *reason, gboolean by_user)
 {
   if (self == NULL)
     return;
@@ -796,7 +983,7 @@ bsp_transfers_free (BspTransfers *self, const char *reason)
       if (t->state == BSP_STATE_OFFERED || t->state == BSP_STATE_ENDED)
         bsp_transfer_detach (t); /* libpurple still owns these: leave them be */
       else
-        bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+        bsp_transfer_fail (t, reason, by_user ? BSP_CAUSE_USER : BSP_CAUSE_LOCAL);
     }
   g_ptr_array_unref (self->transfers);
   soup_session_abort (self->http);

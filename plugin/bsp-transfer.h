@@ -17,9 +17,10 @@ typedef struct _BspTransfers BspTransfers;
 
 BspTransfers *bsp_transfers_new (PurpleConnection *gc, PurplePlugin *jabber, BspIqTracker *iq,
                                  BspDiscovery *discovery);
-/* Ends every transfer still running with @reason (shown to the user) and
- * frees the table. */
-void bsp_transfers_free (BspTransfers *transfers, const char *reason);
+/* Ends every transfer still running with @reason (shown to the user: as
+ * this user's own act when @by_user, as a failure otherwise) and frees
+ * the table. */
+void bsp_transfers_free (BspTransfers *transfers, const char *reason, gboolean by_user);
 
 /* From jabber-receiving-iq: TRUE when the plugin consumed the IQ. */
 gboolean bsp_transfers_receiving_iq (BspTransfers *transfers, const char *type, const char *id,

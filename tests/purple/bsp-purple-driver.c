@@ -4,7 +4,9 @@
  * XMPP accounts it is given (optionally with the bsproxy plugin loaded),
  * waits for a goal and reports what happens as JSON lines on stdout:
  *
- *   {"event":"plugin-loaded","id":"core-bsproxy","name":"…","path":"…","prefs":["/plugins/…",…]}
+ *   {"event":"plugin-loaded","id":"core-bsproxy","name":"…","path":"…","author":"…",
+ *    "homepage":null,"prefs":["/plugins/…",…],
+ *    "pref-frame":[{"kind":"heading"|"option"|"info","name":"/plugins/…","label":"…"},…]}
  *   {"event":"signed-on","account":"alice@localhost/driver"}
  *   {"event":"buddy-online","account":"alice@localhost/driver","buddy":"bob@localhost"}
  *   {"event":"plugin-error","path":"…","reason":"…"}
@@ -72,6 +74,7 @@ typedef struct
   int expect;        /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
+  char **prefs; /* NAME=VALUE, set once the plugin loaded */
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -1047,18 +1050,27 @@ driver_init_purple (Driver *self, GError **error)
   return TRUE;
 }
 
+/* The frame the plugin's UI info builds for a preferences dialog, or
+ * NULL; the caller destroys it. */
+static PurplePluginPrefFrame *
+driver_plugin_pref_frame (PurplePlugin *plugin)
+{
+  PurplePluginUiInfo *ui_info
+      = PURPLE_PLUGIN_HAS_PREF_FRAME (plugin) ? PURPLE_PLUGIN_UI_INFO (plugin) : NULL;
+
+  if (ui_info == NULL || ui_info->get_plugin_pref_frame == NULL)
+    return NULL;
+  return ui_info->get_plugin_pref_frame (plugin);
+}
+
 /* The preferences that the plugin's UI-agnostic frame shows, as a JSON
  * array of pref paths: what Pidgin and Finch would build a dialog from. */
 static void
 driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
 {
-  PurplePluginUiInfo *ui_info
-      = PURPLE_PLUGIN_HAS_PREF_FRAME (plugin) ? PURPLE_PLUGIN_UI_INFO (plugin) : NULL;
-  PurplePluginPrefFrame *frame = NULL;
+  PurplePluginPrefFrame *frame = driver_plugin_pref_frame (plugin);
 
   json_builder_begin_array (builder);
-  if (ui_info != NULL && ui_info->get_plugin_pref_frame != NULL)
-    frame = ui_info->get_plugin_pref_frame (plugin);
   if (frame != NULL)
     {
       for (GList *l = purple_plugin_pref_frame_get_prefs (frame); l != NULL; l = l->next)
@@ -1070,6 +1082,39 @@ driver_add_pref_names (JsonBuilder *builder, PurplePlugin *plugin)
         }
       purple_plugin_pref_frame_destroy (frame);
     }
+  json_builder_end_array (builder);
+}
+
+/* The plugin's preference frame as a UI sees it, in order: headings
+ * (label only), options (name and label) and explanations (info). */
+static void
+driver_add_pref_frame (JsonBuilder *builder, PurplePlugin *plugin)
+{
+  PurplePluginPrefFrame *frame = driver_plugin_pref_frame (plugin);
+
+  json_builder_begin_array (builder);
+  for (GList *l = frame ? purple_plugin_pref_frame_get_prefs (frame) : NULL; l != NULL; l = l->next)
+    {
+      const char *name = purple_plugin_pref_get_name (l->data);
+      const char *kind = name != NULL ? "option"
+                         : purple_plugin_pref_get_type (l->data) == PURPLE_PLUGIN_PREF_INFO
+                             ? "info"
+                             : "heading";
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "kind");
+      json_builder_add_string_value (builder, kind);
+      if (name != NULL)
+        {
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, name);
+        }
+      json_builder_set_member_name (builder, "label");
+      json_builder_add_string_value (builder, purple_plugin_pref_get_label (l->data));
+      json_builder_end_object (builder);
+    }
+  if (frame != NULL)
+    purple_plugin_pref_frame_destroy (frame);
   json_builder_end_array (builder);
 }
 
@@ -1126,10 +1171,50 @@ driver_load_plugin (Driver *self, GError **error)
     json_builder_add_string_value (builder, purple_plugin_get_name (plugin));
     json_builder_set_member_name (builder, "path");
     json_builder_add_string_value (builder, self->plugin_path);
+    json_builder_set_member_name (builder, "author");
+    json_builder_add_string_value (builder, purple_plugin_get_author (plugin));
+    json_builder_set_member_name (builder, "homepage");
+    json_builder_add_string_value (builder, purple_plugin_get_homepage (plugin));
     json_builder_set_member_name (builder, "prefs");
     driver_add_pref_names (builder, plugin);
+    json_builder_set_member_name (builder, "pref-frame");
+    driver_add_pref_frame (builder, plugin);
     driver_event_emit (builder);
   }
+  return TRUE;
+}
+
+/* --pref NAME=VALUE: sets a preference the plugin registered, by its type. */
+static gboolean
+driver_set_prefs (Driver *self, GError **error)
+{
+  for (char **spec = self->prefs; spec != NULL && *spec != NULL; spec++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*spec, "=", 2);
+
+      if (parts[0] == NULL || parts[1] == NULL || !purple_prefs_exists (parts[0]))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--pref '%s': not NAME=VALUE of an existing preference", *spec);
+          return FALSE;
+        }
+      switch (purple_prefs_get_type (parts[0]))
+        {
+        case PURPLE_PREF_INT:
+          purple_prefs_set_int (parts[0], (int) g_ascii_strtoll (parts[1], NULL, 10));
+          break;
+        case PURPLE_PREF_BOOLEAN:
+          purple_prefs_set_bool (parts[0], g_str_equal (parts[1], "true"));
+          break;
+        case PURPLE_PREF_STRING:
+          purple_prefs_set_string (parts[0], parts[1]);
+          break;
+        default:
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--pref '%s': a preference of a type the driver can't set", *spec);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -1139,7 +1224,7 @@ driver_start_plugin (Driver *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!driver_load_plugin (self, &error))
+  if (!driver_load_plugin (self, &error) || !driver_set_prefs (self, &error))
     {
       driver_event ("plugin-error", "path", self->plugin_path, "reason", error->message, NULL);
       g_printerr ("bsp-purple-driver: %s\n", error->message);
@@ -1257,8 +1342,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Sign the account off once this many bytes moved", "BYTES" },
     { "expect", 0, 0, G_OPTION_ARG_INT, &self->expect,
       "Finish once this many transfers ended, completed or not (default 1)", "N" },
-    { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar,
-      "Draw a progress bar on stderr", NULL },
+    { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar, "Draw a progress bar on stderr",
+      NULL },
+    { "pref", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs,
+      "Set a libpurple preference of the plugin once it loaded (repeatable)", "NAME=VALUE" },
     { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
       "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
       NULL },
@@ -1354,6 +1441,7 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_pointer (&self->user_dir, g_free);
   g_clear_pointer (&self->account_specs, g_strfreev);
+  g_clear_pointer (&self->prefs, g_strfreev);
   g_clear_pointer (&self->server, g_free);
   g_clear_pointer (&self->plugin_path, g_free);
   g_clear_pointer (&self->send_file, g_free);

@@ -6,9 +6,9 @@
  * What each side's UI would have seen comes back as the drivers' JSON-lines
  * events; the received file is compared with the sent one by SHA-256; the
  * server's log tells how the proxy paired the two (HTTP or SOCKS5 on each
- * side). The failure cases cut a transfer short on purpose and check that
- * both sides end cancelled, with a reason, and that neither calls it
- * complete.
+ * side). The failure cases cut a transfer short on purpose and check, on
+ * each side, the exact notice, conversation lines and end status the
+ * user gets, and that neither side calls it complete.
  *
  * The drivers' debug logs and the server's log stay in the test's
  * directory (printed at the start of each test) when a test aborts.
@@ -520,6 +520,8 @@ e2e_run (E2eRun *run, E2eFixture *fixture, const E2eCase *c, const char *const *
 /* Runs one transfer of @file from alice to bob, who accepts into the
  * fixture's directory; @alice_extra and @bob_extra go on the drivers'
  * command lines. */
+static void e2e_show_user_events (E2ePeer *peer);
+
 static void
 e2e_run_transfer (E2eRun *run, E2eFixture *fixture, const E2eCase *c, const E2eFile *file,
                   const char *const *alice_extra, const char *const *bob_extra)
@@ -552,6 +554,8 @@ e2e_run_transfer (E2eRun *run, E2eFixture *fixture, const E2eCase *c, const E2eF
 
   e2e_run (run, fixture, c, (const char *const *) alice_args->pdata,
            (const char *const *) bob_args->pdata);
+  e2e_show_user_events (&run->alice);
+  e2e_show_user_events (&run->bob);
 }
 
 /* ------------------------------------------------------------------ */
@@ -685,6 +689,140 @@ e2e_assert_reason (E2ePeer *peer, const E2eFile *file)
   return found;
 }
 
+/* What @peer's user saw: every notice, conversation line and end, as
+ * test messages (a failing case shows them). */
+static void
+e2e_show_user_events (E2ePeer *peer)
+{
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *name = json_object_get_string_member (event, "event");
+
+      if (g_str_equal (name, "notify"))
+        g_test_message ("%s: notice \"%s\" / \"%s\"", peer->role,
+                        json_object_get_string_member_with_default (event, "primary", ""),
+                        json_object_get_string_member_with_default (event, "secondary", ""));
+      else if (g_str_equal (name, "conversation"))
+        g_test_message ("%s: conversation (%s) \"%s\"", peer->role,
+                        json_object_get_string_member_with_default (event, "kind", ""),
+                        json_object_get_string_member_with_default (event, "message", ""));
+      else if (g_str_equal (name, "xfer-cancelled"))
+        g_test_message ("%s: transfer %s", peer->role,
+                        json_object_get_string_member_with_default (event, "status", ""));
+    }
+}
+
+/* @peer's user got exactly one error notice, @primary / @secondary
+ * (libpurple's dialog in Pidgin, its window in Finch), or none when
+ * @primary is NULL. */
+static void
+e2e_assert_notice (E2ePeer *peer, const char *primary, const char *secondary)
+{
+  JsonObject *notice = bsp_test_events_find (peer->events, "notify", NULL);
+
+  if (primary == NULL)
+    {
+      g_assert_null (notice);
+      return;
+    }
+  g_assert_cmpuint (bsp_test_events_count (peer->events, "notify", NULL), ==, 1);
+  g_assert_nonnull (notice);
+  g_assert_cmpstr (json_object_get_string_member_with_default (notice, "primary", NULL), ==,
+                   primary);
+  g_assert_cmpstr (json_object_get_string_member_with_default (notice, "secondary", NULL), ==,
+                   secondary);
+}
+
+/* @peer's conversation has exactly one line of @kind ("error" or
+ * "system") that starts with @start; with @exact, it is that line. */
+static void
+e2e_assert_line (E2ePeer *peer, const char *kind, const char *start, gboolean exact)
+{
+  guint found = 0;
+
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *message;
+
+      if (!g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          || g_strcmp0 (json_object_get_string_member_with_default (event, "kind", NULL), kind)
+                 != 0)
+        continue;
+      message = json_object_get_string_member (event, "message");
+      if (exact ? g_str_equal (message, start) : g_str_has_prefix (message, start))
+        found++;
+    }
+  if (found != 1)
+    g_test_message ("%s: %u %s line(s) \"%s\"", peer->role, found, kind, start);
+  g_assert_cmpuint (found, ==, 1);
+}
+
+/* The conversation of @peer says once which path @file takes: @how is
+ * the line after the file's name, up to its varying end (a JID). */
+static void
+e2e_assert_path (E2ePeer *peer, const E2eFile *file, const char *how)
+{
+  g_autofree char *start = g_strdup_printf ("%s %s", file->name, how);
+  guint lines = 0;
+
+  e2e_assert_line (peer, "system", start, FALSE);
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *message = json_object_get_string_member_with_default (event, "message", "");
+
+      if (g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          && g_str_has_prefix (message, file->name) && strstr (message, " goes ") != NULL)
+        lines++;
+    }
+  g_assert_cmpuint (lines, ==, 1);
+}
+
+#define E2E_PATH_HTTP "goes over HTTP through the file transfer proxy "
+
+/* The conversation of @peer has no error line at all but @except. */
+static void
+e2e_assert_only_error_line (E2ePeer *peer, const char *except)
+{
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+
+      if (g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          && g_strcmp0 (json_object_get_string_member_with_default (event, "kind", NULL), "error")
+                 == 0)
+        g_assert_cmpstr (json_object_get_string_member (event, "message"), ==, except);
+    }
+}
+
+/* @peer's user cancelled: libpurple's own "You cancelled…" line, nothing
+ * else; the other side, @other, sees libpurple's own remote cancel (the
+ * same words libpurple uses for its own transfers) and no socket error. */
+static void
+e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, const E2eFile *file)
+{
+  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  g_autofree char *theirs = g_strdup_printf ("%s cancelled the transfer of %s", user, file->name);
+  g_autofree char *heading
+      = g_strdup_printf (g_str_equal (other->role, "alice") ? "File transfer to %s failed."
+                                                            : "File transfer from %s failed.",
+                         user);
+
+  e2e_assert_cancelled (peer, "cancel-local");
+  e2e_assert_notice (peer, NULL, NULL);
+  e2e_assert_only_error_line (peer, NULL);
+  e2e_assert_line (peer, "system", mine, TRUE);
+  e2e_assert_path (peer, file, E2E_PATH_HTTP);
+  e2e_assert_path (other, file, E2E_PATH_HTTP);
+
+  e2e_assert_cancelled (other, "cancel-remote");
+  e2e_assert_notice (other, heading, theirs);
+  e2e_assert_only_error_line (other, theirs);
+  e2e_assert_line (other, "error", theirs, TRUE);
+}
+
 /* bob's copy of @file is absent or shorter: never a whole file on a
  * failed path. */
 static void
@@ -788,6 +926,10 @@ e2e_test_transfer (E2eFixture *fixture, gconstpointer user_data)
                                           NULL));
   e2e_assert_received (fixture, file, &run.bob);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
+  if (c->sender == E2E_PLUGIN)
+    e2e_assert_path (&run.alice, file, E2E_PATH_HTTP);
+  if (c->receiver == E2E_PLUGIN)
+    e2e_assert_path (&run.bob, file, E2E_PATH_HTTP);
 }
 
 /* ------------------------------------------------------------------ */
@@ -821,11 +963,11 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
   const E2eCase *c = user_data;
   const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
-  const char *reason;
 
-  g_test_summary ("alice cancels once a mebibyte (or the case's trigger) moved: both sides end "
-                  "cancelled, bob's conversation says why, and bob never calls the file "
-                  "complete");
+  g_test_summary ("alice cancels once a mebibyte (or the case's trigger) moved: alice sees "
+                  "libpurple's own \"You cancelled\" only, bob libpurple's own \"alice "
+                  "cancelled\" notice and line and no socket error, and bob never calls the "
+                  "file complete");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
@@ -836,10 +978,7 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
                     NULL);
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
-  e2e_assert_cancelled (&run.alice, "cancel-local");
-  e2e_assert_cancelled (&run.bob, NULL);
-  reason = e2e_assert_reason (&run.bob, file);
-  g_test_message ("bob was told: %s", reason);
+  e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file);
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -850,11 +989,11 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
   const E2eCase *c = user_data;
   const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
-  const char *reason;
 
-  g_test_summary ("bob cancels once a mebibyte (or the case's trigger) arrived: both sides end "
-                  "cancelled, alice's conversation says why, and neither calls the file "
-                  "complete");
+  g_test_summary ("bob cancels once a mebibyte (or the case's trigger) arrived: bob sees "
+                  "libpurple's own \"You cancelled\" only, alice libpurple's own \"bob "
+                  "cancelled\" notice and line and no socket error, and neither calls the "
+                  "file complete");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
@@ -864,10 +1003,7 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
                                            c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
 
   g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-cancelling", NULL));
-  e2e_assert_cancelled (&run.bob, "cancel-local");
-  e2e_assert_cancelled (&run.alice, NULL);
-  reason = e2e_assert_reason (&run.alice, file);
-  g_test_message ("alice was told: %s", reason);
+  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file);
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -903,12 +1039,16 @@ e2e_kill_on_progress (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer us
 /* After the server died, @peer's transfer was never called complete and
  * ended cancelled with a reason. Since the XMPP server died too, the
  * driver may see its connection drop first: it then ends at once (status
- * 1, by design), and when the transfer had not failed yet the plugin
- * cancels it while libpurple shuts down, which shows in the conversation
- * only. */
+ * 1, by design). Either way the user is told that the connection was
+ * lost (or that the proxy stopped answering), in the notice and the
+ * conversation: never that someone cancelled or signed off. */
 static void
 e2e_assert_cut_off (E2ePeer *peer, const E2eFile *file)
 {
+  g_autofree char *lost
+      = g_strdup_printf ("%s: the connection to the server was lost (", file->name);
+  g_autofree char *gone = g_strdup_printf ("%s: the file transfer proxy ", file->name);
+  JsonObject *notice;
   const char *reason;
 
   g_assert_cmpuint (bsp_test_events_count (peer->events, "xfer-completed", NULL), ==, 0);
@@ -923,9 +1063,18 @@ e2e_assert_cut_off (E2ePeer *peer, const E2eFile *file)
     e2e_assert_cancelled (peer, NULL);
   if (bsp_test_events_find (peer->events, "xfer-cancelled", NULL) != NULL)
     g_assert_nonnull (bsp_test_events_find (peer->events, "xfer-cancelled", "direction",
-                                            e2e_direction (peer), NULL));
+                                            e2e_direction (peer), "status", "cancel-local", NULL));
+  g_assert_cmpuint (bsp_test_events_count (peer->events, "notify", NULL), <=, 1);
+  notice = bsp_test_events_find (peer->events, "notify", NULL);
+  if (notice != NULL)
+    {
+      const char *secondary = json_object_get_string_member_with_default (notice, "secondary", "");
+      g_assert_true (g_str_has_prefix (secondary, lost) || g_str_has_prefix (secondary, gone));
+    }
   reason = e2e_assert_reason (peer, file);
   g_test_message ("%s was told: %s", peer->role, reason);
+  g_assert_null (strstr (reason, "signed off"));
+  g_assert_null (strstr (reason, "cancelled"));
 }
 
 static void
@@ -937,8 +1086,9 @@ e2e_test_proxy_killed (E2eFixture *fixture, gconstpointer user_data)
   E2eKill kill = { fixture, -1 };
 
   g_test_summary ("The proxy (and with it the XMPP server) dies by SIGKILL once bob has the "
-                  "first bytes: both sides end cancelled with a reason, nobody calls the file "
-                  "complete, and both drivers end by themselves");
+                  "first bytes: both sides are told the connection was lost (never that "
+                  "someone cancelled or signed off), nobody calls the file complete, and both "
+                  "drivers end by themselves");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
@@ -951,6 +1101,101 @@ e2e_test_proxy_killed (E2eFixture *fixture, gconstpointer user_data)
   g_assert_cmpint (kill.killed_at, <, file->size);
   e2e_assert_cut_off (&run.alice, file);
   e2e_assert_cut_off (&run.bob, file);
+  e2e_assert_not_received (fixture, file);
+}
+
+/* The stall case: the whole server stops (SIGSTOP) once bob has bytes,
+ * with TCP open and nothing moving, and goes on (SIGCONT) once both
+ * drivers ended. */
+#define E2E_STALL_S 5
+
+typedef struct
+{
+  E2eFixture *fixture;
+  gint64 stopped_at;     /* monotonic µs, or 0 */
+  gint64 alice_ended_at; /* when each side's transfer ended, or 0 */
+  gint64 bob_ended_at;
+} E2eStall;
+
+static void
+e2e_stall_on_event (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer user_data)
+{
+  E2eStall *stall = user_data;
+  const char *name = json_object_get_string_member (event, "event");
+  const char *pid;
+
+  if (g_str_equal (name, "xfer-cancelled") || g_str_equal (name, "xfer-completed"))
+    {
+      if (peer == &run->alice)
+        stall->alice_ended_at = g_get_monotonic_time ();
+      else
+        stall->bob_ended_at = g_get_monotonic_time ();
+      return;
+    }
+  if (peer != &run->bob || stall->stopped_at != 0 || !g_str_equal (name, "xfer-progress")
+      || e2e_event_int (event, "bytes") <= 0)
+    return;
+  pid = g_subprocess_get_identifier (stall->fixture->server->process);
+  g_assert_nonnull (pid);
+  g_test_message ("bob has %" G_GINT64_FORMAT " bytes: SIGSTOP to the server",
+                  e2e_event_int (event, "bytes"));
+  g_assert_cmpint (kill ((pid_t) g_ascii_strtoll (pid, NULL, 10), SIGSTOP), ==, 0);
+  stall->stopped_at = g_get_monotonic_time ();
+}
+
+static void
+e2e_test_stall (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  E2eStall stall = { fixture, 0, 0, 0 };
+  const char *const pref[]
+      = { "--pref", "/plugins/core/bsproxy/stall_seconds=" G_STRINGIFY (E2E_STALL_S), NULL };
+  g_autofree char *reason = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *mine = NULL;
+  const char *pid;
+
+  g_test_summary (
+      "The link stalls (the server stopped, TCP open, no byte moves) once bob has "
+      "bytes: with the stall time set to " G_STRINGIFY (
+          E2E_STALL_S) " s, each side "
+                       "ends within a few seconds of it, with the error notice and line \"no data "
+                       "for " G_STRINGIFY (E2E_STALL_S) " s\"");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  run.on_event = e2e_stall_on_event;
+  run.user_data = &stall;
+  e2e_run_transfer (&run, fixture, c, file, pref, pref);
+  pid = g_subprocess_get_identifier (fixture->server->process);
+  if (pid != NULL)
+    g_assert_cmpint (kill ((pid_t) g_ascii_strtoll (pid, NULL, 10), SIGCONT), ==, 0);
+
+  g_assert_cmpint (stall.stopped_at, >, 0);
+  reason = g_strdup_printf ("%s: no data for %d s", file->name, E2E_STALL_S);
+  line = g_strdup_printf ("Transfer of %s failed: no data for %d s", file->name, E2E_STALL_S);
+  mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  for (E2ePeer *peer = &run.alice; peer != NULL; peer = peer == &run.alice ? &run.bob : NULL)
+    {
+      gint64 ended_at = peer == &run.alice ? stall.alice_ended_at : stall.bob_ended_at;
+
+      e2e_assert_cancelled (peer, "cancel-local");
+      e2e_assert_notice (peer,
+                         peer == &run.alice ? "File transfer to bob failed."
+                                            : "File transfer from alice failed.",
+                         reason);
+      e2e_assert_only_error_line (peer, line);
+      e2e_assert_line (peer, "error", line, TRUE);
+      /* libpurple's own words for any local cancel: the one it adds */
+      e2e_assert_line (peer, "system", mine, TRUE);
+      e2e_assert_path (peer, file, E2E_PATH_HTTP);
+      /* alice's bytes may go on into socket buffers for a moment */
+      g_assert_cmpint (ended_at - stall.stopped_at, >=, (E2E_STALL_S - 1) * G_USEC_PER_SEC);
+      g_assert_cmpint (ended_at - stall.stopped_at, <=, (E2E_STALL_S + 10) * G_USEC_PER_SEC);
+    }
   e2e_assert_not_received (fixture, file);
 }
 
@@ -978,6 +1223,10 @@ e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
   g_assert_true (e2e_driver_log_contains (&run.alice, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "falling back to libpurple's own transfer"));
+  /* and each said so once: alice knows bob chose the proxy's SOCKS5 */
+  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
+  e2e_assert_path (&run.bob, file,
+                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* alice's driver does something drastic mid-transfer (@trigger_arg,
@@ -985,21 +1234,29 @@ e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
  * and both drivers exit cleanly. */
 static void
 e2e_sender_drastic (E2eFixture *fixture, const E2eCase *c, const char *trigger_arg,
-                    const char *trigger_event, E2eRun *run)
+                    const char *trigger_event, const char *why, E2eRun *run)
 {
   const E2eFile *file = e2e_file_get (c->file);
-  const char *reason;
+  g_autofree char *line = g_strdup_printf ("Transfer of %s failed: %s", file->name, why);
+  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  g_autofree char *theirs = g_strdup_printf ("alice cancelled the transfer of %s", file->name);
 
   e2e_run_transfer (run, fixture, c, file,
                     (const char *const[]){ trigger_arg, E2E_TRIGGER_BYTES, NULL }, NULL);
 
   g_assert_nonnull (bsp_test_events_find (run->alice.events, trigger_event, NULL));
-  e2e_assert_cancelled (&run->alice, NULL);
-  e2e_assert_cancelled (&run->bob, NULL);
-  reason = e2e_assert_reason (&run->alice, file);
-  g_test_message ("alice was told: %s", reason);
-  reason = e2e_assert_reason (&run->bob, file);
-  g_test_message ("bob was told: %s", reason);
+  /* alice's own act: said in her conversation, no error notice */
+  e2e_assert_cancelled (&run->alice, "cancel-local");
+  e2e_assert_notice (&run->alice, NULL, NULL);
+  e2e_assert_only_error_line (&run->alice, NULL);
+  e2e_assert_line (&run->alice, "system", line, TRUE);
+  e2e_assert_line (&run->alice, "system", mine, TRUE);
+  /* bob: alice's side ended, in libpurple's own words */
+  e2e_assert_cancelled (&run->bob, "cancel-remote");
+  e2e_assert_notice (&run->bob, "File transfer from alice failed.", theirs);
+  e2e_assert_only_error_line (&run->bob, theirs);
+  e2e_assert_path (&run->alice, file, E2E_PATH_HTTP);
+  e2e_assert_path (&run->bob, file, E2E_PATH_HTTP);
   e2e_assert_not_received (fixture, file);
 }
 
@@ -1009,13 +1266,14 @@ e2e_test_sender_unloads (E2eFixture *fixture, gconstpointer user_data)
   const E2eCase *c = user_data;
   g_auto (E2eRun) run = { 0 };
 
-  g_test_summary ("alice unloads the plugin while her file is on its way over HTTP: both "
-                  "sides end cancelled with a reason, nothing crashes, alice's driver exits "
-                  "cleanly");
+  g_test_summary ("alice unloads the plugin while her file is on its way over HTTP: alice's "
+                  "conversation says so with no error notice, bob sees libpurple's own \"alice "
+                  "cancelled\", nothing crashes, alice's driver exits cleanly");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  e2e_sender_drastic (fixture, c, "--unload-at", "plugin-unloading", &run);
+  e2e_sender_drastic (fixture, c, "--unload-at", "plugin-unloading",
+                      "the HTTP file transfer plugin was unloaded", &run);
   g_assert_true (e2e_driver_log_contains (&run.alice, "bsproxy: unloaded"));
 }
 
@@ -1025,12 +1283,13 @@ e2e_test_sender_signs_off (E2eFixture *fixture, gconstpointer user_data)
   const E2eCase *c = user_data;
   g_auto (E2eRun) run = { 0 };
 
-  g_test_summary ("alice signs off while her file is on its way over HTTP: both sides end "
-                  "cancelled with a reason, nothing crashes, alice's driver exits cleanly");
+  g_test_summary ("alice signs off while her file is on its way over HTTP: alice's "
+                  "conversation says she signed off with no error notice, bob sees libpurple's "
+                  "own \"alice cancelled\", nothing crashes, alice's driver exits cleanly");
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  e2e_sender_drastic (fixture, c, "--signoff-at", "signing-off", &run);
+  e2e_sender_drastic (fixture, c, "--signoff-at", "signing-off", "you signed off", &run);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1167,6 +1426,7 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
+  e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
 
   status = g_test_run ();
   e2e_files_remove ();

@@ -196,6 +196,54 @@ test_assert_prefs (DriverRun *run, ...)
   g_assert_cmpuint (i, ==, json_array_get_length (prefs));
 }
 
+/* The plugin's info fits the UIs' lists, and every option of its
+ * preferences has a heading before it (Finch puts an explanation in the
+ * group a heading opened) and an explanation with an example after it. */
+static void
+test_assert_plugin_info (DriverRun *run)
+{
+  JsonObject *loaded = NULL;
+  JsonArray *frame;
+  guint options = 0;
+
+  for (guint e = 0; e < run->events->len && loaded == NULL; e++)
+    {
+      JsonObject *object = g_ptr_array_index (run->events, e);
+
+      if (g_strcmp0 (json_object_get_string_member (object, "event"), "plugin-loaded") == 0)
+        loaded = object;
+    }
+  g_assert_nonnull (loaded);
+  /* Finch's plugin list shows about 25 characters of a name */
+  g_assert_cmpuint (g_utf8_strlen (json_object_get_string_member (loaded, "name"), -1), <=, 25);
+  g_assert_cmpstr (json_object_get_string_member (loaded, "author"), ==,
+                   "pidgin-bsproxy developers");
+  /* no web site: none is invented */
+  g_assert_null (json_object_get_string_member_with_default (loaded, "homepage", NULL));
+
+  frame = json_object_get_array_member (loaded, "pref-frame");
+  g_assert_nonnull (frame);
+  for (guint i = 0; i < json_array_get_length (frame); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (frame, i);
+      JsonObject *before, *after;
+      const char *info;
+
+      if (!g_str_equal (json_object_get_string_member (entry, "kind"), "option"))
+        continue;
+      options++;
+      g_assert_cmpuint (i, >, 0);
+      g_assert_cmpuint (i + 1, <, json_array_get_length (frame));
+      before = json_array_get_object_element (frame, i - 1);
+      after = json_array_get_object_element (frame, i + 1);
+      g_assert_cmpstr (json_object_get_string_member (before, "kind"), ==, "heading");
+      g_assert_cmpstr (json_object_get_string_member (after, "kind"), ==, "info");
+      info = json_object_get_string_member (after, "label");
+      g_assert_nonnull (strstr (info, "Example: "));
+    }
+  g_assert_cmpuint (options, ==, 4);
+}
+
 static void
 test_assert_signed_in (DriverRun *run)
 {
@@ -244,7 +292,9 @@ test_signin_plugin (Fixture *fixture, gconstpointer user_data)
   test_run_driver (fixture, (const char *const[]){ "--plugin", plugin, NULL }, &run);
   g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
   test_assert_prefs (&run, "/plugins/core/bsproxy/send_http", "/plugins/core/bsproxy/recv_http",
-                     "/plugins/core/bsproxy/proxy_jid", NULL);
+                     "/plugins/core/bsproxy/proxy_jid", "/plugins/core/bsproxy/stall_seconds",
+                     NULL);
+  test_assert_plugin_info (&run);
   test_assert_signed_in (&run);
 }
 
