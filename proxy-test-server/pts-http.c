@@ -42,29 +42,10 @@ struct _PtsHttp
   SoupServer *server;
   GTlsCertificate *certificate; /* HTTPS when set */
   PtsListener *listener;
-  GHashTable *sockets;  /* "address:port" of a connection → PtsHttpSocket */
-  GList *stale_sockets; /* PtsHttpSocket whose address:port a newer connection took */
   char *base_url;
   GHashTable *requests; /* PtsHttpRequest: uploads taken from libsoup, until they end */
   GList *takeovers;     /* PtsHttpTakeover: uploads waiting for their idle */
 };
-
-/* A connection handed to libsoup, remembered for its socket. */
-typedef struct
-{
-  PtsHttp *http;
-  GObject *conn; /* weak */
-  GSocket *socket;
-  char *key;
-} PtsHttpSocket;
-
-static void
-pts_http_socket_free (PtsHttpSocket *entry)
-{
-  g_object_unref (entry->socket);
-  g_free (entry->key);
-  g_free (entry);
-}
 
 /* A POST to /upload/ between its head and the idle that takes it over. */
 typedef struct
@@ -125,32 +106,17 @@ pts_http_takeover_free (PtsHttpTakeover *takeover)
 }
 
 /* libsoup does not know the sockets of connections handed to it as
- * streams: the message carries its own (PTS_HTTP_MESSAGE_SOCKET). */
+ * streams: the message carries its own (PTS_HTTP_MESSAGE_SOCKET), found
+ * through the listener that accepted it. */
 static void
 pts_http_remember_socket (PtsHttp *self, SoupServerMessage *msg)
 {
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *key = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote))
-                                : NULL;
-  PtsHttpSocket *entry = key ? g_hash_table_lookup (self->sockets, key) : NULL;
+  GSocket *socket = pts_listener_socket_of (self->listener,
+                                            soup_server_message_get_remote_address (msg));
 
-  if (entry != NULL)
-    g_object_set_data_full (G_OBJECT (msg), PTS_HTTP_MESSAGE_SOCKET,
-                            g_object_ref (entry->socket), g_object_unref);
-}
-
-static void
-pts_http_connection_gone (gpointer data, GObject *where_the_object_was)
-{
-  PtsHttpSocket *entry = data;
-
-  if (g_hash_table_lookup (entry->http->sockets, entry->key) == entry)
-    g_hash_table_remove (entry->http->sockets, entry->key);
-  else
-    {
-      entry->http->stale_sockets = g_list_remove (entry->http->stale_sockets, entry);
-      pts_http_socket_free (entry);
-    }
+  if (socket != NULL)
+    g_object_set_data_full (G_OBJECT (msg), PTS_HTTP_MESSAGE_SOCKET, g_object_ref (socket),
+                            g_object_unref);
 }
 
 /* The message's socket, unless TLS runs over it (then shutting it down
@@ -363,29 +329,11 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
   g_autoptr (GError) error = NULL;
 
-  GSocket *socket = g_socket_connection_get_socket (conn);
-  PtsHttpSocket *entry;
-  PtsHttpSocket *old;
-
   if (local == NULL || remote == NULL)
     return; /* reset before we took it: nothing to serve */
-  entry = g_new0 (PtsHttpSocket, 1);
-
   /* Small answers and pushes must not wait for delayed ACKs. */
-  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  entry->http = self;
-  entry->conn = G_OBJECT (conn);
-  entry->socket = g_object_ref (socket);
-  entry->key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
-  /* An address and port just freed by a connection libsoup still holds: the
-   * old entry lives on until that connection goes. */
-  if ((old = g_hash_table_lookup (self->sockets, entry->key)) != NULL)
-    {
-      g_hash_table_steal (self->sockets, old->key);
-      self->stale_sockets = g_list_prepend (self->stale_sockets, old);
-    }
-  g_hash_table_insert (self->sockets, entry->key, entry);
-  g_object_weak_ref (entry->conn, pts_http_connection_gone, entry);
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
+                       NULL);
   if (self->certificate != NULL)
     {
       /* HTTPS: the handshake happens on libsoup's first read. */
@@ -412,8 +360,6 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
   self->config = config;
   self->proxy = proxy;
   self->requests = g_hash_table_new (NULL, NULL);
-  self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         (GDestroyNotify) pts_http_socket_free);
   self->server = soup_server_new ("server-header", "proxy-test-server/" PACKAGE_VERSION " ",
                                   NULL);
   {
@@ -486,23 +432,6 @@ pts_http_free (PtsHttp *self)
   g_list_free_full (g_steal_pointer (&self->takeovers), (GDestroyNotify) pts_http_takeover_free);
   g_clear_pointer (&self->listener, pts_listener_free);
   soup_server_disconnect (self->server);
-  {
-    GHashTableIter iter;
-    PtsHttpSocket *entry;
-
-    /* Connections still alive are no longer ours to track. */
-    g_hash_table_iter_init (&iter, self->sockets);
-    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-      g_object_weak_unref (entry->conn, pts_http_connection_gone, entry);
-    g_hash_table_unref (self->sockets);
-    for (GList *l = self->stale_sockets; l != NULL; l = l->next)
-      {
-        entry = l->data;
-        g_object_weak_unref (entry->conn, pts_http_connection_gone, entry);
-        pts_http_socket_free (entry);
-      }
-    g_list_free (self->stale_sockets);
-  }
   /* Requests still answering or draining: closed now. */
   while (g_hash_table_size (self->requests) > 0)
     {

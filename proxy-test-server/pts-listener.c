@@ -32,11 +32,27 @@ struct _PtsListener
   GSource *source;
   guint backoff_id;
   gboolean exhausted;     /* out of descriptors: said once, until it recovers */
-  GHashTable *open;       /* GSocketConnection * (weak) → its address string */
+  GHashTable *open;       /* GSocketConnection * (weak) → PtsListenerEntry */
+  GHashTable *by_peer;    /* "address:port" → GSocketConnection * (weak), the newest */
   GHashTable *per_address; /* address string → count */
   gint64 last_refusal_log;
   guint refused_since_log;
 };
+
+/* What the listener knows of an open connection. */
+typedef struct
+{
+  char *address; /* the remote IP address, for the per-address limit */
+  char *peer;    /* address:port, for pts_listener_socket_of() */
+} PtsListenerEntry;
+
+static void
+pts_listener_entry_free (PtsListenerEntry *entry)
+{
+  g_free (entry->address);
+  g_free (entry->peer);
+  g_free (entry);
+}
 
 static gboolean pts_listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data);
 
@@ -64,18 +80,23 @@ static void
 pts_listener_closed (gpointer data, GObject *where_the_object_was)
 {
   PtsListener *self = data;
-  char *address = NULL;
+  PtsListenerEntry *entry = NULL;
   guint count;
 
   if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL,
-                                    (gpointer *) &address))
+                                    (gpointer *) &entry))
     return;
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, entry->address));
   if (count <= 1)
-    g_hash_table_remove (self->per_address, address);
+    g_hash_table_remove (self->per_address, entry->address);
   else
-    g_hash_table_insert (self->per_address, g_strdup (address), GUINT_TO_POINTER (count - 1));
-  g_free (address);
+    g_hash_table_insert (self->per_address, g_strdup (entry->address),
+                         GUINT_TO_POINTER (count - 1));
+  /* Its address:port may already belong to a newer connection. */
+  if (entry->peer != NULL
+      && g_hash_table_lookup (self->by_peer, entry->peer) == where_the_object_was)
+    g_hash_table_remove (self->by_peer, entry->peer);
+  pts_listener_entry_free (entry);
 }
 
 static void
@@ -115,6 +136,7 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
   g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
   g_autofree char *address = NULL;
   g_autoptr (GSocketConnection) conn = NULL;
+  PtsListenerEntry *entry;
   gboolean loopback = FALSE;
   guint count;
 
@@ -142,8 +164,16 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
     }
   g_socket_set_timeout (socket, self->config.idle_timeout);
   conn = g_socket_connection_factory_create_connection (socket);
-  g_hash_table_insert (self->per_address, g_strdup (address), GUINT_TO_POINTER (count + 1));
-  g_hash_table_insert (self->open, conn, g_steal_pointer (&address));
+  entry = g_new0 (PtsListenerEntry, 1);
+  entry->address = g_strdup (address);
+  if (remote != NULL)
+    {
+      entry->peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+      g_hash_table_replace (self->by_peer, g_strdup (entry->peer), conn);
+    }
+  g_hash_table_insert (self->per_address, g_steal_pointer (&address),
+                       GUINT_TO_POINTER (count + 1));
+  g_hash_table_insert (self->open, conn, entry);
   g_object_weak_ref (G_OBJECT (conn), pts_listener_closed, self);
   self->accepted (conn, self->user_data);
 }
@@ -201,7 +231,8 @@ pts_listener_new (const PtsListenerConfig *config, PtsListenerFunc accepted, gpo
   self->config.refusal = self->refusal;
   self->accepted = accepted;
   self->user_data = user_data;
-  self->open = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->open = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pts_listener_entry_free);
+  self->by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return self;
 }
@@ -224,6 +255,19 @@ pts_listener_count (PtsListener *self)
   return g_hash_table_size (self->open);
 }
 
+GSocket *
+pts_listener_socket_of (PtsListener *self, GSocketAddress *remote)
+{
+  g_autofree char *peer = NULL;
+  GSocketConnection *conn;
+
+  if (remote == NULL)
+    return NULL;
+  peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  conn = g_hash_table_lookup (self->by_peer, peer);
+  return conn != NULL ? g_socket_connection_get_socket (conn) : NULL;
+}
+
 void
 pts_listener_free (PtsListener *self)
 {
@@ -242,6 +286,7 @@ pts_listener_free (PtsListener *self)
   while (g_hash_table_iter_next (&iter, &conn, NULL))
     g_object_weak_unref (conn, pts_listener_closed, self);
   g_hash_table_unref (self->open);
+  g_hash_table_unref (self->by_peer);
   g_hash_table_unref (self->per_address);
   g_free (self->name);
   g_free (self->refusal);

@@ -39,6 +39,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsListener, pts_listener_free)
  * the bound port, or 0 with @error set. */
 guint16 pts_listener_listen (PtsListener *listener, const char *address, guint16 port,
                              GError **error);
+/* The socket of the open connection from @remote, or NULL: for servers
+ * that take connections as streams and forget their sockets (libsoup). */
+GSocket *pts_listener_socket_of (PtsListener *listener, GSocketAddress *remote);
 /* Connections open through it now. */
 guint pts_listener_count (PtsListener *listener);
 
