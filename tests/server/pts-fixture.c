@@ -214,6 +214,19 @@ pts_fixture_match (const PtsNode *stanza, gpointer user_data)
   return TRUE;
 }
 
+GSocketConnection *
+pts_fixture_socks5 (PtsTestServer *server, const char *local, const char *hash)
+{
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn = NULL;
+  int code = pts_test_socks5_connect_from (server->socks5_host, server->socks5_port, local, hash,
+                                           &conn, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (code, ==, 0x00);
+  return conn;
+}
+
 char *
 pts_fixture_sidhash (const char *sid, PtsTestClient *initiator, PtsTestClient *target)
 {

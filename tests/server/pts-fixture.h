@@ -77,6 +77,11 @@ typedef struct
   GSocketConnection *initiator;
 } PtsFixtureStream;
 
+/* A SOCKS5 connection to @server's streamhost asking for @hash, from the
+ * local address @local (NULL: any); asserts it was accepted. */
+GSocketConnection *pts_fixture_socks5 (PtsTestServer *server, const char *local,
+                                       const char *hash);
+
 /* The SIDHASH of @sid from @initiator to @target (their full JIDs). */
 char *pts_fixture_sidhash (const char *sid, PtsTestClient *initiator, PtsTestClient *target);
 /* Connects the target, then the initiator, by SOCKS5 with the stream's

@@ -34,20 +34,6 @@ fixture_start (Fixture *f)
   pts_fixture_pair_login (f);
 }
 
-/* A SOCKS5 connection for @hash from @local; asserts it was accepted. */
-static GSocketConnection *
-socks5_from (Fixture *f, const char *local, const char *hash)
-{
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn = NULL;
-  int code = pts_test_socks5_connect_from (f->server->socks5_host, f->server->socks5_port, local,
-                                           hash, &conn, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpint (code, ==, 0x00);
-  return conn;
-}
-
 /* What Mallory's connection got before the proxy closed it (a reset
  * counts as closed): it must be nothing at all. */
 static void
@@ -114,13 +100,13 @@ test_squatter (gconstpointer data)
   stream.sid = g_strdup ("squat-sid");
   stream.hash = pts_fixture_sidhash (stream.sid, f.alice, f.bob);
   if (tc->when == SQUAT_BEFORE_TARGET)
-    squatter = socks5_from (&f, ELSEWHERE, stream.hash);
-  stream.target = socks5_from (&f, NULL, stream.hash);
+    squatter = pts_fixture_socks5 (f.server, ELSEWHERE, stream.hash);
+  stream.target = pts_fixture_socks5 (f.server, NULL, stream.hash);
   if (tc->when == SQUAT_BEFORE_INITIATOR)
-    squatter = socks5_from (&f, ELSEWHERE, stream.hash);
-  stream.initiator = socks5_from (&f, NULL, stream.hash);
+    squatter = pts_fixture_socks5 (f.server, ELSEWHERE, stream.hash);
+  stream.initiator = pts_fixture_socks5 (f.server, NULL, stream.hash);
   if (tc->when == SQUAT_AFTER_INITIATOR)
-    squatter = socks5_from (&f, ELSEWHERE, stream.hash);
+    squatter = pts_fixture_socks5 (f.server, ELSEWHERE, stream.hash);
 
   /* The squatter would gladly send Bob its own bytes. */
   pts_test_random_fill (&state, payload, sizeof payload);
@@ -150,9 +136,9 @@ test_squatter_unknowable (void)
   fixture_start (&f);
   stream.sid = g_strdup ("unknowable");
   stream.hash = pts_fixture_sidhash (stream.sid, f.alice, f.bob);
-  stream.target = socks5_from (&f, NULL, stream.hash);
-  squatter = socks5_from (&f, NULL, stream.hash);
-  stream.initiator = socks5_from (&f, NULL, stream.hash);
+  stream.target = pts_fixture_socks5 (f.server, NULL, stream.hash);
+  squatter = pts_fixture_socks5 (f.server, NULL, stream.hash);
+  stream.initiator = pts_fixture_socks5 (f.server, NULL, stream.hash);
   reply = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (reply, "conflict");
 
@@ -396,7 +382,7 @@ test_connect_after_squatter (void)
                   "and the HTTP session goes on.");
   fixture_start (&f);
   hash = pts_fixture_sidhash ("early", f.alice, f.bob);
-  squatter = socks5_from (&f, ELSEWHERE, hash);
+  squatter = pts_fixture_socks5 (f.server, ELSEWHERE, hash);
   http_session (&f, f.alice, f.bob, "early", &upload_url, &download_url);
   assert_got_nothing (squatter);
   pts_fixture_pair_stop (&f);

@@ -86,19 +86,6 @@ http_connect (Fixture *f)
   return conn;
 }
 
-static GSocketConnection *
-socks5_connect (Fixture *f, const char *hash)
-{
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn = NULL;
-
-  g_assert_cmpint (pts_test_socks5_connect (f->server->socks5_host, f->server->socks5_port,
-                                            hash, &conn, &error),
-                   ==, 0);
-  g_assert_no_error (error);
-  return conn;
-}
-
 /* Ends @conn as @how says: a FIN after what was sent, or a reset. */
 static void
 end_connection (GSocketConnection *conn, EndHow how)
@@ -197,7 +184,7 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
       g_clear_pointer (&reply, pts_node_free);
     }
   else
-    receiver = socks5_connect (f, hash);
+    receiver = pts_fixture_socks5 (f->server, NULL, hash);
   if (tc->http_sender)
     {
       reply = pts_fixture_iq (f->alice,
@@ -211,7 +198,7 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
     }
   else
     {
-      sender = socks5_connect (f, hash);
+      sender = pts_fixture_socks5 (f->server, NULL, hash);
       reply = pts_fixture_activate (f->alice, f->server, sid, pts_test_client_get_jid (f->bob));
       pts_fixture_assert_result (reply);
     }

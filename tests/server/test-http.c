@@ -435,19 +435,6 @@ http_target_check_progress (Fixture *f, const char *sidhash, gint64 total)
   return count;
 }
 
-static GSocketConnection *
-socks5_connect (Fixture *f, const char *sidhash)
-{
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn = NULL;
-  int code = pts_test_socks5_connect (f->pair.server->socks5_host, f->pair.server->socks5_port,
-                                      sidhash, &conn, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpint (code, ==, 0x00);
-  return conn;
-}
-
 /* ==== jobs: one end of a transfer in a thread ===================================== */
 
 typedef enum
@@ -793,7 +780,7 @@ test_pair (gconstpointer data)
   if (tc->http_target)
     http_target_connect (&f, sid);
   else
-    target_conn = socks5_connect (&f, hash);
+    target_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
 
   if (tc->http_initiator)
     upload_url = http_initiator_activate (&f, sid);
@@ -801,7 +788,7 @@ test_pair (gconstpointer data)
     {
       g_autoptr (PtsNode) reply = NULL;
 
-      initiator_conn = socks5_connect (&f, hash);
+      initiator_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
       reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
                                     pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
@@ -972,7 +959,7 @@ test_second_get (void)
   fixture_start (&f, TRUE, NULL);
   hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect (&f, sid);
-  initiator = socks5_connect (&f, hash);
+  initiator = pts_fixture_socks5 (f.pair.server, NULL, hash);
   reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
                                 pts_test_client_get_jid (f.pair.bob));
   pts_fixture_assert_result (reply);
@@ -1239,7 +1226,7 @@ test_receiver_gone (gconstpointer data)
   if (tc->http_target)
     http_target_connect (&f, sid);
   else
-    target_conn = socks5_connect (&f, hash);
+    target_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
   upload_url = http_initiator_activate (&f, sid);
   if (tc->http_target)
     {
@@ -1414,7 +1401,7 @@ test_short_sender (gconstpointer data)
     {
       g_autoptr (PtsNode) reply = NULL;
 
-      initiator_conn = socks5_connect (&f, hash);
+      initiator_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
       reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
                                     pts_test_client_get_jid (f.pair.bob));
       pts_fixture_assert_result (reply);
@@ -1552,7 +1539,7 @@ test_no_http_side (void)
 
   fixture_start (&f, FALSE, NULL);
   hash = pts_fixture_sidhash ("no-http", f.pair.alice, f.pair.bob);
-  target = socks5_connect (&f, hash);
+  target = pts_fixture_socks5 (f.pair.server, NULL, hash);
   activation = send_activate_x (&f, "no-http");
   pts_fixture_assert_error (activation, "feature-not-implemented");
   connect = send_connect (&f, f.pair.bob, "other", pts_test_client_get_jid (f.pair.alice));
