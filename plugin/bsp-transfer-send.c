@@ -253,8 +253,47 @@ bsp_transfers_send_si (BspTransfers *self, const char *to, xmlnode *si)
     }
 }
 
+/* Rank of a streamhost in our offer: our own first (a direct connection,
+ * as libpurple orders them), then bs-proxies whose HTTP side we reach, then
+ * the rest (SOCKS5-only proxies). A plain receiver takes the first proxy
+ * that works for it, so a bs-proxy listed after a SOCKS5-only one would
+ * leave us needing SOCKS5 — which a user behind an office proxy lacks. */
+static guint
+bsp_transfers_streamhost_rank (BspTransfers *self, const char *me, xmlnode *sh)
+{
+  const char *jid = xmlnode_get_attrib (sh, "jid");
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+
+  if (norm != NULL && g_strcmp0 (norm, me) == 0)
+    return 0;
+  if (norm != NULL && bsp_proxy_info_http_usable (bsp_discovery_lookup (self->discovery, norm)))
+    return 1;
+  return 2;
+}
+
+/* Puts the streamhosts of @query in rank order, each rank in the order
+ * prpl-jabber gave (the list is modified in place, as the signal allows). */
+static void
+bsp_transfers_order_streamhosts (BspTransfers *self, xmlnode *query)
+{
+  g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new ();
+
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    g_ptr_array_add (hosts, sh);
+  for (guint rank = 0; rank < 3; rank++)
+    for (guint i = 0; i < hosts->len; i++)
+      if (bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) == rank)
+        xmlnode_insert_child (query, xmlnode_copy (hosts->pdata[i]));
+  /* The originals go; freeing a node unlinks it from its parent. */
+  for (guint i = 0; i < hosts->len; i++)
+    xmlnode_free (hosts->pdata[i]);
+}
+
 /* Our streamhost offer: remember its id and hosts; add the configured
- * bs-proxy when prpl-jabber did not offer it. */
+ * bs-proxy when prpl-jabber did not offer it; bs-proxies before the
+ * SOCKS5-only proxies. */
 void
 bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlnode *query)
 {
@@ -291,4 +330,6 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
       xmlnode_set_attrib (sh, "port", port);
       g_ptr_array_add (t->offered, g_strdup (info->jid));
     }
+  if (bsp_prefs_get_send_http ())
+    bsp_transfers_order_streamhosts (self, query);
 }
