@@ -332,13 +332,35 @@ bsp_discovery_start (BspDiscovery *self, const char *extra_jid)
 
   bsp_iq_tracker_send (self->iq, get, 30, bsp_discovery_items_cb, self);
   if (extra_jid != NULL && *extra_jid != '\0')
-    {
-      BspDiscoveryEntry *entry = bsp_discovery_entry (self, extra_jid);
-      if (entry != NULL)
-        bsp_discovery_ask (entry);
-      else
-        bsp_log_warning ("the configured proxy JID \"%s\" is not a valid JID", extra_jid);
-    }
+    bsp_discovery_add (self, extra_jid);
+}
+
+void
+bsp_discovery_add (BspDiscovery *self, const char *jid)
+{
+  BspDiscoveryEntry *entry = bsp_discovery_entry (self, jid);
+
+  if (entry != NULL)
+    bsp_discovery_ask (entry);
+  else
+    bsp_log_warning ("the configured proxy JID \"%s\" is not a valid JID", jid);
+}
+
+BspProxyState
+bsp_discovery_state (BspDiscovery *self, const char *jid)
+{
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+  BspDiscoveryEntry *entry = norm ? g_hash_table_lookup (self->entries, norm) : NULL;
+
+  if (entry == NULL || !entry->asked)
+    return BSP_PROXY_UNKNOWN;
+  if (!entry->known)
+    return BSP_PROXY_CHECKING;
+  if (!entry->ok)
+    return BSP_PROXY_NOT_PROXY;
+  if (!entry->info.http)
+    return BSP_PROXY_SOCKS5_ONLY;
+  return entry->info.http_blocked ? BSP_PROXY_HTTP_BLOCKED : BSP_PROXY_HTTP;
 }
 
 const BspProxyInfo *

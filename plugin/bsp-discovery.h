@@ -51,6 +51,20 @@ void bsp_discovery_ensure (BspDiscovery *discovery, const char *jid, BspDiscover
                            gpointer user_data);
 /* Drops every waiting @func whose user_data is @user_data. */
 void bsp_discovery_cancel (BspDiscovery *discovery, gpointer user_data);
+/* What is known of @jid, as the preferences tell the user. */
+typedef enum
+{
+  BSP_PROXY_UNKNOWN,      /* not asked (yet) */
+  BSP_PROXY_CHECKING,     /* asked, no answer yet */
+  BSP_PROXY_NOT_PROXY,    /* answered, but not as a bytestreams proxy (or not at all) */
+  BSP_PROXY_SOCKS5_ONLY,  /* a bytestreams proxy without the bs-proxy feature */
+  BSP_PROXY_HTTP_BLOCKED, /* a bs-proxy whose HTTP side does not answer from here */
+  BSP_PROXY_HTTP,         /* a bs-proxy whose HTTP side answers */
+} BspProxyState;
+
+BspProxyState bsp_discovery_state (BspDiscovery *discovery, const char *jid);
+/* Asks @jid's disco#info now, unless it was asked already. */
+void bsp_discovery_add (BspDiscovery *discovery, const char *jid);
 /* Checks again whether @jid's HTTP side is reachable (after a transfer
  * could not reach it); what is known stays until the answer. */
 void bsp_discovery_recheck_http (BspDiscovery *discovery, const char *jid);

@@ -41,7 +41,7 @@ bsp_prefs_add (PurplePluginPrefFrame *frame, const char *heading, PurplePluginPr
 /* The frame every UI (Pidgin, Finch) turns into its own dialog. The UI
  * owns and frees it. */
 PurplePluginPrefFrame *
-bsp_prefs_get_frame (PurplePlugin *plugin)
+bsp_prefs_get_frame (PurplePlugin *plugin, const char *proxy_status)
 {
   PurplePluginPrefFrame *frame = purple_plugin_pref_frame_new ();
   PurplePluginPref *pref;
@@ -64,9 +64,14 @@ bsp_prefs_get_frame (PurplePlugin *plugin)
   pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
                                                      _("Additional bs-proxy JID"));
   bsp_prefs_add (frame, _("Proxy"), pref,
-                 _("A bs-proxy to offer besides the ones your server announces, used from the "
-                   "next sign-in. Leave it empty to use only your server's. Example: "
-                   "proxy.example.org"));
+                 _("A bs-proxy to offer besides the ones your server announces, used at once. "
+                   "Leave it empty to use only your server's. Example: proxy.example.org"));
+  if (proxy_status != NULL)
+    {
+      PurplePluginPref *status = purple_plugin_pref_new_with_label (proxy_status);
+      purple_plugin_pref_set_type (status, PURPLE_PLUGIN_PREF_INFO);
+      purple_plugin_pref_frame_add (frame, status);
+    }
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_STALL_SECONDS, _("Give up when no data moves for (seconds)"));

@@ -20,7 +20,8 @@ G_BEGIN_DECLS
 #define BSP_STALL_DEFAULT 30
 
 void bsp_prefs_init (void);
-PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin);
+/* @proxy_status: a line on the additional bs-proxy as it is now, or NULL. */
+PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin, const char *proxy_status);
 
 gboolean bsp_prefs_get_send_http (void);
 gboolean bsp_prefs_get_recv_http (void);
