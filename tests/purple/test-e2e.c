@@ -1221,34 +1221,42 @@ e2e_test_stall (E2eFixture *fixture, gconstpointer user_data)
   e2e_assert_not_received (fixture, file);
 }
 
+/* Runs @c, which the plugins must hand to libpurple's own SOCKS5 path
+ * through the proxy: the file arrives, neither side sees a failure, and
+ * each says once which way it went. */
+static void
+e2e_run_socks5_fallback (E2eFixture *fixture, const E2eCase *c, E2eRun *run)
+{
+  const E2eFile *file = e2e_file_get (c->file);
+
+  e2e_run_transfer (run, fixture, c, file, NULL, NULL);
+  e2e_assert_completed (&run->alice, file, FALSE);
+  e2e_assert_completed (&run->bob, file, FALSE);
+  e2e_assert_received (fixture, file, &run->bob);
+  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  /* alice knows bob chose the proxy's SOCKS5 */
+  e2e_assert_path (&run->alice, file, "goes by SOCKS5 through ");
+  e2e_assert_path (&run->bob, file,
+                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
+}
+
 static void
 e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
 {
   const E2eCase *c = user_data;
-  const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
 
   g_test_summary (c->summary);
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
-
-  e2e_assert_completed (&run.alice, file, FALSE);
-  e2e_assert_completed (&run.bob, file, FALSE);
-  e2e_assert_received (fixture, file, &run.bob);
-  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  e2e_run_socks5_fallback (fixture, c, &run);
   /* the plugins saw a proxy without the bs-proxy feature, and bob's
    * handed the offer back to libpurple */
   g_assert_true (e2e_driver_log_contains (&run.alice, "SOCKS5 127.0.0.1:"));
   g_assert_true (e2e_driver_log_contains (&run.alice, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "falling back to libpurple's own transfer"));
-  /* and each said so once: alice knows bob chose the proxy's SOCKS5 */
-  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
-  e2e_assert_path (&run.bob, file,
-                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* The proxy advertises an HTTP base that does not answer from here: both
@@ -1258,26 +1266,16 @@ static void
 e2e_test_http_unreachable (E2eFixture *fixture, gconstpointer user_data)
 {
   const E2eCase *c = user_data;
-  const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
 
   g_test_summary (c->summary);
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
-
-  e2e_assert_completed (&run.alice, file, FALSE);
-  e2e_assert_completed (&run.bob, file, FALSE);
-  e2e_assert_received (fixture, file, &run.bob);
-  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  e2e_run_socks5_fallback (fixture, c, &run);
   g_assert_true (e2e_driver_log_contains (&run.alice, "its HTTP side is not reachable from here"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "its HTTP side is not reachable from here"));
   g_assert_false (e2e_driver_log_contains (&run.bob, "<connect"));
-  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
-  e2e_assert_path (&run.bob, file,
-                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* alice's driver does something drastic mid-transfer (@trigger_arg,
