@@ -338,53 +338,6 @@ test_fault (gconstpointer data)
   fixture_stop (&f);
 }
 
-static guint
-count_fds (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
-/* The descriptor count once connections still closing (an answer's
- * short drain) are gone: the lowest seen until it holds for 200 ms, or
- * until it reaches @target (bounded: 10 s). */
-static guint
-count_fds_settled (GPid pid, guint target)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint low = count_fds (pid), stable = 0;
-
-  while (low > target && stable < 10 && g_get_monotonic_time () < deadline)
-    {
-      guint now;
-
-      g_usleep (20 * 1000);
-      now = count_fds (pid);
-      stable = now < low ? 0 : stable + 1;
-      low = MIN (low, now);
-    }
-  return low;
-}
-
-static guint64
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *text = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  line = strstr (text, "VmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + 6, NULL, 10);
-}
-
 /* Case @i of the matrix, made quick: after the activation only (mid-stream
  * moves a MiB each time), and the victim always on SOCKS5, whose leaving
  * the proxy sees at once (the cases that wait for the idle timeout are the
@@ -418,16 +371,16 @@ test_thousand_aborts (void)
   /* One round first, so that one-time allocations are made. */
   run_fault (&f, fault_cases->pdata[0], "warm-up");
   assert_sessions_freed (&f);
-  fds_before = count_fds_settled (pid, 0);
-  rss_before = rss_kib (pid);
+  fds_before = pts_fixture_count_fds_settled (pid, 0);
+  rss_before = pts_fixture_rss_kib (pid);
   for (guint i = 0; i < 1000; i++)
     {
       g_autofree char *sid = g_strdup_printf ("abort-%u", i);
       run_quick_abort (&f, i, sid);
     }
   assert_sessions_freed (&f);
-  fds_after = count_fds_settled (pid, fds_before);
-  rss_after = rss_kib (pid);
+  fds_after = pts_fixture_count_fds_settled (pid, fds_before);
+  rss_after = pts_fixture_rss_kib (pid);
   g_test_message ("descriptors %u → %u, RSS %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB",
                   fds_before, fds_after, rss_before, rss_after);
   g_assert_cmpuint (fds_after, ==, fds_before);
@@ -476,7 +429,7 @@ test_load_with_aborts (void)
   pid = pts_test_process_get_pid (f.server->process);
   run_fault (&f, fault_cases->pdata[0], "warm-up");
   assert_sessions_freed (&f);
-  fds_before = count_fds_settled (pid, 0);
+  fds_before = pts_fixture_count_fds_settled (pid, 0);
 
   for (guint p = 0; p < G_N_ELEMENTS (pairs); p++)
     {
@@ -519,7 +472,7 @@ test_load_with_aborts (void)
       g_assert_cmpuint (aborts - before, >=, 1);
     }
   assert_sessions_freed (&f);
-  g_assert_cmpuint (count_fds_settled (pid, fds_before), ==, fds_before);
+  g_assert_cmpuint (pts_fixture_count_fds_settled (pid, fds_before), ==, fds_before);
   fixture_stop (&f);
 }
 
