@@ -1,4 +1,4 @@
-/* test-http-garbage.c — the HTTP side against thousands of broken requests
+/* test-garbage.c — the listeners against thousands of broken inputs
  *
  * An outsider's scanner, a broken client or a fuzzer sends whatever it
  * likes: requests built from a few real ones (a status read, uploads with
@@ -9,7 +9,9 @@
  * Every connection must be answered or closed promptly (none left hanging),
  * the server must stay up, its descriptors must come back to where they
  * were, and its users must not notice: a sign-in, a status read and a real
- * transfer work afterwards. The generator's seed is fixed, so that every
+ * transfer work afterwards. The XMPP listener gets the same treatment with
+ * mangled sign-ins (stream headers, SASL, binding, stanzas before and
+ * after). The generator's seed is fixed, so that every
  * run tries the same requests; PTS_GARBAGE_SEED=N tries others (and
  * replays a run).
  *
@@ -26,8 +28,12 @@
 #define GARBAGE_CASES 1500
 /* How long one connection may wait for the server to answer or close. */
 #define GARBAGE_WAIT_MS 3000
+#define GARBAGE_HEADER "<?xml version='1.0'?><stream:stream to='localhost' " \
+  "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+/* "\0alice\0secret" */
+#define GARBAGE_PLAIN "AGFsaWNlAHNlY3JldA=="
 
-static const char *const seeds[] = {
+static const char *const http_seeds[] = {
   "GET / HTTP/1.1\r\nHost: p\r\n\r\n",
   "GET /status HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
   "POST /upload/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: p\r\n"
@@ -68,10 +74,26 @@ garbage_header_at (const GByteArray *req)
   return 0;
 }
 
+static const char *const c2s_seeds[] = {
+  GARBAGE_HEADER,
+  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+  GARBAGE_PLAIN "</auth>",
+  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+  GARBAGE_PLAIN "</auth>" GARBAGE_HEADER "<iq type='set' id='b'><bind "
+  "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>g</resource></bind></iq>"
+  "<iq type='set' id='c' to='proxy.localhost'><connect xmlns='http://oneteam.im/bs-proxy' "
+  "sid='s' jid='bob@localhost/x' size='5'/></iq><message to='bob@localhost'><body>x</body>"
+  "</message><iq type='get' id='d' to='proxy.localhost'><query "
+  "xmlns='http://jabber.org/protocol/bytestreams'/></iq></stream:stream>",
+  GARBAGE_HEADER "<iq type='get' id='early'><query xmlns='jabber:iq:roster'/></iq>",
+  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X'>=</auth>",
+  "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream>",
+};
+
 static GByteArray *
-garbage_make (GRand *rand)
+garbage_make (GRand *rand, const char *const *seeds, guint n_seeds)
 {
-  const char *seed = seeds[g_rand_int_range (rand, 0, G_N_ELEMENTS (seeds))];
+  const char *seed = seeds[g_rand_int_range (rand, 0, (gint32) n_seeds)];
   GByteArray *req = g_byte_array_new ();
   guint ops = (guint) g_rand_int_range (rand, 0, 9);
 
@@ -158,9 +180,10 @@ test_garbage (void)
   guint fds_before, hung = 0;
   GPid pid;
 
-  g_test_summary ("1,500 mangled HTTP requests, each on its own connection: every one is "
-                  "answered or closed promptly, the server stays up with its descriptors back, "
-                  "and a sign-in, the status page and a real transfer work afterwards.");
+  g_test_summary ("1,500 mangled HTTP requests and 1,500 mangled XMPP sign-ins, each on its "
+                  "own connection: every one is answered or closed promptly, the server stays up "
+                  "with its descriptors back, and a sign-in, the status page and a real transfer "
+                  "work afterwards.");
   g_test_message ("PTS_GARBAGE_SEED=%u", seed);
   pts_fixture_pair_start (&pair, "--http-port", "0", "--http-idle-timeout", "2", NULL);
   pid = pts_test_process_get_pid (pair.server->process);
@@ -172,13 +195,28 @@ test_garbage (void)
 
   for (guint i = 0; i < GARBAGE_CASES; i++)
     {
-      g_autoptr (GByteArray) req = garbage_make (rand);
+      g_autoptr (GByteArray) req = garbage_make (rand, http_seeds, G_N_ELEMENTS (http_seeds));
       if (!garbage_send (address, req, g_rand_int_range (rand, 0, 4) == 0))
         hung++;
     }
-  g_test_message ("%u connection(s) neither answered nor closed within %d ms", hung,
+  g_test_message ("HTTP: %u connection(s) neither answered nor closed within %d ms", hung,
                   GARBAGE_WAIT_MS);
   g_assert_cmpuint (hung, ==, 0);
+
+  /* The same for the XMPP listener. */
+  {
+    g_autoptr (GSocketAddress) c2s = g_inet_socket_address_new_from_string (
+        pair.server->c2s_host, pair.server->c2s_port);
+
+    for (guint i = 0; i < GARBAGE_CASES; i++)
+      {
+        g_autoptr (GByteArray) req = garbage_make (rand, c2s_seeds, G_N_ELEMENTS (c2s_seeds));
+        if (!garbage_send (c2s, req, g_rand_int_range (rand, 0, 4) == 0))
+          hung++;
+      }
+    g_test_message ("XMPP: %u connection(s) not closed within %d ms", hung, GARBAGE_WAIT_MS);
+    g_assert_cmpuint (hung, ==, 0);
+  }
 
   /* Unharmed: descriptors back, the base answers, a transfer goes through. */
   g_assert_cmpuint (pts_fixture_count_fds_settled (pid, fds_before), <=, fds_before);
@@ -291,7 +329,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_test_add_func ("/server/http-garbage/mangled-requests", test_garbage);
-  g_test_add_func ("/server/http-garbage/unrecognised-framing", test_unrecognised_framing);
+  g_test_add_func ("/server/garbage/mangled-inputs", test_garbage);
+  g_test_add_func ("/server/garbage/http-unrecognised-framing", test_unrecognised_framing);
   return g_test_run ();
 }
