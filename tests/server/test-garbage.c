@@ -11,7 +11,8 @@
  * were, and its users must not notice: a sign-in, a status read and a real
  * transfer work afterwards. The XMPP listener gets the same treatment with
  * mangled sign-ins (stream headers, SASL, binding, stanzas before and
- * after). The generator's seed is fixed, so that every
+ * after), and the SOCKS5 listener with mangled greetings and requests.
+ * The generator's seed is fixed, so that every
  * run tries the same requests; PTS_GARBAGE_SEED=N tries others (and
  * replays a run).
  *
@@ -90,14 +91,33 @@ static const char *const c2s_seeds[] = {
   "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream>",
 };
 
-static GByteArray *
-garbage_make (GRand *rand, const char *const *seeds, guint n_seeds)
+/* SOCKS5: a greeting, then a CONNECT to a 40-character DST.ADDR, port 0
+ * (as lengths and bytes: NULs inside). */
+#define GARBAGE_HASH "0123456789abcdef0123456789abcdef01234567"
+static const char socks5_request[] = "\x05\x01\x00"
+                                     "\x05\x01\x00\x03\x28" GARBAGE_HASH "\x00\x00";
+static const char socks5_two_methods[] = "\x05\x02\x00\x02";
+static const char socks5_ipv4[] = "\x05\x01\x00\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50";
+
+typedef struct
 {
-  const char *seed = seeds[g_rand_int_range (rand, 0, (gint32) n_seeds)];
+  const char *data;
+  gsize len;
+} GarbageSeed;
+
+static const GarbageSeed socks5_seeds[] = {
+  { socks5_request, sizeof socks5_request - 1 },
+  { socks5_two_methods, sizeof socks5_two_methods - 1 },
+  { socks5_ipv4, sizeof socks5_ipv4 - 1 },
+};
+
+static GByteArray *
+garbage_make_from (GRand *rand, const char *seed, gsize seed_len)
+{
   GByteArray *req = g_byte_array_new ();
   guint ops = (guint) g_rand_int_range (rand, 0, 9);
 
-  g_byte_array_append (req, (const guint8 *) seed, strlen (seed));
+  g_byte_array_append (req, (const guint8 *) seed, (guint) seed_len);
   for (guint i = 0; i < ops && req->len > 0; i++)
     {
       guint at = (guint) g_rand_int_range (rand, 0, (gint32) req->len);
@@ -127,6 +147,14 @@ garbage_make (GRand *rand, const char *const *seeds, guint n_seeds)
         }
     }
   return req;
+}
+
+static GByteArray *
+garbage_make (GRand *rand, const char *const *seeds, guint n_seeds)
+{
+  const char *seed = seeds[g_rand_int_range (rand, 0, (gint32) n_seeds)];
+
+  return garbage_make_from (rand, seed, strlen (seed));
 }
 
 /* Sends @req on a fresh connection, then either resets it at once or
@@ -180,12 +208,13 @@ test_garbage (void)
   guint fds_before, hung = 0;
   GPid pid;
 
-  g_test_summary ("1,500 mangled HTTP requests and 1,500 mangled XMPP sign-ins, each on its "
-                  "own connection: every one is answered or closed promptly, the server stays up "
+  g_test_summary ("1,500 mangled HTTP requests, XMPP sign-ins and SOCKS5 requests each, every "
+                  "one on its own connection: every one is answered or closed promptly, the server stays up "
                   "with its descriptors back, and a sign-in, the status page and a real transfer "
                   "work afterwards.");
   g_test_message ("PTS_GARBAGE_SEED=%u", seed);
-  pts_fixture_pair_start (&pair, "--http-port", "0", "--http-idle-timeout", "2", NULL);
+  pts_fixture_pair_start (&pair, "--http-port", "0", "--http-idle-timeout", "2",
+                          "--activation-timeout", "2", NULL);
   pid = pts_test_process_get_pid (pair.server->process);
   base = g_uri_parse (pair.server->http_base, G_URI_FLAGS_NONE, &error);
   g_assert_no_error (error);
@@ -215,6 +244,25 @@ test_garbage (void)
           hung++;
       }
     g_test_message ("XMPP: %u connection(s) not closed within %d ms", hung, GARBAGE_WAIT_MS);
+    g_assert_cmpuint (hung, ==, 0);
+  }
+
+  /* And the SOCKS5 listener. A well-formed request for a stream no one
+   * activates is held (PROTOCOL.md §8.3) until the activation timeout,
+   * 2 s here: within the wait too. */
+  {
+    g_autoptr (GSocketAddress) socks5 = g_inet_socket_address_new_from_string (
+        pair.server->socks5_host, pair.server->socks5_port);
+
+    for (guint i = 0; i < GARBAGE_CASES; i++)
+      {
+        const GarbageSeed *pick = &socks5_seeds[g_rand_int_range (rand, 0,
+                                                                  G_N_ELEMENTS (socks5_seeds))];
+        g_autoptr (GByteArray) req = garbage_make_from (rand, pick->data, pick->len);
+        if (!garbage_send (socks5, req, g_rand_int_range (rand, 0, 4) == 0))
+          hung++;
+      }
+    g_test_message ("SOCKS5: %u connection(s) not closed within %d ms", hung, GARBAGE_WAIT_MS);
     g_assert_cmpuint (hung, ==, 0);
   }
 
