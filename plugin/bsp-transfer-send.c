@@ -53,6 +53,8 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
     }
 }
 
+static gboolean bsp_transfer_send_activate (gpointer user_data);
+
 static void
 bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
                              gpointer user_data)
@@ -65,6 +67,8 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
   const char *path;
 
   if (t->owner == NULL)
+    return;
+  if (url == NULL && bsp_transfer_retry_later (t, iq, bsp_transfer_send_activate))
     return;
   if (url == NULL)
     {
@@ -135,7 +139,6 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   g_autofree char *proxy = jid ? bsp_jid_normalize (jid) : NULL;
   const BspProxyInfo *info;
   BspTransfer *t = NULL;
-  xmlnode *activate, *q;
 
   if (proxy == NULL)
     return FALSE;
@@ -172,14 +175,27 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
       purple_input_remove (t->xfer->watcher);
       t->xfer->watcher = 0;
     }
+  bsp_transfer_send_activate (t);
+  return TRUE;
+}
+
+/* The activation with the bs-proxy marker (PROTOCOL.md §3.2); again
+ * after a wait-type error. */
+static gboolean
+bsp_transfer_send_activate (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *activate, *q;
+
+  t->timer_id = 0;
   activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
   xmlnode_set_attrib (q, "sid", t->sid);
   xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
                        -1);
   xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send (self->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
   bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
-  return TRUE;
+  return G_SOURCE_REMOVE;
 }
 
 /* Our outgoing SI offer: bind it to its PurpleXfer (prpl-jabber keeps the

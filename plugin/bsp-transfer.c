@@ -196,14 +196,64 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
                           t->proxy, error->message);
 }
 
-/* Ends the transfer on our side with @reason; the other side learns it
- * from the proxy (its HTTP or SOCKS5 stream breaks). */
+/* Whether the proxy knows @t's session and its sender of us: once it
+ * answered our <connect/> (recv), once we asked for the activation (send). */
+static gboolean
+bsp_transfer_proxy_knows (BspTransfer *t)
+{
+  if (t->proxy == NULL)
+    return FALSE;
+  switch (t->state)
+    {
+    case BSP_STATE_WAIT_ACTIVATED:
+    case BSP_STATE_ACTIVATING:
+    case BSP_STATE_TRANSFERRING:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static void
+bsp_transfer_aborted (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+{
+  if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
+    bsp_log_debug ("the proxy did not take our <abort/> (%s)",
+                   why ? why : bsp_iq_error_condition (iq));
+}
+
+void
+bsp_transfer_abort (BspTransfer *t, gboolean failed, const char *text)
+{
+  g_autofree char *clean = NULL;
+  xmlnode *iq, *abort;
+
+  if (t->told || t->owner == NULL || !bsp_transfer_proxy_knows (t))
+    return;
+  t->told = TRUE;
+  iq = bsp_iq_new ("set", t->proxy, NULL, "abort", BSP_NS_BSPROXY, &abort);
+  xmlnode_set_attrib (abort, "sid", t->sid);
+  xmlnode_set_attrib (abort, "jid", purple_xfer_get_remote_user (t->xfer));
+  xmlnode_set_attrib (abort, "reason", failed ? "failed" : "cancelled");
+  clean = bsp_text_clean (text, BSP_END_TEXT_MAX);
+  if (*clean != '\0')
+    xmlnode_insert_data (abort, clean, -1);
+  bsp_log_info ("transfer %s with %s: telling %s that it %s", t->sid, t->peer, t->proxy,
+                failed ? "failed" : "was cancelled");
+  /* Not tied to @t: it is usually gone before the answer comes. */
+  bsp_iq_tracker_send (t->owner->iq, iq, 10, bsp_transfer_aborted, NULL);
+}
+
+/* Ends the transfer on our side with @reason. The proxy learns it first
+ * from our <abort/> (and tells the peer), before the HTTP side goes. */
 void
 bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
 {
   if (t->owner == NULL)
     return;
   bsp_log_info ("transfer %s with %s failed: %s", t->sid, t->peer, reason);
+  if (cause != BSP_CAUSE_PEER)
+    bsp_transfer_abort (t, cause == BSP_CAUSE_LOCAL, reason);
   if (t->role == BSP_ROLE_RECV && t->consumed != NULL)
     {
       /* The sender's offer is still unanswered: say no, or it waits forever. */
@@ -313,9 +363,10 @@ bsp_transfer_progress (BspTransfer *t)
   purple_xfer_update_progress (t->xfer);
 }
 
-/* The proxy's answer to a ping after the HTTP side broke: an answer
- * (result or error) means the proxy is alive, so it was the peer's half
- * that ended; none means the proxy itself went away. */
+/* The proxy's answer to a ping when its <ended/> did not come after the
+ * HTTP side broke (a proxy without PROTOCOL.md §5.7): an answer (result
+ * or error) means the proxy is alive, and only the link broke; none
+ * means the proxy itself went away. */
 static void
 bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
@@ -325,36 +376,146 @@ bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, g
   if (t->owner == NULL)
     return;
   if (iq != NULL)
+    reason = g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
+                              t->broke_off);
+  else
     {
-      bsp_transfer_fail (t, t->broke_off, BSP_CAUSE_PEER);
-      return;
+      t->told = TRUE; /* nobody there to tell */
+      reason = g_strdup_printf (_("the file transfer proxy %s stopped answering"), t->proxy);
     }
-  reason = g_strdup_printf (_("the file transfer proxy %s stopped answering"), t->proxy);
   bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
 }
 
-/* The HTTP side of @t ended with @error. A stream that the proxy cut
- * looks the same whether the peer ended its half or the proxy died: the
- * proxy is asked over XMPP which one it was before the user is told. */
+/* No <ended/> came in time: the proxy is asked whether it is still there. */
+static gboolean
+bsp_transfer_ended_late (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *ping;
+
+  t->timer_id = 0;
+  bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there",
+                t->sid, t->peer, t->proxy);
+  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
+  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+  return G_SOURCE_REMOVE;
+}
+
+/* The HTTP side of @t ended with @error. A failure of our own is told
+ * at once (and the proxy tells the peer). A stream that the proxy cut
+ * looks the same whether the peer ended its half, a link broke or the
+ * proxy died: its <ended/> says which (bsp_transfer_ended ()); without
+ * it, a ping tells a live proxy from a dead one. */
 void
 bsp_transfer_http_failed (BspTransfer *t, const GError *error)
 {
   BspCause cause;
   g_autofree char *reason = bsp_transfer_http_reason (t, error, &cause);
-  xmlnode *ping;
 
   if (cause != BSP_CAUSE_PEER)
     {
       bsp_transfer_fail (t, reason, cause);
       return;
     }
-  bsp_log_info ("transfer %s with %s: %s; asking %s whether it is still there", t->sid, t->peer,
-                reason, t->proxy);
+  bsp_log_info ("transfer %s with %s: %s; waiting for %s to say why", t->sid, t->peer, reason,
+                t->proxy);
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_free (t->broke_off);
-  t->broke_off = g_steal_pointer (&reason);
-  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
-  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+  t->broke_off = g_strdup (error->message);
+  t->timer_id = g_timeout_add_seconds (BSP_ENDED_WAIT, bsp_transfer_ended_late, t);
+}
+
+/* How libpurple names the peer in its own messages ("bob cancelled…"):
+ * the buddy's alias, else the JID. */
+static const char *
+bsp_transfer_peer_name (BspTransfer *t)
+{
+  const char *who = purple_xfer_get_remote_user (t->xfer);
+  PurpleBuddy *buddy = purple_find_buddy (purple_xfer_get_account (t->xfer), who);
+
+  return buddy != NULL ? purple_buddy_get_alias (buddy) : who;
+}
+
+/* What the proxy's <ended reason/> means for this side's user. Returns
+ * NULL with PEER for the peer's cancel (libpurple says it). */
+static char *
+bsp_transfer_ended_reason (BspTransfer *t, const char *reason, const char *text, BspCause *cause)
+{
+  gboolean send = t->role == BSP_ROLE_SEND;
+  const char *theirs = send ? "receiver-" : "sender-";
+  const char *mine = send ? "sender-" : "receiver-";
+  const char *peer = bsp_transfer_peer_name (t);
+
+  *cause = BSP_CAUSE_LOCAL;
+  if (g_str_has_prefix (reason, theirs))
+    {
+      const char *what = reason + strlen (theirs);
+
+      if (g_str_equal (what, "cancelled"))
+        {
+          *cause = BSP_CAUSE_PEER;
+          return NULL;
+        }
+      if (g_str_equal (what, "failed") && *text != '\0')
+        /* TRANSLATORS: the other user's name, then what failed on their side */
+        return g_strdup_printf (_("%s's side failed: %s"), peer, text);
+      if (g_str_equal (what, "failed"))
+        return g_strdup_printf (_("%s's side failed"), peer);
+      if (g_str_equal (what, "lost"))
+        return g_strdup_printf (_("the connection between %s and the file transfer proxy broke"),
+                                peer);
+    }
+  else if (g_str_equal (reason, (send ? "sender-lost" : "receiver-lost")) && t->broke_off != NULL)
+    return g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
+                            t->broke_off);
+  else if (g_str_has_prefix (reason, mine) && g_str_equal (reason + strlen (mine), "lost"))
+    return g_strdup_printf (_("the link to the file transfer proxy %s broke"), t->proxy);
+  else if (g_str_equal (reason, "short") && !send)
+    {
+      /* A sender that stops early without a word: a plain client's cancel. */
+      *cause = BSP_CAUSE_PEER;
+      return NULL;
+    }
+  else if (g_str_equal (reason, "refused"))
+    return g_strdup_printf (_("the file transfer proxy %s refused the transfer (%s)"), t->proxy,
+                            text);
+  else if (g_str_equal (reason, "timeout"))
+    return g_strdup_printf (_("the file transfer proxy %s saw no data move for too long"),
+                            t->proxy);
+  else if (g_str_equal (reason, "expired") && !send)
+    return g_strdup (_("the sender never started sending"));
+  return g_strdup_printf (_("the file transfer proxy %s ended the transfer (%s)"), t->proxy,
+                          reason);
+}
+
+void
+bsp_transfer_ended (BspTransfer *t, xmlnode *ended)
+{
+  g_autofree char *raw = xmlnode_get_data (ended);
+  g_autofree char *text = bsp_text_clean (raw, BSP_END_TEXT_MAX);
+  g_autofree char *reason = bsp_text_clean (xmlnode_get_attrib (ended, "reason"), 40);
+  g_autofree char *why = NULL;
+  BspCause cause;
+
+  bsp_log_info ("transfer %s with %s: %s says it ended: %s%s%s", t->sid, t->peer, t->proxy,
+                reason, *text ? ": " : "", text);
+  /* The proxy knows: no <abort/> back. */
+  t->told = TRUE;
+  why = bsp_transfer_ended_reason (t, reason, text, &cause);
+  bsp_transfer_fail (t, why != NULL ? why : reason, cause);
+}
+
+gboolean
+bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry)
+{
+  if (!bsp_iq_error_is_wait (iq) || t->retries >= BSP_WAIT_RETRIES)
+    return FALSE;
+  t->retries++;
+  bsp_log_info ("transfer %s with %s: %s says wait (%s); trying again in %u s", t->sid, t->peer,
+                t->proxy, bsp_iq_error_condition (iq), t->retries);
+  g_clear_handle_id (&t->timer_id, g_source_remove);
+  t->timer_id = g_timeout_add_seconds (t->retries, retry, t);
+  return TRUE;
 }
 
 /* Once a second while HTTP moves the file: a transfer that moved no
@@ -425,7 +586,12 @@ bsp_transfers_free (BspTransfers *self, const char *reason, gboolean by_user)
       if (t->state == BSP_STATE_OFFERED || t->state == BSP_STATE_ENDED)
         bsp_transfer_detach (t); /* libpurple still owns these: leave them be */
       else
-        bsp_transfer_fail (t, reason, by_user ? BSP_CAUSE_USER : BSP_CAUSE_LOCAL);
+        {
+          /* Signing off or unloading, the stream still carries our
+           * <abort/>; a lost connection carries nothing. */
+          t->told = t->told || !by_user;
+          bsp_transfer_fail (t, reason, by_user ? BSP_CAUSE_USER : BSP_CAUSE_LOCAL);
+        }
     }
   g_ptr_array_unref (self->transfers);
   soup_session_abort (self->http);
@@ -463,7 +629,8 @@ bsp_transfers_receiving_iq (BspTransfers *self, const char *type, const char *id
           && xmlnode_get_child (child, "streamhost") != NULL && from != NULL)
         return bsp_transfers_recv_offer (self, from, iq, child);
       if (g_strcmp0 (xmlns, BSP_NS_BSPROXY) == 0
-          && (strcmp (child->name, "activated") == 0 || strcmp (child->name, "progress") == 0))
+          && (strcmp (child->name, "activated") == 0 || strcmp (child->name, "progress") == 0
+              || strcmp (child->name, "ended") == 0))
         return bsp_transfers_proxy_push (self, id, from, child);
       return FALSE;
     }
@@ -521,7 +688,11 @@ bsp_transfers_cancelled (BspTransfers *self, PurpleXfer *xfer)
     return;
   if (t->state != BSP_STATE_OFFERED)
     bsp_log_info ("transfer %s with %s cancelled; aborting its HTTP side", t->sid, t->peer);
-  /* Aborting the request tells the proxy, and through it the peer. */
+  /* The proxy learns why first, and tells the peer; then the request
+   * is aborted. A write that failed (disk full…) made libpurple cancel:
+   * that is a failure, not the user's act. */
+  if (purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_CANCEL_LOCAL)
+    bsp_transfer_abort (t, t->writing, t->writing ? _("could not write the file") : NULL);
   bsp_transfer_detach (t);
 }
 

@@ -27,6 +27,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bsp-test-cut.h"
 #include "bsp-test-purple.h"
 
 #define E2E_ALICE "alice@localhost/e2e"
@@ -207,6 +208,8 @@ typedef struct
   const char *summary;
   const char *known_bug; /* why the case cannot pass yet: skip it */
   const char *trigger;   /* the failure cases: where they strike (NULL: E2E_TRIGGER_BYTES) */
+  const char *cut;       /* HTTP goes through a forwarder that resets the request
+                          * starting with this ("POST", "GET ") mid-transfer */
 } E2eCase;
 
 /* A known bug keeps a case from passing: skip it, unless
@@ -231,6 +234,7 @@ typedef struct
   char *dir;
   char *server_log;
   char *accept_dir;
+  BspTestCutter *cutter; /* with E2eCase.cut */
 } E2eFixture;
 
 static void
@@ -260,6 +264,24 @@ e2e_fixture_set_up (E2eFixture *fixture, gconstpointer user_data)
   g_assert_cmpint (g_mkdir_with_parents (fixture->accept_dir, 0700), ==, 0);
   g_test_message ("logs in %s", fixture->dir);
 
+  if (c->cut != NULL)
+    {
+      guint16 port, http_port = pts_test_free_port (&error);
+      g_autofree char *base = NULL;
+      g_autofree char *http = NULL;
+
+      /* The proxy hands out URLs through the forwarder. */
+      g_assert_no_error (error);
+      fixture->cutter = bsp_test_cutter_new (&port);
+      base = g_strdup_printf ("http://127.0.0.1:%u/", port);
+      http = g_strdup_printf ("%u", http_port);
+      fixture->server = bsp_test_server_start (
+          (const char *const[]){ "--http-port", http, "--http-base-url", base, NULL },
+          fixture->server_log, &error);
+      g_assert_no_error (error);
+      bsp_test_cutter_start (fixture->cutter, http_port);
+      return;
+    }
   fixture->server
       = bsp_test_server_start (c->no_http ? NULL : http_args, fixture->server_log, &error);
   g_assert_no_error (error);
@@ -280,6 +302,7 @@ e2e_fixture_tear_down (E2eFixture *fixture, gconstpointer user_data)
       g_assert_true (clean);
     }
   g_clear_pointer (&fixture->server, bsp_test_server_free);
+  g_clear_pointer (&fixture->cutter, bsp_test_cutter_free);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->accept_dir, g_free);
   g_clear_pointer (&fixture->server_log, g_free);
@@ -1292,6 +1315,110 @@ e2e_test_sender_signs_off (E2eFixture *fixture, gconstpointer user_data)
   e2e_sender_drastic (fixture, c, "--signoff-at", "signing-off", "you signed off", &run);
 }
 
+/* The HTTP side breaks under one party while XMPP stays up: the
+ * forwarder resets its request once bob has the trigger's bytes. */
+typedef struct
+{
+  E2eFixture *fixture;
+  const char *method;
+  guint cut; /* connections reset */
+} E2eCut;
+
+static void
+e2e_cut_on_progress (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer user_data)
+{
+  E2eCut *cut = user_data;
+
+  if (peer != &run->bob || cut->cut > 0
+      || !g_str_equal (json_object_get_string_member (event, "event"), "xfer-progress")
+      || e2e_event_int (event, "bytes") < g_ascii_strtoll (E2E_TRIGGER_BYTES, NULL, 10))
+    return;
+  cut->cut = bsp_test_cutter_reset (cut->fixture->cutter, cut->method);
+  g_test_message ("bob has %" G_GINT64_FORMAT " bytes: %u \"%s\" connection(s) reset",
+                  e2e_event_int (event, "bytes"), cut->cut, cut->method);
+}
+
+/* @peer's transfer failed: the error notice (under @heading) and one
+ * error line say @why — exactly, or with @detail, followed by the
+ * system's own words in parentheses; libpurple adds its "You
+ * cancelled…" line, and nothing else is said. */
+static void
+e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading, const char *why,
+                   gboolean detail)
+{
+  g_autofree char *notice = g_strdup_printf ("%s: %s%s", file->name, why, detail ? " (" : "");
+  g_autofree char *line = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why,
+                                           detail ? " (" : "");
+  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  JsonObject *said = bsp_test_events_find (peer->events, "notify", NULL);
+  const char *secondary;
+
+  e2e_assert_cancelled (peer, "cancel-local");
+  g_assert_cmpuint (bsp_test_events_count (peer->events, "notify", NULL), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (said, "primary"), ==, heading);
+  secondary = json_object_get_string_member (said, "secondary");
+  if (detail)
+    g_assert_true (g_str_has_prefix (secondary, notice) && g_str_has_suffix (secondary, ")"));
+  else
+    g_assert_cmpstr (secondary, ==, notice);
+  e2e_assert_line (peer, "error", line, !detail);
+  e2e_assert_line (peer, "system", mine, TRUE);
+  e2e_assert_path (peer, file, E2E_PATH_HTTP);
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *kind = json_object_get_string_member_with_default (event, "kind", "");
+
+      if (g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          && g_str_equal (kind, "error"))
+        g_assert_true (g_str_has_prefix (json_object_get_string_member (event, "message"), line));
+    }
+}
+
+static void
+e2e_test_http_cut (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  E2eCut cut = { fixture, c->cut, 0 };
+  gboolean upload = g_str_equal (c->cut, "POST");
+  g_autofree char *mine = NULL;
+  g_autofree char *theirs = NULL;
+
+  g_test_summary (c->summary);
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  run.on_event = e2e_cut_on_progress;
+  run.user_data = &cut;
+  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
+
+  g_assert_cmpuint (cut.cut, ==, 1);
+  /* the side whose connection broke: its link to the proxy; the other:
+   * that link, named, as the proxy told it (never "cancelled") */
+  mine = g_strdup ("the link to the file transfer proxy proxy.localhost broke");
+  theirs = g_strdup_printf ("the connection between %s and the file transfer proxy broke",
+                            upload ? "alice" : "bob");
+  if (upload)
+    {
+      e2e_assert_failed (&run.alice, file, "File transfer to bob failed.", mine, TRUE);
+      e2e_assert_failed (&run.bob, file, "File transfer from alice failed.", theirs, FALSE);
+    }
+  else
+    {
+      e2e_assert_failed (&run.bob, file, "File transfer from alice failed.", mine, TRUE);
+      e2e_assert_failed (&run.alice, file, "File transfer to bob failed.", theirs, FALSE);
+    }
+  /* each learnt it from the proxy's <ended/>, not by guessing */
+  g_assert_true (e2e_driver_log_contains (&run.alice, upload ? "says it ended: sender-lost"
+                                                              : "says it ended: receiver-lost"));
+  g_assert_true (e2e_driver_log_contains (&run.bob, upload ? "says it ended: sender-lost"
+                                                            : "says it ended: receiver-lost"));
+  e2e_assert_not_received (fixture, file);
+}
+
 /* ------------------------------------------------------------------ */
 
 typedef struct
@@ -1374,6 +1501,32 @@ static const E2eCase e2e_failure_early = {
   .trigger = "1",
 };
 
+static const E2eCase e2e_upload_cut = {
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "HTTP",
+  .target_via = "HTTP",
+  .cut = "POST",
+  .summary = "alice's HTTP upload is reset mid-transfer (XMPP stays up): alice is told her link "
+             "to the proxy broke, bob that the connection between alice and the proxy broke, "
+             "each in the error notice, the transfer's status and an error line, and neither "
+             "that someone cancelled",
+};
+
+static const E2eCase e2e_download_cut = {
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "HTTP",
+  .target_via = "HTTP",
+  .cut = "GET ",
+  .summary = "bob's HTTP download is reset mid-transfer (XMPP stays up): bob is told his link "
+             "to the proxy broke, alice that the connection between bob and the proxy broke, "
+             "each in the error notice, the transfer's status and an error line, and neither "
+             "that someone cancelled",
+};
+
 #define e2e_add(path, c, func)                                                                     \
   g_test_add ((path), E2eFixture, (c), e2e_fixture_set_up, (func), e2e_fixture_tear_down)
 
@@ -1427,6 +1580,8 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
   e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
+  e2e_add ("/e2e/failure/upload-reset", &e2e_upload_cut, e2e_test_http_cut);
+  e2e_add ("/e2e/failure/download-reset", &e2e_download_cut, e2e_test_http_cut);
 
   status = g_test_run ();
   e2e_files_remove ();
