@@ -57,6 +57,7 @@ typedef struct
   HostileHttp http;
   const char *reason;    /* in bob's conversation; NULL: the transfer completes */
   gboolean forged_push;  /* the sender pushes a URL to the trap first, as if the proxy */
+  guint busy;            /* the first <connect/>s answered with a wait-type error */
 } HostileCase;
 
 static const HostileCase hostile_cases[] = {
@@ -83,6 +84,10 @@ static const HostileCase hostile_cases[] = {
     "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
   { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000,
     TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+  { "/hostile/connect-wait", "The proxy answers the first two <connect/>s with a wait-type "
+    "error (resource-constraint): the plugin tries again after 1 s, then 2 s, and the third "
+    "succeeds (no fallback to the trap's SOCKS5)", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, FALSE, 2 },
 };
 
 static const char *
@@ -226,11 +231,13 @@ hostile_send_raw (PtsTestClient *client, const char *xml)
 }
 
 /* Plays the proxy until bob's <connect/> is accepted; returns its size
- * attribute. */
+ * attribute. The first c->busy <connect/>s are told to wait. */
 static char *
 hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http_base)
 {
   const char *me = pts_test_client_get_jid (proxy);
+  guint connects = 0;
+  gint64 last = 0;
 
   for (guint i = 0; i < 20; i++)
     {
@@ -261,8 +268,33 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           answer = g_strconcat (start, form ? form : "", "</query></iq>", NULL);
           hostile_send_raw (proxy, answer);
         }
-      else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL)
+      else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL
+               && connects++ < c->busy)
         {
+          gint64 now = g_get_monotonic_time ();
+
+          /* the back-off: 1 s before the second try, 2 s before the third */
+          if (last != 0)
+            {
+              g_test_message ("<connect/> again after %.2f s", (now - last) / 1e6);
+              g_assert_cmpint (now - last, >=, (gint64) (connects - 1) * G_USEC_PER_SEC - 100000);
+            }
+          last = now;
+          answer = g_markup_printf_escaped (
+              "<iq type='error' id='%s' to='%s'><error type='wait'>"
+              "<resource-constraint xmlns='%s'/></error></iq>",
+              id, from, BSP_NS_STANZAS);
+          hostile_send_raw (proxy, answer);
+        }
+      else if (child != NULL)
+        {
+          if (last != 0)
+            {
+              gint64 gap = g_get_monotonic_time () - last;
+              g_test_message ("<connect/> again after %.2f s", gap / 1e6);
+              g_assert_cmpint (gap, >=, (gint64) c->busy * G_USEC_PER_SEC - 100000);
+            }
+          g_assert_cmpuint (connects, ==, c->busy + 1);
           answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'>"
                                             "<connected xmlns='%s' jid='%s'/></iq>",
                                             id, from, BSP_NS_BSPROXY, me);
