@@ -123,20 +123,15 @@ bsp_transfer_filename (BspTransfer *t)
  * the transfer cancelled here. The peer's end is libpurple's own
  * "… cancelled the transfer" and nothing else: the socket error behind
  * it would only confuse. */
+/* Says why the transfer failed: the conversation's line, and for a
+ * failure (not the user's own act) the error notice. */
 static void
-bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
+bsp_transfer_say_failure (BspTransfer *t, const char *reason, BspCause cause)
 {
   PurpleXfer *xfer = t->xfer;
-  g_autofree char *msg = NULL;
+  g_autofree char *msg = g_strdup_printf (_("Transfer of %s failed: %s"),
+                                          bsp_transfer_filename (t), reason);
 
-  if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
-    return;
-  if (cause == BSP_CAUSE_PEER)
-    {
-      purple_xfer_cancel_remote (xfer);
-      return;
-    }
-  msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
   purple_xfer_conversation_write (xfer, msg, cause == BSP_CAUSE_LOCAL);
   if (cause == BSP_CAUSE_LOCAL)
     {
@@ -146,6 +141,21 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause ca
       purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
                          purple_xfer_get_remote_user (xfer), notice);
     }
+}
+
+static void
+bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
+{
+  PurpleXfer *xfer = t->xfer;
+
+  if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
+    return;
+  if (cause == BSP_CAUSE_PEER)
+    {
+      purple_xfer_cancel_remote (xfer);
+      return;
+    }
+  bsp_transfer_say_failure (t, reason, cause);
   purple_xfer_cancel_local (xfer);
 }
 
@@ -689,10 +699,15 @@ bsp_transfers_cancelled (BspTransfers *self, PurpleXfer *xfer)
   if (t->state != BSP_STATE_OFFERED)
     bsp_log_info ("transfer %s with %s cancelled; aborting its HTTP side", t->sid, t->peer);
   /* The proxy learns why first, and tells the peer; then the request
-   * is aborted. A write that failed (disk full…) made libpurple cancel:
-   * that is a failure, not the user's act. */
-  if (purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_CANCEL_LOCAL)
-    bsp_transfer_abort (t, t->writing, t->writing ? _("could not write the file") : NULL);
+   * is aborted. A write that failed (disk full…) made libpurple cancel
+   * without a word: that is a failure, not the user's act, and said so. */
+  if (t->writing)
+    {
+      bsp_transfer_abort (t, TRUE, _("could not write the file"));
+      bsp_transfer_say_failure (t, _("could not write the file"), BSP_CAUSE_LOCAL);
+    }
+  else if (purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_CANCEL_LOCAL)
+    bsp_transfer_abort (t, FALSE, NULL);
   bsp_transfer_detach (t);
 }
 

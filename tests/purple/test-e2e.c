@@ -1293,6 +1293,35 @@ e2e_sender_drastic (E2eFixture *fixture, const E2eCase *c, const char *trigger_a
   e2e_assert_not_received (fixture, file);
 }
 
+static void e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading,
+                               const char *why, gboolean detail);
+
+static void
+e2e_test_receiver_disk_full (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  const char *const limit[] = { "--file-size-limit", "8388608", NULL };
+
+  g_test_summary ("bob's disk takes no more than 8 MiB (a file size limit): bob is told he "
+                  "could not write the file, alice that bob's side failed with that reason, "
+                  "each in the error notice and an error line, and neither that someone "
+                  "cancelled");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  e2e_run_transfer (&run, fixture, c, file, NULL, limit);
+
+  e2e_assert_failed (&run.bob, file, "File transfer from alice failed.",
+                     "could not write the file", FALSE);
+  e2e_assert_failed (&run.alice, file, "File transfer to bob failed.",
+                     "bob's side failed: could not write the file", FALSE);
+  g_assert_true (e2e_driver_log_contains (&run.alice, "says it ended: receiver-failed"));
+  e2e_assert_not_received (fixture, file);
+}
+
 static void
 e2e_test_sender_unloads (E2eFixture *fixture, gconstpointer user_data)
 {
@@ -1357,8 +1386,10 @@ e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading, cons
                    gboolean detail)
 {
   g_autofree char *notice = g_strdup_printf ("%s: %s%s", file->name, why, detail ? " (" : "");
-  g_autofree char *line = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why,
+  g_autofree char *text = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why,
                                            detail ? " (" : "");
+  /* libpurple writes a transfer's lines as markup */
+  g_autofree char *line = g_markup_escape_text (text, -1);
   g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
   JsonObject *said = bsp_test_events_find (peer->events, "notify", NULL);
   const char *secondary;
@@ -1603,6 +1634,7 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
   e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
+  e2e_add ("/e2e/failure/receiver-disk-full", &e2e_failure, e2e_test_receiver_disk_full);
   e2e_add ("/e2e/failure/upload-reset", &e2e_upload_cut, e2e_test_http_cut);
   e2e_add ("/e2e/failure/download-reset", &e2e_download_cut, e2e_test_http_cut);
 
