@@ -3,8 +3,9 @@
  *
  * One BspTransfer per PurpleXfer that the plugin may take over; the table
  * (bsp-transfer.c) owns them, the receiver (bsp-transfer-recv.c) and the
- * sender (bsp-transfer-send.c) drive them through their states. All of it
- * runs on libpurple's main loop.
+ * sender (bsp-transfer-send.c) drive them through their states, and
+ * bsp-transfer-end.c says why one ended, to the proxy and to the user.
+ * All of it runs on libpurple's main loop.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
