@@ -155,6 +155,6 @@ bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry)
   bsp_log_info ("transfer %s with %s: %s says wait (%s); trying again in %u s", t->sid, t->peer,
                 t->proxy, bsp_iq_error_condition (iq), t->retries);
   g_clear_handle_id (&t->timer_id, g_source_remove);
-  t->timer_id = g_timeout_add_seconds (t->retries, retry, t);
+  t->timer_id = g_timeout_add (t->retries * 1000, retry, t);
   return TRUE;
 }
