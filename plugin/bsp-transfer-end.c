@@ -117,7 +117,7 @@ bsp_transfer_ended_reason (BspTransfer *t, const char *reason, const char *text,
       *cause = BSP_CAUSE_PEER;
       return NULL;
     }
-  else if (g_str_equal (reason, "refused"))
+  else if (g_str_equal (reason, "refused") && *text != '\0')
     return g_strdup_printf (_("the file transfer proxy %s refused the transfer (%s)"), t->proxy,
                             text);
   else if (g_str_equal (reason, "timeout"))

@@ -385,7 +385,7 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_free (t->broke_off);
   t->broke_off = g_strdup (error->message);
-  t->timer_id = g_timeout_add_seconds (BSP_ENDED_WAIT, bsp_transfer_ended_late, t);
+  t->timer_id = g_timeout_add (BSP_ENDED_WAIT * 1000, bsp_transfer_ended_late, t);
 }
 
 /* Once a second while HTTP moves the file: a transfer that moved no
