@@ -463,9 +463,31 @@ test_ended_reset (gconstpointer data)
   fault_stream_open (&f, TRUE, TRUE, "reset-sid", &s);
   fault_stream_flow (&s);
   end_connection (tc->victim == VICTIM_SENDER ? s.sender : s.receiver, END_RST);
+  /* The proxy sees a reset download only when it writes to it: the
+   * sender goes on until the proxy stops taking its bytes. */
+  if (tc->victim == VICTIM_RECEIVER)
+    send_stream (s.sender, &s.state, FILE_SIZE - 1 * MIB);
   assert_ended (&f, f.bob, s.hash, tc->reason, NULL);
   assert_ended (&f, f.alice, s.hash, tc->reason, NULL);
   assert_sessions_freed (&f);
+  fixture_stop (&f);
+}
+
+static void
+test_ended_short (void)
+{
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+
+  g_test_summary ("A plain SOCKS5 sender (activated over XMPP, as libpurple does) closes its "
+                  "stream cleanly before the size the HTTP receiver announced, and sends no "
+                  "<abort/>: after the grace both are told short.");
+  fixture_start (&f);
+  fault_stream_open (&f, FALSE, TRUE, "short-sid", &s);
+  fault_stream_flow (&s);
+  end_connection (s.sender, END_FIN);
+  assert_ended (&f, f.bob, s.hash, "short", NULL);
+  assert_ended (&f, f.alice, s.hash, "short", NULL);
   fixture_stop (&f);
 }
 
@@ -787,6 +809,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/faults/thousand-aborts", test_thousand_aborts);
   for (gsize i = 0; i < G_N_ELEMENTS (reset_cases); i++)
     g_test_add_data_func (reset_cases[i].path, &reset_cases[i], test_ended_reset);
+  g_test_add_func ("/server/ended/short", test_ended_short);
   g_test_add_func ("/server/ended/abort-first", test_ended_abort_first);
   g_test_add_func ("/server/ended/abort-after-reset", test_ended_abort_after_reset);
   g_test_add_func ("/server/ended/third-party", test_ended_third_party);
