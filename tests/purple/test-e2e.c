@@ -1012,6 +1012,9 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
   e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file, c->sender == E2E_PLUGIN);
+  /* a plain sender says nothing: the proxy tells what it saw */
+  if (c->sender == E2E_PLAIN && c->receiver == E2E_PLUGIN)
+    g_assert_true (e2e_driver_log_contains (&run.bob, "says it ended: short"));
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -1542,6 +1545,16 @@ static const E2eCase e2e_failure_plain = {
   .target_via = "SOCKS5",
 };
 
+/* plain libpurple sends by SOCKS5, the plugin receives over HTTP: the
+ * proxy tells the plugin what the plain sender's end looked like */
+static const E2eCase e2e_failure_bridge = {
+  .sender = E2E_PLAIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "SOCKS5",
+  .target_via = "HTTP",
+};
+
 /* the same, struck at the first byte the UI hears of: the upload's worker
  * has barely started */
 static const E2eCase e2e_failure_early = {
@@ -1630,6 +1643,7 @@ main (int argc, char **argv)
            e2e_test_receiver_cancels);
   e2e_add ("/e2e/failure/plain/sender-cancels", &e2e_failure_plain, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/plain/receiver-cancels", &e2e_failure_plain, e2e_test_receiver_cancels);
+  e2e_add ("/e2e/failure/bridge/sender-cancels", &e2e_failure_bridge, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
