@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -73,6 +74,7 @@ typedef struct
   gint64 cancel_at;  /* cancel our side once this many bytes moved (-1: never) */
   gint64 unload_at;  /* unload the plugin then */
   gint64 signoff_at; /* sign the transferring account off then */
+  gint64 file_size_limit; /* RLIMIT_FSIZE: writes beyond fail (a full disk) */
   int expect;        /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
@@ -1414,6 +1416,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Unload the --plugin once this many bytes moved", "BYTES" },
     { "signoff-at", 0, 0, G_OPTION_ARG_INT64, &self->signoff_at,
       "Sign the account off once this many bytes moved", "BYTES" },
+    { "file-size-limit", 0, 0, G_OPTION_ARG_INT64, &self->file_size_limit,
+      "No file this process writes may grow beyond this many bytes, as on a full disk (the "
+      "debug log on stderr counts too when it goes to a file)",
+      "BYTES" },
     { "expect", 0, 0, G_OPTION_ARG_INT, &self->expect,
       "Finish once this many transfers ended, completed or not (default 1)", "N" },
     { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar, "Draw a progress bar on stderr",
@@ -1560,6 +1566,19 @@ main (int argc, char **argv)
       g_printerr ("bsp-purple-driver: %s\n", error->message);
       driver_clear (self);
       return 2;
+    }
+  if (self->file_size_limit > 0)
+    {
+      struct rlimit limit = { (rlim_t) self->file_size_limit, (rlim_t) self->file_size_limit };
+
+      /* a write past it fails with EFBIG instead of killing us */
+      signal (SIGXFSZ, SIG_IGN);
+      if (setrlimit (RLIMIT_FSIZE, &limit) != 0)
+        {
+          g_printerr ("bsp-purple-driver: setrlimit: %s\n", g_strerror (errno));
+          driver_clear (self);
+          return 2;
+        }
     }
   driver_debug_enabled = self->debug;
 
