@@ -32,6 +32,7 @@ typedef struct
   gboolean eof[2];    /* fd[i] sent its FIN */
   char method[8];     /* the request's first bytes */
   gint cut;           /* atomic: reset it */
+  gint done;          /* atomic: both sides closed (a finished request) */
   GThread *thread;
 } CutPair;
 
@@ -73,7 +74,10 @@ cut_pair_run (gpointer data)
           return NULL;
         }
       if (p->eof[0] && p->eof[1] && p->len[0] == 0 && p->len[1] == 0)
-        break;
+        {
+          g_atomic_int_set (&p->done, 1);
+          break;
+        }
       for (int i = 0; i < 2; i++)
         {
           pfd[i].fd = p->fd[i];
@@ -218,7 +222,9 @@ bsp_test_cutter_reset (BspTestCutter *self, const char *method)
   for (guint i = 0; i < self->pairs->len; i++)
     {
       CutPair *p = self->pairs->pdata[i];
-      if (g_str_has_prefix (p->method, method))
+      /* Only a request still under way (the plugins' reachability checks,
+       * GETs too, are over long before). */
+      if (g_str_has_prefix (p->method, method) && !g_atomic_int_get (&p->done))
         {
           g_atomic_int_set (&p->cut, 1);
           n++;

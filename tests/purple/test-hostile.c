@@ -162,18 +162,19 @@ hostile_accept_request (GSocket *listener, GString *request)
   return conn;
 }
 
-/* Answers the plugin's reachability check of the advertised base
- * (PROTOCOL.md §1.5) as a bs-proxy does. */
+/* Answers the plugin's reachability check of the advertised base, whose
+ * path is @path (PROTOCOL.md §1.5), as a bs-proxy does. */
 static void
-hostile_answer_probe (GSocket *listener)
+hostile_answer_probe (GSocket *listener, const char *path)
 {
   static const char answer[] = "HTTP/1.1 204 No Content\r\nBs-Proxy: 1\r\n"
                                "Connection: close\r\n\r\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) request = g_string_new (NULL);
   g_autoptr (GSocket) conn = hostile_accept_request (listener, request);
+  g_autofree char *line = g_strdup_printf ("GET %s HTTP/1.1\r\n", path);
 
-  g_assert_true (g_str_has_prefix (request->str, "GET /dl/ HTTP/1.1\r\n"));
+  g_assert_true (g_str_has_prefix (request->str, line));
   g_assert_cmpint (g_socket_send (conn, answer, sizeof answer - 1, NULL, &error), ==,
                    sizeof answer - 1);
   g_assert_no_error (error);
@@ -298,7 +299,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           hostile_send_raw (proxy, answer);
           /* With a base, the plugin checks it before it uses the proxy. */
           if (c->base)
-            hostile_answer_probe (listener);
+            hostile_answer_probe (listener, "/dl/");
         }
       else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL
                && connects++ < c->busy)
@@ -558,6 +559,7 @@ typedef struct
   PtsTestClient *receiver; /* bob/evil: accepts the offer, names the fake proxy */
   PtsTestClient *proxy;    /* bob/fakeproxy: the bs-proxy */
   const char *http_base;
+  GSocket *http; /* its HTTP side */
   guint16 trap_port;
   guint activations;
   gint64 last_activation;
@@ -616,6 +618,9 @@ hostile_send_serve_proxy (HostileSend *hs, PtsNode *iq)
                                       id, from, BSP_NS_STANZAS);
   if (answer != NULL)
     hostile_send_raw (hs->proxy, answer);
+  /* With its base known, the plugin checks it before it uses the proxy. */
+  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
+    hostile_answer_probe (hs->http, "/up/");
 }
 
 static void
@@ -721,6 +726,7 @@ hostile_send_wait_test (void)
   trap = hostile_listen (&hs.trap_port);
   http_base = g_strdup_printf ("http://127.0.0.1:%u/up/", http_port);
   hs.http_base = http_base;
+  hs.http = http;
 
   server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
   g_assert_no_error (error);
