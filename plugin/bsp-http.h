@@ -20,7 +20,11 @@ typedef enum
   BSP_HTTP_ERROR_LONG,       /* more bytes than announced */
   BSP_HTTP_ERROR_ABORTED,    /* the consumer stopped the download */
   BSP_HTTP_ERROR_PEER_GONE,  /* 502: the other side went away (PROTOCOL.md §5.1) */
-  BSP_HTTP_ERROR_PROXY_AUTH, /* 407: the network's own HTTP proxy refused us */
+  /* The network's own HTTP proxy said no; the message starts with its
+   * HOST:PORT, then a space and what it answered. */
+  BSP_HTTP_ERROR_PROXY_AUTH,      /* 407 again: it refused the credentials */
+  BSP_HTTP_ERROR_PROXY_NEED_AUTH, /* 407, and no credentials are configured */
+  BSP_HTTP_ERROR_PROXY_REFUSED,   /* any other refusal (403, 502, 503…) */
 } BspHttpError;
 
 /* One session per account: the account's proxy settings, TLS certificates

@@ -11,7 +11,7 @@ packages="
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build gettext
   libglib2.0-dev libpurple-dev libsoup-3.0-dev libjson-glib-dev
   libpurple-bin appstream
-  prosody socat openssl curl
+  prosody socat openssl curl squid
   finch pidgin xvfb xauth tmux
 "
 
