@@ -191,8 +191,8 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
         return g_strdup_printf (_("the network's proxy %s refused the user name and password "
                                   "of the proxy settings (%s)"),
                                 office, said ? said : "");
-      return g_strdup_printf (_("the network's proxy %s refused the way to the file transfer "
-                                "proxy %s (%s)"),
+      return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
+                                "file transfer proxy %s (%s)"),
                               office, t->proxy, said ? said : "");
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
