@@ -58,8 +58,13 @@ bsp_http_proxy_resolver (PurpleProxyInfo *info)
     case PURPLE_PROXY_SOCKS5:
     case PURPLE_PROXY_TOR: scheme = "socks5"; break;
     case PURPLE_PROXY_USE_ENVVAR:
-      /* GIO's default resolver reads the environment (and the desktop). */
-      return g_object_ref (g_proxy_resolver_get_default ());
+      /* libpurple read http_proxy (user and password included) into
+       * @info, as for its own connections; without it, GIO's default
+       * resolver reads the environment. */
+      if (purple_proxy_info_get_host (info) == NULL || *purple_proxy_info_get_host (info) == '\0')
+        return g_object_ref (g_proxy_resolver_get_default ());
+      scheme = "http";
+      break;
     case PURPLE_PROXY_NONE:
     case PURPLE_PROXY_USE_GLOBAL:
     default:

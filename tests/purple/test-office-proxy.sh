@@ -189,7 +189,8 @@ check "from the office, squid is reachable" reach "$office_gw" "$open_port"
 
 # run_case NAME SIZE ALICE_WHERE ALICE_PROXY BOB_WHERE BOB_PROXY [DRIVER_ARG…]
 #   WHERE: office or internet; PROXY: a driver --proxy value, or "-"
-#   (global:PROXY: the global one); DRIVER_ARGs go to both drivers
+#   (global:PROXY: the global one; env:URL: from http_proxy); DRIVER_ARGs
+#   go to both drivers
 # Leaves the drivers' events in $tmp/NAME/{alice,bob}.out and the lines
 # squid logged meanwhile in $tmp/NAME/access.log; fails unless both
 # drivers exited with status 0 (under ASan: without leaks).
@@ -212,13 +213,14 @@ run_case() {
       --server $bsproxy --port $c2s_port --timeout 60 --debug --plugin $plugin $*"
     [ $rc_who = alice ] && rc_args="$rc_args --send-file $rc_dir/$rc_name.bin --to bob@localhost/office"
     [ $rc_who = bob ] && rc_args="$rc_args --accept-dir $rc_dir/received"
+    rc_run=
     case $rc_proxy in
       -) ;;
       global:*) rc_args="$rc_args --proxy global --global-proxy ${rc_proxy#global:}" ;;
+      env:*) rc_args="$rc_args --proxy envvar" rc_run="env http_proxy=${rc_proxy#env:}" ;;
       *) rc_args="$rc_args --proxy $rc_proxy" ;;
     esac
-    rc_run=
-    [ "$rc_where" = office ] && rc_run="nsenter --net=/proc/$holder/ns/net"
+    [ "$rc_where" = office ] && rc_run="$rc_run nsenter --net=/proc/$holder/ns/net"
     # shellcheck disable=SC2086
     DBUS_SESSION_BUS_ADDRESS=disabled: $rc_run "$driver" $rc_args \
       >"$rc_dir/$rc_who.out" 2>"$rc_dir/$rc_who.log" &
@@ -296,6 +298,12 @@ check "proxy with Basic auth: alice completed" completed auth alice
 check "proxy with Basic auth: bob completed" completed auth bob
 check "proxy with Basic auth: squid passed alice's upload" squid_logged auth POST 200 alice
 check "proxy with Basic auth: squid passed bob's download" squid_logged auth GET 200 bob
+
+check "credentials from http_proxy: both drivers ended cleanly" run_case \
+  auth-env $((2 * mib)) office "env:http://alice:$alice_pw@$auth" internet -
+check "credentials from http_proxy: the file arrives" arrived auth-env
+check "credentials from http_proxy: alice completed" completed auth-env alice
+check "credentials from http_proxy: squid passed the upload" squid_logged auth-env POST 200 alice
 
 # The side that was not refused waits for bytes that never come: its
 # stall watchdog ends it.
