@@ -195,29 +195,22 @@ bsp_http_proxy_watch (BspHttpProxy *proxy, SoupMessage *msg)
 }
 
 gboolean
-bsp_http_proxy_prepare_post (BspHttpProxy *proxy, SoupSession *session, SoupMessage *msg,
-                             GCancellable *cancellable, GError **error)
+bsp_http_proxy_sign_in (BspHttpProxy *proxy, SoupSession *session, const char *url,
+                        GCancellable *cancellable, GError **error)
 {
-  g_autofree char *url = g_uri_to_string (soup_message_get_uri (msg));
-  g_autoptr (SoupMessage) probe = NULL;
+  /* A bodiless request meets the proxy's 407 first and, answered, leaves
+   * the credentials in the session, which then sends them with the POST
+   * unasked. Sent with the POST, its body would go whole before the 407 is
+   * read (libsoup writes a request before it reads), and libsoup 3.2 ends
+   * a request with "Expect: 100-continue" that got a 407 only at its I/O
+   * timeout, and never sends it again once restarted. The bs-proxy answers
+   * a HEAD on an upload URL with 405 and nothing else (PROTOCOL.md §5). */
+  g_autoptr (SoupMessage) probe = soup_message_new (SOUP_METHOD_HEAD, url);
   g_autoptr (GBytes) ignored = NULL;
   GError *refused;
 
-  if (proxy->user == NULL)
-    {
-      /* Nothing to answer a 407 with: the body waits for the go, so that a
-       * 407 ends the request at once instead of after the whole file. */
-      soup_message_headers_set_expectations (soup_message_get_request_headers (msg),
-                                             SOUP_EXPECTATION_CONTINUE);
-      return TRUE;
-    }
-  /* With credentials, a bodiless request meets the 407 first and leaves
-   * the answer in the session, which then sends it with the POST
-   * unasked. (libsoup 3.2 never sends a request again that it restarted
-   * after a 407 to "Expect: 100-continue"; without that, the whole body
-   * would go before the 407 is read.) The bs-proxy answers a HEAD on an
-   * upload URL with 405 and nothing else (PROTOCOL.md §5). */
-  probe = soup_message_new_from_uri (SOUP_METHOD_HEAD, soup_message_get_uri (msg));
+  if (probe == NULL)
+    return TRUE; /* the POST says why */
   soup_message_add_flags (probe, SOUP_MESSAGE_NO_REDIRECT);
   bsp_http_proxy_watch (proxy, probe);
   ignored = soup_session_send_and_read (session, probe, cancellable, error);

@@ -30,11 +30,11 @@ BspHttpProxy *bsp_http_proxy_from_session (SoupSession *session);
  * before sending @msg. */
 void bsp_http_proxy_watch (BspHttpProxy *proxy, SoupMessage *msg);
 
-/* Before a POST with a streamed body through an HTTP proxy in the clear,
- * in a worker thread: makes sure that the proxy's 407 comes before any of
- * the body. FALSE with @error when the proxy already refused. */
-gboolean bsp_http_proxy_prepare_post (BspHttpProxy *proxy, SoupSession *session, SoupMessage *msg,
-                                      GCancellable *cancellable, GError **error);
+/* Before a POST of a streamed body through an HTTP proxy in the clear, in
+ * a worker thread: meets the proxy's 407 (and answers it) with a bodiless
+ * request to @url. FALSE with @error when the proxy refused. */
+gboolean bsp_http_proxy_sign_in (BspHttpProxy *proxy, SoupSession *session, const char *url,
+                                 GCancellable *cancellable, GError **error);
 
 /* "HOST:PORT" of the HTTP proxy that @url goes through, NULL when it goes
  * direct or through another kind of proxy. May block (a PAC script):

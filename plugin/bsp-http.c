@@ -432,7 +432,7 @@ bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
        * bs-proxy accepts both (PROTOCOL.md §3). Elsewhere Content-Length
        * stays: chunked framing costs speed. */
       up->chunked = TRUE;
-      if (!bsp_http_proxy_prepare_post (up->proxy, session, msg, up->cancellable, error))
+      if (!bsp_http_proxy_sign_in (up->proxy, session, up->url, up->cancellable, error))
         return FALSE;
     }
   if (!bsp_http_upload_set_body (up, msg, error))
