@@ -428,9 +428,9 @@ bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
        * while the receiver downloads through the same squid: squid's
        * request buffer fills, a read of 0 bytes is taken for the client
        * leaving, and the upload is reset after a few MB (squid's bug
-       * 5405). Chunked bodies are read another way and pass; the
-       * bs-proxy accepts both (PROTOCOL.md §3). Elsewhere Content-Length
-       * stays: chunked framing costs speed. */
+       * 5405). Sent chunked, the same upload passes; the bs-proxy
+       * accepts both (PROTOCOL.md §3). Elsewhere Content-Length stays:
+       * chunked framing costs speed. */
       up->chunked = TRUE;
       if (!bsp_http_proxy_sign_in (up->proxy, session, up->url, up->cancellable, error))
         return FALSE;

@@ -39,10 +39,11 @@ typedef gboolean (*BspHttpChunk) (const guint8 *data, gsize len, gpointer user_d
 typedef struct _BspHttpUpload BspHttpUpload;
 
 /* POSTs @path as the FILE part of a multipart/form-data body whose SIDHASH
- * part comes first, with an exact Content-Length: exactly @size bytes of
- * the file, read in large blocks as they are sent. The request runs in a
- * worker thread with libsoup's synchronous API, on a session of its own
- * that uses @session's proxy resolver. @progress (throttled) and @done
+ * part comes first, with an exact Content-Length (chunked through an HTTP
+ * proxy in the clear): exactly @size bytes of the file, read in large
+ * blocks as they are sent. The request runs in a worker thread with
+ * libsoup's synchronous API, on a session of its own with @session's proxy
+ * settings and credentials. @progress (throttled) and @done
  * (once) run on the calling thread's thread-default main context; @done
  * gets NULL only for a 2xx answer, G_IO_ERROR_CANCELLED when @cancellable
  * was cancelled. */

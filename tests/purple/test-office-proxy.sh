@@ -13,7 +13,8 @@
 # port). squid lets CONNECT through to the XMPP port only (libpurple signs
 # in through it) and plain HTTP to the bs-proxy's HTTP port only; on its
 # second port it wants a user name and password for the latter (Basic,
-# squid's basic_ncsa_auth with an htpasswd file made here). Two headless
+# squid's basic_ncsa_auth with an htpasswd file made here), on its third
+# it refuses it. Two headless
 # libpurple clients with the plugin (bsp-purple-driver), one or both in
 # the office, send a file; it must arrive intact (SHA-256) and squid's
 # access log must show the upload or the download going through it, or,
@@ -48,6 +49,7 @@ c2s_port=5222
 http_port=8080
 open_port=3128
 auth_port=3129
+closed_port=3130
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsp-office.XXXXXX") || exit 1
 holder=
@@ -135,6 +137,7 @@ chmod 0644 "$tmp/squid/htpasswd"
 cat >"$tmp/squid.conf" <<EOF
 http_port $office_gw:$open_port name=open
 http_port $office_gw:$auth_port name=auth
+http_port $office_gw:$closed_port name=closed
 visible_hostname office-proxy
 pid_filename $tmp/squid/squid.pid
 cache_log $tmp/squid/cache.log
@@ -154,18 +157,20 @@ acl xmpp port $c2s_port
 acl web port $http_port
 acl CONNECT method CONNECT
 acl authport myportname auth
+acl closedport myportname closed
 acl authed proxy_auth REQUIRED
 http_access deny !office
 http_access deny !bsproxy
 http_access allow CONNECT xmpp
 http_access deny CONNECT
 http_access deny !web
+http_access deny closedport
 http_access deny authport !authed
 http_access allow all
 EOF
 squid -N -f "$tmp/squid.conf" >"$tmp/squid.out" 2>&1 &
 echo $! >"$tmp/squid.pid"
-for port in $open_port $auth_port; do
+for port in $open_port $auth_port $closed_port; do
   wait_for "$tmp/squid/cache.log" "Accepting HTTP Socket connections at conn" 30 \
     && wait_for "$tmp/squid/cache.log" "local=$office_gw:$port " 5 \
     || { cat "$tmp/squid.out" "$tmp/squid/cache.log"; exit 1; }
@@ -325,6 +330,19 @@ check "no credentials: bob reads that the network's proxy asks for a user name" 
   said auth-missing bob "the network's proxy $auth asks for a user name and password"
 check "no credentials: squid refused the upload" squid_logged auth-missing HEAD 407
 check "no credentials: squid refused the download" squid_logged auth-missing GET 407
+
+# squid's own refusal (403 and its error page) is named as the office
+# proxy's, not the bs-proxy's.
+closed=$office_gw:$closed_port
+check "squid refuses: both drivers ended cleanly" run_case \
+  closed $mib office "http://$closed" office "http://$closed"
+check "squid refuses: alice cancelled" cancelled closed alice
+check "squid refuses: bob cancelled" cancelled closed bob
+check "squid refuses: alice reads that the network's proxy did not let it through" \
+  said closed alice "the network's proxy $closed did not let the transfer through"
+check "squid refuses: bob reads that the network's proxy did not let it through" \
+  said closed bob "the network's proxy $closed did not let the transfer through"
+check "squid refuses: it refused the download" squid_logged closed GET 403
 
 # under ASan: also without leaks
 stop_server() {
