@@ -184,8 +184,29 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
                             t->proxy, error->message);
-  if (g_error_matches (error, BSP_HTTP_ERROR, BSP_HTTP_ERROR_PROXY_AUTH)
-      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
+  if (error->domain == BSP_HTTP_ERROR
+      && (error->code == BSP_HTTP_ERROR_PROXY_AUTH || error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH
+          || error->code == BSP_HTTP_ERROR_PROXY_REFUSED))
+    {
+      /* "HOST:PORT what it answered" (bsp-http.h) */
+      g_autofree char *office = g_strdup (error->message);
+      char *said = strchr (office, ' ');
+
+      if (said != NULL)
+        *said++ = '\0';
+      if (error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH)
+        return g_strdup_printf (_("the network's proxy %s asks for a user name and password: "
+                                  "enter them in the account's proxy settings (%s)"),
+                                office, said ? said : "");
+      if (error->code == BSP_HTTP_ERROR_PROXY_AUTH)
+        return g_strdup_printf (_("the network's proxy %s refused the user name and password "
+                                  "of the proxy settings (%s)"),
+                                office, said ? said : "");
+      return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
+                                "file transfer proxy %s (%s)"),
+                              office, t->proxy, said ? said : "");
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED))
