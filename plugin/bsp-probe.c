@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include "bsp-http-proxy.h"
 #include "bsp-probe.h"
 
 typedef struct
@@ -103,6 +104,9 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
       return;
     }
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  /* The network's proxy may ask for the account's credentials. */
+  if (bsp_http_proxy_from_session (session) != NULL)
+    bsp_http_proxy_watch (bsp_http_proxy_from_session (session), msg);
   probe = g_new0 (BspProbe, 1);
   probe->done = done;
   probe->user_data = user_data;
