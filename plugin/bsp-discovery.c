@@ -62,6 +62,7 @@ bsp_discovery_entry_free (BspDiscoveryEntry *entry)
   g_free (entry->info.jid);
   g_free (entry->info.host);
   g_free (entry->info.http_base);
+  g_clear_error (&entry->info.http_blocked_why);
   g_array_unref (entry->waiters);
   g_free (entry);
 }
@@ -185,7 +186,7 @@ bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
 }
 
 static void
-bsp_discovery_probed (gboolean reachable, const char *why, gpointer user_data)
+bsp_discovery_probed (gboolean reachable, const GError *why, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
 
@@ -197,9 +198,12 @@ bsp_discovery_probed (gboolean reachable, const char *why, gpointer user_data)
       else
         bsp_log_info ("proxy %s: its HTTP side is not reachable from here (%s); transfers "
                       "through it keep to SOCKS5",
-                      entry->info.jid, why);
+                      entry->info.jid, why->message);
     }
   entry->info.http_blocked = !reachable;
+  g_clear_error (&entry->info.http_blocked_why);
+  if (!reachable)
+    entry->info.http_blocked_why = g_error_copy (why);
   if (!entry->known)
     bsp_discovery_entry_done (entry);
 }

@@ -27,6 +27,7 @@ typedef struct
   /* Its http-base did not answer as a bs-proxy from here (PROTOCOL.md
    * §1.5): through this network, only its SOCKS5 side can serve. */
   gboolean http_blocked;
+  GError *http_blocked_why; /* why, while blocked (see bsp-probe.h) */
 } BspProxyInfo;
 
 /* Whether transfers may go over @info's HTTP side from here. */

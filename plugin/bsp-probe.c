@@ -59,7 +59,7 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  g_autofree char *why = NULL;
+  g_autoptr (GError) why = NULL;
   gboolean reachable = FALSE;
 
   if (probe->caller != NULL && g_cancellable_is_cancelled (probe->caller))
@@ -75,18 +75,22 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
       reachable = status == SOUP_STATUS_NO_CONTENT && g_strcmp0 (mark, "1") == 0;
       if (!reachable)
-        why = g_strdup_printf ("the answer was %u %s, not the bs-proxy's own", status,
-                               soup_message_get_reason_phrase (msg)
-                                   ? soup_message_get_reason_phrase (msg)
-                                   : "");
+        why = bsp_http_proxy_status_error (msg);
+      if (!reachable && why == NULL)
+        why = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                           "the answer was %u %s, not the bs-proxy's own", status,
+                           soup_message_get_reason_phrase (msg)
+                               ? soup_message_get_reason_phrase (msg)
+                               : "");
       /* Nothing of the body is wanted: closing drops the connection if
        * one came. */
       g_input_stream_close (body, NULL, NULL);
     }
   else if (probe->timed_out)
-    why = g_strdup_printf ("no answer within %d s", BSP_PROBE_TIMEOUT_S);
+    why = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer within %d s",
+                       BSP_PROBE_TIMEOUT_S);
   else
-    why = g_strdup (error->message);
+    why = g_steal_pointer (&error);
   probe->done (reachable, why, probe->user_data);
   bsp_probe_free (probe);
 }
@@ -100,7 +104,9 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
 
   if (msg == NULL)
     {
-      done (FALSE, "the advertised base is not a URL", user_data);
+      g_autoptr (GError) why = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                    "the advertised base is not a URL");
+      done (FALSE, why, user_data);
       return;
     }
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);

@@ -11,9 +11,11 @@ G_BEGIN_DECLS
 /* How long a check may take before it counts as "not reachable". */
 #define BSP_PROBE_TIMEOUT_S 10
 
-/* @reachable, and when not, why (a sentence for the debug log). Not
- * called after @cancellable was cancelled. */
-typedef void (*BspProbeDone) (gboolean reachable, const char *why, gpointer user_data);
+/* @reachable, and when not, why: the network's proxy's refusal as
+ * bsp_http_proxy_status_error () gives it (BSP_HTTP_ERROR_PROXY_*), or
+ * another error whose message is for the debug log. Not called after
+ * @cancellable was cancelled. */
+typedef void (*BspProbeDone) (gboolean reachable, const GError *why, gpointer user_data);
 
 /* GETs @base (a bs-proxy's advertised http-base) through @session, that is
  * through the account's proxy settings, and calls @done once: reachable

@@ -71,6 +71,8 @@ struct _BspTransfer
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
+  char *http_blocked;    /* why a bs-proxy's HTTP side can't be used from here (the
+                          * network's proxy refused it), for the path line */
   gboolean path_said;    /* the conversation was told which path it takes */
   gboolean told;         /* the proxy knows the session ended (its <ended/>, our
                           * <abort/>), or can't be told any more */
@@ -125,6 +127,12 @@ void bsp_transfer_ended (BspTransfer *t, xmlnode *ended);
 gboolean bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry);
 void bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolean direct);
 void bsp_transfer_fall_back (BspTransfer *t, const char *why);
+
+/* The network's proxy's refusal in the user's words, or NULL. */
+char *bsp_transfer_office_reason (const GError *error, const char *proxy);
+/* Notes why @info's HTTP side is not used (only the network proxy's
+ * refusal is worth telling the user). */
+void bsp_transfer_note_blocked (BspTransfer *t, const BspProxyInfo *info);
 
 /* Lookups in the table. */
 BspTransfer *bsp_transfers_find (BspTransfers *self, BspRole role, const char *sid,

@@ -149,6 +149,7 @@ bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
     return;
   if (!bsp_proxy_info_http_usable (info) || (info->max_file_size > 0 && size > info->max_file_size))
     {
+      bsp_transfer_note_blocked (t, info);
       t->candidate++;
       bsp_transfer_recv_try_next (t);
       return;

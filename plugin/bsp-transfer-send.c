@@ -159,6 +159,7 @@ bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
     }
   if (!bsp_transfers_can_upload (t->owner, info, t->xfer, t->peer))
     {
+      bsp_transfer_note_blocked (t, info);
       bsp_transfer_fall_back (t, "its HTTP side can't take this upload from here");
       return;
     }
@@ -306,6 +307,34 @@ bsp_transfers_order_streamhosts (BspTransfers *self, xmlnode *query)
     xmlnode_free (hosts->pdata[i]);
 }
 
+/* When the network's proxy keeps every offered bs-proxy's HTTP side from
+ * us, the transfer can only go the usual way: say why, as soon as that is
+ * known (the receiver may never answer with a proxy, going in-band
+ * instead). Runs as each offered host becomes known. */
+static void
+bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  g_autofree char *me = NULL;
+
+  if (t->owner == NULL || t->path_said || t->state != BSP_STATE_OFFERED || t->offered == NULL)
+    return;
+  me = bsp_jid_normalize (purple_connection_get_display_name (t->owner->gc));
+  for (guint i = 0; i < t->offered->len; i++)
+    {
+      const char *jid = t->offered->pdata[i];
+      BspProxyState state = bsp_discovery_state (t->owner->discovery, jid);
+
+      if (g_strcmp0 (jid, me) == 0)
+        continue;
+      if (state == BSP_PROXY_UNKNOWN || state == BSP_PROXY_CHECKING || state == BSP_PROXY_HTTP)
+        return; /* not known yet, or usable */
+      bsp_transfer_note_blocked (t, bsp_discovery_lookup (t->owner->discovery, jid));
+    }
+  if (t->http_blocked != NULL)
+    bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+}
+
 /* Our streamhost offer: remember its id and hosts; add the configured
  * bs-proxy when prpl-jabber did not offer it; bs-proxies before the
  * SOCKS5-only proxies. */
@@ -345,6 +374,16 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
       xmlnode_set_attrib (sh, "port", port);
       g_ptr_array_add (t->offered, g_strdup (info->jid));
     }
-  if (bsp_prefs_get_send_http ())
-    bsp_transfers_order_streamhosts (self, query);
+  if (!bsp_prefs_get_send_http ())
+    return;
+  bsp_transfers_order_streamhosts (self, query);
+  /* Whether the network's proxy keeps the offered bs-proxies' HTTP sides
+   * from us, once that is known of each. */
+  {
+    g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+    for (guint i = 0; i < t->offered->len; i++)
+      if (g_strcmp0 (t->offered->pdata[i], me) != 0)
+        bsp_discovery_ensure (self->discovery, t->offered->pdata[i],
+                              bsp_transfer_send_check_offer, t);
+  }
 }

@@ -57,6 +57,7 @@ bsp_transfer_unref (BspTransfer *t)
   g_free (t->proxy);
   g_free (t->http_base);
   g_free (t->broke_off);
+  g_free (t->http_blocked);
   g_free (t->offer_id);
   if (t->offered != NULL)
     g_ptr_array_unref (t->offered);
@@ -160,10 +161,42 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause ca
   purple_xfer_cancel_local (xfer);
 }
 
+/* The network's own proxy's refusal (@error from bsp-http-proxy.c), in
+ * the user's words, naming the file transfer proxy @proxy; NULL for any
+ * other error. */
+char *
+bsp_transfer_office_reason (const GError *error, const char *proxy)
+{
+  g_autofree char *office = NULL;
+  char *said;
+
+  if (error == NULL || error->domain != BSP_HTTP_ERROR
+      || (error->code != BSP_HTTP_ERROR_PROXY_AUTH && error->code != BSP_HTTP_ERROR_PROXY_NEED_AUTH
+          && error->code != BSP_HTTP_ERROR_PROXY_REFUSED))
+    return NULL;
+  /* "HOST:PORT what it answered" (bsp-http.h) */
+  office = g_strdup (error->message);
+  said = strchr (office, ' ');
+  if (said != NULL)
+    *said++ = '\0';
+  if (error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH)
+    return g_strdup_printf (_("the network's proxy %s asks for a user name and password: "
+                              "enter them in the account's proxy settings (%s)"),
+                            office, said ? said : "");
+  if (error->code == BSP_HTTP_ERROR_PROXY_AUTH)
+    return g_strdup_printf (_("the network's proxy %s refused the user name and password "
+                              "of the proxy settings (%s)"),
+                            office, said ? said : "");
+  return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
+                            "file transfer proxy %s (%s)"),
+                          office, proxy, said ? said : "");
+}
+
 /* What an HTTP error means for the user, and whose end it is. */
 static char *
 bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
 {
+  char *office;
   gboolean send = t->role == BSP_ROLE_SEND;
 
   *cause = BSP_CAUSE_LOCAL;
@@ -184,28 +217,8 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
                             t->proxy, error->message);
-  if (error->domain == BSP_HTTP_ERROR
-      && (error->code == BSP_HTTP_ERROR_PROXY_AUTH || error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH
-          || error->code == BSP_HTTP_ERROR_PROXY_REFUSED))
-    {
-      /* "HOST:PORT what it answered" (bsp-http.h) */
-      g_autofree char *office = g_strdup (error->message);
-      char *said = strchr (office, ' ');
-
-      if (said != NULL)
-        *said++ = '\0';
-      if (error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH)
-        return g_strdup_printf (_("the network's proxy %s asks for a user name and password: "
-                                  "enter them in the account's proxy settings (%s)"),
-                                office, said ? said : "");
-      if (error->code == BSP_HTTP_ERROR_PROXY_AUTH)
-        return g_strdup_printf (_("the network's proxy %s refused the user name and password "
-                                  "of the proxy settings (%s)"),
-                                office, said ? said : "");
-      return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
-                                "file transfer proxy %s (%s)"),
-                              office, t->proxy, said ? said : "");
-    }
+  if ((office = bsp_transfer_office_reason (error, t->proxy)) != NULL)
+    return office;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH)
@@ -268,12 +281,23 @@ bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolea
     msg = g_strdup_printf (_("%s goes over HTTP through the file transfer proxy %s"), name, proxy);
   else if (direct)
     msg = g_strdup_printf (_("%s goes directly, the usual XMPP way"), name);
+  else if (t->http_blocked != NULL)
+    /* TRANSLATORS: a file's name, then why its bs-proxy's HTTP side can't be used */
+    msg = g_strdup_printf (_("%s goes the usual XMPP way, not over HTTP: %s"), name,
+                           t->http_blocked);
   else if (proxy != NULL)
     msg = g_strdup_printf (_("%s goes by SOCKS5 through %s, the usual XMPP way"), name, proxy);
   else
     msg = g_strdup_printf (_("%s goes the usual XMPP way (directly or by SOCKS5), not over HTTP"),
                            name);
   purple_xfer_conversation_write (t->xfer, msg, FALSE);
+}
+
+void
+bsp_transfer_note_blocked (BspTransfer *t, const BspProxyInfo *info)
+{
+  if (t->http_blocked == NULL && info != NULL && info->http && info->http_blocked)
+    t->http_blocked = bsp_transfer_office_reason (info->http_blocked_why, info->jid);
 }
 
 /* Gives the consumed IQ back to prpl-jabber, which then tries its own
