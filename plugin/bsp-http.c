@@ -15,10 +15,6 @@
 #include "config.h"
 
 #include <string.h>
-#ifdef __linux__
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#endif
 
 #include "bsp-http.h"
 #include "bsp-log.h"
@@ -127,8 +123,15 @@ bsp_http_block_new (gsize size)
 /* head, then exactly @size bytes of the file, then tail: a read never
  * spans two of them.
  *
- * libsoup writes a request body by splicing it in 8 KiB reads; the file is
- * read in large blocks and the small reads are answered from the block.
+ * libsoup writes a request body by splicing it in 8 KiB pieces, each a
+ * send(2) of its own and a signal emission; at a GiB that is most of the
+ * sender's CPU time. So on HTTP/1.x, when libsoup asks for the first
+ * piece (the request line and headers are out by then), the stream
+ * writes the whole body itself, in large blocks, onto the connection
+ * libsoup reported in SoupMessage::network-event, and then ends: libsoup
+ * goes on to read the answer. The bytes on the wire are the same. Without
+ * that connection (or over HTTP/2, whose body is framed), libsoup's reads
+ * are answered from the block, read from the file in large blocks.
  * Only the synchronous read is implemented: the upload runs in a thread
  * of its own (GInputStream's default async read would run it in GIO's
  * pool, which works too, but nothing here asks for it). */
@@ -156,8 +159,9 @@ struct _BspMultipartStream
   gsize block_len;
   BspMultipartProgress progress;
   gpointer progress_data;
-  GSocket *socket; /* the connection's, once known: corked while the body goes */
-  gboolean corked;
+  SoupMessage *msg;      /* not a reference: it owns the stream */
+  GOutputStream *direct; /* the connection's output, once libsoup told it */
+  gboolean started;
 };
 
 G_DEFINE_TYPE (BspMultipartStream, bsp_multipart_stream, G_TYPE_INPUT_STREAM)
@@ -203,16 +207,73 @@ bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize c
   return TRUE;
 }
 
-/* libsoup writes the body in 8 KiB pieces; corked, the kernel sends full
- * segments instead of one per piece. Best effort: without it, the same
- * bytes go in smaller segments (and the worker thread must not log). */
-static void
-bsp_multipart_stream_cork (BspMultipartStream *self, gboolean on)
+/* The block is used up: the next one from the file, or the end of the
+ * file part (inner_done). FALSE with @error when the file fails or ends
+ * short. */
+static gboolean
+bsp_multipart_stream_fill (BspMultipartStream *self, GCancellable *cancellable, GError **error)
 {
-#ifdef TCP_CORK
-  g_socket_set_option (self->socket, IPPROTO_TCP, TCP_CORK, on, NULL);
-#endif
-  self->corked = on;
+  gssize got;
+
+  /* A good moment to tell: once per block, not per small read. */
+  if (self->progress != NULL)
+    self->progress (self->file_done, self->progress_data);
+  if (self->file_left == 0)
+    {
+      /* The offer's size is what goes, even if the file grew since. */
+      self->inner_done = TRUE;
+      return TRUE;
+    }
+  got = g_input_stream_read (self->inner, self->block, MIN (BSP_MULTIPART_BLOCK, self->file_left),
+                             cancellable, error);
+  if (got < 0)
+    return FALSE;
+  if (got == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
+                   self->file_left);
+      return FALSE;
+    }
+  self->file_left -= got;
+  self->block_off = 0;
+  self->block_len = got;
+  return TRUE;
+}
+
+static gboolean
+bsp_multipart_stream_write_bytes (BspMultipartStream *self, GBytes *bytes, gsize *off,
+                                  GCancellable *cancellable, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  if (!g_output_stream_write_all (self->direct, data, len, NULL, cancellable, error))
+    return FALSE;
+  *off = len;
+  return TRUE;
+}
+
+/* The whole body straight onto the connection, in large blocks. */
+static gboolean
+bsp_multipart_stream_write_direct (BspMultipartStream *self, GCancellable *cancellable,
+                                   GError **error)
+{
+  if (!bsp_multipart_stream_write_bytes (self, self->head, &self->head_off, cancellable, error))
+    return FALSE;
+  while (TRUE)
+    {
+      if (!bsp_multipart_stream_fill (self, cancellable, error))
+        return FALSE;
+      if (self->inner_done)
+        break;
+      if (!g_output_stream_write_all (self->direct, self->block, self->block_len, NULL,
+                                      cancellable, error))
+        return FALSE;
+      self->block_off = self->block_len;
+      self->file_done += self->block_len;
+    }
+  return bsp_multipart_stream_write_bytes (self, self->tail, &self->tail_off, cancellable, error);
 }
 
 static gssize
@@ -222,47 +283,23 @@ bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
   BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
   gsize n = 0;
 
-  if (!self->corked && self->socket != NULL)
-    bsp_multipart_stream_cork (self, TRUE);
-  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
+  if (!self->started)
     {
-      gssize got;
-
-      /* A block is used up: a good moment to tell (once per block, not
-       * per small read). */
-      if (self->progress != NULL)
-        self->progress (self->file_done, self->progress_data);
-      if (self->file_left == 0)
-        {
-          /* The offer's size is what goes, even if the file grew since. */
-          self->inner_done = TRUE;
-          continue;
-        }
-      got = g_input_stream_read (self->inner, self->block,
-                                 MIN (BSP_MULTIPART_BLOCK, self->file_left), cancellable, error);
-      if (got < 0)
-        return -1;
-      if (got == 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                       "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
-                       self->file_left);
-          return -1;
-        }
-      self->file_left -= got;
-      self->block_off = 0;
-      self->block_len = got;
+      self->started = TRUE;
+      if (self->direct != NULL && self->msg != NULL
+          && soup_message_get_http_version (self->msg) != SOUP_HTTP_2_0)
+        /* Written: what is left for libsoup is the end of the body. */
+        return bsp_multipart_stream_write_direct (self, cancellable, error) ? 0 : -1;
     }
-  if (n == 0 && self->corked)
-    bsp_multipart_stream_cork (self, FALSE); /* all written: out with the rest */
+  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
+    if (!bsp_multipart_stream_fill (self, cancellable, error))
+      return -1;
   return n;
 }
 
 static gboolean
 bsp_multipart_stream_close (GInputStream *stream, GCancellable *cancellable, GError **error)
 {
-  if (BSP_MULTIPART_STREAM (stream)->corked)
-    bsp_multipart_stream_cork (BSP_MULTIPART_STREAM (stream), FALSE);
   return g_input_stream_close (BSP_MULTIPART_STREAM (stream)->inner, cancellable, error);
 }
 
@@ -274,7 +311,7 @@ bsp_multipart_stream_finalize (GObject *object)
   g_bytes_unref (self->head);
   g_bytes_unref (self->tail);
   g_object_unref (self->inner);
-  g_clear_object (&self->socket);
+  g_clear_object (&self->direct);
   g_aligned_free (self->block);
   G_OBJECT_CLASS (bsp_multipart_stream_parent_class)->finalize (object);
 }
@@ -479,16 +516,19 @@ bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type
   return G_INPUT_STREAM (body);
 }
 
-/* In the worker: the connection's socket, for the body stream. */
+/* In the worker: the connection the request goes on, once it is
+ * complete (through any proxy, TLS included), for the body stream. */
 static void
 bsp_http_upload_network_event (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection,
                                gpointer user_data)
 {
   BspMultipartStream *body = user_data;
 
-  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
-    g_set_object (&body->socket,
-                  g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)));
+  if (event == G_SOCKET_CLIENT_COMPLETE && connection != NULL)
+    {
+      body->msg = msg;
+      g_set_object (&body->direct, g_io_stream_get_output_stream (connection));
+    }
 }
 
 /* In the worker: the whole POST. */
