@@ -7,8 +7,8 @@
  * cost a turn of libpurple's loop. The body is a small stream class that
  * yields the multipart head, then the file (read in large blocks), then
  * the tail; the worker touches no libpurple object and hands progress and
- * the end back to the main context. The download reads the response
- * stream on the main loop in fixed chunks into the PurpleXfer.
+ * the end back to the main context. The download (bsp-http-download.c)
+ * works the same way, reading in large blocks.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,7 +21,6 @@
 
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
-#define BSP_HTTP_CHUNK (64 * 1024)
 #define BSP_HTTP_IDLE_TIMEOUT 120
 
 /* ==== the session =========================================================== */
@@ -77,8 +76,53 @@ bsp_http_session_new (PurpleAccount *account)
                                         NULL);
 }
 
+/* ==== worker threads ========================================================= */
+
+gboolean
+bsp_http_worker_run (GProxyResolver *resolver, BspHttpWorkerFunc func, gpointer data,
+                     GError **error)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  SoupSession *session;
+  gboolean ok;
+
+  /* The session belongs to this thread, and libsoup's sync I/O runs on
+   * this thread's own context, never on libpurple's. */
+  g_main_context_push_thread_default (context);
+  session = soup_session_new_with_options ("proxy-resolver", resolver, "user-agent",
+                                           "pidgin-bsproxy/" PACKAGE_VERSION, "timeout",
+                                           BSP_HTTP_IDLE_TIMEOUT, "idle-timeout",
+                                           BSP_HTTP_IDLE_TIMEOUT, NULL);
+  ok = func (data, session, error);
+  soup_session_abort (session);
+  g_object_unref (session);
+  g_main_context_pop_thread_default (context);
+  return ok;
+}
+
+GSource *
+bsp_http_post (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify notify,
+               int priority)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  return source;
+}
+
+void
+bsp_http_source_drop (GSource *source)
+{
+  if (source == NULL)
+    return;
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
 /* "the proxy answered 502 Bad Gateway: <first line of its text>" */
-static GError *
+GError *
 bsp_http_status_error (SoupMessage *msg, GBytes *body)
 {
   guint status = soup_message_get_status (msg);
@@ -112,7 +156,7 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
  * destination that is not aligned to a cache line costs several times
  * more (measured: reading a file into a 256 KiB block at offset 16 of a
  * page took 4× as long as at offset 0). Freed with g_aligned_free (). */
-static guint8 *
+guint8 *
 bsp_http_block_new (gsize size)
 {
   return g_aligned_alloc (1, size, 4096);
@@ -432,13 +476,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
 static GSource *
 bsp_http_upload_post_locked (BspHttpUpload *up, GSourceFunc func, int priority)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, priority);
-  g_source_set_callback (source, func, bsp_http_upload_ref (up),
-                         (GDestroyNotify) bsp_http_upload_unref);
-  g_source_attach (source, up->context);
-  return source;
+  return bsp_http_post (up->context, func, bsp_http_upload_ref (up),
+                        (GDestroyNotify) bsp_http_upload_unref, priority);
 }
 
 /* On the owner's context. */
@@ -533,8 +572,9 @@ bsp_http_upload_network_event (SoupMessage *msg, GSocketClientEvent event, GIOSt
 
 /* In the worker: the whole POST. */
 static gboolean
-bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
+bsp_http_upload_run (gpointer data, SoupSession *session, GError **error)
 {
+  BspHttpUpload *up = data;
   g_autoptr (GFile) file = g_file_new_for_path (up->path);
   g_autoptr (GFileInputStream) in = g_file_read (file, up->cancellable, error);
   g_autoptr (SoupMessage) msg = NULL;
@@ -574,21 +614,9 @@ static gpointer
 bsp_http_upload_thread (gpointer data)
 {
   BspHttpUpload *up = data;
-  g_autoptr (GMainContext) context = g_main_context_new ();
   GError *error = NULL;
-  SoupSession *session;
 
-  /* The session belongs to this thread, and libsoup's sync I/O runs on
-   * this thread's own context, never on libpurple's. */
-  g_main_context_push_thread_default (context);
-  session = soup_session_new_with_options ("proxy-resolver", up->resolver, "user-agent",
-                                           "pidgin-bsproxy/" PACKAGE_VERSION, "timeout",
-                                           BSP_HTTP_IDLE_TIMEOUT, "idle-timeout",
-                                           BSP_HTTP_IDLE_TIMEOUT, NULL);
-  bsp_http_upload_run (up, session, &error);
-  soup_session_abort (session);
-  g_object_unref (session);
-  g_main_context_pop_thread_default (context);
+  bsp_http_worker_run (up->resolver, bsp_http_upload_run, up, &error);
 
   g_mutex_lock (&up->lock);
   up->error = error;
@@ -642,153 +670,7 @@ bsp_http_upload_free (BspHttpUpload *up)
   progress_source = g_steal_pointer (&up->progress_source);
   done_source = g_steal_pointer (&up->done_source);
   g_mutex_unlock (&up->lock);
-  if (progress_source != NULL)
-    {
-      g_source_destroy (progress_source);
-      g_source_unref (progress_source);
-    }
-  if (done_source != NULL)
-    {
-      g_source_destroy (done_source);
-      g_source_unref (done_source);
-    }
+  bsp_http_source_drop (progress_source);
+  bsp_http_source_drop (done_source);
   bsp_http_upload_unref (up);
-}
-
-/* ==== download ================================================================ */
-
-typedef struct
-{
-  GInputStream *stream;
-  GCancellable *cancellable;
-  BspHttpChunk chunk;
-  BspHttpDone done;
-  gpointer user_data;
-  gint64 expected;
-  guint64 received;
-  guint8 buf[BSP_HTTP_CHUNK];
-} BspHttpDownload;
-
-static void
-bsp_http_download_finish (BspHttpDownload *down, GError *error)
-{
-  down->done (error, down->user_data);
-  g_clear_error (&error);
-  g_clear_object (&down->stream);
-  g_clear_object (&down->cancellable);
-  g_free (down);
-}
-
-static void bsp_http_download_next (BspHttpDownload *down);
-
-static void
-bsp_http_download_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  BspHttpDownload *down = user_data;
-  GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  if (n < 0)
-    {
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  if (n == 0)
-    {
-      if (down->expected >= 0 && down->received != (guint64) down->expected)
-        error = g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_SHORT,
-                             "the download ended after %" G_GUINT64_FORMAT " of %" G_GINT64_FORMAT
-                             " bytes",
-                             down->received, down->expected);
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  down->received += n;
-  if (down->expected >= 0 && down->received > (guint64) down->expected)
-    {
-      bsp_http_download_finish (down, g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_LONG,
-                                                   "the download is longer than the %" G_GINT64_FORMAT
-                                                   " bytes announced",
-                                                   down->expected));
-      return;
-    }
-  if (!down->chunk (down->buf, n, down->user_data))
-    {
-      bsp_http_download_finish (down, g_error_new_literal (BSP_HTTP_ERROR,
-                                                           BSP_HTTP_ERROR_ABORTED,
-                                                           "the download was stopped"));
-      return;
-    }
-  bsp_http_download_next (down);
-}
-
-static void
-bsp_http_download_next (BspHttpDownload *down)
-{
-  g_input_stream_read_async (down->stream, down->buf, sizeof down->buf, G_PRIORITY_DEFAULT,
-                             down->cancellable, bsp_http_download_read_cb, down);
-}
-
-static void
-bsp_http_download_sent (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  BspHttpDownload *down = user_data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  SoupMessageHeaders *headers;
-
-  down->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (down->stream == NULL)
-    {
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  if (!SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
-    {
-      bsp_http_download_finish (down, bsp_http_status_error (msg, NULL));
-      return;
-    }
-  headers = soup_message_get_response_headers (msg);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    {
-      goffset announced = soup_message_headers_get_content_length (headers);
-      if (down->expected >= 0 && announced != down->expected)
-        {
-          bsp_http_download_finish (
-              down, g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_LONG,
-                                 "the proxy announces %" G_GOFFSET_FORMAT
-                                 " bytes, the sender %" G_GINT64_FORMAT,
-                                 announced, down->expected));
-          return;
-        }
-      down->expected = announced;
-    }
-  bsp_http_download_next (down);
-}
-
-void
-bsp_http_download (SoupSession *session, const char *url, gint64 expected,
-                   GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
-                   gpointer user_data)
-{
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, url);
-  BspHttpDownload *down;
-
-  if (msg == NULL)
-    {
-      g_autoptr (GError) bad = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                            "the proxy gave an invalid download URL");
-      done (bad, user_data);
-      return;
-    }
-  /* A redirect could lead anywhere, the user's own network included. */
-  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
-  down = g_new0 (BspHttpDownload, 1);
-  down->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  down->chunk = chunk;
-  down->done = done;
-  down->user_data = user_data;
-  down->expected = expected;
-  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
-                           bsp_http_download_sent, down);
 }

@@ -75,6 +75,7 @@ struct _BspTransfer
   guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
+  BspHttpDownload *download; /* recv: the GET's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
   gboolean path_said;    /* the conversation was told which path it takes */
 };
@@ -108,6 +109,7 @@ bsp_transfer_unref (BspTransfer *t)
     return;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_clear_pointer (&t->upload, bsp_http_upload_free);
+  g_clear_pointer (&t->download, bsp_http_download_free);
   if (t->xfer != NULL)
     purple_xfer_unref (t->xfer);
   g_free (t->sid);
@@ -160,8 +162,9 @@ bsp_transfer_detach (BspTransfer *t)
   t->state = BSP_STATE_ENDED;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_cancellable_cancel (t->cancellable);
-  /* Joins the upload's worker: nothing of it outlives this. */
+  /* Joins the upload's or download's worker: nothing of it outlives this. */
   g_clear_pointer (&t->upload, bsp_http_upload_free);
+  g_clear_pointer (&t->download, bsp_http_download_free);
   bsp_iq_tracker_forget (owner->iq, t);
   bsp_discovery_cancel (owner->discovery, t);
   /* The table's reference goes last. */
@@ -503,7 +506,6 @@ bsp_transfer_recv_done (const GError *error, gpointer user_data)
           bsp_transfer_http_failed (t, error);
         }
     }
-  bsp_transfer_unref (t);
 }
 
 static void
@@ -533,9 +535,10 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
   bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   /* The offered size is exact: 0 is an empty file, not an unknown size. */
   bsp_transfer_watch_start (t);
-  bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
-                     t->cancellable,
-                     bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
+  /* @t owns the download and frees it when it ends: no reference needed. */
+  t->download = bsp_http_download_start (t->owner->http, url,
+                                         (gint64) purple_xfer_get_size (t->xfer), t->cancellable,
+                                         bsp_transfer_recv_chunk, bsp_transfer_recv_done, t);
 }
 
 static gboolean
