@@ -4,10 +4,12 @@
  * Read on libpurple's main loop, a download cost a turn of the loop (and
  * two polls) for every few dozen KiB the socket had. Here a worker thread
  * runs the GET with libsoup's synchronous API on a session of its own, as
- * the upload does (bsp-http.c), and fills 256 KiB blocks with
- * g_input_stream_read_all (); each full block goes to the owner's main
- * context, which hands it to the consumer (the PurpleXfer's write, with
- * whatever the UI hooks there) and gives the block back. At most
+ * the upload does (bsp-http.c), and fills blocks of up to 256 KiB; each
+ * block goes to the owner's main context, which hands it to the consumer
+ * (the PurpleXfer's write, with whatever the UI hooks there) and gives
+ * the block back. A block goes as soon as the owner is idle, full or not:
+ * a slow link still shows every byte when it comes (and never looks
+ * stalled), a fast one fills whole blocks while the owner writes. At most
  * BSP_DOWNLOAD_BLOCKS blocks exist: a consumer slower than the network
  * holds the worker, so memory stays bounded and the proxy sees the
  * back-pressure. The worker touches no libpurple object.
@@ -50,6 +52,7 @@ struct _BspHttpDownload
   GMutex lock; /* the fields below */
   GCond cond;  /* a block came back, or the download stopped */
   gboolean stopped;
+  gboolean draining; /* the owner is busy with a block */
   GQueue filled; /* BspDownloadBlock for the owner, in order */
   GQueue spare;  /* BspDownloadBlock for the worker */
   guint blocks;  /* allocated */
@@ -125,6 +128,7 @@ bsp_http_download_drain (BspHttpDownload *down)
 
       g_mutex_lock (&down->lock);
       block = down->stopped ? NULL : g_queue_pop_head (&down->filled);
+      down->draining = block != NULL;
       g_mutex_unlock (&down->lock);
       if (block == NULL)
         return;
@@ -251,6 +255,36 @@ bsp_http_download_check_head (BspHttpDownload *down, SoupMessage *msg, GError **
   return TRUE;
 }
 
+/* Reads into @block up to @want bytes: until it is full, the body ends
+ * (@eof), or the owner is idle with at least some bytes to take. */
+static gboolean
+bsp_http_download_fill (BspHttpDownload *down, GInputStream *body, BspDownloadBlock *block,
+                        gsize want, gboolean *eof, GError **error)
+{
+  block->len = 0;
+  while (block->len < want)
+    {
+      gssize n = g_input_stream_read (body, block->data + block->len, want - block->len,
+                                      down->cancellable, error);
+      gboolean idle;
+
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        {
+          *eof = TRUE;
+          break;
+        }
+      block->len += n;
+      g_mutex_lock (&down->lock);
+      idle = !down->draining && g_queue_is_empty (&down->filled);
+      g_mutex_unlock (&down->lock);
+      if (idle)
+        break;
+    }
+  return TRUE;
+}
+
 /* In the worker: the whole GET. */
 static gboolean
 bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
@@ -259,6 +293,7 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
   g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, down->url);
   g_autoptr (GInputStream) body = NULL;
   guint64 received = 0;
+  gboolean eof = FALSE;
 
   if (msg == NULL)
     {
@@ -272,7 +307,7 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
   if (body == NULL || !bsp_http_download_check_head (down, msg, error))
     return FALSE;
 
-  while (TRUE)
+  while (!eof)
     {
       BspDownloadBlock *block = bsp_http_download_take_block (down);
       gsize want = BSP_DOWNLOAD_BLOCK;
@@ -287,8 +322,7 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
       /* One byte past the expected size is enough to tell it is longer. */
       if (down->expected >= 0)
         want = MIN (want, (guint64) down->expected - received + 1);
-      ok = g_input_stream_read_all (body, block->data, want, &block->len, down->cancellable,
-                                    error);
+      ok = bsp_http_download_fill (down, body, block, want, &eof, error);
       received += block->len;
       if (ok && down->expected >= 0 && received > (guint64) down->expected)
         {
@@ -301,8 +335,6 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
       bsp_http_download_give_block (down, block);
       if (!ok)
         return FALSE;
-      if (block->len < want)
-        break; /* the end of the body */
     }
   if (down->expected >= 0 && received != (guint64) down->expected)
     {
