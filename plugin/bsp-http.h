@@ -58,7 +58,8 @@ void bsp_http_upload_free (BspHttpUpload *upload);
 
 typedef struct _BspHttpDownload BspHttpDownload;
 
-/* GETs @url and hands the body to @chunk in large blocks, in order;
+/* GETs @url and hands the body to @chunk in order, in blocks of up to
+ * 256 KiB (as much as arrived while @chunk was busy);
  * @expected >= 0 is checked against the announced and the received
  * length. The request runs in a worker thread like an upload's, at most
  * a few blocks ahead of @chunk. @chunk and @done (once) run on the
