@@ -7,8 +7,8 @@
  * cost a turn of libpurple's loop. The body is a small stream class that
  * yields the multipart head, then the file (read in large blocks), then
  * the tail; the worker touches no libpurple object and hands progress and
- * the end back to the main context. The download reads the response
- * stream on the main loop in fixed chunks into the PurpleXfer.
+ * the end back to the main context. The download (bsp-http-download.c)
+ * works the same way, reading in large blocks.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -23,8 +23,6 @@
 
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
-#define BSP_HTTP_CHUNK (64 * 1024)
-
 /* ==== the session =========================================================== */
 
 SoupSession *
@@ -35,8 +33,50 @@ bsp_http_session_new (PurpleAccount *account)
   return bsp_http_proxy_session_new (proxy);
 }
 
+/* ==== worker threads ========================================================= */
+
+gboolean
+bsp_http_worker_run (BspHttpProxy *proxy, BspHttpWorkerFunc func, gpointer data, GError **error)
+{
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  SoupSession *session;
+  gboolean ok;
+
+  /* The session belongs to this thread, and libsoup's sync I/O runs on
+   * this thread's own context, never on libpurple's. It has the account's
+   * proxy settings and answers the network proxy's 407 with them. */
+  g_main_context_push_thread_default (context);
+  session = bsp_http_proxy_session_new (proxy);
+  ok = func (data, session, error);
+  soup_session_abort (session);
+  g_object_unref (session);
+  g_main_context_pop_thread_default (context);
+  return ok;
+}
+
+GSource *
+bsp_http_post (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify notify,
+               int priority)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  return source;
+}
+
+void
+bsp_http_source_drop (GSource *source)
+{
+  if (source == NULL)
+    return;
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
 /* "the proxy answered 502 Bad Gateway: <first line of its text>" */
-static GError *
+GError *
 bsp_http_status_error (SoupMessage *msg, GBytes *body)
 {
   guint status = soup_message_get_status (msg);
@@ -66,13 +106,31 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
       detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* A buffer the kernel copies file or socket data into. Page-aligned: a
+ * large g_malloc () block starts 16 bytes into a page, and copying into a
+ * destination that is not aligned to a cache line costs several times
+ * more (measured: reading a file into a 256 KiB block at offset 16 of a
+ * page took 4× as long as at offset 0). Freed with g_aligned_free (). */
+guint8 *
+bsp_http_block_new (gsize size)
+{
+  return g_aligned_alloc (1, size, 4096);
+}
+
 /* ==== the upload body ========================================================= */
 
 /* head, then exactly @size bytes of the file, then tail: a read never
  * spans two of them.
  *
- * libsoup writes a request body by splicing it in 8 KiB reads; the file is
- * read in large blocks and the small reads are answered from the block.
+ * libsoup writes a request body by splicing it in 8 KiB pieces, each a
+ * send(2) of its own and a signal emission; at a GiB that is most of the
+ * sender's CPU time. So on HTTP/1.x, when libsoup asks for the first
+ * piece (the request line and headers are out by then), the stream
+ * writes the whole body itself, in large blocks, onto the connection
+ * libsoup reported in SoupMessage::network-event, and then ends: libsoup
+ * goes on to read the answer. The bytes on the wire are the same. Without
+ * that connection (or over HTTP/2, whose body is framed), libsoup's reads
+ * are answered from the block, read from the file in large blocks.
  * Only the synchronous read is implemented: the upload runs in a thread
  * of its own (GInputStream's default async read would run it in GIO's
  * pool, which works too, but nothing here asks for it). */
@@ -100,6 +158,9 @@ struct _BspMultipartStream
   gsize block_len;
   BspMultipartProgress progress;
   gpointer progress_data;
+  SoupMessage *msg;      /* not a reference: it owns the stream */
+  GOutputStream *direct; /* the connection's output, once libsoup told it */
+  gboolean started;
 };
 
 G_DEFINE_TYPE (BspMultipartStream, bsp_multipart_stream, G_TYPE_INPUT_STREAM)
@@ -145,6 +206,75 @@ bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize c
   return TRUE;
 }
 
+/* The block is used up: the next one from the file, or the end of the
+ * file part (inner_done). FALSE with @error when the file fails or ends
+ * short. */
+static gboolean
+bsp_multipart_stream_fill (BspMultipartStream *self, GCancellable *cancellable, GError **error)
+{
+  gssize got;
+
+  /* A good moment to tell: once per block, not per small read. */
+  if (self->progress != NULL)
+    self->progress (self->file_done, self->progress_data);
+  if (self->file_left == 0)
+    {
+      /* The offer's size is what goes, even if the file grew since. */
+      self->inner_done = TRUE;
+      return TRUE;
+    }
+  got = g_input_stream_read (self->inner, self->block, MIN (BSP_MULTIPART_BLOCK, self->file_left),
+                             cancellable, error);
+  if (got < 0)
+    return FALSE;
+  if (got == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
+                   self->file_left);
+      return FALSE;
+    }
+  self->file_left -= got;
+  self->block_off = 0;
+  self->block_len = got;
+  return TRUE;
+}
+
+static gboolean
+bsp_multipart_stream_write_bytes (BspMultipartStream *self, GBytes *bytes, gsize *off,
+                                  GCancellable *cancellable, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  if (!g_output_stream_write_all (self->direct, data, len, NULL, cancellable, error))
+    return FALSE;
+  *off = len;
+  return TRUE;
+}
+
+/* The whole body straight onto the connection, in large blocks. */
+static gboolean
+bsp_multipart_stream_write_direct (BspMultipartStream *self, GCancellable *cancellable,
+                                   GError **error)
+{
+  if (!bsp_multipart_stream_write_bytes (self, self->head, &self->head_off, cancellable, error))
+    return FALSE;
+  while (TRUE)
+    {
+      if (!bsp_multipart_stream_fill (self, cancellable, error))
+        return FALSE;
+      if (self->inner_done)
+        break;
+      if (!g_output_stream_write_all (self->direct, self->block, self->block_len, NULL,
+                                      cancellable, error))
+        return FALSE;
+      self->block_off = self->block_len;
+      self->file_done += self->block_len;
+    }
+  return bsp_multipart_stream_write_bytes (self, self->tail, &self->tail_off, cancellable, error);
+}
+
 static gssize
 bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
                            GCancellable *cancellable, GError **error)
@@ -152,35 +282,17 @@ bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
   BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
   gsize n = 0;
 
-  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
+  if (!self->started)
     {
-      gssize got;
-
-      /* A block is used up: a good moment to tell (once per block, not
-       * per small read). */
-      if (self->progress != NULL)
-        self->progress (self->file_done, self->progress_data);
-      if (self->file_left == 0)
-        {
-          /* The offer's size is what goes, even if the file grew since. */
-          self->inner_done = TRUE;
-          continue;
-        }
-      got = g_input_stream_read (self->inner, self->block,
-                                 MIN (BSP_MULTIPART_BLOCK, self->file_left), cancellable, error);
-      if (got < 0)
-        return -1;
-      if (got == 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                       "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
-                       self->file_left);
-          return -1;
-        }
-      self->file_left -= got;
-      self->block_off = 0;
-      self->block_len = got;
+      self->started = TRUE;
+      if (self->direct != NULL && self->msg != NULL
+          && soup_message_get_http_version (self->msg) != SOUP_HTTP_2_0)
+        /* Written: what is left for libsoup is the end of the body. */
+        return bsp_multipart_stream_write_direct (self, cancellable, error) ? 0 : -1;
     }
+  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
+    if (!bsp_multipart_stream_fill (self, cancellable, error))
+      return -1;
   return n;
 }
 
@@ -198,7 +310,8 @@ bsp_multipart_stream_finalize (GObject *object)
   g_bytes_unref (self->head);
   g_bytes_unref (self->tail);
   g_object_unref (self->inner);
-  g_free (self->block);
+  g_clear_object (&self->direct);
+  g_aligned_free (self->block);
   G_OBJECT_CLASS (bsp_multipart_stream_parent_class)->finalize (object);
 }
 
@@ -215,7 +328,7 @@ bsp_multipart_stream_class_init (BspMultipartStreamClass *klass)
 static void
 bsp_multipart_stream_init (BspMultipartStream *self)
 {
-  self->block = g_malloc (BSP_MULTIPART_BLOCK);
+  self->block = bsp_http_block_new (BSP_MULTIPART_BLOCK);
 }
 
 /* ==== upload ================================================================== */
@@ -244,8 +357,11 @@ struct _BspHttpUpload
   BspHttpProgress progress; /* owner's side: called on @context */
   BspHttpDone done;
   gpointer user_data;
-  gboolean chunked;   /* the worker's: how the body is framed */
-  GError *body_error; /* the worker's: the body could not be set again */
+  /* The worker's own: */
+  gboolean chunked;        /* through an HTTP proxy in the clear */
+  GError *body_error;      /* the body could not be set again on a restart */
+  GInputStream *body;      /* the message's current body (the message owns it) */
+  GOutputStream *direct;   /* the connection's output, once libsoup told it */
 
   GMutex lock; /* the fields below */
   guint64 sent;
@@ -275,6 +391,7 @@ bsp_http_upload_unref (BspHttpUpload *up)
   g_clear_object (&up->cancellable);
   g_clear_pointer (&up->proxy, bsp_http_proxy_unref);
   g_clear_error (&up->body_error);
+  g_clear_object (&up->direct);
   g_free (up->url);
   g_free (up->sidhash);
   g_free (up->path);
@@ -288,13 +405,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
 static GSource *
 bsp_http_upload_post_locked (BspHttpUpload *up, GSourceFunc func, int priority)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, priority);
-  g_source_set_callback (source, func, bsp_http_upload_ref (up),
-                         (GDestroyNotify) bsp_http_upload_unref);
-  g_source_attach (source, up->context);
-  return source;
+  return bsp_http_post (up->context, func, bsp_http_upload_ref (up),
+                        (GDestroyNotify) bsp_http_upload_unref, priority);
 }
 
 /* On the owner's context. */
@@ -372,6 +484,25 @@ bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type
   return G_INPUT_STREAM (body);
 }
 
+/* In the worker: the connection the request goes on, once it is
+ * complete (through any proxy, TLS included), for the body stream to
+ * write onto. Not when the body goes chunked: that framing is libsoup's. */
+static void
+bsp_http_upload_network_event (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection,
+                               gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+
+  if (event != G_SOCKET_CLIENT_COMPLETE || connection == NULL || up->chunked)
+    return;
+  g_set_object (&up->direct, g_io_stream_get_output_stream (connection));
+  if (up->body != NULL)
+    {
+      BSP_MULTIPART_STREAM (up->body)->msg = msg;
+      g_set_object (&BSP_MULTIPART_STREAM (up->body)->direct, up->direct);
+    }
+}
+
 /* In the worker: (re)sets the body of the POST, from the file's start.
  * libsoup drops a streamed body whenever it restarts the message (to
  * answer the network proxy's 407). */
@@ -387,6 +518,12 @@ bsp_http_upload_set_body (BspHttpUpload *up, SoupMessage *msg, GError **error)
   if (in == NULL)
     return FALSE;
   body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
+  if (up->direct != NULL && !up->chunked)
+    {
+      BSP_MULTIPART_STREAM (body)->msg = msg;
+      g_set_object (&BSP_MULTIPART_STREAM (body)->direct, up->direct);
+    }
+  up->body = body;
   soup_message_set_request_body (msg, content_type, body, up->chunked ? -1 : length);
   return TRUE;
 }
@@ -402,8 +539,9 @@ bsp_http_upload_restarted (SoupMessage *msg, gpointer user_data)
 
 /* In the worker: the whole POST. */
 static gboolean
-bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
+bsp_http_upload_run (gpointer data, SoupSession *session, GError **error)
 {
+  BspHttpUpload *up = data;
   g_autoptr (SoupMessage) msg = NULL;
   g_autoptr (GInputStream) response = NULL;
   g_autoptr (GBytes) detail = NULL;
@@ -435,11 +573,13 @@ bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
       if (!bsp_http_proxy_sign_in (up->proxy, session, up->url, up->cancellable, error))
         return FALSE;
     }
+  g_signal_connect (msg, "network-event", G_CALLBACK (bsp_http_upload_network_event), up);
   if (!bsp_http_upload_set_body (up, msg, error))
     return FALSE;
   g_signal_connect (msg, "restarted", G_CALLBACK (bsp_http_upload_restarted), up);
 
   response = soup_session_send (session, msg, up->cancellable, error);
+  up->body = NULL;
   if (up->body_error != NULL)
     {
       g_clear_error (error);
@@ -460,18 +600,9 @@ static gpointer
 bsp_http_upload_thread (gpointer data)
 {
   BspHttpUpload *up = data;
-  g_autoptr (GMainContext) context = g_main_context_new ();
   GError *error = NULL;
-  SoupSession *session;
 
-  /* The session belongs to this thread, and libsoup's sync I/O runs on
-   * this thread's own context, never on libpurple's. */
-  g_main_context_push_thread_default (context);
-  session = bsp_http_proxy_session_new (up->proxy);
-  bsp_http_upload_run (up, session, &error);
-  soup_session_abort (session);
-  g_object_unref (session);
-  g_main_context_pop_thread_default (context);
+  bsp_http_worker_run (up->proxy, bsp_http_upload_run, up, &error);
 
   g_mutex_lock (&up->lock);
   up->error = error;
@@ -524,154 +655,7 @@ bsp_http_upload_free (BspHttpUpload *up)
   progress_source = g_steal_pointer (&up->progress_source);
   done_source = g_steal_pointer (&up->done_source);
   g_mutex_unlock (&up->lock);
-  if (progress_source != NULL)
-    {
-      g_source_destroy (progress_source);
-      g_source_unref (progress_source);
-    }
-  if (done_source != NULL)
-    {
-      g_source_destroy (done_source);
-      g_source_unref (done_source);
-    }
+  bsp_http_source_drop (progress_source);
+  bsp_http_source_drop (done_source);
   bsp_http_upload_unref (up);
-}
-
-/* ==== download ================================================================ */
-
-typedef struct
-{
-  GInputStream *stream;
-  GCancellable *cancellable;
-  BspHttpChunk chunk;
-  BspHttpDone done;
-  gpointer user_data;
-  gint64 expected;
-  guint64 received;
-  guint8 buf[BSP_HTTP_CHUNK];
-} BspHttpDownload;
-
-static void
-bsp_http_download_finish (BspHttpDownload *down, GError *error)
-{
-  down->done (error, down->user_data);
-  g_clear_error (&error);
-  g_clear_object (&down->stream);
-  g_clear_object (&down->cancellable);
-  g_free (down);
-}
-
-static void bsp_http_download_next (BspHttpDownload *down);
-
-static void
-bsp_http_download_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  BspHttpDownload *down = user_data;
-  GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  if (n < 0)
-    {
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  if (n == 0)
-    {
-      if (down->expected >= 0 && down->received != (guint64) down->expected)
-        error = g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_SHORT,
-                             "the download ended after %" G_GUINT64_FORMAT " of %" G_GINT64_FORMAT
-                             " bytes",
-                             down->received, down->expected);
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  down->received += n;
-  if (down->expected >= 0 && down->received > (guint64) down->expected)
-    {
-      bsp_http_download_finish (down, g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_LONG,
-                                                   "the download is longer than the %" G_GINT64_FORMAT
-                                                   " bytes announced",
-                                                   down->expected));
-      return;
-    }
-  if (!down->chunk (down->buf, n, down->user_data))
-    {
-      bsp_http_download_finish (down, g_error_new_literal (BSP_HTTP_ERROR,
-                                                           BSP_HTTP_ERROR_ABORTED,
-                                                           "the download was stopped"));
-      return;
-    }
-  bsp_http_download_next (down);
-}
-
-static void
-bsp_http_download_next (BspHttpDownload *down)
-{
-  g_input_stream_read_async (down->stream, down->buf, sizeof down->buf, G_PRIORITY_DEFAULT,
-                             down->cancellable, bsp_http_download_read_cb, down);
-}
-
-static void
-bsp_http_download_sent (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  BspHttpDownload *down = user_data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  SoupMessageHeaders *headers;
-
-  down->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (down->stream == NULL)
-    {
-      bsp_http_download_finish (down, error);
-      return;
-    }
-  if (!SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
-    {
-      bsp_http_download_finish (down, bsp_http_status_error (msg, NULL));
-      return;
-    }
-  headers = soup_message_get_response_headers (msg);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    {
-      goffset announced = soup_message_headers_get_content_length (headers);
-      if (down->expected >= 0 && announced != down->expected)
-        {
-          bsp_http_download_finish (
-              down, g_error_new (BSP_HTTP_ERROR, BSP_HTTP_ERROR_LONG,
-                                 "the proxy announces %" G_GOFFSET_FORMAT
-                                 " bytes, the sender %" G_GINT64_FORMAT,
-                                 announced, down->expected));
-          return;
-        }
-      down->expected = announced;
-    }
-  bsp_http_download_next (down);
-}
-
-void
-bsp_http_download (SoupSession *session, const char *url, gint64 expected,
-                   GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
-                   gpointer user_data)
-{
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, url);
-  BspHttpDownload *down;
-
-  if (msg == NULL)
-    {
-      g_autoptr (GError) bad = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                            "the proxy gave an invalid download URL");
-      done (bad, user_data);
-      return;
-    }
-  /* A redirect could lead anywhere, the user's own network included. */
-  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
-  bsp_http_proxy_watch (bsp_http_proxy_from_session (session), msg);
-  down = g_new0 (BspHttpDownload, 1);
-  down->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  down->chunk = chunk;
-  down->done = done;
-  down->user_data = user_data;
-  down->expected = expected;
-  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
-                           bsp_http_download_sent, down);
 }

@@ -8,6 +8,8 @@
 #include <libsoup/soup.h>
 #include <purple.h>
 
+#include "bsp-http-proxy.h"
+
 G_BEGIN_DECLS
 
 #define BSP_HTTP_ERROR (bsp_http_error_quark ())
@@ -56,10 +58,39 @@ BspHttpUpload *bsp_http_upload_start (SoupSession *session, const char *url, con
  * this. May be called from @done. */
 void bsp_http_upload_free (BspHttpUpload *upload);
 
-/* GETs @url and hands every chunk to @chunk as it arrives; @expected >= 0
- * is checked against the announced and the received length. */
-void bsp_http_download (SoupSession *session, const char *url, gint64 expected,
-                        GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
-                        gpointer user_data);
+typedef struct _BspHttpDownload BspHttpDownload;
+
+/* GETs @url and hands the body to @chunk in order, in blocks of up to
+ * 256 KiB (as much as arrived while @chunk was busy);
+ * @expected >= 0 is checked against the announced and the received
+ * length. The request runs in a worker thread like an upload's, at most
+ * a few blocks ahead of @chunk. @chunk and @done (once) run on the
+ * calling thread's thread-default main context; @done gets NULL only
+ * when the whole body arrived and @chunk took it, G_IO_ERROR_CANCELLED
+ * when @cancellable was cancelled. */
+BspHttpDownload *bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
+                                          GCancellable *cancellable, BspHttpChunk chunk,
+                                          BspHttpDone done, gpointer user_data);
+/* As bsp_http_upload_free (): neither @chunk nor @done runs after this.
+ * May be called from either. */
+void bsp_http_download_free (BspHttpDownload *download);
+
+/* ---- shared by the upload and the download ---- */
+
+/* In a worker thread: runs @func with a session of its own (@proxy's
+ * settings and credentials) on a main context of its own, then closes the
+ * session. */
+typedef gboolean (*BspHttpWorkerFunc) (gpointer data, SoupSession *session, GError **error);
+gboolean bsp_http_worker_run (BspHttpProxy *proxy, BspHttpWorkerFunc func, gpointer data,
+                              GError **error);
+/* An idle source on @context calling @func (@data, released by @notify). */
+GSource *bsp_http_post (GMainContext *context, GSourceFunc func, gpointer data,
+                        GDestroyNotify notify, int priority);
+/* Destroys and releases @source (NULL is fine). */
+void bsp_http_source_drop (GSource *source);
+/* A block the kernel copies into: page-aligned, freed with g_aligned_free (). */
+guint8 *bsp_http_block_new (gsize size);
+/* The error for a non-2xx answer, with the start of @body when given. */
+GError *bsp_http_status_error (SoupMessage *msg, GBytes *body);
 
 G_END_DECLS

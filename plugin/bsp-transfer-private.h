@@ -70,6 +70,7 @@ struct _BspTransfer
   guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
+  BspHttpDownload *download; /* recv: the GET's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
   char *http_blocked;    /* why a bs-proxy's HTTP side can't be used from here (the
                           * network's proxy refused it), for the path line */

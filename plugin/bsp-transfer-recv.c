@@ -52,7 +52,6 @@ bsp_transfer_recv_done (const GError *error, gpointer user_data)
           bsp_transfer_http_failed (t, error);
         }
     }
-  bsp_transfer_unref (t);
 }
 
 static void
@@ -82,9 +81,10 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
   bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
   /* The offered size is exact: 0 is an empty file, not an unknown size. */
   bsp_transfer_watch_start (t);
-  bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
-                     t->cancellable,
-                     bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
+  /* @t owns the download and frees it when it ends: no reference needed. */
+  t->download = bsp_http_download_start (t->owner->http, url,
+                                         (gint64) purple_xfer_get_size (t->xfer), t->cancellable,
+                                         bsp_transfer_recv_chunk, bsp_transfer_recv_done, t);
 }
 
 static gboolean

@@ -49,6 +49,7 @@ bsp_transfer_unref (BspTransfer *t)
     return;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_clear_pointer (&t->upload, bsp_http_upload_free);
+  g_clear_pointer (&t->download, bsp_http_download_free);
   if (t->xfer != NULL)
     purple_xfer_unref (t->xfer);
   g_free (t->sid);
@@ -102,8 +103,9 @@ bsp_transfer_detach (BspTransfer *t)
   t->state = BSP_STATE_ENDED;
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_cancellable_cancel (t->cancellable);
-  /* Joins the upload's worker: nothing of it outlives this. */
+  /* Joins the upload's or download's worker: nothing of it outlives this. */
   g_clear_pointer (&t->upload, bsp_http_upload_free);
+  g_clear_pointer (&t->download, bsp_http_download_free);
   bsp_iq_tracker_forget (owner->iq, t);
   bsp_discovery_cancel (owner->discovery, t);
   /* The table's reference goes last. */

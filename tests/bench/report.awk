@@ -6,7 +6,9 @@
 # Variables (-v): mode ("table" prints the markdown tables, "results" the RESULT
 # lines), relay_label, conc_label, conc_levels ("1 8 32 128"), size_labels
 # ("64M 1G 4G"), runs, socat_buffer, e2e_label, e2e_note (the whole end-to-end
-# figure skipped), e2e_ej_note (its ejabberd baseline skipped, and why).
+# figure skipped), e2e_ej_note (its ejabberd baseline skipped, and why),
+# figures (the figures measured, of "relay conc sizes e2e"; all when unset):
+# only their tables, RESULT lines and targets are printed.
 # End-to-end keys are e2e/COMBO: plugin-plugin, plugin-plain, plain-plugin and
 # plain-plain through proxy-test-server, plain-plain-ejabberd through
 # ejabberd's mod_proxy65; their ratio_vs_ejabberd is against the last.
@@ -63,6 +65,8 @@ function status(key) {
 }
 
 function check(ok) { return ok ? "holds" : "MISSED" }
+
+function on(figure) { return figures == "" || index(" " figures " ", " " figure " ") > 0 }
 
 function combo_label(c) {
   if (c == "plugin-plugin") return "plugin → plugin"
@@ -122,14 +126,16 @@ END {
   pr = mib("relay/prosody")
 
   if (mode == "results") {
-    for (i = 1; i <= npairs; i++) {
+    for (i = 1; i <= npairs && on("relay"); i++) {
       k = "relay/" pairs[i]
       result("relay/" pairs[i], k, mib(k), ratio(mib(k), socat), ratio(mib(k), ej), ratio(mib(k), pr), "")
     }
-    result("relay/socat", "relay/socat", socat, "", ratio(socat, ej), ratio(socat, pr), "")
-    result("relay/ejabberd", "relay/ejabberd", ej, ratio(ej, socat), "", ratio(ej, pr), "")
-    result("relay/prosody", "relay/prosody", pr, ratio(pr, socat), ratio(pr, ej), "", "")
-    for (l = 1; l <= nlevels; l++) {
+    if (on("relay")) {
+      result("relay/socat", "relay/socat", socat, "", ratio(socat, ej), ratio(socat, pr), "")
+      result("relay/ejabberd", "relay/ejabberd", ej, ratio(ej, socat), "", ratio(ej, pr), "")
+      result("relay/prosody", "relay/prosody", pr, ratio(pr, socat), ratio(pr, ej), "", "")
+    }
+    for (l = 1; l <= nlevels && on("conc"); l++) {
       n = levels[l]
       e = mib("conc/" n "/ejabberd")
       p = mib("conc/" n "/prosody")
@@ -140,7 +146,7 @@ END {
       result("concurrency/" n "/ejabberd", "conc/" n "/ejabberd", e, "", "", ratio(e, p), median(cpus["conc/" n "/ejabberd"]))
       result("concurrency/" n "/prosody", "conc/" n "/prosody", p, "", ratio(p, e), "", median(cpus["conc/" n "/prosody"]))
     }
-    for (s = 1; s <= nsizes; s++)
+    for (s = 1; s <= nsizes && on("sizes"); s++)
       for (i = 1; i <= npairs; i++) {
         k = "size/" sizes[s] "/" pairs[i]
         result("rss-vs-size/" sizes[s] "/" pairs[i], k, mib(k), "", "", "", "")
@@ -149,6 +155,8 @@ END {
     # ejabberd's proxy in the same figure (socat and Prosody: their relays).
     e2e_ej = mib("e2e/plain-plain-ejabberd")
     ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain", combos, " ")
+    if (!on("e2e"))
+      exit
     for (i = 1; i <= ncombos; i++) {
       k = "e2e/" combos[i]
       m = mib(k)
@@ -159,106 +167,125 @@ END {
     exit
   }
 
-  printf "### Relay: one transfer of %s, median of %d run(s)\n\n", relay_label, runs
-  print "| path (sender → receiver) | MiB/s | vs socat | vs ejabberd | vs Prosody | server CPU | peak RSS |"
-  print "|---|---:|---:|---:|---:|---:|---:|"
-  nall = split("socks5-socks5 http-socks5 socks5-http http-http socat ejabberd prosody", all, " ")
-  for (i = 1; i <= nall; i++) {
-    k = "relay/" all[i]
-    m = mib(k)
-    if (status(k) != "") {
-      printf "| %s | %s | | | | | |\n", pair_label(all[i]), status(k)
-      continue
-    }
-    printf "| %s | %.0f | %s | %s | %s | %s | %s |\n", pair_label(all[i]), m,
-      all[i] == "socat" ? "1" : fmt(ratio(m, socat), "%.2f"),
-      all[i] == "ejabberd" ? "1" : fmt(ratio(m, ej), "%.2f"),
-      all[i] == "prosody" ? "1" : fmt(ratio(m, pr), "%.1f"),
-      fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
-  }
-
-  printf "\n### Concurrency: N simultaneous transfers of %s each, aggregate, median of %d run(s)\n\n", conc_label, runs
-  print "| path | N | MiB/s | vs ejabberd | vs Prosody | server CPU s/GiB | peak RSS |"
-  print "|---|---:|---:|---:|---:|---:|---:|"
-  ncon = split("socks5-socks5 http-socks5 socks5-http http-http ejabberd prosody", con, " ")
-  for (i = 1; i <= ncon; i++)
-    for (l = 1; l <= nlevels; l++) {
-      n = levels[l]
-      k = "conc/" n "/" con[i]
-      e = mib("conc/" n "/ejabberd")
-      p = mib("conc/" n "/prosody")
-      if (status(k) != "") {
-        printf "| %s | %d | %s | | | | |\n", pair_label(con[i]), n, status(k)
-        continue
-      }
+  if (on("relay")) {
+    printf "### Relay: one transfer of %s, median of %d run(s)\n\n", relay_label, runs
+    print "| path (sender → receiver) | MiB/s | vs socat | vs ejabberd | vs Prosody | server CPU | peak RSS |"
+    print "|---|---:|---:|---:|---:|---:|---:|"
+    nall = split("socks5-socks5 http-socks5 socks5-http http-http socat ejabberd prosody", all, " ")
+    for (i = 1; i <= nall; i++) {
+      k = "relay/" all[i]
       m = mib(k)
-      printf "| %s | %d | %.0f | %s | %s | %s | %s |\n", pair_label(con[i]), n, m,
-        con[i] == "ejabberd" ? "1" : fmt(ratio(m, e), "%.2f"),
-        con[i] == "prosody" ? "1" : fmt(ratio(m, p), "%.1f"),
-        fmt(median(cpus[k]), "%.2f"), fmt(rss_mib(k), "%.1f MiB")
-    }
-
-  printf "\n### Peak RSS against file size: one transfer each, a fresh proxy-test-server per pair\n\n"
-  head = "| path |"
-  rule = "|---|"
-  for (s = 1; s <= nsizes; s++) {
-    head = head " " sizes[s] " |"
-    rule = rule "---:|"
-  }
-  print head " growth |"
-  print rule "---:|"
-  for (i = 1; i <= npairs; i++) {
-    line = "| " pair_label(pairs[i]) " |"
-    first = ""
-    last = ""
-    for (s = 1; s <= nsizes; s++) {
-      k = "size/" sizes[s] "/" pairs[i]
-      v = rss_mib(k)
-      line = line " " (status(k) != "" ? status(k) : fmt(v, "%.1f MiB")) " |"
-      if (s == 1) first = v
-      if (s == nsizes) last = v
-    }
-    print line " " ((first != "" && last != "") ? sprintf("%+.1f MiB", last - first) : "–") " |"
-  }
-
-  printf "\n### End to end: libpurple to libpurple through proxy-test-server, and plain libpurple through ejabberd's mod_proxy65, %s, alternating, median of %d run(s)\n\n", e2e_label, runs
-  e2e_ej = mib("e2e/plain-plain-ejabberd")
-  if (e2e_note != "")
-    print e2e_note
-  else {
-    print "| alice → bob | proxy path | MiB/s | vs bsb-bench on that path | vs plain libpurple through ejabberd | server CPU | peak RSS |"
-    print "|---|---|---:|---:|---:|---:|---:|"
-    ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain plain-plain-ejabberd", combos, " ")
-    for (i = 1; i <= ncombos; i++) {
-      k = "e2e/" combos[i]
-      ejrow = combos[i] == "plain-plain-ejabberd"
-      r = (k in route) ? route[k] : (ejrow ? "SOCKS5-SOCKS5" : "?")
-      # The relay figure for that path, and its own server.
-      bk = ejrow ? "relay/ejabberd" : "relay/" route_pair(r)
-      gsub("-", " → ", r)
-      if (ejrow && !(k in seen) && e2e_ej_note != "") {
-        printf "| %s | %s | skipped | | | | |\n", combo_label(combos[i]), r
-        continue
-      }
       if (status(k) != "") {
-        printf "| %s | %s | %s | | | | |\n", combo_label(combos[i]), r, status(k)
+        printf "| %s | %s | | | | | |\n", pair_label(all[i]), status(k)
         continue
       }
-      m = mib(k)
-      printf "| %s | %s | %.0f | %s | %s | %s | %s |\n", combo_label(combos[i]), r, m,
-        fmt(ratio(m, mib(bk)), "%.2f"),
-        ejrow ? "1" : fmt(ratio(m, e2e_ej), "%.2f"),
+      printf "| %s | %.0f | %s | %s | %s | %s | %s |\n", pair_label(all[i]), m,
+        all[i] == "socat" ? "1" : fmt(ratio(m, socat), "%.2f"),
+        all[i] == "ejabberd" ? "1" : fmt(ratio(m, ej), "%.2f"),
+        all[i] == "prosody" ? "1" : fmt(ratio(m, pr), "%.1f"),
         fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
     }
-    print "\nServer CPU and peak RSS: proxy-test-server's, or for the last row the whole ejabberd node's (c2s and mod_proxy65)."
-    if (e2e_ej_note != "")
-      print "\n" e2e_ej_note
   }
 
-  # The targets of the issue, each with its evidence.
+  if (on("conc")) {
+    printf "\n### Concurrency: N simultaneous transfers of %s each, aggregate, median of %d run(s)\n\n", conc_label, runs
+    print "| path | N | MiB/s | vs ejabberd | vs Prosody | server CPU s/GiB | peak RSS |"
+    print "|---|---:|---:|---:|---:|---:|---:|"
+    ncon = split("socks5-socks5 http-socks5 socks5-http http-http ejabberd prosody", con, " ")
+    for (i = 1; i <= ncon; i++)
+      for (l = 1; l <= nlevels; l++) {
+        n = levels[l]
+        k = "conc/" n "/" con[i]
+        e = mib("conc/" n "/ejabberd")
+        p = mib("conc/" n "/prosody")
+        if (status(k) != "") {
+          printf "| %s | %d | %s | | | | |\n", pair_label(con[i]), n, status(k)
+          continue
+        }
+        m = mib(k)
+        printf "| %s | %d | %.0f | %s | %s | %s | %s |\n", pair_label(con[i]), n, m,
+          con[i] == "ejabberd" ? "1" : fmt(ratio(m, e), "%.2f"),
+          con[i] == "prosody" ? "1" : fmt(ratio(m, p), "%.1f"),
+          fmt(median(cpus[k]), "%.2f"), fmt(rss_mib(k), "%.1f MiB")
+      }
+  }
+
+  if (on("sizes")) {
+    printf "\n### Peak RSS against file size: one transfer each, a fresh proxy-test-server per pair\n\n"
+    head = "| path |"
+    rule = "|---|"
+    for (s = 1; s <= nsizes; s++) {
+      head = head " " sizes[s] " |"
+      rule = rule "---:|"
+    }
+    print head " growth |"
+    print rule "---:|"
+    for (i = 1; i <= npairs; i++) {
+      line = "| " pair_label(pairs[i]) " |"
+      first = ""
+      last = ""
+      for (s = 1; s <= nsizes; s++) {
+        k = "size/" sizes[s] "/" pairs[i]
+        v = rss_mib(k)
+        line = line " " (status(k) != "" ? status(k) : fmt(v, "%.1f MiB")) " |"
+        if (s == 1) first = v
+        if (s == nsizes) last = v
+      }
+      print line " " ((first != "" && last != "") ? sprintf("%+.1f MiB", last - first) : "–") " |"
+    }
+  }
+
+  if (on("e2e")) {
+    printf "\n### End to end: libpurple to libpurple through proxy-test-server, and plain libpurple through ejabberd's mod_proxy65, %s, alternating, median of %d run(s)\n\n", e2e_label, runs
+    e2e_ej = mib("e2e/plain-plain-ejabberd")
+    if (e2e_note != "")
+      print e2e_note
+    else {
+      print "| alice → bob | proxy path | MiB/s | vs bsb-bench on that path | vs plain libpurple through ejabberd | server CPU | peak RSS |"
+      print "|---|---|---:|---:|---:|---:|---:|"
+      ncombos = split("plugin-plugin plugin-plain plain-plugin plain-plain plain-plain-ejabberd", combos, " ")
+      for (i = 1; i <= ncombos; i++) {
+        k = "e2e/" combos[i]
+        ejrow = combos[i] == "plain-plain-ejabberd"
+        r = (k in route) ? route[k] : (ejrow ? "SOCKS5-SOCKS5" : "?")
+        # The relay figure for that path, and its own server.
+        bk = ejrow ? "relay/ejabberd" : "relay/" route_pair(r)
+        gsub("-", " → ", r)
+        if (ejrow && !(k in seen) && e2e_ej_note != "") {
+          printf "| %s | %s | skipped | | | | |\n", combo_label(combos[i]), r
+          continue
+        }
+        if (status(k) != "") {
+          printf "| %s | %s | %s | | | | |\n", combo_label(combos[i]), r, status(k)
+          continue
+        }
+        m = mib(k)
+        printf "| %s | %s | %.0f | %s | %s | %s | %s |\n", combo_label(combos[i]), r, m,
+          fmt(ratio(m, mib(bk)), "%.2f"),
+          ejrow ? "1" : fmt(ratio(m, e2e_ej), "%.2f"),
+          fmt(median(pcts[k]), "%.0f %%"), fmt(rss_mib(k), "%.1f MiB")
+      }
+      print "\nServer CPU and peak RSS: proxy-test-server's, or for the last row the whole ejabberd node's (c2s and mod_proxy65)."
+      if (e2e_ej_note != "")
+        print "\n" e2e_ej_note
+    }
+  }
+
+  # The targets of the issue, each with its evidence, for the figures measured.
   print "\n### Targets\n"
   print "| target | result | evidence |"
   print "|---|---|---|"
+  if (on("relay"))
+    targets_relay()
+  if (on("conc"))
+    targets_conc()
+  if (on("sizes"))
+    targets_sizes()
+  if (on("e2e"))
+    targets_e2e()
+}
+
+function targets_relay() {
   s5 = mib("relay/socks5-socks5")
   if (s5 != "" && ej != "")
     printf "| SOCKS5 → SOCKS5 ahead of ejabberd's mod_proxy65 | %s | %.0f vs %.0f MiB/s (%.2f×) |\n", check(s5 > ej), s5, ej, s5 / ej
@@ -286,6 +313,9 @@ END {
     ev = ev sprintf("%s %.1f×; ", pairs[i], m / pr)
   }
   printf "| every pair ≥ 5× Prosody's single stream | %s | %s |\n", check(ok), ev
+}
+
+function targets_conc() {
   ok = 1
   ev = ""
   top = levels[nlevels]
@@ -297,6 +327,9 @@ END {
     ev = ev sprintf("%s %.1f MiB; ", pairs[i], v)
   }
   printf "| peak RSS with %d concurrent ≤ 64 MiB | %s | %s |\n", top, check(ok), ev
+}
+
+function targets_sizes() {
   ok = 1
   ev = ""
   for (i = 1; i <= npairs; i++) {
@@ -308,6 +341,9 @@ END {
     ev = ev sprintf("%s %+.1f MiB; ", pairs[i], b - a)
   }
   printf "| RSS not growing with file size (%s → %s) | %s | %s |\n", sizes[1], sizes[nsizes], check(ok), ev
+}
+
+function targets_e2e() {
   t = "end to end plugin↔plugin ≥ 1.5× plain libpurple through ejabberd"
   pp = mib("e2e/plugin-plugin")
   pp_route = ("e2e/plugin-plugin" in route) ? route["e2e/plugin-plugin"] : "?"
@@ -325,4 +361,17 @@ END {
     }
     printf "| %s | not measured | %s |\n", t, ev
   }
+  # Against libpurple alone through the same proxy: the plugin must cost nothing.
+  pl = mib("e2e/plain-plain")
+  ok = pl != ""
+  ev = ""
+  ncombos = split("plugin-plugin plugin-plain plain-plugin", combos, " ")
+  for (i = 1; i <= ncombos; i++) {
+    m = mib("e2e/" combos[i])
+    if (m == "" || pl == "") { ok = 0; ev = ev combos[i] " not measured; "; continue }
+    if (m < pl) ok = 0
+    ev = ev sprintf("%s %.0f (%.2f×); ", combos[i], m, m / pl)
+  }
+  printf "| end to end, every row with the plugin ≥ plain → plain through proxy-test-server (%s MiB/s) | %s | %s |\n",
+    fmt(pl, "%.0f"), check(ok), ev
 }

@@ -3,6 +3,10 @@
 #
 #   sh tests/bench/run.sh           the full benchmark (about 10 to 20 minutes)
 #   sh tests/bench/run.sh --quick   small sizes, one run each: a smoke check
+#   sh tests/bench/run.sh --only e2e
+#                 only the figures named (comma-separated: relay, conc, sizes,
+#                 e2e), same sizes and runs; combines with --quick. The
+#                 end-to-end figure alone takes a few minutes.
 #
 # Installs what it needs from Debian (only what is missing), builds the project
 # in release mode into build-bench/, starts every server itself on 127.0.0.1
@@ -11,7 +15,8 @@
 # each in turn (A B C A B C …), and the median counts: the machine is shared.
 #
 # Prints the tables (markdown, also written to tests/bench/results/latest.md,
-# or results/quick.md with --quick) and one line per figure:
+# or results/quick.md with --quick, results/partial.md with --only) and one
+# line per figure:
 #   RESULT {"name": "...", "mib_s": ..., "ratio_vs_socat": ..., …, "peak_rss_kib": ...}
 # Exits 1 when any transfer failed or its bytes did not verify.
 #
@@ -23,12 +28,33 @@ ROOT=$(pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD=$ROOT/build-bench
 
+ALL_FIGURES="relay conc sizes e2e"
 QUICK=0
+FIGURES=$ALL_FIGURES
+only_next=0
 for arg in "$@"; do
+  if [ "$only_next" = 1 ]; then
+    arg=--only=$arg
+    only_next=0
+  fi
   case $arg in
     --quick) QUICK=1 ;;
+    --only) only_next=1 ;;
+    --only=*)
+      FIGURES=$(echo "${arg#--only=}" | tr ',' ' ')
+      for f in $FIGURES; do
+        case " $ALL_FIGURES " in
+          *" $f "*) ;;
+          *)
+            echo "run.sh: unknown figure '$f' (one of: $ALL_FIGURES)" >&2
+            exit 2
+            ;;
+        esac
+      done
+      [ -n "$FIGURES" ] || FIGURES=$ALL_FIGURES
+      ;;
     -h | --help)
-      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -37,6 +63,15 @@ for arg in "$@"; do
       ;;
   esac
 done
+if [ "$only_next" = 1 ]; then
+  echo "run.sh: --only needs a list of figures ($ALL_FIGURES)" >&2
+  exit 2
+fi
+
+# wants FIGURE: whether this invocation measures FIGURE.
+wants() {
+  case " $FIGURES " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
 
 if [ "$QUICK" = 1 ]; then
   RUNS=1
@@ -653,23 +688,29 @@ STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 COMMAND="sh tests/bench/run.sh${1:+ $*}"
 
-if start_ejabberd; then
+# ejabberd is a contestant of the relay figures and the baseline of the
+# end-to-end one; Prosody only of the relay figures.
+if ! wants relay && ! wants conc && ! wants e2e; then
+  :
+elif start_ejabberd; then
   BASELINES="$BASELINES ejabberd"
 else
   FAILED=1
   log "ejabberd is left out"
 fi
-if start_prosody; then
+if ! wants relay && ! wants conc; then
+  :
+elif start_prosody; then
   BASELINES="$BASELINES prosody"
 else
   FAILED=1
   log "Prosody is left out"
 fi
 
-figure_relay
-figure_concurrency
-figure_sizes
-figure_end_to_end
+if wants relay; then figure_relay; fi
+if wants conc; then figure_concurrency; fi
+if wants sizes; then figure_sizes; fi
+if wants e2e; then figure_end_to_end; fi
 
 stop_prosody
 stop_ejabberd
@@ -688,17 +729,19 @@ stop_ejabberd
   awk -v mode=table -v relay_label="$RELAY_LABEL" -v conc_label="$CONC_LABEL" \
     -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v runs="$RUNS" \
     -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" -v e2e_ej_note="$E2E_EJ_NOTE" \
-    -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
+    -v figures="$FIGURES" -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
 } >"$WORK/table.md"
 
 cat "$WORK/table.md"
 echo
-awk -v mode=results -v conc_levels="$LEVELS" -v size_labels="$SIZES" \
+awk -v mode=results -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v figures="$FIGURES" \
   -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
 
-# A smoke check does not replace the figures of a full run.
+# A smoke check or a part does not replace the figures of a full run.
 if [ "$QUICK" = 1 ]; then
   TABLE=tests/bench/results/quick.md
+elif [ "$FIGURES" != "$ALL_FIGURES" ]; then
+  TABLE=tests/bench/results/partial.md
 else
   TABLE=tests/bench/results/latest.md
 fi

@@ -1382,6 +1382,35 @@ e2e_test_sender_unloads (E2eFixture *fixture, gconstpointer user_data)
   g_assert_true (e2e_driver_log_contains (&run.alice, "bsproxy: unloaded"));
 }
 
+/* The download runs in a worker thread: unloading joins it, and nothing
+ * of it runs after the plugin is gone. */
+static void
+e2e_test_receiver_unloads (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  g_autofree char *line = NULL;
+
+  g_test_summary ("bob unloads the plugin while the file is being downloaded over HTTP: bob's "
+                  "conversation says so with no error notice, alice sees libpurple's own \"bob "
+                  "cancelled\", nothing crashes, bob's driver exits cleanly");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  line = g_strdup_printf ("Transfer of %s failed: the HTTP file transfer plugin was unloaded",
+                          file->name);
+  e2e_run_transfer (&run, fixture, c, file, NULL,
+                    (const char *const[]){ "--unload-at", E2E_TRIGGER_BYTES, NULL });
+
+  g_assert_nonnull (bsp_test_events_find (run.bob.events, "plugin-unloading", NULL));
+  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file, TRUE);
+  e2e_assert_line (&run.bob, "system", line, TRUE);
+  g_assert_true (e2e_driver_log_contains (&run.bob, "bsproxy: unloaded"));
+  e2e_assert_not_received (fixture, file);
+}
+
 static void
 e2e_test_sender_signs_off (E2eFixture *fixture, gconstpointer user_data)
 {
@@ -1702,6 +1731,7 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
+  e2e_add ("/e2e/failure/receiver-unloads-plugin", &e2e_failure, e2e_test_receiver_unloads);
   e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
   e2e_add ("/e2e/failure/receiver-disk-full", &e2e_failure, e2e_test_receiver_disk_full);
   e2e_add ("/e2e/failure/upload-reset", &e2e_upload_cut, e2e_test_http_cut);
