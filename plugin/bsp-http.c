@@ -18,6 +18,7 @@
 
 #include "bsp-http.h"
 #include "bsp-log.h"
+#include "bsp-multipart.h"
 
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
@@ -259,39 +260,6 @@ bsp_multipart_stream_init (BspMultipartStream *self)
   self->block = g_malloc (BSP_MULTIPART_BLOCK);
 }
 
-char *
-bsp_http_multipart_head (const char *boundary, const char *sidhash, const char *filename,
-                         goffset size)
-{
-  g_autofree char *escaped = g_uri_escape_string (filename, NULL, FALSE);
-  GString *ascii = g_string_new (NULL);
-  char *head;
-
-  /* An ASCII filename for old parsers, the exact one in filename*. */
-  for (const char *p = filename; *p; p++)
-    g_string_append_c (ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? *p : '_');
-  head = g_strdup_printf ("--%s\r\n"
-                          "Content-Disposition: form-data; name=\"SIDHASH\"\r\n"
-                          "\r\n"
-                          "%s\r\n"
-                          "--%s\r\n"
-                          "Content-Disposition: form-data; name=\"FILE\"; filename=\"%s\"; "
-                          "filename*=UTF-8''%s\r\n"
-                          "Content-Type: application/octet-stream\r\n"
-                          "Content-Length: %" G_GOFFSET_FORMAT "\r\n"
-                          "\r\n",
-                          boundary, sidhash, boundary, ascii->str, escaped, size);
-  g_string_free (ascii, TRUE);
-  return head;
-}
-
-char *
-bsp_http_multipart_tail (const char *boundary)
-{
-  return g_strdup_printf ("\r\n--%s--\r\n", boundary);
-}
-
-
 /* ==== upload ================================================================== */
 
 /* One upload: a worker thread runs the POST with libsoup's synchronous
@@ -429,8 +397,8 @@ bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type
   BspMultipartStream *body = g_object_new (BSP_TYPE_MULTIPART_STREAM, NULL);
   g_autofree char *uuid = g_uuid_string_random ();
   g_autofree char *boundary = g_strconcat ("bsproxy-", uuid, NULL);
-  char *head = bsp_http_multipart_head (boundary, up->sidhash, up->filename, up->size);
-  char *tail = bsp_http_multipart_tail (boundary);
+  char *head = bsp_multipart_head (boundary, up->sidhash, up->filename, up->size);
+  char *tail = bsp_multipart_tail (boundary);
 
   *length = strlen (head) + up->size + strlen (tail);
   *content_type = g_strdup_printf ("multipart/form-data; boundary=%s", boundary);

@@ -27,11 +27,6 @@ typedef enum
  * checked against the system's database. */
 SoupSession *bsp_http_session_new (PurpleAccount *account);
 
-/* The body of an upload, exactly as it goes on the wire. */
-char *bsp_http_multipart_head (const char *boundary, const char *sidhash, const char *filename,
-                               goffset size);
-char *bsp_http_multipart_tail (const char *boundary);
-
 typedef void (*BspHttpProgress) (guint64 done, gpointer user_data);
 typedef void (*BspHttpDone) (const GError *error, gpointer user_data);
 /* A downloaded chunk; return FALSE to stop with BSP_HTTP_ERROR_ABORTED. */

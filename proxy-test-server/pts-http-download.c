@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "bsp-multipart.h"
 #include "pts-http-download.h"
 #include "pts-http-upload.h"
 
@@ -47,25 +48,12 @@ typedef struct
 static char *
 pts_http_content_disposition (const char *name)
 {
-  g_autofree char *escaped = NULL;
-  GString *ascii;
+  g_autofree char *names = NULL;
 
   if (name == NULL || *name == '\0')
     return g_strdup ("attachment");
-  /* A plain ASCII fallback for old clients, and the exact name in
-   * filename* (RFC 6266). */
-  ascii = g_string_new (NULL);
-  for (const char *p = name; *p; p++)
-    g_string_append_c (ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '/')
-                                  ? *p
-                                  : '_');
-  escaped = g_uri_escape_string (name, NULL, FALSE);
-  {
-    char *out = g_strdup_printf ("attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii->str,
-                                 escaped);
-    g_string_free (ascii, TRUE);
-    return out;
-  }
+  names = bsp_disposition_filename (name);
+  return g_strconcat ("attachment; ", names, NULL);
 }
 
 static void

@@ -5,7 +5,9 @@
  * or mid-stream. The other side must always see a failure — never a short
  * file that looks complete — and the session must be freed. Then a thousand
  * such aborts through one server, whose descriptors and memory must come
- * back to where they started.
+ * back to where they started. And a load test: 128 simultaneous transfers
+ * through each pair (the benchmark's client, every byte checked) while the
+ * abort loop runs beside them.
  *
  * Clients here are raw sockets, so that the test decides exactly how and
  * when a connection ends.
@@ -52,18 +54,26 @@ typedef struct
   GUri *http;
 } Fixture;
 
+/* @max_per_initiator: the server's --max-per-initiator, as text. */
 static void
-fixture_start (Fixture *f)
+fixture_start_limited (Fixture *f, const char *max_per_initiator)
 {
   g_autoptr (GError) error = NULL;
 
   /* A receiver reset before its GET was read, or an HTTP sender gone
    * before its first file byte, leave the session to the idle timeout. */
-  f->server = pts_fixture_server_start ("--http-port", "0", "--idle-timeout", "2", NULL);
+  f->server = pts_fixture_server_start ("--http-port", "0", "--idle-timeout", "2",
+                                        "--max-per-initiator", max_per_initiator, NULL);
   f->http = g_uri_parse (f->server->http_base, G_URI_FLAGS_NONE, &error);
   g_assert_no_error (error);
   f->alice = pts_fixture_login (f->server, "alice", "sender");
   f->bob = pts_fixture_login (f->server, "bob", "receiver");
+}
+
+static void
+fixture_start (Fixture *f)
+{
+  fixture_start_limited (f, "16");
 }
 
 static void
@@ -375,6 +385,23 @@ rss_kib (GPid pid)
   return g_ascii_strtoull (line + 6, NULL, 10);
 }
 
+/* Case @i of the matrix, made quick: after the activation only (mid-stream
+ * moves a MiB each time), and the victim always on SOCKS5, whose leaving
+ * the proxy sees at once (the cases that wait for the idle timeout are the
+ * matrix's). */
+static void
+run_quick_abort (Fixture *f, guint i, const char *sid)
+{
+  FaultCase quick = *(const FaultCase *) fault_cases->pdata[i % fault_cases->len];
+
+  quick.phase = PHASE_ACTIVATED;
+  if (quick.victim == VICTIM_SENDER ? quick.http_sender : quick.http_receiver)
+    quick.victim = quick.victim == VICTIM_SENDER ? VICTIM_RECEIVER : VICTIM_SENDER;
+  if (quick.victim == VICTIM_SENDER ? quick.http_sender : quick.http_receiver)
+    quick.http_sender = quick.http_receiver = FALSE;
+  run_fault (f, &quick, sid);
+}
+
 static void
 test_thousand_aborts (void)
 {
@@ -395,19 +422,8 @@ test_thousand_aborts (void)
   rss_before = rss_kib (pid);
   for (guint i = 0; i < 1000; i++)
     {
-      const FaultCase *tc = fault_cases->pdata[i % fault_cases->len];
       g_autofree char *sid = g_strdup_printf ("abort-%u", i);
-      FaultCase quick = *tc;
-
-      /* After the activation only (mid-stream moves a MiB each time), and
-       * the victim always on SOCKS5, whose leaving the proxy sees at once:
-       * the cases that wait for the idle timeout are the matrix's. */
-      quick.phase = PHASE_ACTIVATED;
-      if (quick.victim == VICTIM_SENDER ? quick.http_sender : quick.http_receiver)
-        quick.victim = quick.victim == VICTIM_SENDER ? VICTIM_RECEIVER : VICTIM_SENDER;
-      if (quick.victim == VICTIM_SENDER ? quick.http_sender : quick.http_receiver)
-        quick.http_sender = quick.http_receiver = FALSE;
-      run_fault (&f, &quick, sid);
+      run_quick_abort (&f, i, sid);
     }
   assert_sessions_freed (&f);
   fds_after = count_fds_settled (pid, fds_before);
@@ -420,6 +436,90 @@ test_thousand_aborts (void)
    * nothing there; LeakSanitizer checks the server's exit instead. */
   g_assert_cmpuint (rss_after, <, rss_before + 4096);
 #endif
+  fixture_stop (&f);
+}
+
+/* The benchmark's client: $PTS_BENCH_CLIENT (set by meson). */
+static const char *
+bench_client (void)
+{
+  const char *path = g_getenv ("PTS_BENCH_CLIENT");
+
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+    g_error ("PTS_BENCH_CLIENT must name the built tests/bench/bsb-bench (meson test sets it)");
+  return path;
+}
+
+static void
+load_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *done = TRUE;
+}
+
+static void
+test_load_with_aborts (void)
+{
+  static const char *const pairs[] = { "socks5-socks5", "http-socks5", "socks5-http",
+                                       "http-http" };
+  Fixture f = { 0 };
+  GPid pid;
+  guint fds_before, aborts = 0;
+
+  g_test_summary ("128 simultaneous transfers through each of the four pairs, every byte "
+                  "checked, while transfers are broken off one after another beside them; "
+                  "afterwards no session is left and the descriptors are back.");
+  /* The benchmark client's 128 and the abort loop's one, from alice. */
+  fixture_start_limited (&f, "256");
+  pid = pts_test_process_get_pid (f.server->process);
+  run_fault (&f, fault_cases->pdata[0], "warm-up");
+  assert_sessions_freed (&f);
+  fds_before = count_fds_settled (pid, 0);
+
+  for (guint p = 0; p < G_N_ELEMENTS (pairs); p++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *c2s = g_strdup_printf ("%s:%u", f.server->c2s_host, f.server->c2s_port);
+      g_autofree char *socks5 = g_strdup_printf ("%s:%u", f.server->socks5_host,
+                                                 f.server->socks5_port);
+      g_autofree char *server_pid = g_strdup_printf ("%d", (int) pid);
+      const char *argv[] = { bench_client (), "relay", "--name", pairs[p], "--pair", pairs[p],
+                             "--c2s", c2s, "--socks5", socks5, "--domain", f.server->domain,
+                             "--proxy-jid", f.server->proxy_jid, "--initiator",
+                             "alice:" PTS_FIXTURE_PASSWORD, "--target",
+                             "bob:" PTS_FIXTURE_PASSWORD, "--streams", "128", "--size", "1M",
+                             "--timeout", "120", "--server-pid", server_pid, NULL };
+      g_autoptr (GSubprocess) load = NULL;
+      g_autofree char *out = NULL;
+      gboolean done = FALSE;
+      guint before = aborts;
+
+      load = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+      g_assert_no_error (error);
+      g_subprocess_wait_async (load, NULL, load_done, &done);
+      /* Aborts, one after another, for as long as the load runs (each is
+       * synchronous; the subprocess's end is seen between them). */
+      while (!done)
+        {
+          g_autofree char *sid = g_strdup_printf ("load-abort-%u", aborts);
+          run_quick_abort (&f, aborts++, sid);
+          while (g_main_context_iteration (NULL, FALSE))
+            ;
+        }
+      g_subprocess_communicate_utf8 (load, NULL, NULL, &out, NULL, &error);
+      g_assert_no_error (error);
+      g_test_message ("%s: %s (%u aborts beside)", pairs[p], out ? g_strstrip (out) : "",
+                      aborts - before);
+      g_assert_true (g_subprocess_get_if_exited (load));
+      g_assert_cmpint (g_subprocess_get_exit_status (load), ==, 0);
+      g_assert_nonnull (strstr (out, " ok=1 "));
+      g_assert_nonnull (strstr (out, " streams=128 "));
+      g_assert_cmpuint (aborts - before, >=, 1);
+    }
+  assert_sessions_freed (&f);
+  g_assert_cmpuint (count_fds_settled (pid, fds_before), ==, fds_before);
   fixture_stop (&f);
 }
 
@@ -453,5 +553,6 @@ main (int argc, char **argv)
             g_test_add_data_func (tc->path, tc, test_fault);
           }
   g_test_add_func ("/server/faults/thousand-aborts", test_thousand_aborts);
+  g_test_add_func ("/server/faults/load-with-aborts", test_load_with_aborts);
   return g_test_run ();
 }

@@ -1,0 +1,257 @@
+/* bsp-transfer-recv.c — the receiver of a transfer taken over by the
+ * plugin: the sender's streamhost offer, <connect/> to a bs-proxy, the proxy's pushes, and the
+ * GET into the PurpleXfer (PROTOCOL.md §2)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "bsp-log.h"
+#include "bsp-prefs.h"
+#include "bsp-protocol.h"
+#include "bsp-transfer-private.h"
+#include "bsp-url.h"
+
+static gboolean
+bsp_transfer_recv_chunk (const guint8 *data, gsize len, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (t->owner == NULL || purple_xfer_is_canceled (t->xfer))
+    return FALSE;
+  if (!purple_xfer_write_file (t->xfer, data, len))
+    return FALSE; /* libpurple cancelled it (disk full…) and said why */
+  bsp_transfer_progress (t);
+  return TRUE;
+}
+
+static void
+bsp_transfer_recv_done (const GError *error, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (t->owner != NULL)
+    {
+      if (error == NULL)
+        {
+          PurpleXfer *xfer = t->xfer;
+          bsp_log_info ("transfer %s from %s complete over HTTP", t->sid, t->peer);
+          bsp_transfer_ref (t);
+          bsp_transfer_detach (t);
+          purple_xfer_set_completed (xfer, TRUE);
+          purple_xfer_end (xfer);
+          bsp_transfer_unref (t);
+        }
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          bsp_transfer_http_failed (t, error);
+        }
+    }
+  bsp_transfer_unref (t);
+}
+
+static void
+bsp_transfer_recv_activated (BspTransfer *t, const char *url)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_clear_handle_id (&t->timer_id, g_source_remove);
+  if (!bsp_url_check (url, t->http_base, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("refused the download address from the proxy (%s)"),
+                                                 error->message);
+      bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+      return;
+    }
+  t->state = BSP_STATE_TRANSFERRING;
+  if (purple_debug_is_unsafe ())
+    bsp_log_info ("transfer %s from %s: downloading %s", t->sid, t->peer, url);
+  else
+    bsp_log_info ("transfer %s from %s: downloading from %s", t->sid, t->peer, t->proxy);
+  purple_xfer_start (t->xfer, -1, NULL, 0);
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
+      return;
+    }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
+  /* The offered size is exact: 0 is an empty file, not an unknown size. */
+  bsp_transfer_watch_start (t);
+  bsp_http_download (t->owner->http, url, (gint64) purple_xfer_get_size (t->xfer),
+                     t->cancellable,
+                     bsp_transfer_recv_chunk, bsp_transfer_recv_done, bsp_transfer_ref (t));
+}
+
+static gboolean
+bsp_transfer_recv_timeout (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  t->timer_id = 0;
+  bsp_transfer_fail (t, _("the sender never started sending"), BSP_CAUSE_LOCAL);
+  return G_SOURCE_REMOVE;
+}
+
+static void bsp_transfer_recv_try_next (BspTransfer *t);
+
+static void
+bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
+                             gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *answer, *query, *used;
+
+  if (t->owner == NULL)
+    return;
+  if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
+    {
+      bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy,
+                    why ? why : bsp_iq_error_condition (iq));
+      t->candidate++;
+      bsp_transfer_recv_try_next (t);
+      return;
+    }
+
+  /* Tell the sender which streamhost we "used": the proxy. */
+  answer = bsp_iq_new ("result", xmlnode_get_attrib (t->consumed, "from"),
+                       xmlnode_get_attrib (t->consumed, "id"), "query", BSP_NS_BYTESTREAMS,
+                       &query);
+  xmlnode_set_attrib (query, "sid", t->sid);
+  used = xmlnode_new_child (query, "streamhost-used");
+  xmlnode_set_attrib (used, "jid", t->proxy);
+  bsp_iq_send_stanza (t->owner->gc, answer);
+  /* From here on the offer is answered: no more fallback. */
+  g_clear_pointer (&t->consumed, xmlnode_free);
+  t->state = BSP_STATE_WAIT_ACTIVATED;
+  t->timer_id = g_timeout_add_seconds (BSP_ACTIVATION_WAIT, bsp_transfer_recv_timeout, t);
+  bsp_log_info ("transfer %s from %s: waiting for the sender at %s", t->sid, t->peer,
+                t->proxy);
+}
+
+static void
+bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  guint64 size = purple_xfer_get_size (t->xfer);
+  char size_text[24];
+  xmlnode *iq, *connect;
+  xmlnode *offer_query;
+
+  if (t->owner == NULL)
+    return;
+  if (info == NULL || !info->http || (info->max_file_size > 0 && size > info->max_file_size))
+    {
+      t->candidate++;
+      bsp_transfer_recv_try_next (t);
+      return;
+    }
+  g_free (t->proxy);
+  t->proxy = g_strdup (info->jid);
+  g_free (t->http_base);
+  t->http_base = g_strdup (info->http_base);
+  iq = bsp_iq_new ("set", info->jid, NULL, "connect", BSP_NS_BSPROXY, &connect);
+  xmlnode_set_attrib (connect, "sid", t->sid);
+  xmlnode_set_attrib (connect, "jid", xmlnode_get_attrib (t->consumed, "from"));
+  /* The size from the offer, so that the proxy can announce it on the
+   * download and cut a transfer that ends short. */
+  g_snprintf (size_text, sizeof size_text, "%" G_GUINT64_FORMAT, size);
+  xmlnode_set_attrib (connect, "size", size_text);
+  /* The offer's streamhosts, as the seed does (the proxy ignores them). */
+  offer_query = xmlnode_get_child_with_namespace (t->consumed, "query", BSP_NS_BYTESTREAMS);
+  for (xmlnode *sh = xmlnode_get_child (offer_query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    xmlnode_insert_child (connect, xmlnode_copy (sh));
+  bsp_iq_tracker_send (t->owner->iq, iq, 30, bsp_transfer_recv_connected, t);
+}
+
+static void
+bsp_transfer_recv_try_next (BspTransfer *t)
+{
+  if (t->candidate >= t->candidates->len)
+    {
+      bsp_transfer_fall_back (t, "no offered streamhost speaks bs-proxy");
+      return;
+    }
+  bsp_discovery_ensure (t->owner->discovery, t->candidates->pdata[t->candidate],
+                        bsp_transfer_recv_candidate_info, t);
+}
+
+/* The sender's streamhost offer: take it when the user wants HTTP and a
+ * proxy in it might speak bs-proxy. */
+gboolean
+bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xmlnode *query)
+{
+  BspTransfer *t = bsp_transfers_find (self, BSP_ROLE_RECV, xmlnode_get_attrib (query, "sid"),
+                                       from);
+  g_autofree char *peer = NULL;
+
+  if (t == NULL || t->state != BSP_STATE_OFFERED)
+    return FALSE;
+  if (!bsp_prefs_get_recv_http ())
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      bsp_transfer_detach (t);
+      return FALSE;
+    }
+
+  peer = bsp_jid_normalize (from);
+  t->candidates = g_ptr_array_new_with_free_func (g_free);
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    {
+      const char *jid = xmlnode_get_attrib (sh, "jid");
+      g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+      /* The sender's own address is a direct connection, not a proxy. */
+      if (norm != NULL && g_strcmp0 (norm, peer) != 0
+          && !g_ptr_array_find_with_equal_func (t->candidates, norm, g_str_equal, NULL))
+        g_ptr_array_add (t->candidates, g_steal_pointer (&norm));
+    }
+  if (t->candidates->len == 0)
+    {
+      bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      return FALSE;
+    }
+
+  t->consumed = xmlnode_copy (iq);
+  t->state = BSP_STATE_CONNECTING;
+  t->candidate = 0;
+  bsp_log_info ("transfer %s from %s: looking for a bs-proxy among %u streamhost(s)", t->sid,
+                t->peer, t->candidates->len);
+  bsp_transfer_recv_try_next (t);
+  return TRUE;
+}
+
+/* The proxy's pushes: <activated/> and <progress/>. Every IQ set from a
+ * proxy gets an answer (PROTOCOL.md §2.5). */
+gboolean
+bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, xmlnode *child)
+{
+  const char *sidhash = xmlnode_get_attrib (child, "sidhash");
+  g_autofree char *norm = from ? bsp_jid_normalize (from) : NULL;
+
+  bsp_iq_send_result (self->gc, from, id);
+  for (guint i = 0; i < self->transfers->len; i++)
+    {
+      BspTransfer *t = self->transfers->pdata[i];
+      if (t->role != BSP_ROLE_RECV || g_strcmp0 (t->sidhash, sidhash) != 0
+          || g_strcmp0 (t->proxy, norm) != 0)
+        continue;
+      if (strcmp (child->name, "activated") == 0 && t->state == BSP_STATE_WAIT_ACTIVATED)
+        {
+          const char *url = xmlnode_get_attrib (child, "url");
+          if (url == NULL)
+            bsp_transfer_fail (t, _("the proxy sent no download address"), BSP_CAUSE_LOCAL);
+          else
+            bsp_transfer_recv_activated (t, url);
+        }
+      return TRUE;
+    }
+  return TRUE;
+}

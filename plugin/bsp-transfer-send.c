@@ -1,0 +1,261 @@
+/* bsp-transfer-send.c — the sender of a transfer taken over by the
+ * plugin: the SI offer bound to its PurpleXfer, the streamhost offer,
+ * activation with the bs-proxy marker and the POST of the file
+ * (PROTOCOL.md §3)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "bsp-log.h"
+#include "bsp-prefs.h"
+#include "bsp-protocol.h"
+#include "bsp-transfer-private.h"
+#include "bsp-url.h"
+
+static void
+bsp_transfer_send_progress (guint64 done, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (t->owner == NULL || purple_xfer_is_canceled (t->xfer))
+    return;
+  purple_xfer_set_bytes_sent (t->xfer, done);
+  bsp_transfer_progress (t);
+}
+
+static void
+bsp_transfer_send_done (const GError *error, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (t->owner != NULL)
+    {
+      if (error == NULL)
+        {
+          PurpleXfer *xfer = t->xfer;
+          bsp_log_info ("transfer %s to %s delivered over HTTP", t->sid, t->peer);
+          bsp_transfer_ref (t);
+          bsp_transfer_detach (t);
+          purple_xfer_set_bytes_sent (xfer, purple_xfer_get_size (xfer));
+          purple_xfer_update_progress (xfer);
+          purple_xfer_set_completed (xfer, TRUE);
+          purple_xfer_end (xfer);
+          bsp_transfer_unref (t);
+        }
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          bsp_transfer_http_failed (t, error);
+        }
+    }
+}
+
+static void
+bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
+                             gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *activated = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY)
+                          : NULL;
+  const char *url = activated ? xmlnode_get_attrib (activated, "url") : NULL;
+  g_autoptr (GError) error = NULL;
+  const char *path;
+
+  if (t->owner == NULL)
+    return;
+  if (url == NULL)
+    {
+      g_autofree char *reason = g_strdup_printf (
+          "the proxy refused HTTP activation (%s)",
+          why ? why : (iq && bsp_iq_error_condition (iq) ? bsp_iq_error_condition (iq)
+                                                         : "no upload URL"));
+      bsp_transfer_fall_back (t, reason);
+      return;
+    }
+
+  /* Activated: the stream is ours now, no more fallback. */
+  g_clear_pointer (&t->consumed, xmlnode_free);
+  if (!bsp_url_check (url, t->http_base, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("refused the upload address from the proxy (%s)"),
+                                                 error->message);
+      bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
+      return;
+    }
+  t->state = BSP_STATE_TRANSFERRING;
+  if (purple_debug_is_unsafe ())
+    bsp_log_info ("transfer %s to %s: uploading to %s", t->sid, t->peer, url);
+  else
+    bsp_log_info ("transfer %s to %s: uploading through %s", t->sid, t->peer, t->proxy);
+  purple_xfer_start (t->xfer, -1, NULL, 0);
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      bsp_transfer_detach (t); /* libpurple could not open the file, and said so */
+      return;
+    }
+  bsp_transfer_say_path (t, TRUE, t->proxy, FALSE);
+  path = purple_xfer_get_local_filename (t->xfer);
+  bsp_transfer_watch_start (t);
+  /* @t owns the upload and frees it when it ends: no reference needed. */
+  t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
+                                     bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),
+                                     t->cancellable, bsp_transfer_send_progress,
+                                     bsp_transfer_send_done, t);
+}
+
+/* May this proxy deliver an upload to this receiver? */
+static gboolean
+bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, PurpleXfer *xfer,
+                          const char *receiver)
+{
+  gboolean speaks = FALSE;
+
+  if (info == NULL || !info->http)
+    return FALSE;
+  if (info->max_file_size > 0 && purple_xfer_get_size (xfer) > info->max_file_size)
+    return FALSE;
+  if (info->bridge)
+    return TRUE;
+  /* Without the bridge, only a receiver that downloads over HTTP itself. */
+  purple_plugin_ipc_call (self->jabber, "contact_has_feature", &speaks,
+                          purple_connection_get_account (self->gc), receiver, BSP_NS_BSPROXY);
+  return speaks;
+}
+
+/* The receiver's streamhost-used answer to our offer. */
+gboolean
+bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, xmlnode *iq)
+{
+  xmlnode *query = xmlnode_get_child_with_namespace (iq, "query", BSP_NS_BYTESTREAMS);
+  xmlnode *used = query ? xmlnode_get_child (query, "streamhost-used") : NULL;
+  const char *jid = used ? xmlnode_get_attrib (used, "jid") : NULL;
+  g_autofree char *proxy = jid ? bsp_jid_normalize (jid) : NULL;
+  const BspProxyInfo *info;
+  BspTransfer *t = NULL;
+  xmlnode *activate, *q;
+
+  if (proxy == NULL)
+    return FALSE;
+  for (guint i = 0; i < self->transfers->len; i++)
+    {
+      BspTransfer *c = self->transfers->pdata[i];
+      g_autofree char *norm = from ? bsp_jid_normalize (from) : NULL;
+      if (c->role == BSP_ROLE_SEND && g_strcmp0 (c->offer_id, id) == 0
+          && g_strcmp0 (c->peer, norm) == 0)
+        t = c;
+    }
+  if (t == NULL || t->state != BSP_STATE_OFFERED || purple_xfer_is_canceled (t->xfer))
+    return FALSE;
+  /* It must name a host we offered (XEP-0065 §5.3.3). */
+  if (t->offered == NULL
+      || !g_ptr_array_find_with_equal_func (t->offered, proxy, g_str_equal, NULL))
+    return FALSE;
+  info = bsp_discovery_lookup (self->discovery, proxy);
+  if (!bsp_prefs_get_send_http () || !bsp_transfers_can_upload (self, info, t->xfer, from))
+    {
+      g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+      /* libpurple goes on with the streamhost the receiver chose */
+      bsp_transfer_say_path (t, FALSE, proxy, g_strcmp0 (me, proxy) == 0);
+      return FALSE;
+    }
+
+  t->consumed = xmlnode_copy (iq);
+  t->proxy = g_steal_pointer (&proxy);
+  t->http_base = g_strdup (info->http_base);
+  t->state = BSP_STATE_ACTIVATING;
+  /* Nobody may attach to our local streamhost any more. */
+  if (t->xfer->watcher != 0)
+    {
+      purple_input_remove (t->xfer->watcher);
+      t->xfer->watcher = 0;
+    }
+  activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
+  xmlnode_set_attrib (q, "sid", t->sid);
+  xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
+                       -1);
+  xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
+  bsp_iq_tracker_send (self->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
+  return TRUE;
+}
+
+/* Our outgoing SI offer: bind it to its PurpleXfer (prpl-jabber keeps the
+ * mapping private, so match account, receiver, name and size). */
+void
+bsp_transfers_send_si (BspTransfers *self, const char *to, xmlnode *si)
+{
+  xmlnode *file = xmlnode_get_child_with_namespace (si, "file", BSP_NS_SI_FT);
+  const char *sid = xmlnode_get_attrib (si, "id");
+  const char *name = file ? xmlnode_get_attrib (file, "name") : NULL;
+  const char *size = file ? xmlnode_get_attrib (file, "size") : NULL;
+  PurpleAccount *account = purple_connection_get_account (self->gc);
+  g_autofree char *norm_to = bsp_jid_normalize (to);
+
+  if (sid == NULL || name == NULL || norm_to == NULL)
+    return;
+  for (GList *l = purple_xfers_get_all (); l != NULL; l = l->next)
+    {
+      PurpleXfer *xfer = l->data;
+      g_autofree char *who = NULL;
+      g_autofree char *xsize = NULL;
+
+      if (purple_xfer_get_type (xfer) != PURPLE_XFER_SEND
+          || purple_xfer_get_account (xfer) != account
+          || purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_STARTED
+          || purple_xfer_is_completed (xfer) || purple_xfer_is_canceled (xfer)
+          || bsp_transfers_find_xfer (self, xfer) != NULL)
+        continue;
+      who = bsp_jid_normalize (purple_xfer_get_remote_user (xfer));
+      xsize = g_strdup_printf ("%" G_GSIZE_FORMAT, purple_xfer_get_size (xfer));
+      if (g_strcmp0 (who, norm_to) == 0 && g_strcmp0 (purple_xfer_get_filename (xfer), name) == 0
+          && g_strcmp0 (xsize, size) == 0)
+        {
+          bsp_transfer_new (self, xfer, BSP_ROLE_SEND, sid, to);
+          bsp_log_debug ("outgoing transfer %s of %s to %s", sid, name, to);
+          return;
+        }
+    }
+}
+
+/* Our streamhost offer: remember its id and hosts; add the configured
+ * bs-proxy when prpl-jabber did not offer it. */
+void
+bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlnode *query)
+{
+  BspTransfer *t = bsp_transfers_find (self, BSP_ROLE_SEND, xmlnode_get_attrib (query, "sid"),
+                                       to);
+  g_autofree char *extra = bsp_prefs_dup_proxy_jid ();
+  g_autofree char *extra_norm = extra && *extra ? bsp_jid_normalize (extra) : NULL;
+  const BspProxyInfo *info;
+
+  if (t == NULL)
+    return;
+  g_free (t->offer_id);
+  t->offer_id = g_strdup (xmlnode_get_attrib (iq, "id"));
+  if (t->offered != NULL)
+    g_ptr_array_unref (t->offered);
+  t->offered = g_ptr_array_new_with_free_func (g_free);
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    {
+      const char *jid = xmlnode_get_attrib (sh, "jid");
+      if (jid != NULL)
+        g_ptr_array_add (t->offered, bsp_jid_normalize (jid));
+    }
+  info = extra_norm ? bsp_discovery_lookup (self->discovery, extra_norm) : NULL;
+  if (info != NULL && info->host != NULL && info->port != 0 && bsp_prefs_get_send_http ()
+      && !g_ptr_array_find_with_equal_func (t->offered, extra_norm, g_str_equal, NULL))
+    {
+      /* Modifying in place is what the signal allows. */
+      xmlnode *sh = xmlnode_new_child (query, "streamhost");
+      char port[8];
+      g_snprintf (port, sizeof port, "%u", info->port);
+      xmlnode_set_attrib (sh, "jid", info->jid);
+      xmlnode_set_attrib (sh, "host", info->host);
+      xmlnode_set_attrib (sh, "port", port);
+      g_ptr_array_add (t->offered, g_strdup (info->jid));
+    }
+}
