@@ -19,6 +19,7 @@
 #include "bsp-http.h"
 #include "bsp-log.h"
 #include "bsp-multipart.h"
+#include "bsp-tls.h"
 
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
@@ -71,11 +72,14 @@ SoupSession *
 bsp_http_session_new (PurpleAccount *account)
 {
   g_autoptr (GProxyResolver) resolver = bsp_http_proxy_resolver (account);
+  g_autoptr (BspTlsTrust) trust = bsp_tls_trust_new ();
+  SoupSession *session = soup_session_new_with_options (
+      "proxy-resolver", resolver, "user-agent", "pidgin-bsproxy/" PACKAGE_VERSION, "idle-timeout",
+      BSP_HTTP_IDLE_TIMEOUT, "timeout", BSP_HTTP_IDLE_TIMEOUT, NULL);
 
-  return soup_session_new_with_options ("proxy-resolver", resolver, "user-agent",
-                                        "pidgin-bsproxy/" PACKAGE_VERSION, "idle-timeout",
-                                        BSP_HTTP_IDLE_TIMEOUT, "timeout", BSP_HTTP_IDLE_TIMEOUT,
-                                        NULL);
+  /* The certificates the user accepts in this sign-in (bsp-tls.c). */
+  bsp_tls_trust_set (session, trust);
+  return session;
 }
 
 /* "the proxy answered 502 Bad Gateway: <first line of its text>" */
@@ -278,6 +282,9 @@ struct _BspHttpUpload
   GMainContext *context;
   GCancellable *cancellable;
   GProxyResolver *resolver;
+  BspTlsTrust *trust; /* the session's accepted certificates */
+  BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
+  gboolean tls_asked;   /* libpurple was asked about it once */
   char *url;
   char *sidhash;
   char *path;
@@ -314,6 +321,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
   g_main_context_unref (up->context);
   g_clear_object (&up->cancellable);
   g_clear_object (&up->resolver);
+  bsp_tls_trust_unref (up->trust);
+  bsp_tls_peer_free (up->tls_peer);
   g_free (up->url);
   g_free (up->sidhash);
   g_free (up->path);
@@ -370,6 +379,23 @@ bsp_http_upload_note_progress (guint64 file_done, gpointer user_data)
   g_mutex_unlock (&up->lock);
 }
 
+static gpointer bsp_http_upload_thread (gpointer data);
+
+/* libpurple's answer about the certificate (bsp-tls.c). */
+static void
+bsp_http_upload_verdict (const GError *error, gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+
+  if (up->done == NULL)
+    ; /* freed meanwhile: nobody to tell */
+  else if (error != NULL)
+    up->done (error, up->user_data);
+  else
+    up->thread = g_thread_new ("bsp-upload", bsp_http_upload_thread, bsp_http_upload_ref (up));
+  bsp_http_upload_unref (up);
+}
+
 /* On the owner's context: the thread is over, or about to be. */
 static gboolean
 bsp_http_upload_done_cb (gpointer user_data)
@@ -383,6 +409,16 @@ bsp_http_upload_done_cb (gpointer user_data)
   g_mutex_unlock (&up->lock);
   if (up->thread != NULL)
     g_clear_pointer (&up->thread, g_thread_join);
+  if (up->tls_peer != NULL && !up->tls_asked
+      && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    {
+      /* Nothing was sent: ask libpurple, then send again or end. */
+      up->tls_asked = TRUE;
+      g_clear_error (&error);
+      bsp_tls_ask (up->trust, up->tls_peer, up->cancellable, bsp_http_upload_verdict,
+                   bsp_http_upload_ref (up));
+      return G_SOURCE_REMOVE;
+    }
   if (up->done != NULL)
     up->done (error, up->user_data);
   g_clear_error (&error);
@@ -435,12 +471,22 @@ bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
     }
   /* A redirect could take the file anywhere: never follow one. */
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  bsp_tls_watch (up->trust, msg);
   body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
   soup_message_set_request_body (msg, content_type, body, length);
 
   response = soup_session_send (session, msg, up->cancellable, error);
   if (response == NULL)
-    return FALSE;
+    {
+      if (bsp_tls_can_ask (msg, *error))
+        {
+          g_mutex_lock (&up->lock);
+          bsp_tls_peer_free (up->tls_peer);
+          up->tls_peer = bsp_tls_peer_take (msg);
+          g_mutex_unlock (&up->lock);
+        }
+      return FALSE;
+    }
   if (SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
     return TRUE;
   /* The start of the proxy's explanation, for the reason. */
@@ -492,6 +538,7 @@ bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhas
   up->context = g_main_context_ref_thread_default ();
   up->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
   up->resolver = resolver ? g_object_ref (resolver) : NULL;
+  up->trust = bsp_tls_trust_get (session);
   up->url = g_strdup (url);
   up->sidhash = g_strdup (sidhash);
   up->path = g_strdup (path);
@@ -539,6 +586,10 @@ bsp_http_upload_free (BspHttpUpload *up)
 typedef struct
 {
   GInputStream *stream;
+  SoupSession *session;
+  char *url;
+  BspTlsTrust *trust;
+  gboolean tls_asked; /* libpurple was asked about the certificate once */
   GCancellable *cancellable;
   BspHttpChunk chunk;
   BspHttpDone done;
@@ -554,11 +605,15 @@ bsp_http_download_finish (BspHttpDownload *down, GError *error)
   down->done (error, down->user_data);
   g_clear_error (&error);
   g_clear_object (&down->stream);
+  g_clear_object (&down->session);
+  g_free (down->url);
+  bsp_tls_trust_unref (down->trust);
   g_clear_object (&down->cancellable);
   g_free (down);
 }
 
 static void bsp_http_download_next (BspHttpDownload *down);
+static void bsp_http_download_verdict (const GError *error, gpointer user_data);
 
 static void
 bsp_http_download_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -617,6 +672,16 @@ bsp_http_download_sent (GObject *source, GAsyncResult *result, gpointer user_dat
   SoupMessageHeaders *headers;
 
   down->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (down->stream == NULL && !down->tls_asked && bsp_tls_can_ask (msg, error))
+    {
+      /* Nothing was received: ask libpurple, then ask again or end. */
+      g_autoptr (BspTlsPeer) peer = bsp_tls_peer_take (msg);
+
+      down->tls_asked = TRUE;
+      g_clear_error (&error);
+      bsp_tls_ask (down->trust, peer, down->cancellable, bsp_http_download_verdict, down);
+      return;
+    }
   if (down->stream == NULL)
     {
       bsp_http_download_finish (down, error);
@@ -645,29 +710,51 @@ bsp_http_download_sent (GObject *source, GAsyncResult *result, gpointer user_dat
   bsp_http_download_next (down);
 }
 
+/* Sends the GET (again, after libpurple accepted the certificate). */
+static void
+bsp_http_download_send (BspHttpDownload *down)
+{
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, down->url);
+
+  if (msg == NULL)
+    {
+      bsp_http_download_finish (down, g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                   "the proxy gave an invalid download URL"));
+      return;
+    }
+  /* A redirect could lead anywhere, the user's own network included. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  bsp_tls_watch (down->trust, msg);
+  soup_session_send_async (down->session, msg, G_PRIORITY_DEFAULT, down->cancellable,
+                           bsp_http_download_sent, down);
+}
+
+/* libpurple's answer about the certificate (bsp-tls.c). */
+static void
+bsp_http_download_verdict (const GError *error, gpointer user_data)
+{
+  BspHttpDownload *down = user_data;
+
+  if (error != NULL)
+    bsp_http_download_finish (down, g_error_copy (error));
+  else
+    bsp_http_download_send (down);
+}
+
 void
 bsp_http_download (SoupSession *session, const char *url, gint64 expected,
                    GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
                    gpointer user_data)
 {
-  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, url);
-  BspHttpDownload *down;
+  BspHttpDownload *down = g_new0 (BspHttpDownload, 1);
 
-  if (msg == NULL)
-    {
-      g_autoptr (GError) bad = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                            "the proxy gave an invalid download URL");
-      done (bad, user_data);
-      return;
-    }
-  /* A redirect could lead anywhere, the user's own network included. */
-  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
-  down = g_new0 (BspHttpDownload, 1);
+  down->session = g_object_ref (session);
+  down->url = g_strdup (url);
+  down->trust = bsp_tls_trust_get (session);
   down->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   down->chunk = chunk;
   down->done = done;
   down->user_data = user_data;
   down->expected = expected;
-  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, cancellable,
-                           bsp_http_download_sent, down);
+  bsp_http_download_send (down);
 }

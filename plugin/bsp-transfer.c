@@ -27,6 +27,7 @@
 
 #include "bsp-fallback.h"
 #include "bsp-log.h"
+#include "bsp-tls.h"
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
 #include "bsp-transfer-private.h"
@@ -170,6 +171,8 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
                                    : "the sender stopped sending (%s)",
                               error->message);
     }
+  if (error->domain == BSP_TLS_ERROR)
+    return g_strdup (error->message); /* names the host and why, translated (bsp-tls.c) */
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
                             t->proxy, error->message);

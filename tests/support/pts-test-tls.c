@@ -48,8 +48,14 @@ static const char *const pts_test_tls_files[] = { "ca.pem", "ca.key", "cert.pem"
 gboolean
 pts_test_certificates_make (PtsTestCertificates *c, GError **error)
 {
+  return pts_test_certificates_make_for (c, "DNS:localhost,IP:127.0.0.1", error);
+}
+
+gboolean
+pts_test_certificates_make_for (PtsTestCertificates *c, const char *names, GError **error)
+{
   g_autofree char *openssl = g_find_program_in_path ("openssl");
-  g_autofree char *ca_key = NULL, *csr = NULL, *ext = NULL;
+  g_autofree char *ca_key = NULL, *csr = NULL, *ext = NULL, *ext_text = NULL;
 
   memset (c, 0, sizeof *c);
   if (openssl == NULL)
@@ -67,11 +73,11 @@ pts_test_certificates_make (PtsTestCertificates *c, GError **error)
   ca_key = g_build_filename (c->dir, "ca.key", NULL);
   csr = g_build_filename (c->dir, "cert.csr", NULL);
   ext = g_build_filename (c->dir, "ext.cnf", NULL);
-  return g_file_set_contents (ext,
-                              "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+  ext_text = g_strdup_printf ("subjectAltName=%s\n"
                               "basicConstraints=critical,CA:FALSE\n"
                               "extendedKeyUsage=serverAuth\n",
-                              -1, error)
+                              names);
+  return g_file_set_contents (ext, ext_text, -1, error)
          && pts_test_openssl (error, "req", "-x509", "-newkey", "ec", "-pkeyopt",
                               "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
                               "/CN=bsproxy test CA", "-addext",

@@ -22,6 +22,9 @@ typedef struct
  * openssl at run time; FALSE with @error set when openssl is missing or
  * fails. */
 gboolean pts_test_certificates_make (PtsTestCertificates *certs, GError **error);
+/* The same for other names (subjectAltName syntax, e.g. "DNS:localhost"). */
+gboolean pts_test_certificates_make_for (PtsTestCertificates *certs, const char *names,
+                                         GError **error);
 /* Deletes the files and frees the paths. */
 void pts_test_certificates_clear (PtsTestCertificates *certs);
 
