@@ -33,6 +33,14 @@
 
 typedef struct
 {
+  gboolean plugin_sends; /* else the plugin receives, from a plain sender */
+  /* The proxy's idle timeout: short where a rejected transfer must end the
+   * other side too (it learns it from the proxy), else the default. */
+  const char *idle_timeout;
+} CertCase;
+
+typedef struct
+{
   PtsTestCertificates certs;
   BspTestServer *server;
   char *dir;
@@ -47,7 +55,9 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *pem = NULL, *ca = NULL;
   g_autofree guint8 *data = g_malloc (CERT_FILE_SIZE);
+  const CertCase *c = user_data;
   guint64 state = 7;
+  char *saved;
 
   if (bsp_test_driver_path () == NULL || bsp_test_plugin_path () == NULL)
     {
@@ -71,12 +81,15 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   pts_test_random_fill (&state, data, CERT_FILE_SIZE);
   g_assert_true (g_file_set_contents (fixture->file, (const char *) data, CERT_FILE_SIZE,
                                       &error));
+  /* The server's TLS with the sanitizer's TLS settings, the drivers
+   * (the plugin) with leak checks. */
+  saved = pts_test_tls_sanitizer_env_push ();
   fixture->server = bsp_test_server_start (
-      /* A session nobody uploads to ends after 5 s (not 300): the other
-       * side of a rejected upload learns it from the proxy. */
       (const char *const[]){ "--http-port", "0", "--tls-cert", fixture->certs.cert,
-                             "--tls-key", fixture->certs.key, "--idle-timeout", "5", NULL },
+                             "--tls-key", fixture->certs.key, "--idle-timeout",
+                             c->idle_timeout, NULL },
       NULL, &error);
+  pts_test_tls_sanitizer_env_restore (saved);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (fixture->server->http_base_url, "https://127.0.0.1:"));
 }
@@ -231,7 +244,7 @@ assert_received (Fixture *fixture)
 static void
 test_reject (Fixture *fixture, gconstpointer user_data)
 {
-  gboolean plugin_sends = GPOINTER_TO_INT (user_data);
+  gboolean plugin_sends = ((const CertCase *) user_data)->plugin_sends;
   g_auto (Driver) alice = { 0 }, bob = { 0 };
   Driver *plugin_side, *other;
 
@@ -243,6 +256,9 @@ test_reject (Fixture *fixture, gconstpointer user_data)
   run_transfer (fixture, plugin_sends, !plugin_sends, "reject", &alice, &bob);
   plugin_side = plugin_sends ? &alice : &bob;
   other = plugin_sends ? &bob : &alice;
+  /* The plugin's side reached its goal (a transfer ended) and exited
+   * cleanly: under the sanitizers, with nothing leaked on this path. */
+  g_assert_cmpint (plugin_side->status, ==, 0);
 
   g_assert_nonnull (bsp_test_events_find (plugin_side->events, "request", "primary",
                                           CERT_PROMPT, NULL));
@@ -260,7 +276,7 @@ test_reject (Fixture *fixture, gconstpointer user_data)
 static void
 test_accept (Fixture *fixture, gconstpointer user_data)
 {
-  gboolean plugin_sends = GPOINTER_TO_INT (user_data);
+  gboolean plugin_sends = ((const CertCase *) user_data)->plugin_sends;
 
   g_test_summary ("The user accepts the certificate: the transfer goes on over HTTPS and the "
                   "file arrives intact; a second transfer (next sign-in, same libpurple "
@@ -291,19 +307,23 @@ test_accept (Fixture *fixture, gconstpointer user_data)
                     ==, 2);
 }
 
+static const CertCase upload_reject = { TRUE, "5" };
+static const CertCase upload_accept = { TRUE, "300" };
+static const CertCase download_reject = { FALSE, "5" };
+static const CertCase download_accept = { FALSE, "300" };
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  pts_test_tls_sanitizer_env ();
 
-  g_test_add ("/purple/certificate/upload-reject", Fixture, GINT_TO_POINTER (TRUE),
+  g_test_add ("/purple/certificate/upload-reject", Fixture, &upload_reject, fixture_set_up,
+              test_reject, fixture_tear_down);
+  g_test_add ("/purple/certificate/upload-accept", Fixture, &upload_accept, fixture_set_up,
+              test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject,
               fixture_set_up, test_reject, fixture_tear_down);
-  g_test_add ("/purple/certificate/upload-accept", Fixture, GINT_TO_POINTER (TRUE),
-              fixture_set_up, test_accept, fixture_tear_down);
-  g_test_add ("/purple/certificate/download-reject", Fixture, GINT_TO_POINTER (FALSE),
-              fixture_set_up, test_reject, fixture_tear_down);
-  g_test_add ("/purple/certificate/download-accept", Fixture, GINT_TO_POINTER (FALSE),
+  g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept,
               fixture_set_up, test_accept, fixture_tear_down);
   return g_test_run ();
 }

@@ -61,6 +61,7 @@ fixture_set_up_tls (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *ca = NULL;
   g_autofree char *pem = NULL;
+  char *saved;
 
   if (bsp_test_driver_path () == NULL)
     {
@@ -78,10 +79,12 @@ fixture_set_up_tls (Fixture *fixture, gconstpointer user_data)
   ca = g_build_filename (fixture->ca_dir, "ca.pem", NULL);
   g_assert_true (g_file_get_contents (fixture->certs.ca, &pem, NULL, &error));
   g_assert_true (g_file_set_contents (ca, pem, -1, &error));
+  saved = pts_test_tls_sanitizer_env_push ();
   fixture->server = bsp_test_server_start (
       (const char *const[]){ "--tls-cert", fixture->certs.cert, "--tls-key",
                              fixture->certs.key, NULL },
       NULL, &error);
+  pts_test_tls_sanitizer_env_restore (saved);
   g_assert_no_error (error);
 }
 
@@ -406,7 +409,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  pts_test_tls_sanitizer_env ();
 
   g_test_add ("/purple/signin/plain", Fixture, NULL, fixture_set_up, test_signin,
               fixture_tear_down);

@@ -218,3 +218,22 @@ pts_test_client_connect_starttls (const char *host, guint16 port, const char *do
     return NULL;
   return g_steal_pointer (&client);
 }
+
+char *
+pts_test_tls_sanitizer_env_push (void)
+{
+  char *saved = g_strdup (g_getenv ("ASAN_OPTIONS"));
+
+  pts_test_tls_sanitizer_env ();
+  return saved;
+}
+
+void
+pts_test_tls_sanitizer_env_restore (char *saved)
+{
+  if (saved != NULL)
+    g_setenv ("ASAN_OPTIONS", saved, TRUE);
+  else
+    g_unsetenv ("ASAN_OPTIONS");
+  g_free (saved);
+}

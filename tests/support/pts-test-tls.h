@@ -42,5 +42,10 @@ PtsTestClient *pts_test_client_connect_starttls (const char *host, guint16 port,
  * glib-networking's TLS worker threads, and whole-stack unwinding at every
  * allocation makes TLS crawl. The rest of AddressSanitizer stays on. */
 void pts_test_tls_sanitizer_env (void);
+/* The same for the next processes only: returns what to give
+ * pts_test_tls_sanitizer_env_restore () once they started (e.g. the server,
+ * not the libpurple drivers, whose leaks stay checked). */
+char *pts_test_tls_sanitizer_env_push (void);
+void pts_test_tls_sanitizer_env_restore (char *saved);
 
 G_END_DECLS
