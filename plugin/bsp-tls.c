@@ -233,6 +233,7 @@ typedef struct
   BspTlsPeer *peer; /* a copy */
   GCancellable *cancellable;
   gulong cancel_id;
+  guint cancel_idle; /* the pending cancelled verdict */
   BspTlsVerdict done;
   gpointer user_data;
   gboolean answered; /* @done ran or is scheduled */
@@ -270,6 +271,7 @@ bsp_tls_ask_cancelled_idle (gpointer data)
   g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                   "cancelled while the certificate was checked");
 
+  ask->cancel_idle = 0;
   bsp_tls_ask_finish (ask, error);
   return G_SOURCE_REMOVE;
 }
@@ -282,8 +284,8 @@ bsp_tls_ask_cancelled (GCancellable *cancellable, gpointer data)
 
   /* Not from inside the cancellable's emission: @done may drop it. */
   ask->ref_count++;
-  g_idle_add_full (G_PRIORITY_DEFAULT, bsp_tls_ask_cancelled_idle, ask,
-                   (GDestroyNotify) bsp_tls_ask_unref);
+  ask->cancel_idle = g_idle_add_full (G_PRIORITY_DEFAULT, bsp_tls_ask_cancelled_idle, ask,
+                                      (GDestroyNotify) bsp_tls_ask_unref);
 }
 
 static void
@@ -358,11 +360,17 @@ bsp_tls_shutdown (void)
   while (bsp_tls_asks != NULL)
     {
       BspTlsAsk *ask = bsp_tls_asks->data;
+      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                      "the plugin was unloaded");
 
       bsp_tls_asks = g_list_delete_link (bsp_tls_asks, bsp_tls_asks);
+      /* Nothing of ours may run after this: the verdict now, not later. */
+      ask->ref_count++;
+      g_clear_handle_id (&ask->cancel_idle, g_source_remove);
+      bsp_tls_ask_finish (ask, error);
       /* libpurple drops the verification with its prompt, unanswered. */
-      ask->answered = TRUE;
       purple_request_close_with_handle (ask);
+      bsp_tls_ask_unref (ask); /* libpurple's */
       bsp_tls_ask_unref (ask);
     }
 }
