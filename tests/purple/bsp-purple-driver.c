@@ -821,6 +821,20 @@ typedef struct
   int index;
 } DriverRequestAnswer;
 
+/* --certificate unload */
+static gboolean
+driver_unload_plugin (gpointer user_data)
+{
+  Driver *self = user_data;
+
+  if (self->plugin != NULL && purple_plugin_is_loaded (self->plugin))
+    {
+      driver_event ("plugin-unloading", "id", purple_plugin_get_id (self->plugin), NULL);
+      purple_plugin_unload (self->plugin);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 driver_request_answer (gpointer data)
 {
@@ -859,7 +873,13 @@ driver_request_action (const char *title, const char *primary, const char *secon
   if (action_count >= 2 && g_strcmp0 (labels[0], "Accept") == 0
       && g_strcmp0 (labels[1], "Reject") == 0)
     {
-      if (self->certificate != NULL)
+      if (g_strcmp0 (self->certificate, "unload") == 0)
+        {
+          /* No answer: the plugin goes away while the prompt is open. */
+          driver_event ("certificate-answer", "answer", "none", NULL);
+          g_idle_add (driver_unload_plugin, self);
+        }
+      else if (self->certificate != NULL)
         {
           index = g_str_equal (self->certificate, "accept") ? 0 : 1;
           driver_event ("certificate-answer", "answer", labels[index], NULL);
@@ -877,8 +897,16 @@ driver_request_action (const char *title, const char *primary, const char *secon
   return &handle;
 }
 
+/* libpurple closes a request nobody answered (e.g. its owner went away). */
+static void
+driver_close_request (PurpleRequestType type, void *ui_handle)
+{
+  driver_event ("request-closed", NULL);
+}
+
 static PurpleRequestUiOps driver_request_ops = {
   .request_action = driver_request_action,
+  .close_request = driver_close_request,
 };
 
 /* Errors and notices that Pidgin would show in a dialog. */
@@ -1380,7 +1408,8 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
     { "ca-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->ca_dir,
       "Trust the CA certificates (PEM files) in this directory too", "DIR" },
     { "certificate", 0, 0, G_OPTION_ARG_STRING, &self->certificate,
-      "Answer libpurple's certificate prompts: accept or reject (default: leave them open)",
+      "Answer libpurple's certificate prompts: accept or reject; unload: leave them open and "
+      "unload the --plugin (default: leave them open)",
       "ANSWER" },
     G_OPTION_ENTRY_NULL,
   };
@@ -1449,10 +1478,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       return FALSE;
     }
   if (self->certificate != NULL && !g_str_equal (self->certificate, "accept")
-      && !g_str_equal (self->certificate, "reject"))
+      && !g_str_equal (self->certificate, "reject") && !g_str_equal (self->certificate, "unload"))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "--certificate is accept or reject");
+                           "--certificate is accept, reject or unload");
       return FALSE;
     }
 

@@ -307,6 +307,27 @@ test_accept (Fixture *fixture, gconstpointer user_data)
                     ==, 2);
 }
 
+static void
+test_unload (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (Driver) alice = { 0 }, bob = { 0 };
+
+  g_test_summary ("The plugin is unloaded while libpurple's certificate prompt is open: the "
+                  "transfer ends with the unload as its reason, the prompt is closed, and the "
+                  "client goes on without a crash (nothing of the plugin runs any more)");
+  if (fixture->server == NULL)
+    return;
+  run_transfer (fixture, TRUE, FALSE, "unload", &alice, &bob);
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT,
+                                          NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "plugin-unloading", NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request-closed", NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-cancelled", NULL));
+  g_assert_true (has_line_containing (&alice, "plugin was unloaded"));
+  g_assert_cmpint (alice.status, ==, 0);
+  g_assert_null (bsp_test_events_find (bob.events, "xfer-completed", NULL));
+}
+
 static const CertCase upload_reject = { TRUE, "5" };
 static const CertCase upload_accept = { TRUE, "300" };
 static const CertCase download_reject = { FALSE, "5" };
@@ -321,6 +342,8 @@ main (int argc, char **argv)
               test_reject, fixture_tear_down);
   g_test_add ("/purple/certificate/upload-accept", Fixture, &upload_accept, fixture_set_up,
               test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/unload-at-prompt", Fixture, &upload_reject, fixture_set_up,
+              test_unload, fixture_tear_down);
   g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject,
               fixture_set_up, test_reject, fixture_tear_down);
   g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept,
