@@ -169,3 +169,9 @@ bsp_connection_table_size (BspConnectionTable *table)
 
   return g_hash_table_size (table->by_gc);
 }
+
+GList *
+bsp_connection_table_list (BspConnectionTable *table)
+{
+  return g_hash_table_get_values (table->by_gc);
+}

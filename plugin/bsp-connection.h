@@ -55,5 +55,7 @@ gboolean bsp_connection_table_remove (BspConnectionTable *table, PurpleConnectio
 /* Ends every connection's state with @reason (this user's act). */
 void bsp_connection_table_clear (BspConnectionTable *table, const char *reason);
 guint bsp_connection_table_size (BspConnectionTable *table);
+/* The connections now (BspConnection *, not owned); free with g_list_free. */
+GList *bsp_connection_table_list (BspConnectionTable *table);
 
 G_END_DECLS

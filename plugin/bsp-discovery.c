@@ -4,7 +4,10 @@
  * for bytestreams proxies, the bytestreams get that tells their SOCKS5
  * address. Results are cached for the connection's life; a reconnect makes
  * a new connection state and so a fresh walk. Streamhosts offered by a peer
- * on another server are looked up on demand.
+ * on another server are looked up on demand. A bs-proxy that advertises
+ * its http-base is known only once that base has been checked from here
+ * (bsp-probe.c), so that no transfer is committed to an HTTP side this
+ * network cannot reach.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,7 +16,9 @@
 #include <string.h>
 
 #include "bsp-discovery.h"
+#include "bsp-http.h"
 #include "bsp-log.h"
+#include "bsp-probe.h"
 #include "bsp-protocol.h"
 #include "bsp-url.h"
 
@@ -32,6 +37,7 @@ typedef struct
   gboolean known;     /* disco#info answered (or failed) */
   gboolean asked;
   gboolean ok;        /* is_proxy after the answer */
+  gboolean probing;   /* its http-base is being checked */
   GArray *waiters;    /* BspDiscoveryWaiter */
 } BspDiscoveryEntry;
 
@@ -40,7 +46,15 @@ struct _BspDiscovery
   PurpleConnection *gc;
   BspIqTracker *iq;
   GHashTable *entries; /* jid → BspDiscoveryEntry */
+  SoupSession *http;   /* for the checks, with the account's proxy settings */
+  GCancellable *cancellable;
 };
+
+gboolean
+bsp_proxy_info_http_usable (const BspProxyInfo *info)
+{
+  return info != NULL && info->http && !info->http_blocked;
+}
 
 static void
 bsp_discovery_entry_free (BspDiscoveryEntry *entry)
@@ -61,6 +75,8 @@ bsp_discovery_new (PurpleConnection *gc, BspIqTracker *iq)
   self->iq = iq;
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          (GDestroyNotify) bsp_discovery_entry_free);
+  self->http = bsp_http_session_new (purple_connection_get_account (gc));
+  self->cancellable = g_cancellable_new ();
   return self;
 }
 
@@ -77,6 +93,11 @@ bsp_discovery_free (BspDiscovery *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     bsp_iq_tracker_forget (self->iq, entry);
   bsp_iq_tracker_forget (self->iq, self);
+  /* No check calls back after this. */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  soup_session_abort (self->http);
+  g_clear_object (&self->http);
   g_hash_table_unref (self->entries);
   g_free (self);
 }
@@ -164,6 +185,47 @@ bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
 }
 
 static void
+bsp_discovery_probed (gboolean reachable, const char *why, gpointer user_data)
+{
+  BspDiscoveryEntry *entry = user_data;
+
+  entry->probing = FALSE;
+  if (reachable != !entry->info.http_blocked || !entry->known)
+    {
+      if (reachable)
+        bsp_log_info ("proxy %s: its HTTP side answers from here", entry->info.jid);
+      else
+        bsp_log_info ("proxy %s: its HTTP side is not reachable from here (%s); transfers "
+                      "through it keep to SOCKS5",
+                      entry->info.jid, why);
+    }
+  entry->info.http_blocked = !reachable;
+  if (!entry->known)
+    bsp_discovery_entry_done (entry);
+}
+
+static void
+bsp_discovery_probe (BspDiscoveryEntry *entry)
+{
+  if (entry->probing)
+    return;
+  entry->probing = TRUE;
+  bsp_probe_http (entry->discovery->http, entry->info.http_base, entry->discovery->cancellable,
+                  bsp_discovery_probed, entry);
+}
+
+void
+bsp_discovery_recheck_http (BspDiscovery *self, const char *jid)
+{
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+  BspDiscoveryEntry *entry = norm ? g_hash_table_lookup (self->entries, norm) : NULL;
+
+  if (entry != NULL && entry->known && entry->ok && entry->info.http
+      && entry->info.http_base != NULL && bsp_url_base_is_valid (entry->info.http_base))
+    bsp_discovery_probe (entry);
+}
+
+static void
 bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
@@ -197,7 +259,11 @@ bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpoin
       xmlnode *get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_BYTESTREAMS, NULL);
       bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_streamhost_cb, entry);
     }
-  bsp_discovery_entry_done (entry);
+  if (entry->ok && entry->info.http && entry->info.http_base != NULL
+      && bsp_url_base_is_valid (entry->info.http_base))
+    bsp_discovery_probe (entry); /* known once the check is done */
+  else
+    bsp_discovery_entry_done (entry);
 }
 
 static BspDiscoveryEntry *
@@ -266,13 +332,35 @@ bsp_discovery_start (BspDiscovery *self, const char *extra_jid)
 
   bsp_iq_tracker_send (self->iq, get, 30, bsp_discovery_items_cb, self);
   if (extra_jid != NULL && *extra_jid != '\0')
-    {
-      BspDiscoveryEntry *entry = bsp_discovery_entry (self, extra_jid);
-      if (entry != NULL)
-        bsp_discovery_ask (entry);
-      else
-        bsp_log_warning ("the configured proxy JID \"%s\" is not a valid JID", extra_jid);
-    }
+    bsp_discovery_add (self, extra_jid);
+}
+
+void
+bsp_discovery_add (BspDiscovery *self, const char *jid)
+{
+  BspDiscoveryEntry *entry = bsp_discovery_entry (self, jid);
+
+  if (entry != NULL)
+    bsp_discovery_ask (entry);
+  else
+    bsp_log_warning ("the configured proxy JID \"%s\" is not a valid JID", jid);
+}
+
+BspProxyState
+bsp_discovery_state (BspDiscovery *self, const char *jid)
+{
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+  BspDiscoveryEntry *entry = norm ? g_hash_table_lookup (self->entries, norm) : NULL;
+
+  if (entry == NULL || !entry->asked)
+    return BSP_PROXY_UNKNOWN;
+  if (!entry->known)
+    return BSP_PROXY_CHECKING;
+  if (!entry->ok)
+    return BSP_PROXY_NOT_PROXY;
+  if (!entry->info.http)
+    return BSP_PROXY_SOCKS5_ONLY;
+  return entry->info.http_blocked ? BSP_PROXY_HTTP_BLOCKED : BSP_PROXY_HTTP;
 }
 
 const BspProxyInfo *
@@ -318,18 +406,4 @@ bsp_discovery_cancel (BspDiscovery *self, gpointer user_data)
     for (guint i = entry->waiters->len; i > 0; i--)
       if (g_array_index (entry->waiters, BspDiscoveryWaiter, i - 1).user_data == user_data)
         g_array_remove_index (entry->waiters, i - 1);
-}
-
-GPtrArray *
-bsp_discovery_list_http (BspDiscovery *self)
-{
-  GPtrArray *out = g_ptr_array_new ();
-  GHashTableIter iter;
-  BspDiscoveryEntry *entry;
-
-  g_hash_table_iter_init (&iter, self->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    if (entry->known && entry->ok && entry->info.http)
-      g_ptr_array_add (out, &entry->info);
-  return out;
 }

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <libsoup/soup.h>
 #include <purple.h>
 
 #include "bsp-iq.h"
@@ -23,7 +24,13 @@ typedef struct
    * http or https URL goes), and its size limit (0: none advertised). */
   char *http_base;
   guint64 max_file_size;
+  /* Its http-base did not answer as a bs-proxy from here (PROTOCOL.md
+   * §1.5): through this network, only its SOCKS5 side can serve. */
+  gboolean http_blocked;
 } BspProxyInfo;
+
+/* Whether transfers may go over @info's HTTP side from here. */
+gboolean bsp_proxy_info_http_usable (const BspProxyInfo *info);
 
 typedef struct _BspDiscovery BspDiscovery;
 
@@ -44,7 +51,22 @@ void bsp_discovery_ensure (BspDiscovery *discovery, const char *jid, BspDiscover
                            gpointer user_data);
 /* Drops every waiting @func whose user_data is @user_data. */
 void bsp_discovery_cancel (BspDiscovery *discovery, gpointer user_data);
-/* Every known bs-proxy (BspProxyInfo *, not owned). */
-GPtrArray *bsp_discovery_list_http (BspDiscovery *discovery);
+/* What is known of @jid, as the preferences tell the user. */
+typedef enum
+{
+  BSP_PROXY_UNKNOWN,      /* not asked (yet) */
+  BSP_PROXY_CHECKING,     /* asked, no answer yet */
+  BSP_PROXY_NOT_PROXY,    /* answered, but not as a bytestreams proxy (or not at all) */
+  BSP_PROXY_SOCKS5_ONLY,  /* a bytestreams proxy without the bs-proxy feature */
+  BSP_PROXY_HTTP_BLOCKED, /* a bs-proxy whose HTTP side does not answer from here */
+  BSP_PROXY_HTTP,         /* a bs-proxy whose HTTP side answers */
+} BspProxyState;
+
+BspProxyState bsp_discovery_state (BspDiscovery *discovery, const char *jid);
+/* Asks @jid's disco#info now, unless it was asked already. */
+void bsp_discovery_add (BspDiscovery *discovery, const char *jid);
+/* Checks again whether @jid's HTTP side is reachable (after a transfer
+ * could not reach it); what is known stays until the answer. */
+void bsp_discovery_recheck_http (BspDiscovery *discovery, const char *jid);
 
 G_END_DECLS

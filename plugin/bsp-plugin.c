@@ -8,6 +8,7 @@
 #include <purple.h>
 
 #include "bsp-connection.h"
+#include "bsp-extra-proxy.h"
 #include "bsp-log.h"
 #include "bsp-tls.h"
 #include "bsp-plugin.h"
@@ -30,6 +31,7 @@ bsp_plugin_free (BspPlugin *self)
 {
   if (self == NULL)
     return;
+  bsp_extra_proxy_unwatch (self);
   if (self->connections != NULL)
     bsp_connection_table_clear (self->connections,
                                 _("the HTTP file transfer plugin was unloaded"));
@@ -238,6 +240,7 @@ bsp_plugin_load (PurplePlugin *plugin)
   bsp_plugin_advertise (self);
   bsp_plugin_connect_signals (self);
   bsp_plugin_adopt_connections (self);
+  bsp_extra_proxy_watch (self);
 
   bsp_log_info ("loaded (version %s), %u XMPP connection(s) adopted", PACKAGE_VERSION,
                 bsp_connection_table_size (self->connections));
@@ -262,8 +265,18 @@ bsp_plugin_unload (PurplePlugin *plugin)
   return TRUE;
 }
 
+/* The dialog, with what is known of the additional bs-proxy under its
+ * field (the frame is made each time the dialog opens). */
+static PurplePluginPrefFrame *
+bsp_plugin_get_pref_frame (PurplePlugin *plugin)
+{
+  g_autofree char *status = plugin->extra ? bsp_extra_proxy_status (plugin->extra) : NULL;
+
+  return bsp_prefs_get_frame (plugin, status);
+}
+
 static PurplePluginUiInfo bsp_plugin_prefs_info = {
-  .get_plugin_pref_frame = bsp_prefs_get_frame,
+  .get_plugin_pref_frame = bsp_plugin_get_pref_frame,
 };
 
 /* String fields are `char *` in libpurple 2.x, hence the casts. */
@@ -298,7 +311,7 @@ static PurplePluginInfo bsp_plugin_info = {
   .ui_info = NULL,
   .extra_info = NULL,
   .prefs_info = &bsp_plugin_prefs_info,
-  .actions = NULL,
+  .actions = bsp_extra_proxy_actions,
 };
 
 static void

@@ -22,6 +22,7 @@ struct _BspPlugin
   PurplePlugin *plugin; /* not owned */
   PurplePlugin *jabber; /* not owned: prpl-jabber, a declared dependency */
   BspConnectionTable *connections;
+  guint extra_timer; /* the additional bs-proxy is taken up when it fires */
 };
 
 G_END_DECLS

@@ -20,7 +20,12 @@ G_BEGIN_DECLS
 #define BSP_STALL_DEFAULT 30
 
 void bsp_prefs_init (void);
-PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin);
+/* @proxy_status: a line on the additional bs-proxy as it is now, or NULL. */
+PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin, const char *proxy_status);
+/* The same for Finch's layout (@finch) or Pidgin's. */
+PurplePluginPrefFrame *bsp_prefs_build_frame (gboolean finch, const char *proxy_status);
+/* @text broken into lines of at most @width characters, at spaces. */
+char *bsp_prefs_wrap (const char *text, guint width);
 
 gboolean bsp_prefs_get_send_http (void);
 gboolean bsp_prefs_get_recv_http (void);

@@ -29,7 +29,8 @@ typedef enum
 typedef enum
 {
   BSP_STATE_OFFERED,        /* SI negotiated; the bytestreams step is ahead */
-  BSP_STATE_CONNECTING,     /* recv: choosing a proxy, <connect> sent */
+  BSP_STATE_CONNECTING,     /* recv: choosing a proxy, <connect> sent; send: learning
+                             * whether the chosen proxy can take an upload */
   BSP_STATE_WAIT_ACTIVATED, /* recv: streamhost-used sent, waiting for the push */
   BSP_STATE_ACTIVATING,     /* send: <activate/><x/> sent */
   BSP_STATE_TRANSFERRING,   /* HTTP under way */

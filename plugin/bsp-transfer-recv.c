@@ -142,7 +142,7 @@ bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
 
   if (t->owner == NULL)
     return;
-  if (info == NULL || !info->http || (info->max_file_size > 0 && size > info->max_file_size))
+  if (!bsp_proxy_info_http_usable (info) || (info->max_file_size > 0 && size > info->max_file_size))
     {
       t->candidate++;
       bsp_transfer_recv_try_next (t);

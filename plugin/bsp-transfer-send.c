@@ -113,7 +113,7 @@ bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, PurpleXf
 {
   gboolean speaks = FALSE;
 
-  if (info == NULL || !info->http)
+  if (!bsp_proxy_info_http_usable (info))
     return FALSE;
   if (info->max_file_size > 0 && purple_xfer_get_size (xfer) > info->max_file_size)
     return FALSE;
@@ -125,6 +125,52 @@ bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, PurpleXf
   return speaks;
 }
 
+/* Activates the stream at the proxy with the bs-proxy marker. */
+static void
+bsp_transfer_send_activate (BspTransfer *t)
+{
+  xmlnode *activate, *q;
+
+  t->state = BSP_STATE_ACTIVATING;
+  /* Nobody may attach to our local streamhost any more. */
+  if (t->xfer->watcher != 0)
+    {
+      purple_input_remove (t->xfer->watcher);
+      t->xfer->watcher = 0;
+    }
+  activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
+  xmlnode_set_attrib (q, "sid", t->sid);
+  xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
+                       -1);
+  xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
+  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
+}
+
+/* What is known of the chosen proxy, once it is (its HTTP side may still
+ * have been under its reachability check when the receiver chose it). */
+static void
+bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (t->owner == NULL)
+    return;
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      bsp_transfer_detach (t);
+      return;
+    }
+  if (!bsp_transfers_can_upload (t->owner, info, t->xfer, t->peer))
+    {
+      bsp_transfer_fall_back (t, "its HTTP side can't take this upload from here");
+      return;
+    }
+  g_free (t->http_base);
+  t->http_base = g_strdup (info->http_base);
+  bsp_transfer_send_activate (t);
+}
+
 /* The receiver's streamhost-used answer to our offer. */
 gboolean
 bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, xmlnode *iq)
@@ -133,9 +179,8 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   xmlnode *used = query ? xmlnode_get_child (query, "streamhost-used") : NULL;
   const char *jid = used ? xmlnode_get_attrib (used, "jid") : NULL;
   g_autofree char *proxy = jid ? bsp_jid_normalize (jid) : NULL;
-  const BspProxyInfo *info;
+  g_autofree char *me = NULL;
   BspTransfer *t = NULL;
-  xmlnode *activate, *q;
 
   if (proxy == NULL)
     return FALSE;
@@ -153,32 +198,20 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   if (t->offered == NULL
       || !g_ptr_array_find_with_equal_func (t->offered, proxy, g_str_equal, NULL))
     return FALSE;
-  info = bsp_discovery_lookup (self->discovery, proxy);
-  if (!bsp_prefs_get_send_http () || !bsp_transfers_can_upload (self, info, t->xfer, from))
+  me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+  if (!bsp_prefs_get_send_http () || g_strcmp0 (me, proxy) == 0)
     {
-      g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
       /* libpurple goes on with the streamhost the receiver chose */
       bsp_transfer_say_path (t, FALSE, proxy, g_strcmp0 (me, proxy) == 0);
       return FALSE;
     }
 
+  /* Ours now: activated over HTTP, or given back to libpurple (which
+   * then activates the stream as plain XEP-0065) if the proxy can't. */
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);
-  t->http_base = g_strdup (info->http_base);
-  t->state = BSP_STATE_ACTIVATING;
-  /* Nobody may attach to our local streamhost any more. */
-  if (t->xfer->watcher != 0)
-    {
-      purple_input_remove (t->xfer->watcher);
-      t->xfer->watcher = 0;
-    }
-  activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
-  xmlnode_set_attrib (q, "sid", t->sid);
-  xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
-                       -1);
-  xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send (self->iq, activate, 30, bsp_transfer_send_activated, t);
-  bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
+  t->state = BSP_STATE_CONNECTING;
+  bsp_discovery_ensure (self->discovery, t->proxy, bsp_transfer_send_proxy_info, t);
   return TRUE;
 }
 
@@ -220,8 +253,47 @@ bsp_transfers_send_si (BspTransfers *self, const char *to, xmlnode *si)
     }
 }
 
+/* Rank of a streamhost in our offer: our own first (a direct connection,
+ * as libpurple orders them), then bs-proxies whose HTTP side we reach, then
+ * the rest (SOCKS5-only proxies). A plain receiver takes the first proxy
+ * that works for it, so a bs-proxy listed after a SOCKS5-only one would
+ * leave us needing SOCKS5 — which a user behind an office proxy lacks. */
+static guint
+bsp_transfers_streamhost_rank (BspTransfers *self, const char *me, xmlnode *sh)
+{
+  const char *jid = xmlnode_get_attrib (sh, "jid");
+  g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
+
+  if (norm != NULL && g_strcmp0 (norm, me) == 0)
+    return 0;
+  if (norm != NULL && bsp_proxy_info_http_usable (bsp_discovery_lookup (self->discovery, norm)))
+    return 1;
+  return 2;
+}
+
+/* Puts the streamhosts of @query in rank order, each rank in the order
+ * prpl-jabber gave (the list is modified in place, as the signal allows). */
+static void
+bsp_transfers_order_streamhosts (BspTransfers *self, xmlnode *query)
+{
+  g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new ();
+
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    g_ptr_array_add (hosts, sh);
+  for (guint rank = 0; rank < 3; rank++)
+    for (guint i = 0; i < hosts->len; i++)
+      if (bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) == rank)
+        xmlnode_insert_child (query, xmlnode_copy (hosts->pdata[i]));
+  /* The originals go; freeing a node unlinks it from its parent. */
+  for (guint i = 0; i < hosts->len; i++)
+    xmlnode_free (hosts->pdata[i]);
+}
+
 /* Our streamhost offer: remember its id and hosts; add the configured
- * bs-proxy when prpl-jabber did not offer it. */
+ * bs-proxy when prpl-jabber did not offer it; bs-proxies before the
+ * SOCKS5-only proxies. */
 void
 bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlnode *query)
 {
@@ -258,4 +330,6 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
       xmlnode_set_attrib (sh, "port", port);
       g_ptr_array_add (t->offered, g_strdup (info->jid));
     }
+  if (bsp_prefs_get_send_http ())
+    bsp_transfers_order_streamhosts (self, query);
 }

@@ -348,6 +348,10 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
 
   if (cause != BSP_CAUSE_PEER)
     {
+      /* Before the next transfer through it, check again that its HTTP
+       * side is reachable from here. */
+      if (cause == BSP_CAUSE_LOCAL && t->owner != NULL)
+        bsp_discovery_recheck_http (t->owner->discovery, t->proxy);
       bsp_transfer_fail (t, reason, cause);
       return;
     }

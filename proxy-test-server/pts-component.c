@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bsp-protocol.h"
+#include "pts-component-link.h"
 #include "pts-component.h"
 #include "pts-stanza.h"
 #include "pts-xmpp-conn.h"
@@ -260,19 +261,15 @@ static void
 pts_component_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_data)
 {
   PtsComponent *self = user_data;
-  const char *id = pts_node_get_attr (root, "id");
-  g_autofree char *input = NULL;
-  g_autofree char *digest = NULL;
-  g_autofree char *xml = NULL;
+  const char *why = NULL;
+  g_autofree char *xml = pts_component_handshake (root, self->config->component_secret, &why);
 
-  if (id == NULL)
+  if (xml == NULL)
     {
-      pts_xmpp_conn_close (conn, "invalid-id", "no stream id");
+      g_message ("%s:%u sent %s; closing the link", self->host, self->port, why);
+      pts_xmpp_conn_close (conn, "invalid-id", why);
       return;
     }
-  input = g_strconcat (id, self->config->component_secret, NULL);
-  digest = g_compute_checksum_for_string (G_CHECKSUM_SHA1, input, -1);
-  xml = g_strdup_printf ("<handshake>%s</handshake>", digest);
   pts_xmpp_conn_send_raw (conn, xml, -1);
 }
 
@@ -285,36 +282,30 @@ pts_component_stanza (PtsXmppConn *conn, PtsNode *stanza, gpointer user_data)
   /* Any stanza shows the link alive, the answer to a ping among them. */
   self->last_input = g_get_monotonic_time ();
   self->ping_sent = 0;
-  if (!self->handshaken)
+  switch (pts_component_classify (owned, self->handshaken, self->ping_iq_id))
     {
-      if (pts_node_is (owned, "handshake", NULL))
-        {
-          self->handshaken = TRUE;
-          self->backoff = PTS_COMPONENT_BACKOFF_MIN;
-          g_message ("attached to %s:%u as %s", self->host, self->port,
-                     self->config->proxy_jid);
-          pts_component_check_schedule (self);
-          pts_component_queue_flush (self);
-          if (self->ready != NULL)
-            self->ready (self, self->ready_data);
-        }
-      else if (pts_node_is (owned, "error", PTS_NS_STREAMS))
-        g_warning ("the server refused the component: check --component-secret and the "
-                   "component's name (%s)",
-                   self->config->proxy_jid);
-      return;
+    case PTS_COMPONENT_ACCEPTED:
+      self->handshaken = TRUE;
+      self->backoff = PTS_COMPONENT_BACKOFF_MIN;
+      g_message ("attached to %s:%u as %s", self->host, self->port, self->config->proxy_jid);
+      pts_component_check_schedule (self);
+      pts_component_queue_flush (self);
+      if (self->ready != NULL)
+        self->ready (self, self->ready_data);
+      break;
+    case PTS_COMPONENT_REFUSED:
+      g_warning ("the server refused the component: check --component-secret and the "
+                 "component's name (%s)",
+                 self->config->proxy_jid);
+      break;
+    case PTS_COMPONENT_DELIVER:
+      pts_proxy_handle_stanza (self->proxy, g_steal_pointer (&owned));
+      break;
+    case PTS_COMPONENT_PING_ANSWER: /* it has done its work above */
+    case PTS_COMPONENT_IGNORE:
+    default:
+      break;
     }
-  if (!pts_node_is (owned, "iq", NULL) && !pts_node_is (owned, "message", NULL)
-      && !pts_node_is (owned, "presence", NULL))
-    return;
-  /* The answer to our ping (a result, or an error from a server without
-   * XEP-0199): it has done its work above. */
-  if (pts_node_is (owned, "iq", NULL) && self->ping_iq_id != NULL
-      && g_strcmp0 (pts_node_get_attr (owned, "id"), self->ping_iq_id) == 0
-      && (g_strcmp0 (pts_node_get_attr (owned, "type"), "result") == 0
-          || g_strcmp0 (pts_node_get_attr (owned, "type"), "error") == 0))
-    return;
-  pts_proxy_handle_stanza (self->proxy, g_steal_pointer (&owned));
 }
 
 static void

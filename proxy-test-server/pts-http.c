@@ -290,6 +290,15 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                                     "GET");
       return;
     }
+  if (strcmp (path, "/") == 0)
+    {
+      /* The base URL itself: a client's reachability check (PROTOCOL.md
+       * §1.5), answered without a body. */
+      soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Bs-Proxy",
+                                    "1");
+      return;
+    }
   if (strcmp (path, "/status") == 0)
     {
       if (pts_http_may_read_status (self, msg))

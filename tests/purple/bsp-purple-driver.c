@@ -8,6 +8,8 @@
  *    "homepage":null,"prefs":["/plugins/…",…],
  *    "pref-frame":[{"kind":"heading"|"option"|"info","name":"/plugins/…","label":"…"},…]}
  *   {"event":"signed-on","account":"alice@localhost/driver"}
+ *   {"event":"prefs-set"}                      (--pref-online applied)
+ *   {"event":"pref-frame","frame":[…]}         (--frame-when: the frame says it)
  *   {"event":"buddy-online","account":"alice@localhost/driver","buddy":"bob@localhost"}
  *   {"event":"plugin-error","path":"…","reason":"…"}
  *   {"event":"connection-error","account":"…","reason":"…"}
@@ -78,6 +80,8 @@ typedef struct
   gboolean default_security; /* leave the account's connection security as libpurple has it */
   char *ca_dir;              /* more CA certificates for libpurple's x509 verifier */
   char *certificate;         /* "accept" or "reject": the answer to certificate prompts */
+  char **prefs_online; /* NAME=VALUE, set once every account signed on */
+  char *frame_when;    /* finish once a label of the plugin's frame holds this */
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -95,6 +99,9 @@ typedef struct
   int xfers_failed;
   gboolean trigger_fired;
   gint64 last_progress;
+  gboolean prefs_online_set;
+  gboolean frame_seen;
+  guint frame_poll_id;
 } Driver;
 
 /* libpurple's xfer, notify and conversation UI ops take no user_data. */
@@ -512,6 +519,8 @@ driver_goal_reached (Driver *self)
     return FALSE;
   if (self->plugin_path != NULL && !self->plugin_loaded)
     return FALSE;
+  if (self->frame_when != NULL && !self->frame_seen)
+    return FALSE;
   for (guint i = 0; i < self->accounts->len; i++)
     {
       DriverAccount *da = g_ptr_array_index (self->accounts, i);
@@ -536,6 +545,8 @@ driver_finish (Driver *self, int status)
 
 static gboolean driver_start_plugin (Driver *self);
 static void driver_maybe_send (Driver *self);
+static gboolean driver_apply_prefs (char **specs, const char *option, GError **error);
+static gboolean driver_poll_frame (gpointer user_data);
 
 static void
 driver_check_goal (Driver *self)
@@ -549,6 +560,25 @@ driver_check_goal (Driver *self)
     {
       driver_finish (self, 1);
       return;
+    }
+  /* --pref-online: a change while signed in, as a user makes it in the
+   * dialog; --frame-when then watches the dialog's text (bounded by
+   * --timeout) for what the plugin must come to say. */
+  if (self->prefs_online != NULL && !self->prefs_online_set && driver_all_signed_on (self)
+      && (self->plugin_path == NULL || self->plugin_loaded))
+    {
+      g_autoptr (GError) error = NULL;
+
+      self->prefs_online_set = TRUE;
+      if (!driver_apply_prefs (self->prefs_online, "--pref-online", &error))
+        {
+          g_printerr ("%s\n", error->message);
+          driver_finish (self, 1);
+          return;
+        }
+      driver_event ("prefs-set", NULL);
+      if (self->frame_when != NULL && self->frame_poll_id == 0)
+        self->frame_poll_id = g_timeout_add (100, driver_poll_frame, self);
     }
   if (driver_goal_reached (self))
     driver_finish (self, 0);
@@ -1235,18 +1265,61 @@ driver_load_plugin (Driver *self, GError **error)
   return TRUE;
 }
 
-/* --pref NAME=VALUE: sets a preference the plugin registered, by its type. */
+/* Whether a label of the plugin's preference frame holds @text. */
 static gboolean
-driver_set_prefs (Driver *self, GError **error)
+driver_frame_says (PurplePlugin *plugin, const char *text)
 {
-  for (char **spec = self->prefs; spec != NULL && *spec != NULL; spec++)
+  PurplePluginPrefFrame *frame = driver_plugin_pref_frame (plugin);
+  gboolean found = FALSE;
+
+  for (GList *l = frame ? purple_plugin_pref_frame_get_prefs (frame) : NULL; l != NULL && !found;
+       l = l->next)
+    found = g_strstr_len (purple_plugin_pref_get_label (l->data), -1, text) != NULL;
+  if (frame != NULL)
+    purple_plugin_pref_frame_destroy (frame);
+  return found;
+}
+
+/* --frame-when: every 100 ms until the frame says it; then the frame as
+ * an event. */
+static gboolean
+driver_poll_frame (gpointer user_data)
+{
+  Driver *self = user_data;
+
+  if (self->finished || self->plugin == NULL)
+    {
+      self->frame_poll_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  if (!driver_frame_says (self->plugin, self->frame_when))
+    return G_SOURCE_CONTINUE;
+  self->frame_poll_id = 0;
+  self->frame_seen = TRUE;
+  {
+    g_autoptr (JsonBuilder) builder = driver_event_begin ("pref-frame");
+
+    json_builder_set_member_name (builder, "frame");
+    driver_add_pref_frame (builder, self->plugin);
+    driver_event_emit (builder);
+  }
+  driver_check_goal (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* --pref and --pref-online NAME=VALUE: sets a preference the plugin
+ * registered, by its type. */
+static gboolean
+driver_apply_prefs (char **specs, const char *option, GError **error)
+{
+  for (char **spec = specs; spec != NULL && *spec != NULL; spec++)
     {
       g_auto (GStrv) parts = g_strsplit (*spec, "=", 2);
 
       if (parts[0] == NULL || parts[1] == NULL || !purple_prefs_exists (parts[0]))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--pref '%s': not NAME=VALUE of an existing preference", *spec);
+                       "%s '%s': not NAME=VALUE of an existing preference", option, *spec);
           return FALSE;
         }
       switch (purple_prefs_get_type (parts[0]))
@@ -1262,7 +1335,8 @@ driver_set_prefs (Driver *self, GError **error)
           break;
         default:
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--pref '%s': a preference of a type the driver can't set", *spec);
+                       "%s '%s': a preference of a type the driver can't set", option,
+                       *spec);
           return FALSE;
         }
     }
@@ -1275,7 +1349,7 @@ driver_start_plugin (Driver *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!driver_load_plugin (self, &error) || !driver_set_prefs (self, &error))
+  if (!driver_load_plugin (self, &error) || !driver_apply_prefs (self->prefs, "--pref", &error))
     {
       driver_event ("plugin-error", "path", self->plugin_path, "reason", error->message, NULL);
       g_printerr ("bsp-purple-driver: %s\n", error->message);
@@ -1400,6 +1474,12 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       NULL },
     { "pref", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs,
       "Set a libpurple preference of the plugin once it loaded (repeatable)", "NAME=VALUE" },
+    { "pref-online", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs_online,
+      "Set a preference of the plugin once every account signed on (repeatable)",
+      "NAME=VALUE" },
+    { "frame-when", 0, 0, G_OPTION_ARG_STRING, &self->frame_when,
+      "Finish only once a label of the plugin's preferences holds TEXT (a pref-frame event)",
+      "TEXT" },
     { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
       "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
       NULL },
@@ -1513,6 +1593,9 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->user_dir, g_free);
   g_clear_pointer (&self->account_specs, g_strfreev);
   g_clear_pointer (&self->prefs, g_strfreev);
+  g_clear_pointer (&self->prefs_online, g_strfreev);
+  g_clear_pointer (&self->frame_when, g_free);
+  g_clear_handle_id (&self->frame_poll_id, g_source_remove);
   g_clear_pointer (&self->server, g_free);
   g_clear_pointer (&self->plugin_path, g_free);
   g_clear_pointer (&self->send_file, g_free);

@@ -201,6 +201,7 @@ typedef struct
   E2eClient receiver;
   gboolean no_direct;        /* the receiver ignores the sender's own streamhosts */
   gboolean no_http;          /* the server runs without its HTTP side */
+  gboolean http_unreachable; /* it advertises an HTTP base where nothing answers */
   const char *file;          /* an e2e_files id */
   const char *initiator_via; /* how the proxy must see them: "HTTP" or "SOCKS5" */
   const char *target_via;
@@ -231,6 +232,7 @@ typedef struct
   char *dir;
   char *server_log;
   char *accept_dir;
+  char *dead_base; /* the HTTP base where nothing answers, for http_unreachable */
 } E2eFixture;
 
 static void
@@ -238,7 +240,7 @@ e2e_fixture_set_up (E2eFixture *fixture, gconstpointer user_data)
 {
   const E2eCase *c = user_data;
   g_autoptr (GError) error = NULL;
-  const char *http_args[] = { "--http-port", "0", NULL };
+  const char *http_args[] = { "--http-port", "0", NULL, NULL, NULL };
 
   if (bsp_test_driver_path () == NULL)
     {
@@ -260,6 +262,25 @@ e2e_fixture_set_up (E2eFixture *fixture, gconstpointer user_data)
   g_assert_cmpint (g_mkdir_with_parents (fixture->accept_dir, 0700), ==, 0);
   g_test_message ("logs in %s", fixture->dir);
 
+  if (c->http_unreachable)
+    {
+      /* A loopback port that was free a moment ago: nothing answers there. */
+      g_autoptr (GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, &error);
+      g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+      g_autoptr (GSocketAddress) bound = NULL;
+
+      g_assert_no_error (error);
+      g_assert_true (g_socket_bind (probe, any, FALSE, &error));
+      bound = g_socket_get_local_address (probe, &error);
+      g_assert_no_error (error);
+      fixture->dead_base = g_strdup_printf (
+          "http://127.0.0.1:%u/", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+      g_socket_close (probe, NULL);
+      http_args[2] = "--http-base-url";
+      http_args[3] = fixture->dead_base;
+    }
   fixture->server
       = bsp_test_server_start (c->no_http ? NULL : http_args, fixture->server_log, &error);
   g_assert_no_error (error);
@@ -283,6 +304,7 @@ e2e_fixture_tear_down (E2eFixture *fixture, gconstpointer user_data)
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->accept_dir, g_free);
   g_clear_pointer (&fixture->server_log, g_free);
+  g_clear_pointer (&fixture->dead_base, g_free);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1229,6 +1251,35 @@ e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
                    "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
+/* The proxy advertises an HTTP base that does not answer from here: both
+ * plugins learn it when they sign in and keep to libpurple's own SOCKS5
+ * path through the proxy, with nothing shown as a failure. */
+static void
+e2e_test_http_unreachable (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+
+  g_test_summary (c->summary);
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
+
+  e2e_assert_completed (&run.alice, file, FALSE);
+  e2e_assert_completed (&run.bob, file, FALSE);
+  e2e_assert_received (fixture, file, &run.bob);
+  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  g_assert_true (e2e_driver_log_contains (&run.alice, "its HTTP side is not reachable from here"));
+  g_assert_true (e2e_driver_log_contains (&run.bob, "its HTTP side is not reachable from here"));
+  g_assert_false (e2e_driver_log_contains (&run.bob, "<connect"));
+  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
+  e2e_assert_path (&run.bob, file,
+                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
+}
+
 /* alice's driver does something drastic mid-transfer (@trigger_arg,
  * announced by @trigger_event): both sides end cancelled with a reason,
  * and both drivers exit cleanly. */
@@ -1346,6 +1397,20 @@ static const E2eCase e2e_no_http = {
              "own SOCKS5 transfer through the proxy and the file still arrives unchanged",
 };
 
+static const E2eCase e2e_http_unreachable = {
+  .path = "/e2e/fallback/http-unreachable",
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .no_direct = TRUE,
+  .http_unreachable = TRUE,
+  .file = "64KiB+1",
+  .initiator_via = "SOCKS5",
+  .target_via = "SOCKS5",
+  .summary = "The proxy's HTTP side does not answer from here (its advertised base is a "
+             "closed port): both plugins see it before any transfer and the file goes over "
+             "libpurple's own SOCKS5 path, no user sees a failure",
+};
+
 /* the failures: plugin to plugin, over HTTP */
 static const E2eCase e2e_decline = {
   .sender = E2E_PLUGIN,
@@ -1416,6 +1481,7 @@ main (int argc, char **argv)
       }
   e2e_add (e2e_utf8_name.path, &e2e_utf8_name, e2e_test_transfer);
   e2e_add (e2e_no_http.path, &e2e_no_http, e2e_test_no_http_side);
+  e2e_add (e2e_http_unreachable.path, &e2e_http_unreachable, e2e_test_http_unreachable);
 
   e2e_add ("/e2e/failure/decline", &e2e_decline, e2e_test_decline);
   e2e_add ("/e2e/failure/sender-cancels", &e2e_failure, e2e_test_sender_cancels);

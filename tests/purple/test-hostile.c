@@ -136,16 +136,12 @@ hostile_send (GSocket *conn, const void *data, gsize len)
   return TRUE;
 }
 
-/* Accepts one GET on @listener and answers it as @c says. */
-static void
-hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
+/* Accepts one connection on @listener and reads a request head from it. */
+static GSocket *
+hostile_accept_request (GSocket *listener, GString *request)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, &error);
-  g_autoptr (GString) request = g_string_new (NULL);
-  g_autofree char *head = NULL;
-  g_autofree guint8 *body = NULL;
-  guint64 length = c->size;
+  GSocket *conn = g_socket_accept (listener, NULL, &error);
 
   g_assert_no_error (error);
   g_socket_set_timeout (conn, HOSTILE_WAIT_MS / 1000);
@@ -158,6 +154,37 @@ hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
       g_string_append_len (request, buf, n);
     }
   g_test_message ("the plugin asked: %.*s", (int) strcspn (request->str, "\r"), request->str);
+  return conn;
+}
+
+/* Answers the plugin's reachability check of the advertised base
+ * (PROTOCOL.md §1.5) as a bs-proxy does. */
+static void
+hostile_answer_probe (GSocket *listener)
+{
+  static const char answer[] = "HTTP/1.1 204 No Content\r\nBs-Proxy: 1\r\n"
+                               "Connection: close\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) request = g_string_new (NULL);
+  g_autoptr (GSocket) conn = hostile_accept_request (listener, request);
+
+  g_assert_true (g_str_has_prefix (request->str, "GET /dl/ HTTP/1.1\r\n"));
+  g_assert_cmpint (g_socket_send (conn, answer, sizeof answer - 1, NULL, &error), ==,
+                   sizeof answer - 1);
+  g_assert_no_error (error);
+}
+
+/* Accepts one GET on @listener and answers it as @c says. */
+static void
+hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) request = g_string_new (NULL);
+  g_autoptr (GSocket) conn = hostile_accept_request (listener, request);
+  g_autofree char *head = NULL;
+  g_autofree guint8 *body = NULL;
+  guint64 length = c->size;
+
   g_assert_true (g_str_has_prefix (request->str, "GET /dl/token HTTP/1.1\r\n"));
 
   switch (c->http)
@@ -225,10 +252,11 @@ hostile_send_raw (PtsTestClient *client, const char *xml)
   return TRUE;
 }
 
-/* Plays the proxy until bob's <connect/> is accepted; returns its size
- * attribute. */
+/* Plays the proxy (its HTTP side on @listener) until bob's <connect/> is
+ * accepted; returns its size attribute. */
 static char *
-hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http_base)
+hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http_base,
+                    GSocket *listener)
 {
   const char *me = pts_test_client_get_jid (proxy);
 
@@ -260,6 +288,9 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
               id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY);
           answer = g_strconcat (start, form ? form : "", "</query></iq>", NULL);
           hostile_send_raw (proxy, answer);
+          /* With a base, the plugin checks it before it uses the proxy. */
+          if (c->base)
+            hostile_answer_probe (listener);
         }
       else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL)
         {
@@ -405,7 +436,7 @@ hostile_test (gconstpointer user_data)
                          offer_id, bob, BSP_NS_BYTESTREAMS, pts_test_client_get_jid (proxy),
                          trap_port);
   g_assert_no_error (error);
-  connect_size = hostile_play_proxy (proxy, c, http_base);
+  connect_size = hostile_play_proxy (proxy, c, http_base, http);
   g_assert_cmpstr (connect_size, ==, size);
   reply = pts_test_client_wait_iq (sender, offer_id, HOSTILE_WAIT_MS, &error);
   g_assert_no_error (error);

@@ -405,6 +405,83 @@ test_signin_starttls_untrusted (Fixture *fixture, gconstpointer user_data)
   g_assert_true (test_has_event (&run, "connection-error", NULL));
 }
 
+/* Runs the driver with the plugin, sets the additional bs-proxy to @jid
+ * once both accounts are signed in, and waits until the preference dialog
+ * says @expected about it. */
+static void
+test_extra_proxy_run (Fixture *fixture, const char *jid, const char *expected, DriverRun *run)
+{
+  g_autofree char *pref = g_strconcat ("/plugins/core/bsproxy/proxy_jid=", jid, NULL);
+  JsonObject *shown;
+  JsonArray *frame;
+  gboolean found = FALSE;
+
+  test_run_driver (fixture,
+                   (const char *const[]){ "--plugin", bsp_test_plugin_path (), "--pref-online",
+                                          pref, "--frame-when", expected, "--debug", NULL },
+                   run);
+  test_assert_signed_in (run);
+  g_assert_true (test_has_event (run, "prefs-set", NULL));
+  shown = bsp_test_events_find (run->events, "pref-frame", NULL);
+  g_assert_nonnull (shown);
+  /* Under the field, after its explanation. */
+  frame = json_object_get_array_member (shown, "frame");
+  for (guint i = 0; i + 2 < json_array_get_length (frame) && !found; i++)
+    {
+      JsonObject *option = json_array_get_object_element (frame, i);
+      JsonObject *status = json_array_get_object_element (frame, i + 2);
+
+      found = g_strcmp0 (json_object_get_string_member_with_default (option, "name", NULL),
+                         "/plugins/core/bsproxy/proxy_jid")
+                  == 0
+              && g_str_equal (json_object_get_string_member (status, "kind"), "info")
+              && strstr (json_object_get_string_member (status, "label"), expected) != NULL;
+    }
+  g_assert_true (found);
+}
+
+static void
+test_extra_proxy_at_once (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (DriverRun) run = { 0 };
+
+  g_test_summary ("A JID typed into the additional bs-proxy field while signed in is looked "
+                  "up at once (no new sign-in), and the dialog then says what it is: here the "
+                  "server itself, which is no file transfer proxy");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+  if (bsp_test_plugin_path () == NULL)
+    {
+      g_test_skip ("the plugin was not built: set BSP_PLUGIN");
+      return;
+    }
+  test_extra_proxy_run (fixture, "localhost", "localhost did not answer as a file transfer proxy",
+                        &run);
+  /* It was asked after the change: nothing asked it at sign-in. */
+  g_assert_nonnull (strstr (run.log, "additional bs-proxy localhost: looked up on 2 signed-in"));
+}
+
+static void
+test_extra_proxy_invalid (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (DriverRun) run = { 0 };
+
+  g_test_summary ("A text that is no JID in the additional bs-proxy field: the dialog says so "
+                  "with an example, and nothing is looked up");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+  if (bsp_test_plugin_path () == NULL)
+    {
+      g_test_skip ("the plugin was not built: set BSP_PLUGIN");
+      return;
+    }
+  test_extra_proxy_run (fixture, "proxy@@example",
+                        "\"proxy@@example\" is not a valid JID: write the proxy's address, for "
+                        "example proxy.example.org.",
+                        &run);
+  g_assert_null (strstr (run.log, "additional bs-proxy proxy@@example: looked up"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,6 +497,10 @@ main (int argc, char **argv)
               test_signin_starttls, fixture_tear_down);
   g_test_add ("/purple/signin/starttls-untrusted", Fixture, NULL, fixture_set_up_tls,
               test_signin_starttls_untrusted, fixture_tear_down);
+  g_test_add ("/purple/prefs/extra-proxy-at-once", Fixture, NULL, fixture_set_up,
+              test_extra_proxy_at_once, fixture_tear_down);
+  g_test_add ("/purple/prefs/extra-proxy-invalid", Fixture, NULL, fixture_set_up,
+              test_extra_proxy_invalid, fixture_tear_down);
 
   return g_test_run ();
 }

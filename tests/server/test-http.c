@@ -905,7 +905,8 @@ test_unknown_urls (void)
 
   g_test_summary ("An upload to an upload URL the proxy never handed out, or to any other "
                   "path, and a download of an unknown id (with or without a file name) are "
-                  "404; none of them leaves a trace in /status.");
+                  "404; the base itself answers 204 with Bs-Proxy: 1 (the clients' reachability "
+                  "check); none of them leaves a trace in /status.");
 
   fixture_start (&f, TRUE, NULL);
   upload_url = g_strdup_printf ("%s/upload/%s", f.http_base, uuid);
@@ -924,14 +925,22 @@ test_unknown_urls (void)
   g_assert_cmpuint (result.response.status, ==, SOUP_STATUS_NOT_FOUND);
   pts_http_upload_result_clear (&result);
 
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < 2; i++)
     {
-      const char *url = i == 0 ? download_url : i == 1 ? named_url : empty_url;
+      const char *url = i == 0 ? download_url : named_url;
       pts_http_get (url, 4096, &response, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (response.status, ==, SOUP_STATUS_NOT_FOUND);
       pts_http_response_clear (&response);
     }
+
+  /* The base itself is the reachability check (PROTOCOL.md §1.5). */
+  pts_http_get (empty_url, 4096, &response, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (response.status, ==, SOUP_STATUS_NO_CONTENT);
+  g_assert_cmpstr (soup_message_headers_get_one (response.headers, "Bs-Proxy"), ==, "1");
+  g_assert_cmpuint (response.body_length, ==, 0);
+  pts_http_response_clear (&response);
 
   status = status_expect_counts (&f, 0, 0, 0, NULL);
   fixture_stop (&f);

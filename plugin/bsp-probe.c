@@ -1,0 +1,131 @@
+/* bsp-probe.c — is a bs-proxy's HTTP side reachable from here?
+ *
+ * The plugin checks once per sign-in, when it learns a bs-proxy's
+ * http-base, and again after a transfer could not reach it: a transfer is
+ * offered to HTTP only when this says yes, so that an unreachable HTTP side
+ * (a blocked port, a wrong base URL) costs nothing but libpurple's own
+ * path, instead of a transfer that fails after it was committed.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include "bsp-probe.h"
+#include "bsp-tls.h"
+
+typedef struct
+{
+  GCancellable *caller; /* the caller's, which ends everything silently */
+  GCancellable *cancellable; /* ours: the caller's or the timeout */
+  gulong caller_handler;
+  guint timeout_id;
+  gboolean timed_out;
+  BspProbeDone done;
+  gpointer user_data;
+} BspProbe;
+
+static void
+bsp_probe_free (BspProbe *probe)
+{
+  g_clear_handle_id (&probe->timeout_id, g_source_remove);
+  if (probe->caller != NULL)
+    g_cancellable_disconnect (probe->caller, probe->caller_handler);
+  g_clear_object (&probe->caller);
+  g_clear_object (&probe->cancellable);
+  g_free (probe);
+}
+
+static gboolean
+bsp_probe_timeout (gpointer user_data)
+{
+  BspProbe *probe = user_data;
+
+  probe->timeout_id = 0;
+  probe->timed_out = TRUE;
+  g_cancellable_cancel (probe->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bsp_probe_caller_cancelled (GCancellable *caller, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static void
+bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BspProbe *probe = user_data;
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  g_autofree char *why = NULL;
+  gboolean reachable = FALSE;
+
+  if (probe->caller != NULL && g_cancellable_is_cancelled (probe->caller))
+    {
+      bsp_probe_free (probe);
+      return;
+    }
+  if (body != NULL)
+    {
+      guint status = soup_message_get_status (msg);
+      const char *mark = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                       "Bs-Proxy");
+
+      reachable = status == SOUP_STATUS_NO_CONTENT && g_strcmp0 (mark, "1") == 0;
+      if (!reachable)
+        why = g_strdup_printf ("the answer was %u %s, not the bs-proxy's own", status,
+                               soup_message_get_reason_phrase (msg)
+                                   ? soup_message_get_reason_phrase (msg)
+                                   : "");
+      /* Nothing of the body is wanted: closing drops the connection if
+       * one came. */
+      g_input_stream_close (body, NULL, NULL);
+    }
+  else if (bsp_tls_can_ask (msg, error))
+    /* The HTTP side answered with a certificate the system does not
+     * trust: whether to trust it is the user's question, asked at the
+     * first transfer (bsp-tls.c), not a blocked path. */
+    reachable = TRUE;
+  else if (probe->timed_out)
+    why = g_strdup_printf ("no answer within %d s", BSP_PROBE_TIMEOUT_S);
+  else
+    why = g_strdup (error->message);
+  probe->done (reachable, why, probe->user_data);
+  bsp_probe_free (probe);
+}
+
+void
+bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellable,
+                BspProbeDone done, gpointer user_data)
+{
+  g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, base);
+  BspProbe *probe;
+
+  if (msg == NULL)
+    {
+      done (FALSE, "the advertised base is not a URL", user_data);
+      return;
+    }
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  {
+    g_autoptr (BspTlsTrust) trust = bsp_tls_trust_get (session);
+    bsp_tls_watch (trust, msg); /* a certificate the user accepted counts */
+  }
+  probe = g_new0 (BspProbe, 1);
+  probe->done = done;
+  probe->user_data = user_data;
+  probe->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      probe->caller = g_object_ref (cancellable);
+      probe->caller_handler = g_cancellable_connect (cancellable,
+                                                     G_CALLBACK (bsp_probe_caller_cancelled),
+                                                     g_object_ref (probe->cancellable),
+                                                     g_object_unref);
+    }
+  probe->timeout_id = g_timeout_add_seconds (BSP_PROBE_TIMEOUT_S, bsp_probe_timeout, probe);
+  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, probe->cancellable, bsp_probe_sent,
+                           probe);
+}

@@ -1,0 +1,25 @@
+/* bsp-probe.h — is a bs-proxy's HTTP side reachable from here?
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* How long a check may take before it counts as "not reachable". */
+#define BSP_PROBE_TIMEOUT_S 10
+
+/* @reachable, and when not, why (a sentence for the debug log). Not
+ * called after @cancellable was cancelled. */
+typedef void (*BspProbeDone) (gboolean reachable, const char *why, gpointer user_data);
+
+/* GETs @base (a bs-proxy's advertised http-base) through @session, that is
+ * through the account's proxy settings, and calls @done once: reachable
+ * only for the bs-proxy's own answer (PROTOCOL.md §1.5), so that an office
+ * proxy's error page does not count. */
+void bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellable,
+                     BspProbeDone done, gpointer user_data);
+
+G_END_DECLS
