@@ -17,7 +17,8 @@
 struct _PtsXmppConn
 {
   gint ref_count;
-  GIOStream *stream;
+  GIOStream *stream; /* the TLS connection once STARTTLS is done */
+  GIOStream *base;   /* the accepted connection */
   GCancellable *cancellable;
   PtsXmppConnCallbacks callbacks;
   gpointer user_data;
@@ -93,6 +94,7 @@ pts_xmpp_conn_new (GIOStream *stream, const PtsXmppConnCallbacks *callbacks,
 
   self->ref_count = 1;
   self->stream = g_object_ref (stream);
+  self->base = g_object_ref (stream);
   self->cancellable = g_cancellable_new ();
   self->callbacks = *callbacks;
   self->user_data = user_data;
@@ -118,6 +120,7 @@ pts_xmpp_conn_unref (PtsXmppConn *self)
   g_cancellable_cancel (self->cancellable);
   g_object_unref (self->cancellable);
   g_object_unref (self->stream);
+  g_object_unref (self->base);
   pts_xml_parser_free (self->parser);
   g_byte_array_unref (self->out);
   g_byte_array_unref (self->inflight);
@@ -293,7 +296,8 @@ pts_xmpp_conn_abort (PtsXmppConn *self)
   self->closing = TRUE;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
-  g_io_stream_close (self->stream, NULL, NULL);
+  /* The socket itself: a TLS close could wait on a peer that does not read. */
+  g_io_stream_close (self->base, NULL, NULL);
 }
 
 void
