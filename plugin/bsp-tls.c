@@ -354,6 +354,15 @@ bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellab
   purple_certificate_destroy_list (chain);
 }
 
+gboolean
+bsp_tls_asking (void)
+{
+  for (GList *l = bsp_tls_asks; l != NULL; l = l->next)
+    if (!((BspTlsAsk *) l->data)->answered)
+      return TRUE;
+  return FALSE;
+}
+
 void
 bsp_tls_shutdown (void)
 {

@@ -63,6 +63,10 @@ typedef void (*BspTlsVerdict) (const GError *error, gpointer user_data);
 void bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellable,
                   BspTlsVerdict done, gpointer user_data);
 
+/* Whether a prompt waits for the user's answer about a transfer's
+ * certificate (the transfers' stall watch waits too). */
+gboolean bsp_tls_asking (void);
+
 /* Closes the prompts still open (at unload): their answers go nowhere. */
 void bsp_tls_shutdown (void);
 

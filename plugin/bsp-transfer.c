@@ -376,8 +376,9 @@ bsp_transfer_watch (gpointer user_data)
   guint limit = bsp_prefs_get_stall_seconds ();
   g_autofree char *reason = NULL;
 
-  if (bytes != t->watched_bytes)
+  if (bytes != t->watched_bytes || bsp_tls_asking ())
     {
+      /* Moving, or the user is reading a certificate prompt: not stalled. */
       t->watched_bytes = bytes;
       t->still_seconds = 0;
       return G_SOURCE_CONTINUE;

@@ -80,6 +80,7 @@ typedef struct
   gboolean default_security; /* leave the account's connection security as libpurple has it */
   char *ca_dir;              /* more CA certificates for libpurple's x509 verifier */
   char *certificate;         /* "accept" or "reject": the answer to certificate prompts */
+  int certificate_delay;     /* seconds before that answer */
   char **prefs_online; /* NAME=VALUE, set once every account signed on */
   char *frame_when;    /* finish once a label of the plugin's frame holds this */
 
@@ -923,7 +924,10 @@ driver_request_action (const char *title, const char *primary, const char *secon
   answer->callback = callbacks[index];
   answer->index = index;
   answer->user_data = user_data;
-  g_idle_add (driver_request_answer, answer);
+  if (self->certificate_delay > 0 && labels[0] != NULL && g_str_equal (labels[0], "Accept"))
+    g_timeout_add_seconds (self->certificate_delay, driver_request_answer, answer);
+  else
+    g_idle_add (driver_request_answer, answer);
   return &handle;
 }
 
@@ -1487,6 +1491,9 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Leave the accounts' connection security as libpurple sets it (TLS required)", NULL },
     { "ca-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->ca_dir,
       "Trust the CA certificates (PEM files) in this directory too", "DIR" },
+    { "certificate-delay", 0, 0, G_OPTION_ARG_INT, &self->certificate_delay,
+      "Give the --certificate answer only after this many seconds, as a user reading it",
+      "SECONDS" },
     { "certificate", 0, 0, G_OPTION_ARG_STRING, &self->certificate,
       "Answer libpurple's certificate prompts: accept or reject; unload: leave them open and "
       "unload the --plugin (default: leave them open)",

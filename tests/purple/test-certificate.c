@@ -37,6 +37,9 @@ typedef struct
   /* The proxy's idle timeout: short where a rejected transfer must end the
    * other side too (it learns it from the proxy), else the default. */
   const char *idle_timeout;
+  /* The plugin's side answers the prompt this many seconds late, with the
+   * plugin's stall limit below that (NULL: at once, the default limit). */
+  const char *delay;
 } CertCase;
 
 typedef struct
@@ -130,10 +133,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Driver, driver_clear)
 
 /* Starts a driver for @account in its own user dir @role under the
  * fixture's directory (kept between runs: libpurple's memory of accepted
- * certificates lives there), with @extra (NULL-terminated). */
+ * certificates lives there), with @extra and @more (NULL-terminated, may
+ * be NULL). */
 static void
 driver_start (Driver *d, Fixture *fixture, const char *role, const char *account,
-              gboolean plugin, const char *const *extra)
+              gboolean plugin, const char *const *extra, const char *const *more)
 {
   g_autofree char *user_dir = g_build_filename (fixture->dir, role, NULL);
   g_autofree char *log = g_strconcat (user_dir, ".log", NULL);
@@ -157,6 +161,8 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
       g_ptr_array_add (argv, (gpointer) bsp_test_plugin_path ());
     }
   for (const char *const *a = extra; a != NULL && *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (const char *const *a = more; a != NULL && *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   g_ptr_array_add (argv, NULL);
 
@@ -197,14 +203,21 @@ driver_finish (Driver *d, const char *role)
  * plugin; @answer: how the plugin side answers the prompt. */
 static void
 run_transfer (Fixture *fixture, gboolean alice_plugin, gboolean bob_plugin, const char *answer,
-              Driver *alice, Driver *bob)
+              const char *delay, Driver *alice, Driver *bob)
 {
+  const char *slow[] = { "--certificate-delay", delay, "--pref",
+                         "/plugins/core/bsproxy/stall_seconds=5", NULL };
+  const char *const *bob_slow = bob_plugin && delay != NULL ? slow : NULL;
+  const char *const *alice_slow = alice_plugin && delay != NULL ? slow : NULL;
+
   driver_start (bob, fixture, "bob", CERT_BOB, bob_plugin,
                 (const char *const[]){ "--accept-dir", fixture->accept_dir, "--no-direct",
-                                       "--certificate", answer, NULL });
+                                       "--certificate", answer, NULL },
+                bob_slow);
   driver_start (alice, fixture, "alice", CERT_ALICE, alice_plugin,
                 (const char *const[]){ "--send-file", fixture->file, "--to", CERT_BOB,
-                                       "--certificate", answer, NULL });
+                                       "--certificate", answer, NULL },
+                alice_slow);
   driver_finish (alice, "alice");
   driver_finish (bob, "bob");
 }
@@ -253,7 +266,7 @@ test_reject (Fixture *fixture, gconstpointer user_data)
                   "side's is cancelled too, and no file arrives");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, plugin_sends, !plugin_sends, "reject", &alice, &bob);
+  run_transfer (fixture, plugin_sends, !plugin_sends, "reject", NULL, &alice, &bob);
   plugin_side = plugin_sends ? &alice : &bob;
   other = plugin_sends ? &bob : &alice;
   /* The plugin's side reached its goal (a transfer ended) and exited
@@ -276,11 +289,13 @@ test_reject (Fixture *fixture, gconstpointer user_data)
 static void
 test_accept (Fixture *fixture, gconstpointer user_data)
 {
-  gboolean plugin_sends = ((const CertCase *) user_data)->plugin_sends;
+  const CertCase *c = user_data;
+  gboolean plugin_sends = c->plugin_sends;
 
   g_test_summary ("The user accepts the certificate: the transfer goes on over HTTPS and the "
                   "file arrives intact; a second transfer (next sign-in, same libpurple "
-                  "profile) is not prompted again");
+                  "profile) is not prompted again. Slow: the answer comes after the plugin's "
+                  "stall limit, which does not count while the user reads the prompt");
   if (fixture->server == NULL)
     return;
   for (int round = 0; round < 2; round++)
@@ -288,7 +303,7 @@ test_accept (Fixture *fixture, gconstpointer user_data)
       g_auto (Driver) alice = { 0 }, bob = { 0 };
       Driver *plugin_side;
 
-      run_transfer (fixture, plugin_sends, !plugin_sends, "accept", &alice, &bob);
+      run_transfer (fixture, plugin_sends, !plugin_sends, "accept", c->delay, &alice, &bob);
       plugin_side = plugin_sends ? &alice : &bob;
       g_assert_cmpint (alice.status, ==, 0);
       g_assert_cmpint (bob.status, ==, 0);
@@ -317,7 +332,7 @@ test_unload (Fixture *fixture, gconstpointer user_data)
                   "client goes on without a crash (nothing of the plugin runs any more)");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, TRUE, FALSE, "unload", &alice, &bob);
+  run_transfer (fixture, TRUE, FALSE, "unload", NULL, &alice, &bob);
   g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT,
                                           NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "plugin-unloading", NULL));
@@ -328,10 +343,12 @@ test_unload (Fixture *fixture, gconstpointer user_data)
   g_assert_null (bsp_test_events_find (bob.events, "xfer-completed", NULL));
 }
 
-static const CertCase upload_reject = { TRUE, "5" };
-static const CertCase upload_accept = { TRUE, "300" };
-static const CertCase download_reject = { FALSE, "5" };
-static const CertCase download_accept = { FALSE, "300" };
+static const CertCase upload_reject = { TRUE, "5", NULL };
+static const CertCase upload_accept = { TRUE, "300", NULL };
+static const CertCase upload_accept_slow = { TRUE, "300", "8" };
+static const CertCase download_reject = { FALSE, "5", NULL };
+static const CertCase download_accept = { FALSE, "300", NULL };
+static const CertCase download_accept_slow = { FALSE, "300", "8" };
 
 int
 main (int argc, char **argv)
@@ -342,11 +359,15 @@ main (int argc, char **argv)
               test_reject, fixture_tear_down);
   g_test_add ("/purple/certificate/upload-accept", Fixture, &upload_accept, fixture_set_up,
               test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/upload-accept-slow", Fixture, &upload_accept_slow,
+              fixture_set_up, test_accept, fixture_tear_down);
   g_test_add ("/purple/certificate/unload-at-prompt", Fixture, &upload_reject, fixture_set_up,
               test_unload, fixture_tear_down);
   g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject,
               fixture_set_up, test_reject, fixture_tear_down);
   g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept,
+              fixture_set_up, test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-accept-slow", Fixture, &download_accept_slow,
               fixture_set_up, test_accept, fixture_tear_down);
   return g_test_run ();
 }
