@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "bsp-http-proxy.h"
 #include "bsp-http.h"
 #include "bsp-log.h"
 #include "bsp-multipart.h"
@@ -24,58 +25,15 @@
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
 #define BSP_HTTP_CHUNK (64 * 1024)
-#define BSP_HTTP_IDLE_TIMEOUT 120
 
 /* ==== the session =========================================================== */
-
-static GProxyResolver *
-bsp_http_proxy_resolver (PurpleAccount *account)
-{
-  PurpleProxyInfo *info = purple_proxy_get_setup (account);
-  static const char *const no_proxy[] = { "localhost", "127.0.0.0/8", "::1", NULL };
-  const char *scheme = NULL;
-  g_autofree char *uri = NULL;
-  g_autofree char *user = NULL;
-
-  switch (info ? purple_proxy_info_get_type (info) : PURPLE_PROXY_NONE)
-    {
-    case PURPLE_PROXY_HTTP: scheme = "http"; break;
-    case PURPLE_PROXY_SOCKS4: scheme = "socks4"; break;
-    case PURPLE_PROXY_SOCKS5:
-    case PURPLE_PROXY_TOR: scheme = "socks5"; break;
-    case PURPLE_PROXY_USE_ENVVAR:
-      /* GIO's default resolver reads the environment (and the desktop). */
-      return g_object_ref (g_proxy_resolver_get_default ());
-    case PURPLE_PROXY_NONE:
-    case PURPLE_PROXY_USE_GLOBAL:
-    default:
-      /* Direct: a resolver without a default proxy. */
-      return g_simple_proxy_resolver_new (NULL, (char **) no_proxy);
-    }
-
-  if (purple_proxy_info_get_username (info) != NULL
-      && *purple_proxy_info_get_username (info) != '\0')
-    {
-      g_autofree char *u = g_uri_escape_string (purple_proxy_info_get_username (info), NULL,
-                                                FALSE);
-      g_autofree char *p = g_uri_escape_string (
-          purple_proxy_info_get_password (info) ? purple_proxy_info_get_password (info) : "",
-          NULL, FALSE);
-      user = g_strdup_printf ("%s:%s@", u, p);
-    }
-  uri = g_strdup_printf ("%s://%s%s:%d", scheme, user ? user : "",
-                         purple_proxy_info_get_host (info), purple_proxy_info_get_port (info));
-  return g_simple_proxy_resolver_new (uri, (char **) no_proxy);
-}
 
 SoupSession *
 bsp_http_session_new (PurpleAccount *account)
 {
-  g_autoptr (GProxyResolver) resolver = bsp_http_proxy_resolver (account);
+  g_autoptr (BspHttpProxy) proxy = bsp_http_proxy_new (account);
   g_autoptr (BspTlsTrust) trust = bsp_tls_trust_new ();
-  SoupSession *session = soup_session_new_with_options (
-      "proxy-resolver", resolver, "user-agent", "pidgin-bsproxy/" PACKAGE_VERSION, "idle-timeout",
-      BSP_HTTP_IDLE_TIMEOUT, "timeout", BSP_HTTP_IDLE_TIMEOUT, NULL);
+  SoupSession *session = bsp_http_proxy_session_new (proxy);
 
   /* The certificates the user accepts in this sign-in (bsp-tls.c). */
   bsp_tls_trust_set (session, trust);
@@ -89,7 +47,10 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
   guint status = soup_message_get_status (msg);
   const char *reason = soup_message_get_reason_phrase (msg);
   g_autofree char *detail = NULL;
+  GError *office = bsp_http_proxy_status_error (msg);
 
+  if (office != NULL)
+    return office;
   if (body != NULL && g_bytes_get_size (body) > 0)
     {
       gsize len = MIN (g_bytes_get_size (body), 200);
@@ -105,9 +66,7 @@ bsp_http_status_error (SoupMessage *msg, GBytes *body)
                         "the proxy answered %u with a redirect, which is not followed", status);
   return g_error_new (
       BSP_HTTP_ERROR,
-      status == SOUP_STATUS_BAD_GATEWAY                     ? BSP_HTTP_ERROR_PEER_GONE
-      : status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED ? BSP_HTTP_ERROR_PROXY_AUTH
-                                                            : BSP_HTTP_ERROR_STATUS,
+      status == SOUP_STATUS_BAD_GATEWAY ? BSP_HTTP_ERROR_PEER_GONE : BSP_HTTP_ERROR_STATUS,
       "the proxy answered %u %s%s%s", status, reason ? reason : soup_status_get_phrase (status),
       detail && *detail ? ": " : "", detail ? detail : "");
 }
@@ -281,7 +240,7 @@ struct _BspHttpUpload
   GThread *thread;  /* owner's side; NULL once joined */
   GMainContext *context;
   GCancellable *cancellable;
-  GProxyResolver *resolver;
+  BspHttpProxy *proxy;
   BspTlsTrust *trust; /* the session's accepted certificates */
   BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
   gboolean tls_asked;   /* libpurple was asked about it once */
@@ -293,6 +252,8 @@ struct _BspHttpUpload
   BspHttpProgress progress; /* owner's side: called on @context */
   BspHttpDone done;
   gpointer user_data;
+  gboolean chunked;   /* the worker's: how the body is framed */
+  GError *body_error; /* the worker's: the body could not be set again */
 
   GMutex lock; /* the fields below */
   guint64 sent;
@@ -320,7 +281,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
   g_assert (up->thread == NULL && up->progress_source == NULL && up->done_source == NULL);
   g_main_context_unref (up->context);
   g_clear_object (&up->cancellable);
-  g_clear_object (&up->resolver);
+  g_clear_pointer (&up->proxy, bsp_http_proxy_unref);
+  g_clear_error (&up->body_error);
   bsp_tls_trust_unref (up->trust);
   bsp_tls_peer_free (up->tls_peer);
   g_free (up->url);
@@ -447,21 +409,43 @@ bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type
   return G_INPUT_STREAM (body);
 }
 
-/* In the worker: the whole POST. */
+/* In the worker: (re)sets the body of the POST, from the file's start.
+ * libsoup drops a streamed body whenever it restarts the message (to
+ * answer the network proxy's 407). */
 static gboolean
-bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
+bsp_http_upload_set_body (BspHttpUpload *up, SoupMessage *msg, GError **error)
 {
   g_autoptr (GFile) file = g_file_new_for_path (up->path);
   g_autoptr (GFileInputStream) in = g_file_read (file, up->cancellable, error);
-  g_autoptr (SoupMessage) msg = NULL;
   g_autoptr (GInputStream) body = NULL;
-  g_autoptr (GInputStream) response = NULL;
-  g_autoptr (GBytes) detail = NULL;
   g_autofree char *content_type = NULL;
   goffset length;
 
   if (in == NULL)
     return FALSE;
+  body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
+  soup_message_set_request_body (msg, content_type, body, up->chunked ? -1 : length);
+  return TRUE;
+}
+
+static void
+bsp_http_upload_restarted (SoupMessage *msg, gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+
+  if (up->body_error == NULL && !bsp_http_upload_set_body (up, msg, &up->body_error))
+    g_cancellable_cancel (up->cancellable);
+}
+
+/* In the worker: the whole POST. */
+static gboolean
+bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
+{
+  g_autoptr (SoupMessage) msg = NULL;
+  g_autoptr (GInputStream) response = NULL;
+  g_autoptr (GBytes) detail = NULL;
+  g_autofree char *via = NULL;
+
   msg = soup_message_new (SOUP_METHOD_POST, up->url);
   if (msg == NULL)
     {
@@ -472,10 +456,34 @@ bsp_http_upload_run (BspHttpUpload *up, SoupSession *session, GError **error)
   /* A redirect could take the file anywhere: never follow one. */
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   bsp_tls_watch (up->trust, msg);
-  body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
-  soup_message_set_request_body (msg, content_type, body, length);
+  bsp_http_proxy_watch (up->proxy, msg);
+  via = bsp_http_proxy_http_for (up->proxy, up->url, up->cancellable);
+  if (via != NULL && g_strcmp0 (g_uri_peek_scheme (up->url), "http") == 0)
+    {
+      /* Through an HTTP proxy in the clear (no CONNECT tunnel): chunked.
+       * squid 5.7 (Debian 12) aborts a large body sent with
+       * Content-Length when the bs-proxy drains it slowly, as it does
+       * while the receiver downloads through the same squid: squid's
+       * request buffer fills, a read of 0 bytes is taken for the client
+       * leaving, and the upload is reset after a few MB (squid's bug
+       * 5405). Sent chunked, the same upload passes; the bs-proxy
+       * accepts both (PROTOCOL.md §3). Elsewhere Content-Length stays:
+       * chunked framing costs speed. */
+      up->chunked = TRUE;
+      if (!bsp_http_proxy_sign_in (up->proxy, session, up->url, up->cancellable, error))
+        return FALSE;
+    }
+  if (!bsp_http_upload_set_body (up, msg, error))
+    return FALSE;
+  g_signal_connect (msg, "restarted", G_CALLBACK (bsp_http_upload_restarted), up);
 
   response = soup_session_send (session, msg, up->cancellable, error);
+  if (up->body_error != NULL)
+    {
+      g_clear_error (error);
+      g_propagate_error (error, g_steal_pointer (&up->body_error));
+      return FALSE;
+    }
   if (response == NULL)
     {
       if (bsp_tls_can_ask (msg, *error))
@@ -506,10 +514,7 @@ bsp_http_upload_thread (gpointer data)
   /* The session belongs to this thread, and libsoup's sync I/O runs on
    * this thread's own context, never on libpurple's. */
   g_main_context_push_thread_default (context);
-  session = soup_session_new_with_options ("proxy-resolver", up->resolver, "user-agent",
-                                           "pidgin-bsproxy/" PACKAGE_VERSION, "timeout",
-                                           BSP_HTTP_IDLE_TIMEOUT, "idle-timeout",
-                                           BSP_HTTP_IDLE_TIMEOUT, NULL);
+  session = bsp_http_proxy_session_new (up->proxy);
   bsp_http_upload_run (up, session, &error);
   soup_session_abort (session);
   g_object_unref (session);
@@ -531,13 +536,12 @@ bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhas
                        gpointer user_data)
 {
   BspHttpUpload *up = g_new0 (BspHttpUpload, 1);
-  GProxyResolver *resolver = soup_session_get_proxy_resolver (session);
 
   up->ref_count = 1;
   g_mutex_init (&up->lock);
   up->context = g_main_context_ref_thread_default ();
   up->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
-  up->resolver = resolver ? g_object_ref (resolver) : NULL;
+  up->proxy = bsp_http_proxy_ref (bsp_http_proxy_from_session (session));
   up->trust = bsp_tls_trust_get (session);
   up->url = g_strdup (url);
   up->sidhash = g_strdup (sidhash);
@@ -724,6 +728,7 @@ bsp_http_download_send (BspHttpDownload *down)
     }
   /* A redirect could lead anywhere, the user's own network included. */
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  bsp_http_proxy_watch (bsp_http_proxy_from_session (down->session), msg);
   bsp_tls_watch (down->trust, msg);
   soup_session_send_async (down->session, msg, G_PRIORITY_DEFAULT, down->cancellable,
                            bsp_http_download_sent, down);

@@ -20,7 +20,11 @@ typedef enum
   BSP_HTTP_ERROR_LONG,       /* more bytes than announced */
   BSP_HTTP_ERROR_ABORTED,    /* the consumer stopped the download */
   BSP_HTTP_ERROR_PEER_GONE,  /* 502: the other side went away (PROTOCOL.md §5.1) */
-  BSP_HTTP_ERROR_PROXY_AUTH, /* 407: the network's own HTTP proxy refused us */
+  /* The network's own HTTP proxy said no; the message starts with its
+   * HOST:PORT, then a space and what it answered. */
+  BSP_HTTP_ERROR_PROXY_AUTH,      /* 407 again: it refused the credentials */
+  BSP_HTTP_ERROR_PROXY_NEED_AUTH, /* 407, and no credentials are configured */
+  BSP_HTTP_ERROR_PROXY_REFUSED,   /* any other refusal (403, 502, 503…) */
 } BspHttpError;
 
 /* One session per account: the account's proxy settings, TLS certificates
@@ -36,10 +40,11 @@ typedef gboolean (*BspHttpChunk) (const guint8 *data, gsize len, gpointer user_d
 typedef struct _BspHttpUpload BspHttpUpload;
 
 /* POSTs @path as the FILE part of a multipart/form-data body whose SIDHASH
- * part comes first, with an exact Content-Length: exactly @size bytes of
- * the file, read in large blocks as they are sent. The request runs in a
- * worker thread with libsoup's synchronous API, on a session of its own
- * that uses @session's proxy resolver. @progress (throttled) and @done
+ * part comes first, with an exact Content-Length (chunked through an HTTP
+ * proxy in the clear): exactly @size bytes of the file, read in large
+ * blocks as they are sent. The request runs in a worker thread with
+ * libsoup's synchronous API, on a session of its own with @session's proxy
+ * settings and credentials. @progress (throttled) and @done
  * (once) run on the calling thread's thread-default main context; @done
  * gets NULL only for a 2xx answer, G_IO_ERROR_CANCELLED when @cancellable
  * was cancelled, BSP_TLS_ERROR when the certificate was not accepted. */

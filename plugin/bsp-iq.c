@@ -83,6 +83,15 @@ bsp_iq_error_condition (xmlnode *iq)
   return "undefined-condition";
 }
 
+gboolean
+bsp_iq_error_is_wait (xmlnode *iq)
+{
+  xmlnode *error = iq ? xmlnode_get_child (iq, "error") : NULL;
+
+  return error != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "error") == 0
+         && g_strcmp0 (xmlnode_get_attrib (error, "type"), "wait") == 0;
+}
+
 typedef struct
 {
   BspIqTracker *tracker;

@@ -26,6 +26,8 @@ void bsp_iq_send_error (PurpleConnection *gc, const char *to, const char *id,
 
 /* The first error condition of an IQ error, or NULL. */
 const char *bsp_iq_error_condition (xmlnode *iq);
+/* Whether @iq is an error of type 'wait' (RFC 6120 §8.3.2: retry later). */
+gboolean bsp_iq_error_is_wait (xmlnode *iq);
 
 /* The answer to one of our IQs: @iq is the result or error stanza, or NULL
  * when none came (timeout, sign-off, unload) — then @why says which. */

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include "bsp-http-proxy.h"
 #include "bsp-probe.h"
 #include "bsp-tls.h"
 
@@ -109,6 +110,9 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
       return;
     }
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  /* The network's proxy may ask for the account's credentials. */
+  if (bsp_http_proxy_from_session (session) != NULL)
+    bsp_http_proxy_watch (bsp_http_proxy_from_session (session), msg);
   {
     g_autoptr (BspTlsTrust) trust = bsp_tls_trust_get (session);
     bsp_tls_watch (trust, msg); /* a certificate the user accepted counts */

@@ -3,8 +3,9 @@
  *
  * One BspTransfer per PurpleXfer that the plugin may take over; the table
  * (bsp-transfer.c) owns them, the receiver (bsp-transfer-recv.c) and the
- * sender (bsp-transfer-send.c) drive them through their states. All of it
- * runs on libpurple's main loop.
+ * sender (bsp-transfer-send.c) drive them through their states, and
+ * bsp-transfer-end.c says why one ended, to the proxy and to the user.
+ * All of it runs on libpurple's main loop.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -19,6 +20,13 @@ G_BEGIN_DECLS
 #define BSP_NS_SI_FT "http://jabber.org/protocol/si/profile/file-transfer"
 /* How long a receiver waits for the sender to activate. */
 #define BSP_ACTIVATION_WAIT 90
+/* How long a transfer whose HTTP side broke waits for the proxy's
+ * <ended/> (which comes after a grace of 1 s, PROTOCOL.md §5.7) before
+ * it judges alone. */
+#define BSP_ENDED_WAIT 3
+/* A proxy's wait-type error to <connect/> or the activation is tried
+ * again this many times, after 1 s, then 2 s, before falling back. */
+#define BSP_WAIT_RETRIES 2
 
 typedef enum
 {
@@ -64,6 +72,10 @@ struct _BspTransfer
   BspHttpUpload *upload; /* send: the POST's worker, while it runs */
   char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
   gboolean path_said;    /* the conversation was told which path it takes */
+  gboolean told;         /* the proxy knows the session ended (its <ended/>, our
+                          * <abort/>), or can't be told any more */
+  gboolean writing;      /* recv: inside purple_xfer_write_file () */
+  guint retries;         /* wait-type errors tried again so far */
 };
 
 struct _BspTransfers
@@ -101,6 +113,16 @@ const char *bsp_transfer_filename (BspTransfer *t);
 /* Ends: a failure with its cause, the path said once, a fallback to
  * libpurple's own transfer while no byte has moved. */
 void bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause);
+/* Tells the proxy (once, and only while it knows the session) that this
+ * side ends it: @failed or cancelled, with @text for the peer
+ * (PROTOCOL.md §5.6). */
+void bsp_transfer_abort (BspTransfer *t, gboolean failed, const char *text);
+/* The proxy's <ended/> for @t (PROTOCOL.md §5.7): ends it with the cause
+ * it names. */
+void bsp_transfer_ended (BspTransfer *t, xmlnode *ended);
+/* A wait-type error from the proxy: schedules @retry in 1 s, then 2 s,
+ * and returns TRUE, or FALSE once the retries are spent. */
+gboolean bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry);
 void bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolean direct);
 void bsp_transfer_fall_back (BspTransfer *t, const char *why);
 

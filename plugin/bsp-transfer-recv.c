@@ -22,8 +22,10 @@ bsp_transfer_recv_chunk (const guint8 *data, gsize len, gpointer user_data)
 
   if (t->owner == NULL || purple_xfer_is_canceled (t->xfer))
     return FALSE;
+  t->writing = TRUE;
   if (!purple_xfer_write_file (t->xfer, data, len))
-    return FALSE; /* libpurple cancelled it (disk full…) and said why */
+    return FALSE; /* libpurple cancelled it (disk full…) */
+  t->writing = FALSE;
   bsp_transfer_progress (t);
   return TRUE;
 }
@@ -96,6 +98,7 @@ bsp_transfer_recv_timeout (gpointer user_data)
 }
 
 static void bsp_transfer_recv_try_next (BspTransfer *t);
+static gboolean bsp_transfer_recv_connect_again (gpointer user_data);
 
 static void
 bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
@@ -106,11 +109,14 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
 
   if (t->owner == NULL)
     return;
+  if (bsp_transfer_retry_later (t, iq, bsp_transfer_recv_connect_again))
+    return;
   if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
     {
       bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy,
                     why ? why : bsp_iq_error_condition (iq));
       t->candidate++;
+      t->retries = 0;
       bsp_transfer_recv_try_next (t);
       return;
     }
@@ -131,14 +137,13 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
                 t->proxy);
 }
 
+static void bsp_transfer_recv_connect (BspTransfer *t);
+
 static void
 bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
 {
   BspTransfer *t = user_data;
   guint64 size = purple_xfer_get_size (t->xfer);
-  char size_text[24];
-  xmlnode *iq, *connect;
-  xmlnode *offer_query;
 
   if (t->owner == NULL)
     return;
@@ -152,7 +157,29 @@ bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
   t->proxy = g_strdup (info->jid);
   g_free (t->http_base);
   t->http_base = g_strdup (info->http_base);
-  iq = bsp_iq_new ("set", info->jid, NULL, "connect", BSP_NS_BSPROXY, &connect);
+  bsp_transfer_recv_connect (t);
+}
+
+static gboolean
+bsp_transfer_recv_connect_again (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  t->timer_id = 0;
+  bsp_transfer_recv_connect (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* <connect/> to t->proxy (PROTOCOL.md §2.2). */
+static void
+bsp_transfer_recv_connect (BspTransfer *t)
+{
+  guint64 size = purple_xfer_get_size (t->xfer);
+  char size_text[24];
+  xmlnode *iq, *connect;
+  xmlnode *offer_query;
+
+  iq = bsp_iq_new ("set", t->proxy, NULL, "connect", BSP_NS_BSPROXY, &connect);
   xmlnode_set_attrib (connect, "sid", t->sid);
   xmlnode_set_attrib (connect, "jid", xmlnode_get_attrib (t->consumed, "from"));
   /* The size from the offer, so that the proxy can announce it on the
@@ -228,8 +255,8 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
   return TRUE;
 }
 
-/* The proxy's pushes: <activated/> and <progress/>. Every IQ set from a
- * proxy gets an answer (PROTOCOL.md §2.5). */
+/* The proxy's pushes: <activated/>, <progress/> and, to either role,
+ * <ended/>. Every IQ set from a proxy gets an answer (PROTOCOL.md §2.5). */
 gboolean
 bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, xmlnode *child)
 {
@@ -240,8 +267,17 @@ bsp_transfers_proxy_push (BspTransfers *self, const char *id, const char *from, 
   for (guint i = 0; i < self->transfers->len; i++)
     {
       BspTransfer *t = self->transfers->pdata[i];
-      if (t->role != BSP_ROLE_RECV || g_strcmp0 (t->sidhash, sidhash) != 0
-          || g_strcmp0 (t->proxy, norm) != 0)
+      if (g_strcmp0 (t->sidhash, sidhash) != 0 || g_strcmp0 (t->proxy, norm) != 0)
+        continue;
+      if (strcmp (child->name, "ended") == 0)
+        {
+          /* Only from the session's proxy, once it knows us. */
+          if (t->state == BSP_STATE_WAIT_ACTIVATED || t->state == BSP_STATE_ACTIVATING
+              || t->state == BSP_STATE_TRANSFERRING)
+            bsp_transfer_ended (t, child);
+          return TRUE;
+        }
+      if (t->role != BSP_ROLE_RECV)
         continue;
       if (strcmp (child->name, "activated") == 0 && t->state == BSP_STATE_WAIT_ACTIVATED)
         {

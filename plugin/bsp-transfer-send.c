@@ -53,6 +53,8 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
     }
 }
 
+static gboolean bsp_transfer_send_activate (gpointer user_data);
+
 static void
 bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
                              gpointer user_data)
@@ -65,6 +67,8 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
   const char *path;
 
   if (t->owner == NULL)
+    return;
+  if (url == NULL && bsp_transfer_retry_later (t, iq, bsp_transfer_send_activate))
     return;
   if (url == NULL)
     {
@@ -125,26 +129,18 @@ bsp_transfers_can_upload (BspTransfers *self, const BspProxyInfo *info, PurpleXf
   return speaks;
 }
 
-/* Activates the stream at the proxy with the bs-proxy marker. */
+/* Commits the stream to HTTP: nobody may attach to our local streamhost
+ * any more, and the activation goes out. */
 static void
-bsp_transfer_send_activate (BspTransfer *t)
+bsp_transfer_send_start_activation (BspTransfer *t)
 {
-  xmlnode *activate, *q;
-
   t->state = BSP_STATE_ACTIVATING;
-  /* Nobody may attach to our local streamhost any more. */
   if (t->xfer->watcher != 0)
     {
       purple_input_remove (t->xfer->watcher);
       t->xfer->watcher = 0;
     }
-  activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
-  xmlnode_set_attrib (q, "sid", t->sid);
-  xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
-                       -1);
-  xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
-  bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
+  bsp_transfer_send_activate (t);
 }
 
 /* What is known of the chosen proxy, once it is (its HTTP side may still
@@ -168,7 +164,7 @@ bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
     }
   g_free (t->http_base);
   t->http_base = g_strdup (info->http_base);
-  bsp_transfer_send_activate (t);
+  bsp_transfer_send_start_activation (t);
 }
 
 /* The receiver's streamhost-used answer to our offer. */
@@ -213,6 +209,25 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   t->state = BSP_STATE_CONNECTING;
   bsp_discovery_ensure (self->discovery, t->proxy, bsp_transfer_send_proxy_info, t);
   return TRUE;
+}
+
+/* The activation with the bs-proxy marker (PROTOCOL.md §3.2); again
+ * after a wait-type error. */
+static gboolean
+bsp_transfer_send_activate (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *activate, *q;
+
+  t->timer_id = 0;
+  activate = bsp_iq_new ("set", t->proxy, NULL, "query", BSP_NS_BYTESTREAMS, &q);
+  xmlnode_set_attrib (q, "sid", t->sid);
+  xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
+                       -1);
+  xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
+  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
+  return G_SOURCE_REMOVE;
 }
 
 /* Our outgoing SI offer: bind it to its PurpleXfer (prpl-jabber keeps the

@@ -16,7 +16,8 @@
  *
  * This file: the table of transfers and what both roles share (ends,
  * reasons, the stall watchdog). The receiver is in bsp-transfer-recv.c,
- * the sender in bsp-transfer-send.c.
+ * the sender in bsp-transfer-send.c, what both sides learn of why a
+ * transfer ended (<abort/>, <ended/>) in bsp-transfer-end.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -124,20 +125,15 @@ bsp_transfer_filename (BspTransfer *t)
  * the transfer cancelled here. The peer's end is libpurple's own
  * "… cancelled the transfer" and nothing else: the socket error behind
  * it would only confuse. */
+/* Says why the transfer failed: the conversation's line, and for a
+ * failure (not the user's own act) the error notice. */
 static void
-bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
+bsp_transfer_say_failure (BspTransfer *t, const char *reason, BspCause cause)
 {
   PurpleXfer *xfer = t->xfer;
-  g_autofree char *msg = NULL;
+  g_autofree char *msg = g_strdup_printf (_("Transfer of %s failed: %s"),
+                                          bsp_transfer_filename (t), reason);
 
-  if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
-    return;
-  if (cause == BSP_CAUSE_PEER)
-    {
-      purple_xfer_cancel_remote (xfer);
-      return;
-    }
-  msg = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
   purple_xfer_conversation_write (xfer, msg, cause == BSP_CAUSE_LOCAL);
   if (cause == BSP_CAUSE_LOCAL)
     {
@@ -147,6 +143,21 @@ bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause ca
       purple_xfer_error (purple_xfer_get_type (xfer), purple_xfer_get_account (xfer),
                          purple_xfer_get_remote_user (xfer), notice);
     }
+}
+
+static void
+bsp_transfer_cancel_with_reason (BspTransfer *t, const char *reason, BspCause cause)
+{
+  PurpleXfer *xfer = t->xfer;
+
+  if (purple_xfer_is_canceled (xfer) || purple_xfer_is_completed (xfer))
+    return;
+  if (cause == BSP_CAUSE_PEER)
+    {
+      purple_xfer_cancel_remote (xfer);
+      return;
+    }
+  bsp_transfer_say_failure (t, reason, cause);
   purple_xfer_cancel_local (xfer);
 }
 
@@ -176,8 +187,29 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
                             t->proxy, error->message);
-  if (g_error_matches (error, BSP_HTTP_ERROR, BSP_HTTP_ERROR_PROXY_AUTH)
-      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
+  if (error->domain == BSP_HTTP_ERROR
+      && (error->code == BSP_HTTP_ERROR_PROXY_AUTH || error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH
+          || error->code == BSP_HTTP_ERROR_PROXY_REFUSED))
+    {
+      /* "HOST:PORT what it answered" (bsp-http.h) */
+      g_autofree char *office = g_strdup (error->message);
+      char *said = strchr (office, ' ');
+
+      if (said != NULL)
+        *said++ = '\0';
+      if (error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH)
+        return g_strdup_printf (_("the network's proxy %s asks for a user name and password: "
+                                  "enter them in the account's proxy settings (%s)"),
+                                office, said ? said : "");
+      if (error->code == BSP_HTTP_ERROR_PROXY_AUTH)
+        return g_strdup_printf (_("the network's proxy %s refused the user name and password "
+                                  "of the proxy settings (%s)"),
+                                office, said ? said : "");
+      return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
+                                "file transfer proxy %s (%s)"),
+                              office, t->proxy, said ? said : "");
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_NOT_ALLOWED))
@@ -199,14 +231,16 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
                           t->proxy, error->message);
 }
 
-/* Ends the transfer on our side with @reason; the other side learns it
- * from the proxy (its HTTP or SOCKS5 stream breaks). */
+/* Ends the transfer on our side with @reason. The proxy learns it first
+ * from our <abort/> (and tells the peer), before the HTTP side goes. */
 void
 bsp_transfer_fail (BspTransfer *t, const char *reason, BspCause cause)
 {
   if (t->owner == NULL)
     return;
   bsp_log_info ("transfer %s with %s failed: %s", t->sid, t->peer, reason);
+  if (cause != BSP_CAUSE_PEER)
+    bsp_transfer_abort (t, cause == BSP_CAUSE_LOCAL, reason);
   if (t->role == BSP_ROLE_RECV && t->consumed != NULL)
     {
       /* The sender's offer is still unanswered: say no, or it waits forever. */
@@ -316,9 +350,10 @@ bsp_transfer_progress (BspTransfer *t)
   purple_xfer_update_progress (t->xfer);
 }
 
-/* The proxy's answer to a ping after the HTTP side broke: an answer
- * (result or error) means the proxy is alive, so it was the peer's half
- * that ended; none means the proxy itself went away. */
+/* The proxy's answer to a ping when its <ended/> did not come after the
+ * HTTP side broke (a proxy without PROTOCOL.md §5.7): an answer (result
+ * or error) means the proxy is alive, and only the link broke; none
+ * means the proxy itself went away. */
 static void
 bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
@@ -328,23 +363,41 @@ bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, g
   if (t->owner == NULL)
     return;
   if (iq != NULL)
+    reason = g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
+                              t->broke_off);
+  else
     {
-      bsp_transfer_fail (t, t->broke_off, BSP_CAUSE_PEER);
-      return;
+      t->told = TRUE; /* nobody there to tell */
+      reason = g_strdup_printf (_("the file transfer proxy %s stopped answering"), t->proxy);
     }
-  reason = g_strdup_printf (_("the file transfer proxy %s stopped answering"), t->proxy);
   bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
 }
 
-/* The HTTP side of @t ended with @error. A stream that the proxy cut
- * looks the same whether the peer ended its half or the proxy died: the
- * proxy is asked over XMPP which one it was before the user is told. */
+/* No <ended/> came in time: the proxy is asked whether it is still there. */
+static gboolean
+bsp_transfer_ended_late (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  xmlnode *ping;
+
+  t->timer_id = 0;
+  bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there",
+                t->sid, t->peer, t->proxy);
+  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
+  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+  return G_SOURCE_REMOVE;
+}
+
+/* The HTTP side of @t ended with @error. A failure of our own is told
+ * at once (and the proxy tells the peer). A stream that the proxy cut
+ * looks the same whether the peer ended its half, a link broke or the
+ * proxy died: its <ended/> says which (bsp_transfer_ended ()); without
+ * it, a ping tells a live proxy from a dead one. */
 void
 bsp_transfer_http_failed (BspTransfer *t, const GError *error)
 {
   BspCause cause;
   g_autofree char *reason = bsp_transfer_http_reason (t, error, &cause);
-  xmlnode *ping;
 
   if (cause != BSP_CAUSE_PEER)
     {
@@ -355,13 +408,12 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
       bsp_transfer_fail (t, reason, cause);
       return;
     }
-  bsp_log_info ("transfer %s with %s: %s; asking %s whether it is still there", t->sid, t->peer,
-                reason, t->proxy);
+  bsp_log_info ("transfer %s with %s: %s; waiting for %s to say why", t->sid, t->peer, reason,
+                t->proxy);
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_free (t->broke_off);
-  t->broke_off = g_steal_pointer (&reason);
-  ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
-  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+  t->broke_off = g_strdup (error->message);
+  t->timer_id = g_timeout_add (BSP_ENDED_WAIT * 1000, bsp_transfer_ended_late, t);
 }
 
 /* Once a second while HTTP moves the file: a transfer that moved no
@@ -433,7 +485,12 @@ bsp_transfers_free (BspTransfers *self, const char *reason, gboolean by_user)
       if (t->state == BSP_STATE_OFFERED || t->state == BSP_STATE_ENDED)
         bsp_transfer_detach (t); /* libpurple still owns these: leave them be */
       else
-        bsp_transfer_fail (t, reason, by_user ? BSP_CAUSE_USER : BSP_CAUSE_LOCAL);
+        {
+          /* Signing off or unloading, the stream still carries our
+           * <abort/>; a lost connection carries nothing. */
+          t->told = t->told || !by_user;
+          bsp_transfer_fail (t, reason, by_user ? BSP_CAUSE_USER : BSP_CAUSE_LOCAL);
+        }
     }
   g_ptr_array_unref (self->transfers);
   soup_session_abort (self->http);
@@ -471,7 +528,8 @@ bsp_transfers_receiving_iq (BspTransfers *self, const char *type, const char *id
           && xmlnode_get_child (child, "streamhost") != NULL && from != NULL)
         return bsp_transfers_recv_offer (self, from, iq, child);
       if (g_strcmp0 (xmlns, BSP_NS_BSPROXY) == 0
-          && (strcmp (child->name, "activated") == 0 || strcmp (child->name, "progress") == 0))
+          && (strcmp (child->name, "activated") == 0 || strcmp (child->name, "progress") == 0
+              || strcmp (child->name, "ended") == 0))
         return bsp_transfers_proxy_push (self, id, from, child);
       return FALSE;
     }
@@ -529,7 +587,16 @@ bsp_transfers_cancelled (BspTransfers *self, PurpleXfer *xfer)
     return;
   if (t->state != BSP_STATE_OFFERED)
     bsp_log_info ("transfer %s with %s cancelled; aborting its HTTP side", t->sid, t->peer);
-  /* Aborting the request tells the proxy, and through it the peer. */
+  /* The proxy learns why first, and tells the peer; then the request
+   * is aborted. A write that failed (disk full…) made libpurple cancel
+   * without a word: that is a failure, not the user's act, and said so. */
+  if (t->writing)
+    {
+      bsp_transfer_abort (t, TRUE, _("could not write the file"));
+      bsp_transfer_say_failure (t, _("could not write the file"), BSP_CAUSE_LOCAL);
+    }
+  else if (purple_xfer_get_status (xfer) == PURPLE_XFER_STATUS_CANCEL_LOCAL)
+    bsp_transfer_abort (t, FALSE, NULL);
   bsp_transfer_detach (t);
 }
 

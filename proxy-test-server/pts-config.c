@@ -222,6 +222,7 @@ pts_config_free (PtsConfig *config)
       else if (opt->type == PTS_OPT_STRV)
         g_strfreev (*(char ***) PTS_FIELD_PTR (config, opt));
     }
+  g_clear_pointer (&config->status_masks, g_ptr_array_unref);
   g_free (config);
 }
 
@@ -502,12 +503,9 @@ pts_config_may_read_status (const PtsConfig *config, GInetAddress *address)
 {
   if (g_inet_address_get_is_loopback (address))
     return TRUE;
-  for (char **a = config->status_allow; a != NULL && *a != NULL; a++)
-    {
-      g_autoptr (GInetAddressMask) mask = pts_config_status_mask (*a, NULL);
-      if (mask != NULL && g_inet_address_mask_matches (mask, address))
-        return TRUE;
-    }
+  for (guint i = 0; config->status_masks != NULL && i < config->status_masks->len; i++)
+    if (g_inet_address_mask_matches (config->status_masks->pdata[i], address))
+      return TRUE;
   return FALSE;
 }
 
@@ -614,15 +612,19 @@ pts_config_finish (PtsConfig *config, GError **error)
         }
     }
 
+  /* Parsed once here, for every /status request to match against. */
+  g_clear_pointer (&config->status_masks, g_ptr_array_unref);
+  config->status_masks = g_ptr_array_new_with_free_func (g_object_unref);
   for (char **a = config->status_allow; a != NULL && *a != NULL; a++)
     {
-      g_autoptr (GInetAddressMask) mask = pts_config_status_mask (*a, NULL);
+      GInetAddressMask *mask = pts_config_status_mask (*a, NULL);
       if (mask == NULL)
         {
           g_set_error (error, PTS_CONFIG_ERROR, 0,
                        "--status-allow wants an address or ADDR/PREFIX, got \"%s\"", *a);
           return FALSE;
         }
+      g_ptr_array_add (config->status_masks, mask);
     }
 
   if (config->tls_key != NULL && config->tls_cert == NULL)

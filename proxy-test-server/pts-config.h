@@ -26,6 +26,7 @@ typedef struct
   char **acl_domains;   /* domains allowed to use the proxy; NULL = the local one */
   gboolean acl_open;    /* anyone may use the proxy */
   char **status_allow;  /* who else may read /status: addresses or ADDR/PREFIX */
+  GPtrArray *status_masks; /* status_allow parsed (GInetAddressMask), by pts_config_finish */
 
   char *component;      /* "host:port" = component mode */
   char *component_secret;

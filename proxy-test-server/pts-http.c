@@ -27,6 +27,7 @@
 #include <netinet/tcp.h>
 
 #include "pts-http-download.h"
+#include "pts-http-guard.h"
 #include "pts-http-request.h"
 #include "pts-http-upload.h"
 #include "pts-http.h"
@@ -111,9 +112,12 @@ pts_http_takeover_free (PtsHttpTakeover *takeover)
 static void
 pts_http_remember_socket (PtsHttp *self, SoupServerMessage *msg)
 {
-  GSocket *socket = pts_listener_socket_of (self->listener,
-                                            soup_server_message_get_remote_address (msg));
+  GSocket *socket;
 
+  /* Under TLS the socket is never ours to take. */
+  if (self->certificate != NULL)
+    return;
+  socket = pts_listener_socket_of (self->listener, soup_server_message_get_remote_address (msg));
   if (socket != NULL)
     g_object_set_data_full (G_OBJECT (msg), PTS_HTTP_MESSAGE_SOCKET, g_object_ref (socket),
                             g_object_unref);
@@ -336,6 +340,7 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
   PtsHttp *self = user_data;
   g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  g_autoptr (GIOStream) guarded = NULL;
   g_autoptr (GError) error = NULL;
 
   if (local == NULL || remote == NULL)
@@ -353,12 +358,24 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
           g_message ("HTTPS: %s", error->message);
           return;
         }
-      if (!soup_server_accept_iostream (self->server, tls, local, remote, &error))
+      guarded = pts_http_guard_new (tls);
+      if (!soup_server_accept_iostream (self->server, guarded, local, remote, &error))
         g_message ("HTTPS: %s", error->message);
       return;
     }
-  if (!soup_server_accept_iostream (self->server, G_IO_STREAM (conn), local, remote, &error))
+  guarded = pts_http_guard_new (G_IO_STREAM (conn));
+  if (!soup_server_accept_iostream (self->server, guarded, local, remote, &error))
     g_message ("HTTP: %s", error->message);
+}
+
+/* One request per connection: the guard checks only the first head
+ * (pts-http-guard.h). Set as each request starts, so that libsoup's own
+ * error answers say it too. */
+static void
+pts_http_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
 }
 
 PtsHttp *
@@ -384,6 +401,8 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
     };
     self->listener = pts_listener_new (&listener, pts_http_accepted, self);
   }
+  g_signal_connect (self->server, "request-started", G_CALLBACK (pts_http_request_started),
+                    NULL);
   soup_server_add_early_handler (self->server, "/", pts_http_early, self, NULL);
   soup_server_add_handler (self->server, "/", pts_http_handler, self, NULL);
   return self;

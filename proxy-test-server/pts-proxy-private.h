@@ -13,6 +13,14 @@ G_BEGIN_DECLS
 
 typedef struct _PtsProxySession PtsProxySession;
 
+/* A party of a session, as <abort/> and <ended/> name them. */
+typedef enum
+{
+  PTS_PARTY_NONE,
+  PTS_PARTY_INITIATOR,
+  PTS_PARTY_TARGET,
+} PtsParty;
+
 /* The proxy's side of a session (its glue in the table): the connections
  * waiting for activation, then the relay, and the timers. */
 struct _PtsProxySession
@@ -24,6 +32,9 @@ struct _PtsProxySession
   guint timer_id;        /* activation timeout, then idle check */
   guint progress_id;
   guint64 progress_last;
+  PtsParty aborted_by;   /* the party whose <abort/> ended it, if one did */
+  char *abort_kind;      /* "cancelled" or "failed" */
+  char *abort_text;      /* cleaned, bounded */
 };
 
 struct _PtsProxy
@@ -38,10 +49,13 @@ struct _PtsProxy
   PtsProxyPeerFunc peer;  /* where a full JID's XMPP connection comes from */
   gpointer peer_data;
   guint next_id;
+  GHashTable *endings;    /* SIDHASH → PtsProxyEnding: lost, waiting for an <abort/> */
 };
 
 /* pts-proxy.c */
 void pts_proxy_send (PtsProxy *proxy, PtsNode *stanza);
+void pts_proxy_reply_error (PtsProxy *proxy, const PtsNode *iq, const char *condition,
+                            const char *text);
 
 /* pts-proxy-session.c */
 void pts_proxy_session_free (PtsProxySession *ps);
@@ -57,8 +71,22 @@ PtsPairingResult pts_proxy_pair (PtsProxy *proxy, PtsProxySession *ps, const cha
  * target. @socks5_source: the sender comes by SOCKS5 (no file headers). */
 void pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndpoint *sink,
                                     gboolean socks5_source);
-/* A push (IQ set) from the proxy to a session's target. */
+/* A push (IQ set) from the proxy to a session's target, or to @to. */
 PtsNode *pts_proxy_push_new (PtsProxy *proxy, PtsSession *session, const char *name);
+PtsNode *pts_proxy_push_to (PtsProxy *proxy, const char *to, const char *hash, const char *name);
 void pts_proxy_describe_session (PtsSession *session, JsonBuilder *builder, gpointer user_data);
+
+/* pts-proxy-end.c: how a session's parties learn why it ended
+ * (PROTOCOL.md §5.6, §5.7). */
+GHashTable *pts_proxy_endings_new (void);
+/* <abort xmlns=NS sid jid reason>text</abort> from a party. */
+void pts_proxy_abort (PtsProxy *proxy, const PtsNode *iq, const PtsNode *abort);
+/* @ps's relay ended with @error (not a success): its parties are told,
+ * a lost connection after a short grace in which an <abort/> may still
+ * explain it. Call before the table frees the session. */
+void pts_proxy_session_failed (PtsProxySession *ps, const GError *error);
+/* @ps ended before its activation for @reason ("expired"…): its target
+ * is told when it came by <connect/>. */
+void pts_proxy_session_expired (PtsProxySession *ps, const char *reason);
 
 G_END_DECLS

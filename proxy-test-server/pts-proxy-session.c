@@ -58,6 +58,8 @@ pts_proxy_session_free (PtsProxySession *ps)
   g_clear_handle_id (&ps->progress_id, g_source_remove);
   g_clear_pointer (&ps->relay, pts_relay_free);
   g_ptr_array_unref (ps->candidates);
+  g_free (ps->abort_kind);
+  g_free (ps->abort_text);
   g_free (ps);
 }
 
@@ -72,6 +74,7 @@ pts_session_activation_timeout (gpointer user_data)
   ps->timer_id = 0;
   g_message ("session %.8s… not activated within %d s; dropped", ps->session->hash,
              ps->proxy->config->activation_timeout);
+  pts_proxy_session_expired (ps, "expired");
   pts_session_table_end (ps->proxy->table, ps->session, "activation-timeout", 0);
   return G_SOURCE_REMOVE;
 }
@@ -106,8 +109,11 @@ pts_session_relay_done (PtsRelay *relay, const GError *error, gpointer user_data
     g_message ("session %.8s… done: %" G_GUINT64_FORMAT " bytes in %.2f s (%.1f MiB/s)",
                session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0);
   else
-    g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash,
-               bytes, error->message);
+    {
+      g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash,
+                 bytes, error->message);
+      pts_proxy_session_failed (ps, error);
+    }
   pts_session_table_end (ps->proxy->table, session,
                          error != NULL ? pts_relay_error_reason (error) : NULL, bytes);
 }
@@ -240,14 +246,20 @@ pts_proxy_find_download (PtsProxy *self, const char *token)
 /* ---- pushes to an HTTP target ---------------------------------------------- */
 
 PtsNode *
-pts_proxy_push_new (PtsProxy *self, PtsSession *session, const char *name)
+pts_proxy_push_to (PtsProxy *self, const char *to, const char *hash, const char *name)
 {
   g_autofree char *id = g_strdup_printf ("pts%u", ++self->next_id);
-  PtsNode *iq = pts_stanza_iq_new ("set", self->config->proxy_jid, session->target, id);
+  PtsNode *iq = pts_stanza_iq_new ("set", self->config->proxy_jid, to, id);
   PtsNode *child = pts_node_add_child (iq, name, BSP_NS_BSPROXY);
 
-  pts_node_set_attr (child, "sidhash", session->hash);
+  pts_node_set_attr (child, "sidhash", hash);
   return iq;
+}
+
+PtsNode *
+pts_proxy_push_new (PtsProxy *self, PtsSession *session, const char *name)
+{
+  return pts_proxy_push_to (self, session->target, session->hash, name);
 }
 
 static gint64

@@ -1,5 +1,6 @@
 /* pts-proxy.c — the bytestreams proxy: its IQs (disco, streamhost, <connect/>, activation)
  *
+ * <abort/> and the <ended/> pushes are in pts-proxy-end.c.
  * The sessions live in a PtsSessionTable (pts-session.c); what the proxy
  * hangs on each — the SOCKS5 connections, the relay, the timers — is in
  * pts-proxy-session.c.
@@ -32,6 +33,7 @@ pts_proxy_new (const PtsConfig *config)
 
   self->config = config;
   self->table = pts_session_table_new (&limits, (GDestroyNotify) pts_proxy_session_free);
+  self->endings = pts_proxy_endings_new ();
   return self;
 }
 
@@ -40,6 +42,7 @@ pts_proxy_shutdown (PtsProxy *self)
 {
   /* Every session ends now, while the transports they use still exist. */
   pts_session_table_clear (self->table);
+  g_hash_table_remove_all (self->endings);
 }
 
 void
@@ -48,6 +51,7 @@ pts_proxy_free (PtsProxy *self)
   if (self == NULL)
     return;
   pts_session_table_free (self->table);
+  g_hash_table_unref (self->endings);
   g_free (self->http_base);
   g_free (self->host);
   g_free (self);
@@ -94,7 +98,7 @@ pts_proxy_send (PtsProxy *self, PtsNode *stanza)
     pts_node_free (stanza);
 }
 
-static void
+void
 pts_proxy_reply_error (PtsProxy *self, const PtsNode *iq, const char *condition,
                        const char *text)
 {
@@ -434,6 +438,8 @@ pts_proxy_handle_iq (PtsProxy *self, PtsNode *iq)
     pts_proxy_activate (self, iq, child);
   else if (!get && pts_node_is (child, "connect", BSP_NS_BSPROXY))
     pts_proxy_connect (self, iq, child);
+  else if (!get && pts_node_is (child, "abort", BSP_NS_BSPROXY))
+    pts_proxy_abort (self, iq, child);
   else
     pts_proxy_reply_error (self, iq, "service-unavailable", NULL);
 }

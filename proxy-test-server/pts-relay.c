@@ -21,6 +21,7 @@ pts_relay_error_reason (const GError *error)
     [PTS_RELAY_ERROR_FORBIDDEN] = "forbidden",
     [PTS_RELAY_ERROR_TOO_LARGE] = "too-large",
     [PTS_RELAY_ERROR_CANCELLED] = "cancelled",
+    [PTS_RELAY_ERROR_SHORT] = "short",
   };
 
   if (error == NULL)
@@ -290,7 +291,7 @@ pts_relay_source_done (PtsRelay *self)
     {
       /* A stream that ends short is a failure, never a complete file. */
       g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE,
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_SHORT,
           "the sender stopped after %" G_GUINT64_FORMAT " of %" G_GINT64_FORMAT " bytes",
           self->bytes_in, self->expected);
       pts_relay_end (self, error);

@@ -26,6 +26,7 @@ typedef enum
   PTS_RELAY_ERROR_FORBIDDEN,
   PTS_RELAY_ERROR_TOO_LARGE,
   PTS_RELAY_ERROR_CANCELLED,
+  PTS_RELAY_ERROR_SHORT, /* the sender ended properly, but short of the announced size */
 } PtsRelayError;
 
 /* A short stable name for @error ("receiver-gone"…), for counters. */

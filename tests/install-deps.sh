@@ -4,14 +4,15 @@
 # archive. Run as root; safe to run again (it installs only what is missing).
 #   --check  only says what is missing (exit status 1), installs nothing
 # It never starts or stops a system service: the tests start their own
-# Prosody on loopback ports the kernel picks, beside any system one.
+# Prosody on loopback ports the kernel picks, and their own squid inside a
+# network namespace, beside any system ones.
 set -eu
 
 packages="
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build gettext
   libglib2.0-dev libpurple-dev libsoup-3.0-dev libjson-glib-dev
   libpurple-bin appstream
-  prosody socat openssl curl
+  prosody socat openssl curl squid
   finch pidgin xvfb xauth tmux
 "
 

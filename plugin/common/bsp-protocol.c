@@ -149,3 +149,26 @@ bsp_sidhash_is_valid (const char *text, gsize len)
       return FALSE;
   return TRUE;
 }
+
+char *
+bsp_text_clean (const char *text, gsize max_chars)
+{
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  GString *out = g_string_new (NULL);
+  gsize n = 0;
+
+  for (const char *p = valid; *p != '\0' && n < max_chars; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+      GUnicodeType type = g_unichar_type (c);
+
+      if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT
+          || type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR
+          || type == G_UNICODE_UNASSIGNED || type == G_UNICODE_PRIVATE_USE
+          || type == G_UNICODE_SURROGATE)
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_strstrip (g_string_free (out, FALSE));
+}

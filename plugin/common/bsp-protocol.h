@@ -29,4 +29,13 @@ char *bsp_jid_domain (const char *jid);
 char *bsp_sidhash (const char *sid, const char *initiator, const char *target);
 gboolean bsp_sidhash_is_valid (const char *text, gsize len);
 
+/* Longest human text on <abort/> and <ended/>, in characters (PROTOCOL.md §5.6). */
+#define BSP_END_TEXT_MAX 200
+
+/* @text (may be NULL or any bytes) made safe to show or forward: valid
+ * UTF-8, every control or formatting character (newlines, bidi
+ * overrides…) a space, blanks trimmed, at most @max_chars characters.
+ * Returns a new string, "" at worst. */
+char *bsp_text_clean (const char *text, gsize max_chars);
+
 G_END_DECLS

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -73,6 +74,7 @@ typedef struct
   gint64 cancel_at;  /* cancel our side once this many bytes moved (-1: never) */
   gint64 unload_at;  /* unload the plugin then */
   gint64 signoff_at; /* sign the transferring account off then */
+  gint64 file_size_limit; /* RLIMIT_FSIZE: writes beyond fail (a full disk) */
   int expect;        /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
@@ -83,6 +85,8 @@ typedef struct
   int certificate_delay;     /* seconds before that answer */
   char **prefs_online; /* NAME=VALUE, set once every account signed on */
   char *frame_when;    /* finish once a label of the plugin's frame holds this */
+  char *proxy;        /* the accounts' own proxy settings */
+  char *global_proxy; /* libpurple's global ones */
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -1364,6 +1368,40 @@ driver_start_plugin (Driver *self)
   return TRUE;
 }
 
+/* --proxy and --global-proxy: "http://[USER[:PASSWORD]@]HOST:PORT" (an
+ * HTTP proxy, as the account's Proxy tab sets it), "envvar" (from
+ * http_proxy and co.), "global" (--proxy only) or "none". */
+static PurpleProxyInfo *
+driver_proxy_info (const char *spec, GError **error)
+{
+  PurpleProxyInfo *info = purple_proxy_info_new ();
+  g_autoptr (GUri) uri = NULL;
+
+  if (g_str_equal (spec, "envvar") || g_str_equal (spec, "global") || g_str_equal (spec, "none"))
+    {
+      purple_proxy_info_set_type (info, spec[0] == 'e'   ? PURPLE_PROXY_USE_ENVVAR
+                                        : spec[0] == 'g' ? PURPLE_PROXY_USE_GLOBAL
+                                                         : PURPLE_PROXY_NONE);
+      return info;
+    }
+  uri = g_uri_parse (spec, G_URI_FLAGS_HAS_PASSWORD, error);
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
+      || g_uri_get_host (uri) == NULL || g_uri_get_port (uri) <= 0)
+    {
+      if (uri != NULL)
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "not http://[USER[:PASSWORD]@]HOST:PORT: %s", spec);
+      purple_proxy_info_destroy (info);
+      return NULL;
+    }
+  purple_proxy_info_set_type (info, PURPLE_PROXY_HTTP);
+  purple_proxy_info_set_host (info, g_uri_get_host (uri));
+  purple_proxy_info_set_port (info, g_uri_get_port (uri));
+  purple_proxy_info_set_username (info, g_uri_get_user (uri));
+  purple_proxy_info_set_password (info, g_uri_get_password (uri));
+  return info;
+}
+
 static void
 driver_setup_account (Driver *self, DriverAccount *da)
 {
@@ -1392,6 +1430,11 @@ driver_setup_account (Driver *self, DriverAccount *da)
     }
   /* no public file-transfer proxy (the default is a host on the Internet) */
   purple_account_set_string (account, "ft_proxies", "");
+  /* checked by driver_parse_options () */
+  if (self->proxy != NULL)
+    purple_account_set_proxy_info (account, driver_proxy_info (self->proxy, NULL));
+  if (self->global_proxy != NULL)
+    purple_global_proxy_set_info (driver_proxy_info (self->global_proxy, NULL));
 
   purple_account_set_enabled (account, DRIVER_UI_ID, TRUE);
 }
@@ -1472,6 +1515,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Unload the --plugin once this many bytes moved", "BYTES" },
     { "signoff-at", 0, 0, G_OPTION_ARG_INT64, &self->signoff_at,
       "Sign the account off once this many bytes moved", "BYTES" },
+    { "file-size-limit", 0, 0, G_OPTION_ARG_INT64, &self->file_size_limit,
+      "No file this process writes may grow beyond this many bytes, as on a full disk (the "
+      "debug log on stderr counts too when it goes to a file)",
+      "BYTES" },
     { "expect", 0, 0, G_OPTION_ARG_INT, &self->expect,
       "Finish once this many transfers ended, completed or not (default 1)", "N" },
     { "progress-bar", 0, 0, G_OPTION_ARG_NONE, &self->progress_bar, "Draw a progress bar on stderr",
@@ -1498,6 +1545,11 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "Answer libpurple's certificate prompts: accept or reject; unload: leave them open and "
       "unload the --plugin (default: leave them open)",
       "ANSWER" },
+    { "proxy", 0, 0, G_OPTION_ARG_STRING, &self->proxy,
+      "The accounts' proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar, global or none",
+      "PROXY" },
+    { "global-proxy", 0, 0, G_OPTION_ARG_STRING, &self->global_proxy,
+      "libpurple's global proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar or none", "PROXY" },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -1525,6 +1577,16 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                            "at least one --account is required");
       return FALSE;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *spec = i == 0 ? self->proxy : self->global_proxy;
+      PurpleProxyInfo *info = spec ? driver_proxy_info (spec, error) : NULL;
+
+      if (spec != NULL && info == NULL)
+        return FALSE;
+      if (info != NULL)
+        purple_proxy_info_destroy (info);
     }
   if (self->port < 0 || self->port > 65535)
     {
@@ -1607,6 +1669,8 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->plugin_path, g_free);
   g_clear_pointer (&self->send_file, g_free);
   g_clear_pointer (&self->send_to, g_free);
+  g_clear_pointer (&self->proxy, g_free);
+  g_clear_pointer (&self->global_proxy, g_free);
   g_clear_pointer (&self->accept_dir, g_free);
 }
 
@@ -1638,6 +1702,19 @@ main (int argc, char **argv)
       g_printerr ("bsp-purple-driver: %s\n", error->message);
       driver_clear (self);
       return 2;
+    }
+  if (self->file_size_limit > 0)
+    {
+      struct rlimit limit = { (rlim_t) self->file_size_limit, (rlim_t) self->file_size_limit };
+
+      /* a write past it fails with EFBIG instead of killing us */
+      signal (SIGXFSZ, SIG_IGN);
+      if (setrlimit (RLIMIT_FSIZE, &limit) != 0)
+        {
+          g_printerr ("bsp-purple-driver: setrlimit: %s\n", g_strerror (errno));
+          driver_clear (self);
+          return 2;
+        }
     }
   driver_debug_enabled = self->debug;
 

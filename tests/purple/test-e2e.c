@@ -27,6 +27,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "bsp-test-cut.h"
 #include "bsp-test-purple.h"
 
 #define E2E_ALICE "alice@localhost/e2e"
@@ -208,6 +209,8 @@ typedef struct
   const char *summary;
   const char *known_bug; /* why the case cannot pass yet: skip it */
   const char *trigger;   /* the failure cases: where they strike (NULL: E2E_TRIGGER_BYTES) */
+  const char *cut;       /* HTTP goes through a forwarder that resets the request
+                          * starting with this ("POST", "GET ") mid-transfer */
 } E2eCase;
 
 /* A known bug keeps a case from passing: skip it, unless
@@ -233,6 +236,7 @@ typedef struct
   char *server_log;
   char *accept_dir;
   char *dead_base; /* the HTTP base where nothing answers, for http_unreachable */
+  BspTestCutter *cutter; /* with E2eCase.cut */
 } E2eFixture;
 
 static void
@@ -265,21 +269,30 @@ e2e_fixture_set_up (E2eFixture *fixture, gconstpointer user_data)
   if (c->http_unreachable)
     {
       /* A loopback port that was free a moment ago: nothing answers there. */
-      g_autoptr (GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                                G_SOCKET_PROTOCOL_TCP, &error);
-      g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-      g_autoptr (GSocketAddress) bound = NULL;
+      guint16 dead = pts_test_free_port (&error);
 
       g_assert_no_error (error);
-      g_assert_true (g_socket_bind (probe, any, FALSE, &error));
-      bound = g_socket_get_local_address (probe, &error);
-      g_assert_no_error (error);
-      fixture->dead_base = g_strdup_printf (
-          "http://127.0.0.1:%u/", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
-      g_socket_close (probe, NULL);
+      fixture->dead_base = g_strdup_printf ("http://127.0.0.1:%u/", dead);
       http_args[2] = "--http-base-url";
       http_args[3] = fixture->dead_base;
+    }
+  if (c->cut != NULL)
+    {
+      guint16 port, http_port = pts_test_free_port (&error);
+      g_autofree char *base = NULL;
+      g_autofree char *http = NULL;
+
+      /* The proxy hands out URLs through the forwarder. */
+      g_assert_no_error (error);
+      fixture->cutter = bsp_test_cutter_new (&port);
+      base = g_strdup_printf ("http://127.0.0.1:%u/", port);
+      http = g_strdup_printf ("%u", http_port);
+      fixture->server = bsp_test_server_start (
+          (const char *const[]){ "--http-port", http, "--http-base-url", base, NULL },
+          fixture->server_log, &error);
+      g_assert_no_error (error);
+      bsp_test_cutter_start (fixture->cutter, http_port);
+      return;
     }
   fixture->server
       = bsp_test_server_start (c->no_http ? NULL : http_args, fixture->server_log, &error);
@@ -301,6 +314,7 @@ e2e_fixture_tear_down (E2eFixture *fixture, gconstpointer user_data)
       g_assert_true (clean);
     }
   g_clear_pointer (&fixture->server, bsp_test_server_free);
+  g_clear_pointer (&fixture->cutter, bsp_test_cutter_free);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->accept_dir, g_free);
   g_clear_pointer (&fixture->server_log, g_free);
@@ -819,11 +833,14 @@ e2e_assert_only_error_line (E2ePeer *peer, const char *except)
     }
 }
 
+static gboolean e2e_driver_log_contains (E2ePeer *peer, const char *needle);
+
 /* @peer's user cancelled: libpurple's own "You cancelled…" line, nothing
  * else; the other side, @other, sees libpurple's own remote cancel (the
  * same words libpurple uses for its own transfers) and no socket error. */
 static void
-e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, const E2eFile *file)
+e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, const E2eFile *file,
+                             gboolean plugin)
 {
   g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
   g_autofree char *theirs = g_strdup_printf ("%s cancelled the transfer of %s", user, file->name);
@@ -836,8 +853,15 @@ e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, co
   e2e_assert_notice (peer, NULL, NULL);
   e2e_assert_only_error_line (peer, NULL);
   e2e_assert_line (peer, "system", mine, TRUE);
-  e2e_assert_path (peer, file, E2E_PATH_HTTP);
-  e2e_assert_path (other, file, E2E_PATH_HTTP);
+  if (plugin)
+    {
+      e2e_assert_path (peer, file, E2E_PATH_HTTP);
+      e2e_assert_path (other, file, E2E_PATH_HTTP);
+      /* the other side learnt it from the proxy's <ended/>, not by guessing */
+      g_assert_true (e2e_driver_log_contains (
+          other, g_str_equal (user, "alice") ? "says it ended: sender-cancelled"
+                                             : "says it ended: receiver-cancelled"));
+    }
 
   e2e_assert_cancelled (other, "cancel-remote");
   e2e_assert_notice (other, heading, theirs);
@@ -1000,7 +1024,10 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
                     NULL);
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
-  e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file);
+  e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file, c->sender == E2E_PLUGIN);
+  /* a plain sender says nothing: the proxy tells what it saw */
+  if (c->sender == E2E_PLAIN && c->receiver == E2E_PLUGIN)
+    g_assert_true (e2e_driver_log_contains (&run.bob, "says it ended: short"));
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -1025,7 +1052,7 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
                                            c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
 
   g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-cancelling", NULL));
-  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file);
+  e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file, c->sender == E2E_PLUGIN);
   e2e_assert_not_received (fixture, file);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
 }
@@ -1221,34 +1248,42 @@ e2e_test_stall (E2eFixture *fixture, gconstpointer user_data)
   e2e_assert_not_received (fixture, file);
 }
 
+/* Runs @c, which the plugins must hand to libpurple's own SOCKS5 path
+ * through the proxy: the file arrives, neither side sees a failure, and
+ * each says once which way it went. */
+static void
+e2e_run_socks5_fallback (E2eFixture *fixture, const E2eCase *c, E2eRun *run)
+{
+  const E2eFile *file = e2e_file_get (c->file);
+
+  e2e_run_transfer (run, fixture, c, file, NULL, NULL);
+  e2e_assert_completed (&run->alice, file, FALSE);
+  e2e_assert_completed (&run->bob, file, FALSE);
+  e2e_assert_received (fixture, file, &run->bob);
+  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  /* alice knows bob chose the proxy's SOCKS5 */
+  e2e_assert_path (&run->alice, file, "goes by SOCKS5 through ");
+  e2e_assert_path (&run->bob, file,
+                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
+}
+
 static void
 e2e_test_no_http_side (E2eFixture *fixture, gconstpointer user_data)
 {
   const E2eCase *c = user_data;
-  const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
 
   g_test_summary (c->summary);
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
-
-  e2e_assert_completed (&run.alice, file, FALSE);
-  e2e_assert_completed (&run.bob, file, FALSE);
-  e2e_assert_received (fixture, file, &run.bob);
-  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  e2e_run_socks5_fallback (fixture, c, &run);
   /* the plugins saw a proxy without the bs-proxy feature, and bob's
    * handed the offer back to libpurple */
   g_assert_true (e2e_driver_log_contains (&run.alice, "SOCKS5 127.0.0.1:"));
   g_assert_true (e2e_driver_log_contains (&run.alice, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, ", HTTP no"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "falling back to libpurple's own transfer"));
-  /* and each said so once: alice knows bob chose the proxy's SOCKS5 */
-  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
-  e2e_assert_path (&run.bob, file,
-                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* The proxy advertises an HTTP base that does not answer from here: both
@@ -1258,26 +1293,16 @@ static void
 e2e_test_http_unreachable (E2eFixture *fixture, gconstpointer user_data)
 {
   const E2eCase *c = user_data;
-  const E2eFile *file;
   g_auto (E2eRun) run = { 0 };
 
   g_test_summary (c->summary);
   if (g_test_failed () || fixture->server == NULL)
     return;
 
-  file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
-
-  e2e_assert_completed (&run.alice, file, FALSE);
-  e2e_assert_completed (&run.bob, file, FALSE);
-  e2e_assert_received (fixture, file, &run.bob);
-  e2e_assert_session (fixture, "SOCKS5", "SOCKS5");
+  e2e_run_socks5_fallback (fixture, c, &run);
   g_assert_true (e2e_driver_log_contains (&run.alice, "its HTTP side is not reachable from here"));
   g_assert_true (e2e_driver_log_contains (&run.bob, "its HTTP side is not reachable from here"));
   g_assert_false (e2e_driver_log_contains (&run.bob, "<connect"));
-  e2e_assert_path (&run.alice, file, "goes by SOCKS5 through ");
-  e2e_assert_path (&run.bob, file,
-                   "goes the usual XMPP way (directly or by SOCKS5), not over HTTP");
 }
 
 /* alice's driver does something drastic mid-transfer (@trigger_arg,
@@ -1311,6 +1336,35 @@ e2e_sender_drastic (E2eFixture *fixture, const E2eCase *c, const char *trigger_a
   e2e_assert_not_received (fixture, file);
 }
 
+static void e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading,
+                               const char *why, gboolean detail);
+
+static void
+e2e_test_receiver_disk_full (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  const char *const limit[] = { "--file-size-limit", "8388608", NULL };
+
+  g_test_summary ("bob's disk takes no more than 8 MiB (a file size limit): bob is told he "
+                  "could not write the file, alice that bob's side failed with that reason, "
+                  "each in the error notice and an error line, and neither that someone "
+                  "cancelled");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  e2e_run_transfer (&run, fixture, c, file, NULL, limit);
+
+  e2e_assert_failed (&run.bob, file, "File transfer from alice failed.",
+                     "could not write the file", FALSE);
+  e2e_assert_failed (&run.alice, file, "File transfer to bob failed.",
+                     "bob's side failed: could not write the file", FALSE);
+  g_assert_true (e2e_driver_log_contains (&run.alice, "says it ended: receiver-failed"));
+  e2e_assert_not_received (fixture, file);
+}
+
 static void
 e2e_test_sender_unloads (E2eFixture *fixture, gconstpointer user_data)
 {
@@ -1341,6 +1395,112 @@ e2e_test_sender_signs_off (E2eFixture *fixture, gconstpointer user_data)
     return;
 
   e2e_sender_drastic (fixture, c, "--signoff-at", "signing-off", "you signed off", &run);
+}
+
+/* The HTTP side breaks under one party while XMPP stays up: the
+ * forwarder resets its request once bob has the trigger's bytes. */
+typedef struct
+{
+  E2eFixture *fixture;
+  const char *method;
+  guint cut; /* connections reset */
+} E2eCut;
+
+static void
+e2e_cut_on_progress (E2eRun *run, E2ePeer *peer, JsonObject *event, gpointer user_data)
+{
+  E2eCut *cut = user_data;
+
+  if (peer != &run->bob || cut->cut > 0
+      || !g_str_equal (json_object_get_string_member (event, "event"), "xfer-progress")
+      || e2e_event_int (event, "bytes") < g_ascii_strtoll (E2E_TRIGGER_BYTES, NULL, 10))
+    return;
+  cut->cut = bsp_test_cutter_reset (cut->fixture->cutter, cut->method);
+  g_test_message ("bob has %" G_GINT64_FORMAT " bytes: %u \"%s\" connection(s) reset",
+                  e2e_event_int (event, "bytes"), cut->cut, cut->method);
+}
+
+/* @peer's transfer failed: the error notice (under @heading) and one
+ * error line say @why — exactly, or with @detail, followed by the
+ * system's own words in parentheses; libpurple adds its "You
+ * cancelled…" line, and nothing else is said. */
+static void
+e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading, const char *why,
+                   gboolean detail)
+{
+  g_autofree char *notice = g_strdup_printf ("%s: %s%s", file->name, why, detail ? " (" : "");
+  g_autofree char *text = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why,
+                                           detail ? " (" : "");
+  /* libpurple writes a transfer's lines as markup */
+  g_autofree char *line = g_markup_escape_text (text, -1);
+  g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
+  JsonObject *said = bsp_test_events_find (peer->events, "notify", NULL);
+  const char *secondary;
+
+  e2e_assert_cancelled (peer, "cancel-local");
+  g_assert_cmpuint (bsp_test_events_count (peer->events, "notify", NULL), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (said, "primary"), ==, heading);
+  secondary = json_object_get_string_member (said, "secondary");
+  if (detail)
+    g_assert_true (g_str_has_prefix (secondary, notice) && g_str_has_suffix (secondary, ")"));
+  else
+    g_assert_cmpstr (secondary, ==, notice);
+  e2e_assert_line (peer, "error", line, !detail);
+  e2e_assert_line (peer, "system", mine, TRUE);
+  e2e_assert_path (peer, file, E2E_PATH_HTTP);
+  for (guint i = 0; i < peer->events->len; i++)
+    {
+      JsonObject *event = g_ptr_array_index (peer->events, i);
+      const char *kind = json_object_get_string_member_with_default (event, "kind", "");
+
+      if (g_str_equal (json_object_get_string_member (event, "event"), "conversation")
+          && g_str_equal (kind, "error"))
+        g_assert_true (g_str_has_prefix (json_object_get_string_member (event, "message"), line));
+    }
+}
+
+static void
+e2e_test_http_cut (E2eFixture *fixture, gconstpointer user_data)
+{
+  const E2eCase *c = user_data;
+  const E2eFile *file;
+  g_auto (E2eRun) run = { 0 };
+  E2eCut cut = { fixture, c->cut, 0 };
+  gboolean upload = g_str_equal (c->cut, "POST");
+  g_autofree char *mine = NULL;
+  g_autofree char *theirs = NULL;
+
+  g_test_summary (c->summary);
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  file = e2e_file_get (c->file);
+  run.on_event = e2e_cut_on_progress;
+  run.user_data = &cut;
+  e2e_run_transfer (&run, fixture, c, file, NULL, NULL);
+
+  g_assert_cmpuint (cut.cut, ==, 1);
+  /* the side whose connection broke: its link to the proxy; the other:
+   * that link, named, as the proxy told it (never "cancelled") */
+  mine = g_strdup ("the link to the file transfer proxy proxy.localhost broke");
+  theirs = g_strdup_printf ("the connection between %s and the file transfer proxy broke",
+                            upload ? "alice" : "bob");
+  if (upload)
+    {
+      e2e_assert_failed (&run.alice, file, "File transfer to bob failed.", mine, TRUE);
+      e2e_assert_failed (&run.bob, file, "File transfer from alice failed.", theirs, FALSE);
+    }
+  else
+    {
+      e2e_assert_failed (&run.bob, file, "File transfer from alice failed.", mine, TRUE);
+      e2e_assert_failed (&run.alice, file, "File transfer to bob failed.", theirs, FALSE);
+    }
+  /* each learnt it from the proxy's <ended/>, not by guessing */
+  g_assert_true (e2e_driver_log_contains (&run.alice, upload ? "says it ended: sender-lost"
+                                                              : "says it ended: receiver-lost"));
+  g_assert_true (e2e_driver_log_contains (&run.bob, upload ? "says it ended: sender-lost"
+                                                            : "says it ended: receiver-lost"));
+  e2e_assert_not_received (fixture, file);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1428,6 +1588,27 @@ static const E2eCase e2e_failure = {
   .target_via = "HTTP",
 };
 
+/* the same without the plugin: libpurple's own words for the same event,
+ * which the plugin's cases must match */
+static const E2eCase e2e_failure_plain = {
+  .sender = E2E_PLAIN,
+  .receiver = E2E_PLAIN,
+  .no_direct = TRUE,
+  .file = "512MiB",
+  .initiator_via = "SOCKS5",
+  .target_via = "SOCKS5",
+};
+
+/* plain libpurple sends by SOCKS5, the plugin receives over HTTP: the
+ * proxy tells the plugin what the plain sender's end looked like */
+static const E2eCase e2e_failure_bridge = {
+  .sender = E2E_PLAIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "SOCKS5",
+  .target_via = "HTTP",
+};
+
 /* the same, struck at the first byte the UI hears of: the upload's worker
  * has barely started */
 static const E2eCase e2e_failure_early = {
@@ -1437,6 +1618,32 @@ static const E2eCase e2e_failure_early = {
   .initiator_via = "HTTP",
   .target_via = "HTTP",
   .trigger = "1",
+};
+
+static const E2eCase e2e_upload_cut = {
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "HTTP",
+  .target_via = "HTTP",
+  .cut = "POST",
+  .summary = "alice's HTTP upload is reset mid-transfer (XMPP stays up): alice is told her link "
+             "to the proxy broke, bob that the connection between alice and the proxy broke, "
+             "each in the error notice, the transfer's status and an error line, and neither "
+             "that someone cancelled",
+};
+
+static const E2eCase e2e_download_cut = {
+  .sender = E2E_PLUGIN,
+  .receiver = E2E_PLUGIN,
+  .file = "512MiB",
+  .initiator_via = "HTTP",
+  .target_via = "HTTP",
+  .cut = "GET ",
+  .summary = "bob's HTTP download is reset mid-transfer (XMPP stays up): bob is told his link "
+             "to the proxy broke, alice that the connection between bob and the proxy broke, "
+             "each in the error notice, the transfer's status and an error line, and neither "
+             "that someone cancelled",
 };
 
 #define e2e_add(path, c, func)                                                                     \
@@ -1489,10 +1696,16 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/sender-cancels-early", &e2e_failure_early, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/receiver-cancels-early", &e2e_failure_early,
            e2e_test_receiver_cancels);
+  e2e_add ("/e2e/failure/plain/sender-cancels", &e2e_failure_plain, e2e_test_sender_cancels);
+  e2e_add ("/e2e/failure/plain/receiver-cancels", &e2e_failure_plain, e2e_test_receiver_cancels);
+  e2e_add ("/e2e/failure/bridge/sender-cancels", &e2e_failure_bridge, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/proxy-killed", &e2e_failure, e2e_test_proxy_killed);
   e2e_add ("/e2e/failure/sender-unloads-plugin", &e2e_failure, e2e_test_sender_unloads);
   e2e_add ("/e2e/failure/sender-signs-off", &e2e_failure, e2e_test_sender_signs_off);
   e2e_add ("/e2e/failure/stall", &e2e_failure, e2e_test_stall);
+  e2e_add ("/e2e/failure/receiver-disk-full", &e2e_failure, e2e_test_receiver_disk_full);
+  e2e_add ("/e2e/failure/upload-reset", &e2e_upload_cut, e2e_test_http_cut);
+  e2e_add ("/e2e/failure/download-reset", &e2e_download_cut, e2e_test_http_cut);
 
   status = g_test_run ();
   e2e_files_remove ();

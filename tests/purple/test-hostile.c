@@ -57,6 +57,7 @@ typedef struct
   HostileHttp http;
   const char *reason;    /* in bob's conversation; NULL: the transfer completes */
   gboolean forged_push;  /* the sender pushes a URL to the trap first, as if the proxy */
+  guint busy;            /* the first <connect/>s answered with a wait-type error */
 } HostileCase;
 
 static const HostileCase hostile_cases[] = {
@@ -83,6 +84,10 @@ static const HostileCase hostile_cases[] = {
     "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
   { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000,
     TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+  { "/hostile/connect-wait", "The proxy answers the first two <connect/>s with a wait-type "
+    "error (resource-constraint): the plugin tries again after 1 s, then 2 s, and the third "
+    "succeeds (no fallback to the trap's SOCKS5)", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, FALSE, 2 },
 };
 
 static const char *
@@ -157,18 +162,19 @@ hostile_accept_request (GSocket *listener, GString *request)
   return conn;
 }
 
-/* Answers the plugin's reachability check of the advertised base
- * (PROTOCOL.md §1.5) as a bs-proxy does. */
+/* Answers the plugin's reachability check of the advertised base, whose
+ * path is @path (PROTOCOL.md §1.5), as a bs-proxy does. */
 static void
-hostile_answer_probe (GSocket *listener)
+hostile_answer_probe (GSocket *listener, const char *path)
 {
   static const char answer[] = "HTTP/1.1 204 No Content\r\nBs-Proxy: 1\r\n"
                                "Connection: close\r\n\r\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) request = g_string_new (NULL);
   g_autoptr (GSocket) conn = hostile_accept_request (listener, request);
+  g_autofree char *line = g_strdup_printf ("GET %s HTTP/1.1\r\n", path);
 
-  g_assert_true (g_str_has_prefix (request->str, "GET /dl/ HTTP/1.1\r\n"));
+  g_assert_true (g_str_has_prefix (request->str, line));
   g_assert_cmpint (g_socket_send (conn, answer, sizeof answer - 1, NULL, &error), ==,
                    sizeof answer - 1);
   g_assert_no_error (error);
@@ -253,12 +259,15 @@ hostile_send_raw (PtsTestClient *client, const char *xml)
 }
 
 /* Plays the proxy (its HTTP side on @listener) until bob's <connect/> is
- * accepted; returns its size attribute. */
+ * accepted; returns its size attribute. The first c->busy <connect/>s are
+ * told to wait. */
 static char *
 hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http_base,
                     GSocket *listener)
 {
   const char *me = pts_test_client_get_jid (proxy);
+  guint connects = 0;
+  gint64 last = 0;
 
   for (guint i = 0; i < 20; i++)
     {
@@ -290,10 +299,35 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           hostile_send_raw (proxy, answer);
           /* With a base, the plugin checks it before it uses the proxy. */
           if (c->base)
-            hostile_answer_probe (listener);
+            hostile_answer_probe (listener, "/dl/");
         }
-      else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL)
+      else if ((child = pts_node_get_child (iq, "connect", BSP_NS_BSPROXY)) != NULL
+               && connects++ < c->busy)
         {
+          gint64 now = g_get_monotonic_time ();
+
+          /* the back-off: 1 s before the second try, 2 s before the third */
+          if (last != 0)
+            {
+              g_test_message ("<connect/> again after %.2f s", (now - last) / 1e6);
+              g_assert_cmpint (now - last, >=, (gint64) (connects - 1) * G_USEC_PER_SEC - 100000);
+            }
+          last = now;
+          answer = g_markup_printf_escaped (
+              "<iq type='error' id='%s' to='%s'><error type='wait'>"
+              "<resource-constraint xmlns='%s'/></error></iq>",
+              id, from, BSP_NS_STANZAS);
+          hostile_send_raw (proxy, answer);
+        }
+      else if (child != NULL)
+        {
+          if (last != 0)
+            {
+              gint64 gap = g_get_monotonic_time () - last;
+              g_test_message ("<connect/> again after %.2f s", gap / 1e6);
+              g_assert_cmpint (gap, >=, (gint64) c->busy * G_USEC_PER_SEC - 100000);
+            }
+          g_assert_cmpuint (connects, ==, c->busy + 1);
           answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'>"
                                             "<connected xmlns='%s' jid='%s'/></iq>",
                                             id, from, BSP_NS_BSPROXY, me);
@@ -518,6 +552,243 @@ hostile_test (gconstpointer user_data)
   g_assert_no_error (error);
 }
 
+/* ---- the plugin as sender: a proxy that says "wait" to the activation ---- */
+
+typedef struct
+{
+  PtsTestClient *receiver; /* bob/evil: accepts the offer, names the fake proxy */
+  PtsTestClient *proxy;    /* bob/fakeproxy: the bs-proxy */
+  const char *http_base;
+  GSocket *http; /* its HTTP side */
+  guint16 trap_port;
+  guint activations;
+  gint64 last_activation;
+  gboolean activated;
+} HostileSend;
+
+static void
+hostile_send_serve_proxy (HostileSend *hs, PtsNode *iq)
+{
+  const char *id = pts_node_get_attr (iq, "id");
+  const char *from = pts_node_get_attr (iq, "from");
+  const char *type = pts_node_get_attr (iq, "type");
+  PtsNode *query;
+  g_autofree char *answer = NULL;
+
+  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
+    answer = g_markup_printf_escaped (
+        "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
+        "<identity category='proxy' type='bytestreams' name='fake'/>"
+        "<feature var='%s'/><feature var='%s'/><feature var='%s'/>"
+        "<x xmlns='jabber:x:data' type='result'>"
+        "<field var='FORM_TYPE' type='hidden'><value>%s</value></field>"
+        "<field var='http-base'><value>%s</value></field></x></query></iq>",
+        id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY, BSP_NS_BSPROXY_BRIDGE,
+        BSP_NS_BSPROXY, hs->http_base);
+  else if ((query = pts_node_get_child (iq, "query", BSP_NS_BYTESTREAMS)) != NULL
+           && g_strcmp0 (type, "get") == 0)
+    answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
+                                      "<streamhost jid='%s' host='127.0.0.1' port='%u'/>"
+                                      "</query></iq>",
+                                      id, from, BSP_NS_BYTESTREAMS,
+                                      pts_test_client_get_jid (hs->proxy), hs->trap_port);
+  else if (query != NULL && pts_node_get_child (query, "x", BSP_NS_BSPROXY) != NULL)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (hs->activations++ == 0)
+        answer = g_markup_printf_escaped (
+            "<iq type='error' id='%s' to='%s'><error type='wait'>"
+            "<remote-server-timeout xmlns='%s'/></error></iq>",
+            id, from, BSP_NS_STANZAS);
+      else
+        {
+          g_test_message ("activation again after %.2f s", (now - hs->last_activation) / 1e6);
+          g_assert_cmpint (now - hs->last_activation, >=, G_USEC_PER_SEC - 100000);
+          answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><activated "
+                                            "xmlns='%s' url='%stoken'/></iq>",
+                                            id, from, BSP_NS_BSPROXY, hs->http_base);
+          hs->activated = TRUE;
+        }
+      hs->last_activation = now;
+    }
+  else if (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0)
+    answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
+                                      "<feature-not-implemented xmlns='%s'/></error></iq>",
+                                      id, from, BSP_NS_STANZAS);
+  if (answer != NULL)
+    hostile_send_raw (hs->proxy, answer);
+  /* With its base known, the plugin checks it before it uses the proxy. */
+  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
+    hostile_answer_probe (hs->http, "/up/");
+}
+
+static void
+hostile_send_serve_receiver (HostileSend *hs, PtsNode *iq)
+{
+  const char *id = pts_node_get_attr (iq, "id");
+  const char *from = pts_node_get_attr (iq, "from");
+  PtsNode *query = pts_node_get_child (iq, "query", BSP_NS_BYTESTREAMS);
+  g_autofree char *answer = NULL;
+
+  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
+    answer = g_markup_printf_escaped (
+        "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
+        "<identity category='client' type='pc'/><feature var='%s'/><feature var='%s'/>"
+        "<feature var='%s'/></query></iq>",
+        id, from, BSP_NS_DISCO_INFO, NS_SI, NS_SI_FT, BSP_NS_BYTESTREAMS);
+  else if (pts_node_get_child (iq, "si", NS_SI) != NULL)
+    answer = g_markup_printf_escaped (
+        "<iq type='result' id='%s' to='%s'><si xmlns='%s'><feature "
+        "xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='submit'>"
+        "<field var='stream-method'><value>%s</value></field></x></feature></si></iq>",
+        id, from, NS_SI, BSP_NS_BYTESTREAMS);
+  else if (query != NULL && g_strcmp0 (pts_node_get_attr (iq, "type"), "set") == 0)
+    answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s' "
+                                      "sid='%s'><streamhost-used jid='%s'/></query></iq>",
+                                      id, from, BSP_NS_BYTESTREAMS,
+                                      pts_node_get_attr (query, "sid"),
+                                      pts_test_client_get_jid (hs->proxy));
+  else if (g_strcmp0 (pts_node_get_attr (iq, "type"), "get") == 0)
+    answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
+                                      "<feature-not-implemented xmlns='%s'/></error></iq>",
+                                      id, from, BSP_NS_STANZAS);
+  if (answer != NULL)
+    hostile_send_raw (hs->receiver, answer);
+}
+
+/* Accepts the POST and answers 200 once its whole body is in. */
+static void
+hostile_take_upload (GSocket *listener)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, &error);
+  g_autoptr (GString) request = g_string_new (NULL);
+  const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  const char *end, *cl;
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (conn, HOSTILE_WAIT_MS / 1000);
+  for (;;)
+    {
+      char buf[4096];
+      gssize n;
+
+      end = strstr (request->str, "\r\n\r\n");
+      cl = end ? g_strstr_len (request->str, end - request->str, "Content-Length: ") : NULL;
+      if (cl != NULL
+          && request->len - (gsize) (end + 4 - request->str) >= g_ascii_strtoull (cl + 16, NULL, 10))
+        break;
+      n = g_socket_receive (conn, buf, sizeof buf, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (request, buf, n);
+    }
+  g_test_message ("the plugin uploaded: %.*s", (int) strcspn (request->str, "\r"), request->str);
+  g_assert_true (g_str_has_prefix (request->str, "POST /up/token HTTP/1.1\r\n"));
+  hostile_send (conn, ok, strlen (ok));
+}
+
+static void
+hostile_send_wait_test (void)
+{
+  const char *server_path = g_getenv ("PTS_SERVER");
+  const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
+  const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
+  const char *server_args[] = { "--user", "alice:" HOSTILE_PASSWORD, "--user",
+                                "bob:" HOSTILE_PASSWORD, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PtsTestServer) server = NULL;
+  g_autoptr (PtsTestClient) receiver = NULL;
+  g_autoptr (PtsTestClient) proxy = NULL;
+  g_autoptr (PtsTestProcess) driver = NULL;
+  g_autoptr (GSocket) http = NULL;
+  g_autoptr (GSocket) trap = NULL;
+  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "alice", NULL);
+  g_autofree char *file = g_build_filename (g_get_user_config_dir (), HOSTILE_FILE, NULL);
+  g_autofree char *http_base = NULL, *account = NULL, *port = NULL, *pref = NULL;
+  g_autofree char *to = NULL;
+  gint64 deadline;
+  HostileSend hs = { 0 };
+  guint16 http_port;
+
+  g_test_summary ("The plugin sends; the bs-proxy answers its first activation with a "
+                  "wait-type error (remote-server-timeout): the plugin activates again after "
+                  "1 s, uploads, and the transfer completes");
+  if (server_path == NULL || driver_path == NULL || plugin_path == NULL)
+    {
+      g_test_skip ("needs PTS_SERVER, the driver and the plugin");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, "0123456789", 10, NULL));
+  http = hostile_listen (&http_port);
+  trap = hostile_listen (&hs.trap_port);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u/up/", http_port);
+  hs.http_base = http_base;
+  hs.http = http;
+
+  server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
+  g_assert_no_error (error);
+  receiver = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "bob",
+                                    HOSTILE_PASSWORD, "evil", &error);
+  g_assert_no_error (error);
+  proxy = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "bob",
+                                 HOSTILE_PASSWORD, "fakeproxy", &error);
+  g_assert_no_error (error);
+  hs.receiver = receiver;
+  hs.proxy = proxy;
+  hostile_send_raw (receiver, "<presence/>");
+
+  account = g_strdup_printf ("alice@%s/sender:" HOSTILE_PASSWORD, server->domain);
+  port = g_strdup_printf ("%u", server->c2s_port);
+  pref = g_strdup_printf ("/plugins/core/bsproxy/proxy_jid=%s", pts_test_client_get_jid (proxy));
+  to = g_strdup (pts_test_client_get_jid (receiver));
+  {
+    const char *argv[] = { driver_path, "--user-dir", user_dir, "--account", account, "--server",
+                           server->c2s_host, "--port", port, "--timeout",
+                           G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin",
+                           plugin_path, "--pref", pref, "--send-file", file, "--to", to, NULL };
+    driver = pts_test_process_spawn (argv, NULL, &error);
+    g_assert_no_error (error);
+  }
+
+  /* Both play their parts until the activation is through. */
+  deadline = g_get_monotonic_time () + HOSTILE_WAIT_MS * 1000;
+  while (!hs.activated)
+    {
+      g_autoptr (PtsNode) from_proxy = NULL;
+      g_autoptr (PtsNode) from_receiver = NULL;
+
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_autofree char *tail = pts_test_process_get_tail (driver, 60);
+          g_test_message ("the driver's last words:\n%s", tail);
+        }
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      from_proxy = pts_test_client_wait (proxy, hostile_match_request, NULL, 100, NULL);
+      if (from_proxy != NULL)
+        hostile_send_serve_proxy (&hs, from_proxy);
+      from_receiver = pts_test_client_wait (receiver, hostile_match_request, NULL, 100, NULL);
+      if (from_receiver != NULL)
+        hostile_send_serve_receiver (&hs, from_receiver);
+    }
+  g_assert_cmpuint (hs.activations, ==, 2);
+  hostile_take_upload (http);
+
+  pts_test_process_wait (driver, (HOSTILE_DRIVER_TIMEOUT_S + 10) * 1000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
+                    ==, 1);
+  /* no fallback: nobody came to the SOCKS5 streamhost */
+  g_assert_false (hostile_has_pending (trap));
+
+  pts_test_client_close (receiver);
+  pts_test_client_close (proxy);
+  pts_test_server_stop (server, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -529,5 +800,6 @@ main (int argc, char **argv)
 
   for (guint i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
     g_test_add_data_func (hostile_cases[i].path, &hostile_cases[i], hostile_test);
+  g_test_add_func ("/hostile/send/activation-wait", hostile_send_wait_test);
   return g_test_run ();
 }

@@ -324,3 +324,50 @@ pts_fixture_assert_good_stream (PtsTestServer *server, PtsTestClient *initiator,
   pts_fixture_assert_transfer (&stream, size, g_str_hash (sid));
   pts_fixture_stream_clear (&stream);
 }
+
+guint
+pts_fixture_count_fds (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* The descriptor count once connections still closing (an answer's
+ * short drain) are gone: the lowest seen until it holds for 200 ms, or
+ * until it reaches @target (bounded: 10 s). */
+guint
+pts_fixture_count_fds_settled (GPid pid, guint target)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint low = pts_fixture_count_fds (pid), stable = 0;
+
+  while (low > target && stable < 10 && g_get_monotonic_time () < deadline)
+    {
+      guint now;
+
+      g_usleep (20 * 1000);
+      now = pts_fixture_count_fds (pid);
+      stable = now < low ? 0 : stable + 1;
+      low = MIN (low, now);
+    }
+  return low;
+}
+
+guint64
+pts_fixture_rss_kib (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + 6, NULL, 10);
+}

@@ -101,4 +101,13 @@ void pts_fixture_stream_clear (PtsFixtureStream *stream);
 void pts_fixture_assert_good_stream (PtsTestServer *server, PtsTestClient *initiator,
                                      PtsTestClient *target, const char *sid, guint64 size);
 
+/* The server process's open descriptors now. */
+guint pts_fixture_count_fds (GPid pid);
+/* The descriptor count once connections still closing (an answer's short
+ * drain) are gone: the lowest seen until it holds for 200 ms, or until it
+ * reaches @target (bounded: 10 s). */
+guint pts_fixture_count_fds_settled (GPid pid, guint target);
+/* Its resident memory in KiB. */
+guint64 pts_fixture_rss_kib (GPid pid);
+
 G_END_DECLS

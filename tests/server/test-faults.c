@@ -171,19 +171,51 @@ typedef struct
   Phase phase;
 } FaultCase;
 
-static void
-run_fault (Fixture *f, const FaultCase *tc, const char *sid)
+/* One session's data connections, as a party's client would have them. */
+typedef struct
 {
-  g_autofree char *hash = pts_fixture_sidhash (sid, f->alice, f->bob);
-  g_autoptr (GSocketConnection) sender = NULL, receiver = NULL;
+  char *hash;
+  GSocketConnection *sender;
+  GSocketConnection *receiver;
+  guint64 state; /* the sender's stream */
+} FaultStream;
+
+static void
+fault_stream_clear (FaultStream *s)
+{
+  g_clear_pointer (&s->hash, g_free);
+  g_clear_object (&s->sender);
+  g_clear_object (&s->receiver);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FaultStream, fault_stream_clear)
+
+/* The proxy's <activated/> push (not any other push, such as <ended/>). */
+static gboolean
+match_activated_push (const PtsNode *stanza, gpointer user_data)
+{
+  const char *proxy_jid = user_data;
+
+  return pts_node_is (stanza, "iq", NULL)
+         && g_strcmp0 (pts_node_get_attr (stanza, "from"), proxy_jid) == 0
+         && g_strcmp0 (pts_node_get_attr (stanza, "type"), "set") == 0
+         && pts_node_get_child (stanza, "activated", NS_BSPROXY) != NULL;
+}
+
+/* The receiver registers, the sender connects and activates, each by
+ * HTTP or SOCKS5; an HTTP sender has sent its request's head, an HTTP
+ * receiver its GET. */
+static void
+fault_stream_open (Fixture *f, gboolean http_sender, gboolean http_receiver, const char *sid,
+                   FaultStream *s)
+{
   g_autoptr (PtsNode) reply = NULL, push = NULL;
   g_autofree char *upload_url = NULL, *download_url = NULL;
   g_autofree char *size_text = g_strdup_printf ("%d", FILE_SIZE);
-  PtsFixtureMatch match = { "iq", f->server->proxy_jid, "set", NS_BSPROXY };
-  guint64 state = pts_http_stream_state (3);
 
-  /* The receiver registers, the sender connects and activates. */
-  if (tc->http_receiver)
+  s->hash = pts_fixture_sidhash (sid, f->alice, f->bob);
+  s->state = pts_http_stream_state (3);
+  if (http_receiver)
     {
       reply = pts_fixture_iq (f->bob,
                               "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
@@ -194,8 +226,8 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
       g_clear_pointer (&reply, pts_node_free);
     }
   else
-    receiver = pts_fixture_socks5 (f->server, NULL, hash);
-  if (tc->http_sender)
+    s->receiver = pts_fixture_socks5 (f->server, NULL, s->hash);
+  if (http_sender)
     {
       reply = pts_fixture_iq (f->alice,
                               "<iq type='set' to='%s'><query xmlns='" PTS_NS_BYTESTREAMS
@@ -208,26 +240,26 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
     }
   else
     {
-      sender = pts_fixture_socks5 (f->server, NULL, hash);
+      s->sender = pts_fixture_socks5 (f->server, NULL, s->hash);
       reply = pts_fixture_activate (f->alice, f->server, sid, pts_test_client_get_jid (f->bob));
       pts_fixture_assert_result (reply);
     }
-  if (tc->http_receiver)
+  if (http_receiver)
     {
       g_autoptr (GUri) uri = NULL;
       g_autofree char *get = NULL;
 
-      push = pts_fixture_wait (f->bob, pts_fixture_match, &match);
+      push = pts_fixture_wait (f->bob, match_activated_push, (gpointer) f->server->proxy_jid);
       download_url = g_strdup (
           pts_node_get_attr (pts_node_get_child (push, "activated", NS_BSPROXY), "url"));
       pts_fixture_send (f->bob, "<iq type='result' to='%s' id='%s'/>", f->server->proxy_jid,
                         pts_node_get_attr (push, "id"));
       uri = g_uri_parse (download_url, G_URI_FLAGS_NONE, NULL);
-      receiver = http_connect (f);
+      s->receiver = http_connect (f);
       get = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", g_uri_get_path (uri));
-      g_assert_true (pts_test_socket_send_all (receiver, get, strlen (get), NULL));
+      g_assert_true (pts_test_socket_send_all (s->receiver, get, strlen (get), NULL));
     }
-  if (tc->http_sender)
+  if (http_sender)
     {
       g_autoptr (GUri) uri = g_uri_parse (upload_url, G_URI_FLAGS_NONE, NULL);
       g_autofree char *head = NULL, *part = NULL;
@@ -237,32 +269,49 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
                               "name=\"SIDHASH\"\r\n\r\n%s\r\n--" BOUNDARY "\r\n"
                               "Content-Disposition: form-data; name=\"FILE\"; "
                               "filename=\"f\"\r\n\r\n",
-                              hash);
+                              s->hash);
       head = g_strdup_printf ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
                               "boundary=" BOUNDARY "\r\nContent-Length: %" G_GSIZE_FORMAT
                               "\r\n\r\n%s",
                               g_uri_get_path (uri), strlen (part) + FILE_SIZE + tail, part);
-      sender = http_connect (f);
-      g_assert_true (pts_test_socket_send_all (sender, head, strlen (head), NULL));
+      s->sender = http_connect (f);
+      g_assert_true (pts_test_socket_send_all (s->sender, head, strlen (head), NULL));
     }
+}
+
+/* 1 MiB goes in, and the receiver takes half of it: the relay's buffer
+ * alone can't hold 1 MiB, so bytes really flow end to end. */
+static void
+fault_stream_flow (FaultStream *s)
+{
+  guint8 buf[65536];
+  gsize got = 0;
+
+  g_assert_true (send_stream (s->sender, &s->state, 1 * MIB));
+  while (got < 512 * 1024)
+    {
+      g_autoptr (GError) error = NULL;
+      gsize want = MIN (sizeof buf, 512 * 1024 - got);
+      g_assert_true (pts_test_socket_read_exact (s->receiver, buf, want, PTS_TEST_TIMEOUT_MS,
+                                                 &error));
+      got += want;
+    }
+}
+
+static void
+run_fault (Fixture *f, const FaultCase *tc, const char *sid)
+{
+  g_auto (FaultStream) s = { 0 };
+  GSocketConnection *sender, *receiver;
+  guint64 *state = &s.state;
+
+  fault_stream_open (f, tc->http_sender, tc->http_receiver, sid, &s);
+  sender = s.sender;
+  receiver = s.receiver;
 
   /* Bytes flow, then the victim goes. */
   if (tc->phase == PHASE_MID)
-    {
-      guint8 buf[65536];
-      gsize got = 0;
-
-      g_assert_true (send_stream (sender, &state, 1 * MIB));
-      /* The receiver takes some: the relay's buffer alone can't hold 1 MiB. */
-      while (got < 512 * 1024)
-        {
-          g_autoptr (GError) error = NULL;
-          gsize want = MIN (sizeof buf, 512 * 1024 - got);
-          g_assert_true (pts_test_socket_read_exact (receiver, buf, want, PTS_TEST_TIMEOUT_MS,
-                                                     &error));
-          got += want;
-        }
-    }
+    fault_stream_flow (&s);
   if (tc->victim == VICTIM_SENDER)
     {
       g_autoptr (GBytes) rest = NULL;
@@ -281,7 +330,7 @@ run_fault (Fixture *f, const FaultCase *tc, const char *sid)
       end_connection (receiver, tc->how);
       /* The sender goes on until the proxy stops taking its bytes; what it
        * hears back (an HTTP answer) is no success. */
-      send_stream (sender, &state, FILE_SIZE);
+      send_stream (sender, state, FILE_SIZE);
       answer = read_all (sender);
       if (tc->http_sender)
         {
@@ -321,6 +370,311 @@ assert_sessions_freed (Fixture *f)
     }
 }
 
+/* ---- what the parties are told: <abort/> and <ended/> (PROTOCOL.md §5.6, §5.7) ---- */
+
+typedef struct
+{
+  const char *proxy_jid;
+  const char *hash;
+} EndedMatch;
+
+static gboolean
+match_ended (const PtsNode *stanza, gpointer user_data)
+{
+  const EndedMatch *m = user_data;
+  PtsNode *ended = pts_node_get_child (stanza, "ended", NS_BSPROXY);
+
+  return pts_node_is (stanza, "iq", NULL) && ended != NULL
+         && g_strcmp0 (pts_node_get_attr (stanza, "from"), m->proxy_jid) == 0
+         && g_strcmp0 (pts_node_get_attr (stanza, "type"), "set") == 0
+         && g_strcmp0 (pts_node_get_attr (ended, "sidhash"), m->hash) == 0;
+}
+
+/* The <ended/> push for @hash that @client gets (within @timeout_ms), or
+ * NULL; answered as every push is. */
+static PtsNode *
+wait_ended (Fixture *f, PtsTestClient *client, const char *hash, guint timeout_ms)
+{
+  EndedMatch m = { f->server->proxy_jid, hash };
+  g_autoptr (GError) error = NULL;
+  PtsNode *iq = pts_test_client_wait (client, match_ended, &m, timeout_ms, &error);
+
+  if (iq == NULL)
+    {
+      g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT);
+      return NULL;
+    }
+  pts_fixture_send (client, "<iq type='result' to='%s' id='%s'/>", f->server->proxy_jid,
+                    pts_node_get_attr (iq, "id"));
+  return iq;
+}
+
+/* @client is told that the session ended for @reason (with @text, when
+ * not NULL). */
+static void
+assert_ended (Fixture *f, PtsTestClient *client, const char *hash, const char *reason,
+              const char *text)
+{
+  g_autoptr (PtsNode) iq = wait_ended (f, client, hash, PTS_TEST_TIMEOUT_MS);
+  PtsNode *ended;
+
+  g_assert_nonnull (iq);
+  ended = pts_node_get_child (iq, "ended", NS_BSPROXY);
+  g_test_message ("%s: <ended reason='%s'>%s</ended>", pts_test_client_get_jid (client),
+                  pts_node_get_attr (ended, "reason"),
+                  pts_node_get_text (ended) ? pts_node_get_text (ended) : "");
+  g_assert_cmpstr (pts_node_get_attr (ended, "reason"), ==, reason);
+  if (text != NULL)
+    g_assert_cmpstr (pts_node_get_text (ended), ==, text);
+}
+
+/* @client is told nothing of @hash for longer than the grace (§5.7). */
+static void
+assert_not_ended (Fixture *f, PtsTestClient *client, const char *hash)
+{
+  g_autoptr (PtsNode) iq = wait_ended (f, client, hash, 1500);
+
+  g_assert_null (iq);
+}
+
+static PtsNode *
+send_abort (PtsTestClient *client, Fixture *f, const char *sid, const char *other_jid,
+            const char *reason, const char *text)
+{
+  return pts_fixture_iq (client,
+                         "<iq type='set' to='%s'><abort xmlns='" NS_BSPROXY "' sid='%s' "
+                         "jid='%s' reason='%s'>%s</abort></iq>",
+                         f->server->proxy_jid, sid, other_jid, reason, text);
+}
+
+typedef struct
+{
+  const char *path;
+  Victim victim;
+  const char *reason; /* what both parties are told */
+} ResetCase;
+
+static const ResetCase reset_cases[] = {
+  { "/server/ended/sender-reset", VICTIM_SENDER, "sender-lost" },
+  { "/server/ended/receiver-reset", VICTIM_RECEIVER, "receiver-lost" },
+};
+
+static void
+test_ended_reset (gconstpointer data)
+{
+  const ResetCase *tc = data;
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+
+  g_test_summary ("HTTP to HTTP, mid-stream, one side's HTTP connection is reset and it sends "
+                  "no <abort/>: after the grace, both parties get <ended/> saying whose "
+                  "connection broke.");
+  fixture_start (&f);
+  fault_stream_open (&f, TRUE, TRUE, "reset-sid", &s);
+  fault_stream_flow (&s);
+  end_connection (tc->victim == VICTIM_SENDER ? s.sender : s.receiver, END_RST);
+  /* The proxy sees a reset download only when it writes to it: the
+   * sender goes on until the proxy stops taking its bytes. */
+  if (tc->victim == VICTIM_RECEIVER)
+    send_stream (s.sender, &s.state, FILE_SIZE - 1 * MIB);
+  assert_ended (&f, f.bob, s.hash, tc->reason, NULL);
+  assert_ended (&f, f.alice, s.hash, tc->reason, NULL);
+  assert_sessions_freed (&f);
+  fixture_stop (&f);
+}
+
+static void
+test_ended_short (void)
+{
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+
+  g_test_summary ("A plain SOCKS5 sender (activated over XMPP, as libpurple does) closes its "
+                  "stream cleanly before the size the HTTP receiver announced, and sends no "
+                  "<abort/>: after the grace both are told short.");
+  fixture_start (&f);
+  fault_stream_open (&f, FALSE, TRUE, "short-sid", &s);
+  fault_stream_flow (&s);
+  end_connection (s.sender, END_FIN);
+  assert_ended (&f, f.bob, s.hash, "short", NULL);
+  assert_ended (&f, f.alice, s.hash, "short", NULL);
+  fixture_stop (&f);
+}
+
+static void
+test_ended_abort_first (void)
+{
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+  g_autoptr (PtsNode) reply = NULL;
+  g_autoptr (GBytes) answer = NULL;
+  g_autofree char *long_text = g_strnfill (1000, 'x');
+  /* a newline, a tab, DEL and a right-to-left override: each a blank */
+  g_autofree char *text = g_strconcat ("disk full\n\t\x7f\xe2\x80\xae[2J ", long_text, NULL);
+  const char *told = "disk full    [2J x";
+  PtsNode *ended;
+  const char *got;
+
+  g_test_summary ("Mid-stream the receiver ends the session with <abort reason='failed'> and "
+                  "a long text with control characters: it gets a result, the sender gets "
+                  "<ended reason='receiver-failed'> with the text cleaned and cut to 200 "
+                  "characters, the receiver no <ended/>, and the upload no 200.");
+  fixture_start (&f);
+  fault_stream_open (&f, TRUE, TRUE, "abort-sid", &s);
+  fault_stream_flow (&s);
+  reply = send_abort (f.bob, &f, "abort-sid", pts_test_client_get_jid (f.alice), "failed", text);
+  pts_fixture_assert_result (reply);
+  {
+    g_autoptr (PtsNode) iq = wait_ended (&f, f.alice, s.hash, PTS_TEST_TIMEOUT_MS);
+
+    g_assert_nonnull (iq);
+    ended = pts_node_get_child (iq, "ended", NS_BSPROXY);
+    g_assert_cmpstr (pts_node_get_attr (ended, "reason"), ==, "receiver-failed");
+    got = pts_node_get_text (ended);
+    g_assert_cmpuint (g_utf8_strlen (got, -1), ==, 200);
+    g_assert_true (g_str_has_prefix (got, told));
+  }
+  assert_not_ended (&f, f.bob, s.hash);
+  send_stream (s.sender, &s.state, FILE_SIZE);
+  answer = read_all (s.sender);
+  {
+    gsize len;
+    const char *head = g_bytes_get_data (answer, &len);
+    g_assert_false (len >= 13 && g_str_has_prefix (head, "HTTP/1.1 200 "));
+  }
+  assert_sessions_freed (&f);
+  fixture_stop (&f);
+}
+
+static void
+test_ended_abort_after_reset (void)
+{
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+  g_autoptr (PtsNode) reply = NULL;
+
+  g_test_summary ("The sender's HTTP connection is reset, and its <abort reason='cancelled'/> "
+                  "arrives just after (as a client's XMPP stanza may): the receiver is told "
+                  "sender-cancelled, never sender-lost, and the sender nothing.");
+  fixture_start (&f);
+  fault_stream_open (&f, TRUE, TRUE, "late-sid", &s);
+  fault_stream_flow (&s);
+  end_connection (s.sender, END_RST);
+  /* the reset is seen first: the session is gone, its record waits */
+  assert_sessions_freed (&f);
+  reply = send_abort (f.alice, &f, "late-sid", pts_test_client_get_jid (f.bob), "cancelled", "");
+  pts_fixture_assert_result (reply);
+  assert_ended (&f, f.bob, s.hash, "sender-cancelled", NULL);
+  assert_not_ended (&f, f.alice, s.hash);
+  assert_not_ended (&f, f.bob, s.hash); /* and only once */
+  fixture_stop (&f);
+}
+
+static gpointer
+read_all_thread (gpointer conn)
+{
+  return read_all (conn);
+}
+
+static void
+test_ended_third_party (void)
+{
+  Fixture f = { 0 };
+  g_auto (FaultStream) s = { 0 };
+  g_autoptr (PtsTestClient) carol = NULL;
+  g_autoptr (GBytes) rest = NULL;
+  GThread *reader;
+  const char *alice = NULL, *bob = NULL;
+  gsize tail = strlen ("\r\n--" BOUNDARY "--\r\n");
+
+  g_test_summary ("carol, who is no party, sends <abort/> for alice's stream to bob (naming "
+                  "either of them, as either reason): each is refused with item-not-found, "
+                  "the transfer goes on to its end and nobody gets <ended/>; a malformed "
+                  "<abort/> is a bad-request.");
+  fixture_start (&f);
+  carol = pts_fixture_login (f.server, "carol", "x");
+  alice = pts_test_client_get_jid (f.alice);
+  bob = pts_test_client_get_jid (f.bob);
+  fault_stream_open (&f, TRUE, TRUE, "third-sid", &s);
+  fault_stream_flow (&s);
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr (PtsNode) reply = send_abort (carol, &f, "third-sid", i % 2 ? alice : bob,
+                                              i < 2 ? "cancelled" : "failed", "boo");
+      pts_fixture_assert_error (reply, "item-not-found");
+    }
+  {
+    g_autoptr (PtsNode) reply = send_abort (f.bob, &f, "third-sid", alice, "bored", "");
+    pts_fixture_assert_error (reply, "bad-request");
+  }
+  /* the rest of the file, the multipart's end: a whole download */
+  reader = g_thread_new ("receiver", read_all_thread, s.receiver);
+  g_assert_true (send_stream (s.sender, &s.state, FILE_SIZE - 1 * MIB));
+  g_assert_true (pts_test_socket_send_all (s.sender, "\r\n--" BOUNDARY "--\r\n", tail, NULL));
+  rest = g_thread_join (reader);
+  /* with the half MiB read before: the whole body and its head */
+  g_assert_cmpuint (g_bytes_get_size (rest) + 512 * 1024, >, FILE_SIZE);
+  assert_not_ended (&f, f.alice, s.hash);
+  assert_not_ended (&f, f.bob, s.hash);
+  assert_sessions_freed (&f);
+  fixture_stop (&f);
+}
+
+static void
+test_ended_before_activation (void)
+{
+  Fixture f = { 0 };
+  g_autofree char *hash = NULL;
+  g_autoptr (PtsNode) reply = NULL;
+
+  g_test_summary ("The receiver registered by <connect/>, the sender cancels before the "
+                  "activation with <abort/>: the receiver is told sender-cancelled with the "
+                  "sender's text, and the session is gone (the activation then finds none).");
+  fixture_start (&f);
+  hash = pts_fixture_sidhash ("early-sid", f.alice, f.bob);
+  reply = pts_fixture_iq (f.bob,
+                          "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='early-sid' "
+                          "jid='%s' size='10'/></iq>",
+                          f.server->proxy_jid, pts_test_client_get_jid (f.alice));
+  pts_fixture_assert_result (reply);
+  g_clear_pointer (&reply, pts_node_free);
+  reply = send_abort (f.alice, &f, "early-sid", pts_test_client_get_jid (f.bob), "cancelled",
+                      "changed my mind");
+  pts_fixture_assert_result (reply);
+  assert_ended (&f, f.bob, hash, "sender-cancelled", "changed my mind");
+  g_clear_pointer (&reply, pts_node_free);
+  reply = pts_fixture_iq (f.alice,
+                          "<iq type='set' to='%s'><query xmlns='" PTS_NS_BYTESTREAMS
+                          "' sid='early-sid'><activate>%s</activate><x xmlns='" NS_BSPROXY
+                          "'/></query></iq>",
+                          f.server->proxy_jid, pts_test_client_get_jid (f.bob));
+  pts_fixture_assert_error (reply, "item-not-found");
+  fixture_stop (&f);
+}
+
+static void
+test_ended_expired (void)
+{
+  Fixture f = { 0 };
+  g_autofree char *hash = NULL;
+  g_autoptr (PtsNode) reply = NULL;
+
+  g_test_summary ("The receiver registered by <connect/> and the sender never activates: when "
+                  "the activation timeout drops the session, the receiver is told expired.");
+  f.server = pts_fixture_server_start ("--http-port", "0", "--activation-timeout", "1", NULL);
+  f.alice = pts_fixture_login (f.server, "alice", "sender");
+  f.bob = pts_fixture_login (f.server, "bob", "receiver");
+  hash = pts_fixture_sidhash ("expired-sid", f.alice, f.bob);
+  reply = pts_fixture_iq (f.bob,
+                          "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' "
+                          "sid='expired-sid' jid='%s'/></iq>",
+                          f.server->proxy_jid, pts_test_client_get_jid (f.alice));
+  pts_fixture_assert_result (reply);
+  assert_ended (&f, f.bob, hash, "expired", NULL);
+  assert_not_ended (&f, f.alice, hash);
+  fixture_stop (&f);
+}
+
 static GPtrArray *fault_cases;
 
 static void
@@ -336,53 +690,6 @@ test_fault (gconstpointer data)
   run_fault (&f, tc, "fault-sid");
   assert_sessions_freed (&f);
   fixture_stop (&f);
-}
-
-static guint
-count_fds (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
-/* The descriptor count once connections still closing (an answer's
- * short drain) are gone: the lowest seen until it holds for 200 ms, or
- * until it reaches @target (bounded: 10 s). */
-static guint
-count_fds_settled (GPid pid, guint target)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint low = count_fds (pid), stable = 0;
-
-  while (low > target && stable < 10 && g_get_monotonic_time () < deadline)
-    {
-      guint now;
-
-      g_usleep (20 * 1000);
-      now = count_fds (pid);
-      stable = now < low ? 0 : stable + 1;
-      low = MIN (low, now);
-    }
-  return low;
-}
-
-static guint64
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *text = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  line = strstr (text, "VmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + 6, NULL, 10);
 }
 
 /* Case @i of the matrix, made quick: after the activation only (mid-stream
@@ -418,16 +725,16 @@ test_thousand_aborts (void)
   /* One round first, so that one-time allocations are made. */
   run_fault (&f, fault_cases->pdata[0], "warm-up");
   assert_sessions_freed (&f);
-  fds_before = count_fds_settled (pid, 0);
-  rss_before = rss_kib (pid);
+  fds_before = pts_fixture_count_fds_settled (pid, 0);
+  rss_before = pts_fixture_rss_kib (pid);
   for (guint i = 0; i < 1000; i++)
     {
       g_autofree char *sid = g_strdup_printf ("abort-%u", i);
       run_quick_abort (&f, i, sid);
     }
   assert_sessions_freed (&f);
-  fds_after = count_fds_settled (pid, fds_before);
-  rss_after = rss_kib (pid);
+  fds_after = pts_fixture_count_fds_settled (pid, fds_before);
+  rss_after = pts_fixture_rss_kib (pid);
   g_test_message ("descriptors %u → %u, RSS %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB",
                   fds_before, fds_after, rss_before, rss_after);
   g_assert_cmpuint (fds_after, ==, fds_before);
@@ -476,7 +783,7 @@ test_load_with_aborts (void)
   pid = pts_test_process_get_pid (f.server->process);
   run_fault (&f, fault_cases->pdata[0], "warm-up");
   assert_sessions_freed (&f);
-  fds_before = count_fds_settled (pid, 0);
+  fds_before = pts_fixture_count_fds_settled (pid, 0);
 
   for (guint p = 0; p < G_N_ELEMENTS (pairs); p++)
     {
@@ -519,7 +826,7 @@ test_load_with_aborts (void)
       g_assert_cmpuint (aborts - before, >=, 1);
     }
   assert_sessions_freed (&f);
-  g_assert_cmpuint (count_fds_settled (pid, fds_before), ==, fds_before);
+  g_assert_cmpuint (pts_fixture_count_fds_settled (pid, fds_before), ==, fds_before);
   fixture_stop (&f);
 }
 
@@ -554,5 +861,13 @@ main (int argc, char **argv)
           }
   g_test_add_func ("/server/faults/thousand-aborts", test_thousand_aborts);
   g_test_add_func ("/server/faults/load-with-aborts", test_load_with_aborts);
+  for (gsize i = 0; i < G_N_ELEMENTS (reset_cases); i++)
+    g_test_add_data_func (reset_cases[i].path, &reset_cases[i], test_ended_reset);
+  g_test_add_func ("/server/ended/short", test_ended_short);
+  g_test_add_func ("/server/ended/abort-first", test_ended_abort_first);
+  g_test_add_func ("/server/ended/abort-after-reset", test_ended_abort_after_reset);
+  g_test_add_func ("/server/ended/third-party", test_ended_third_party);
+  g_test_add_func ("/server/ended/before-activation", test_ended_before_activation);
+  g_test_add_func ("/server/ended/expired", test_ended_expired);
   return g_test_run ();
 }

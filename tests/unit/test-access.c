@@ -27,6 +27,8 @@ test_status_readers (void)
   g_test_summary ("GET /status is for loopback, and for the addresses and networks "
                   "--status-allow names; no one else.");
   config->status_allow = g_strsplit ("10.1.2.0/24,192.0.2.7,2001:db8::/32", ",", -1);
+  g_assert_true (pts_config_finish (config, NULL));
+  g_assert_true (pts_config_finish (closed, NULL));
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GInetAddress) address = g_inet_address_new_from_string (cases[i].address);

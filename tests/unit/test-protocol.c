@@ -215,6 +215,41 @@ test_jid_normalize_idempotent (void)
     }
 }
 
+/* ---- human text on <abort/> and <ended/> --------------------------------- */
+
+static void
+test_text_clean (void)
+{
+  static const struct
+  {
+    const char *in;
+    gsize max;
+    const char *out;
+  } cases[] = {
+    { NULL, 10, "" },
+    { "disk full", 200, "disk full" },
+    { "  two\nlines\r\tand\x1b[31mred  ", 200, "two lines  and [31mred" },
+    /* a bidi override and a zero-width space are formatting: blanked */
+    { "a\xe2\x80\xae" "b\xe2\x80\x8b" "c", 200, "a b c" },
+    /* bytes that are not UTF-8 come out as U+FFFD */
+    { "x\xff\xfe" "y", 200, "x\xef\xbf\xbd\xef\xbf\xbd" "y" },
+    /* capped in characters, not bytes */
+    { "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc", 3, "\xc3\xbc\xc3\xbc\xc3\xbc" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = bsp_text_clean (cases[i].in, cases[i].max);
+      g_assert_cmpstr (out, ==, cases[i].out);
+      g_assert_true (g_utf8_validate (out, -1, NULL));
+    }
+  {
+    g_autofree char *big = g_strnfill (100000, 'x');
+    g_autofree char *out = bsp_text_clean (big, BSP_END_TEXT_MAX);
+    g_assert_cmpuint (strlen (out), ==, BSP_END_TEXT_MAX);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -238,6 +273,7 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &jid_cases[i], test_jid_case);
     }
   g_test_add_func ("/common/jid/normalize-idempotent", test_jid_normalize_idempotent);
+  g_test_add_func ("/common/text/clean", test_text_clean);
 
   return g_test_run ();
 }

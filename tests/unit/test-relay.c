@@ -166,7 +166,7 @@ typedef struct
 static const EndCase end_cases[] = {
   { "/unit/relay/end/ok", END_OK, -1, -1 },
   { "/unit/relay/end/ok-expected", END_OK, 10, -1 },
-  { "/unit/relay/end/short", END_SHORT, 10, PTS_RELAY_ERROR_SENDER_GONE },
+  { "/unit/relay/end/short", END_SHORT, 10, PTS_RELAY_ERROR_SHORT },
   { "/unit/relay/end/long", END_LONG, 10, PTS_RELAY_ERROR_BAD_INPUT },
   { "/unit/relay/end/size-mismatch", END_SIZE_MISMATCH, 10, PTS_RELAY_ERROR_BAD_INPUT },
   { "/unit/relay/end/sink-early", END_SINK_EARLY, -1, PTS_RELAY_ERROR_RECEIVER_GONE },

@@ -1,0 +1,361 @@
+#!/bin/sh
+# test-office-proxy.sh — files through a real office proxy (squid)
+#
+# Usage: test-office-proxy.sh DRIVER PLUGIN SERVER
+#   exit 0: every case passed; 1: one failed; 77 (meson's skip): not root,
+#   or no network namespaces, squid, nsenter or openssl here.
+#
+# The whole test runs in a network namespace of its own, "the Internet":
+# proxy-test-server on 10.77.0.1 (an address on its loopback) and squid,
+# the office proxy, on 10.78.0.1 at the end of a veth pair whose other end
+# is the office: a namespace whose only route is that link, so that from
+# the office nothing but squid's ports can be reached (no SOCKS5, no XMPP
+# port). squid lets CONNECT through to the XMPP port only (libpurple signs
+# in through it) and plain HTTP to the bs-proxy's HTTP port only; on its
+# second port it wants a user name and password for the latter (Basic,
+# squid's basic_ncsa_auth with an htpasswd file made here), on its third
+# it refuses it. Two headless
+# libpurple clients with the plugin (bsp-purple-driver), one or both in
+# the office, send a file; it must arrive intact (SHA-256) and squid's
+# access log must show the upload or the download going through it, or,
+# with wrong or missing credentials, both sides must end cancelled with
+# the reason naming the office proxy.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -u
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+if [ "${1:-}" != --inside ]; then
+  [ $# -eq 3 ] || { echo "usage: test-office-proxy.sh DRIVER PLUGIN SERVER" >&2; exit 2; }
+  [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+  for tool in ip unshare nsenter squid openssl sha256sum timeout bash; do
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+  done
+  [ -x /usr/lib/squid/basic_ncsa_auth ] || skip "no /usr/lib/squid/basic_ncsa_auth"
+  unshare --net true 2>/dev/null || skip "cannot make a network namespace here"
+  ip netns list >/dev/null 2>&1 || skip "ip netns is not available"
+  exec unshare --net -- sh "$0" --inside "$@"
+fi
+shift
+driver=$1 plugin=$2 server=$3
+
+bsproxy=10.77.0.1
+office_gw=10.78.0.1
+c2s_port=5222
+http_port=8080
+open_port=3128
+auth_port=3129
+closed_port=3130
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsp-office.XXXXXX") || exit 1
+holder=
+cleanup() {
+  for pidfile in "$tmp"/*.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+  done
+  [ -n "$holder" ] && kill "$holder" 2>/dev/null
+  wait 2>/dev/null
+  if [ -n "${BSP_OFFICE_KEEP:-}" ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+chmod 0755 "$tmp"
+
+failed=0
+n=0
+ok() {
+  n=$((n + 1))
+  echo "ok $n - $*"
+}
+not_ok() {
+  n=$((n + 1))
+  failed=1
+  echo "not ok $n - $*"
+}
+check() { # DESCRIPTION COMMAND...
+  check_what=$1
+  shift
+  if "$@"; then ok "$check_what"; else not_ok "$check_what"; fi
+}
+
+# wait_for FILE TEXT SECONDS: until FILE has a line with TEXT
+wait_for() {
+  wait_deadline=$(($(date +%s) + $3))
+  until grep -q -F -- "$2" "$1" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$wait_deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---- the network ----------------------------------------------------------
+
+ip link set lo up && ip addr add "$bsproxy/32" dev lo || exit 1
+# The office: a namespace held by a process that dies with us.
+unshare --net sleep 600 &
+holder=$!
+own_ns=$(readlink /proc/self/ns/net)
+deadline=$(($(date +%s) + 10))
+while [ "$(readlink "/proc/$holder/ns/net" 2>/dev/null)" = "$own_ns" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "the office namespace never came" >&2; exit 1; }
+  sleep 0.05
+done
+office() {
+  nsenter --net="/proc/$holder/ns/net" "$@"
+}
+ip link add bsp-gw type veth peer name bsp-office netns "$holder" \
+  || skip "veth links are not available"
+ip addr add "$office_gw/24" dev bsp-gw && ip link set bsp-gw up || exit 1
+office ip addr add 10.78.0.2/24 dev bsp-office || exit 1
+office ip link set bsp-office up && office ip link set lo up || exit 1
+
+# ---- proxy-test-server ---------------------------------------------------------
+
+# Sessions that one side never completes end sooner than by default.
+"$server" --listen "$bsproxy" --c2s-port "$c2s_port" --socks5-port 7777 \
+  --http-port "$http_port" --user alice:secret --user bob:secret \
+  --activation-timeout 15 --http-idle-timeout 15 \
+  >"$tmp/server.out" 2>"$tmp/server.log" &
+echo $! >"$tmp/server.pid"
+wait_for "$tmp/server.out" "READY {" 20 || { cat "$tmp/server.log"; exit 1; }
+grep -q -F "\"http_base_url\":\"http://$bsproxy:$http_port" "$tmp/server.out" \
+  || { echo "unexpected READY: $(cat "$tmp/server.out")" >&2; exit 1; }
+
+# ---- squid ---------------------------------------------------------------------------
+
+mkdir -m 0777 "$tmp/squid" || exit 1
+alice_pw=office-$$-a
+bob_pw=office-$$-b
+{
+  printf 'alice:%s\n' "$(openssl passwd -apr1 "$alice_pw")"
+  printf 'bob:%s\n' "$(openssl passwd -apr1 "$bob_pw")"
+} >"$tmp/squid/htpasswd" || exit 1
+chmod 0644 "$tmp/squid/htpasswd"
+cat >"$tmp/squid.conf" <<EOF
+http_port $office_gw:$open_port name=open
+http_port $office_gw:$auth_port name=auth
+http_port $office_gw:$closed_port name=closed
+visible_hostname office-proxy
+pid_filename $tmp/squid/squid.pid
+cache_log $tmp/squid/cache.log
+access_log stdio:$tmp/squid/access.log
+coredump_dir $tmp/squid
+cache deny all
+cache_mem 8 MB
+icp_port 0
+htcp_port 0
+shutdown_lifetime 0 seconds
+dns_nameservers 127.0.0.1
+auth_param basic program /usr/lib/squid/basic_ncsa_auth $tmp/squid/htpasswd
+auth_param basic realm office
+acl office src 10.78.0.0/24
+acl bsproxy dst $bsproxy
+acl xmpp port $c2s_port
+acl web port $http_port
+acl CONNECT method CONNECT
+acl authport myportname auth
+acl closedport myportname closed
+acl authed proxy_auth REQUIRED
+http_access deny !office
+http_access deny !bsproxy
+http_access allow CONNECT xmpp
+http_access deny CONNECT
+http_access deny !web
+http_access deny closedport
+http_access deny authport !authed
+http_access allow all
+EOF
+squid -N -f "$tmp/squid.conf" >"$tmp/squid.out" 2>&1 &
+echo $! >"$tmp/squid.pid"
+for port in $open_port $auth_port $closed_port; do
+  wait_for "$tmp/squid/cache.log" "Accepting HTTP Socket connections at conn" 30 \
+    && wait_for "$tmp/squid/cache.log" "local=$office_gw:$port " 5 \
+    || { cat "$tmp/squid.out" "$tmp/squid/cache.log"; exit 1; }
+done
+
+# ---- the firewall is real -----------------------------------------------------------
+
+reach() { # HOST PORT: a TCP connection from the office opens
+  office timeout 5 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+not() { ! "$@"; }
+check "from the office, SOCKS5 ($bsproxy:7777) is unreachable" not reach "$bsproxy" 7777
+check "from the office, XMPP ($bsproxy:$c2s_port) is unreachable" not reach "$bsproxy" "$c2s_port"
+check "from the office, the bs-proxy's HTTP side is unreachable" not reach "$bsproxy" "$http_port"
+check "from the office, squid is reachable" reach "$office_gw" "$open_port"
+
+# ---- the cases ----------------------------------------------------------------------
+
+# run_case NAME SIZE ALICE_WHERE ALICE_PROXY BOB_WHERE BOB_PROXY [DRIVER_ARG…]
+#   WHERE: office or internet; PROXY: a driver --proxy value, or "-"
+#   (global:PROXY: the global one; env:URL: from http_proxy); DRIVER_ARGs
+#   go to both drivers
+# Leaves the drivers' events in $tmp/NAME/{alice,bob}.out and the lines
+# squid logged meanwhile in $tmp/NAME/access.log; fails unless both
+# drivers exited with status 0 (under ASan: without leaks).
+run_case() {
+  # BSP_OFFICE_CASES="NAME…": only these (the others fail)
+  case " ${BSP_OFFICE_CASES:-$1} " in *" $1 "*) ;; *) return 1 ;; esac
+  rc_name=$1 rc_size=$2 rc_alice_where=$3 rc_alice_proxy=$4 rc_bob_where=$5 rc_bob_proxy=$6
+  shift 6
+  rc_dir=$tmp/$rc_name
+  mkdir -p "$rc_dir/received" || return 1
+  head -c "$rc_size" /dev/urandom >"$rc_dir/$rc_name.bin" || return 1
+  rc_log_start=$(($(wc -l <"$tmp/squid/access.log") + 1))
+  for rc_who in bob alice; do
+    if [ $rc_who = alice ]; then
+      rc_where=$rc_alice_where rc_proxy=$rc_alice_proxy
+    else
+      rc_where=$rc_bob_where rc_proxy=$rc_bob_proxy
+    fi
+    rc_args="--user-dir $rc_dir/$rc_who --account $rc_who@localhost/office:secret
+      --server $bsproxy --port $c2s_port --timeout 60 --debug --plugin $plugin $*"
+    [ $rc_who = alice ] && rc_args="$rc_args --send-file $rc_dir/$rc_name.bin --to bob@localhost/office"
+    [ $rc_who = bob ] && rc_args="$rc_args --accept-dir $rc_dir/received"
+    rc_run=
+    case $rc_proxy in
+      -) ;;
+      global:*) rc_args="$rc_args --proxy global --global-proxy ${rc_proxy#global:}" ;;
+      env:*) rc_args="$rc_args --proxy envvar" rc_run="env http_proxy=${rc_proxy#env:}" ;;
+      *) rc_args="$rc_args --proxy $rc_proxy" ;;
+    esac
+    [ "$rc_where" = office ] && rc_run="$rc_run nsenter --net=/proc/$holder/ns/net"
+    # shellcheck disable=SC2086
+    DBUS_SESSION_BUS_ADDRESS=disabled: $rc_run "$driver" $rc_args \
+      >"$rc_dir/$rc_who.out" 2>"$rc_dir/$rc_who.log" &
+    echo $! >"$tmp/$rc_who.pid"
+  done
+  rc_status=0
+  for rc_who in alice bob; do
+    wait "$(cat "$tmp/$rc_who.pid")" || rc_status=1
+    rm -f "$tmp/$rc_who.pid"
+  done
+  tail -n "+$rc_log_start" "$tmp/squid/access.log" >"$rc_dir/access.log"
+  for rc_who in alice bob; do
+    grep -v '"event":"xfer-progress"\|"event":"plugin-loaded"' "$rc_dir/$rc_who.out" \
+      | sed "s/^/# $rc_name $rc_who: /"
+  done
+  sed "s/^/# $rc_name squid: /" "$rc_dir/access.log"
+  return $rc_status
+}
+
+arrived() { # NAME: the file arrived intact
+  [ -f "$tmp/$1/received/$1.bin" ] && [ "$(sha256sum <"$tmp/$1/$1.bin")" = "$(sha256sum <"$tmp/$1/received/$1.bin" 2>/dev/null)" ]
+}
+completed() { # NAME WHO
+  grep -q '"event":"xfer-completed"' "$tmp/$1/$2.out" \
+    && ! grep -q '"event":"xfer-cancelled"' "$tmp/$1/$2.out"
+}
+cancelled() { # NAME WHO
+  grep -q '"event":"xfer-cancelled"' "$tmp/$1/$2.out" \
+    && ! grep -q '"event":"xfer-completed"' "$tmp/$1/$2.out"
+}
+squid_logged() { # NAME METHOD STATUS [USER]: squid passed the bs-proxy's request
+  grep -E -q " [A-Z_]+/$3 [0-9]+ $2 http://$bsproxy:$http_port/[^ ]* ${4:--} " "$tmp/$1/access.log"
+}
+said() { # NAME WHO TEXT: the failure's notice says TEXT
+  grep '"event":"notify"' "$tmp/$1/$2.out" | grep -q -F -- "$3"
+}
+
+open=http://$office_gw:$open_port
+auth=$office_gw:$auth_port
+mib=1048576
+
+# One side in the office: the other reaches the bs-proxy directly.
+check "sender behind squid: both drivers ended cleanly" run_case \
+  sender-behind $((4 * mib)) office "$open" internet -
+check "sender behind squid: the file arrives" arrived sender-behind
+check "sender behind squid: alice completed" completed sender-behind alice
+check "sender behind squid: bob completed" completed sender-behind bob
+check "sender behind squid: squid passed the upload" squid_logged sender-behind POST 200
+
+check "receiver behind squid: both drivers ended cleanly" run_case \
+  receiver-behind $((4 * mib)) internet - office "$open"
+check "receiver behind squid: the file arrives" arrived receiver-behind
+check "receiver behind squid: alice completed" completed receiver-behind alice
+check "receiver behind squid: bob completed" completed receiver-behind bob
+check "receiver behind squid: squid passed the download" squid_logged receiver-behind GET 200
+
+# Both behind the same squid: squid 5.7 resets a large upload framed by
+# Content-Length that the bs-proxy drains at the download's pace (its bug
+# 5405); the plugin sends it chunked.
+check "both behind squid, 64 MiB: both drivers ended cleanly" run_case \
+  both-behind $((64 * mib)) office "$open" office "$open"
+check "both behind squid: the file arrives" arrived both-behind
+check "both behind squid: alice completed" completed both-behind alice
+check "both behind squid: bob completed" completed both-behind bob
+check "both behind squid: squid passed the upload" squid_logged both-behind POST 200
+check "both behind squid: squid passed the download" squid_logged both-behind GET 200
+
+# Basic authentication: alice's from her account's proxy settings, bob's
+# from libpurple's global ones.
+check "proxy with Basic auth: both drivers ended cleanly" run_case \
+  auth $((4 * mib)) office "http://alice:$alice_pw@$auth" \
+  office "global:http://bob:$bob_pw@$auth"
+check "proxy with Basic auth: the file arrives" arrived auth
+check "proxy with Basic auth: alice completed" completed auth alice
+check "proxy with Basic auth: bob completed" completed auth bob
+check "proxy with Basic auth: squid passed alice's upload" squid_logged auth POST 200 alice
+check "proxy with Basic auth: squid passed bob's download" squid_logged auth GET 200 bob
+
+check "credentials from http_proxy: both drivers ended cleanly" run_case \
+  auth-env $((2 * mib)) office "env:http://alice:$alice_pw@$auth" internet -
+check "credentials from http_proxy: the file arrives" arrived auth-env
+check "credentials from http_proxy: alice completed" completed auth-env alice
+check "credentials from http_proxy: squid passed the upload" squid_logged auth-env POST 200 alice
+
+# The side that was not refused waits for bytes that never come: its
+# stall watchdog ends it.
+quick="--pref /plugins/core/bsproxy/stall_seconds=10"
+check "wrong password: both drivers ended cleanly" run_case \
+  auth-wrong $mib office "http://alice:wrong-$alice_pw@$auth" internet - $quick
+check "wrong password: alice cancelled" cancelled auth-wrong alice
+check "wrong password: bob cancelled" cancelled auth-wrong bob
+check "wrong password: alice reads that the network's proxy refused her credentials" \
+  said auth-wrong alice "the network's proxy $auth refused the user name and password"
+check "wrong password: squid refused alice's credentials" squid_logged auth-wrong HEAD 407 alice
+check "wrong password: the file did not arrive" not arrived auth-wrong
+
+# Both refused at once: the upload meets the 407 before any of its body.
+check "no credentials: both drivers ended cleanly" run_case \
+  auth-missing $mib office "http://$auth" office "http://$auth" $quick
+check "no credentials: alice cancelled" cancelled auth-missing alice
+check "no credentials: bob cancelled" cancelled auth-missing bob
+check "no credentials: alice reads that the network's proxy asks for a user name" \
+  said auth-missing alice "the network's proxy $auth asks for a user name and password"
+check "no credentials: bob reads that the network's proxy asks for a user name" \
+  said auth-missing bob "the network's proxy $auth asks for a user name and password"
+check "no credentials: squid refused the upload" squid_logged auth-missing HEAD 407
+check "no credentials: squid refused the download" squid_logged auth-missing GET 407
+
+# squid's own refusal (403 and its error page) is named as the office
+# proxy's, not the bs-proxy's.
+closed=$office_gw:$closed_port
+check "squid refuses: both drivers ended cleanly" run_case \
+  closed $mib office "http://$closed" office "http://$closed"
+check "squid refuses: alice cancelled" cancelled closed alice
+check "squid refuses: bob cancelled" cancelled closed bob
+check "squid refuses: alice reads that the network's proxy did not let it through" \
+  said closed alice "the network's proxy $closed did not let the transfer through"
+check "squid refuses: bob reads that the network's proxy did not let it through" \
+  said closed bob "the network's proxy $closed did not let the transfer through"
+check "squid refuses: it refused the download" squid_logged closed GET 403
+
+# under ASan: also without leaks
+stop_server() {
+  kill -TERM "$(cat "$tmp/server.pid")" && wait "$(cat "$tmp/server.pid")"
+}
+check "proxy-test-server ended cleanly" stop_server
+rm -f "$tmp/server.pid"
+
+echo "1..$n"
+if [ $failed != 0 ]; then
+  for f in "$tmp"/*/alice.log "$tmp"/*/bob.log; do
+    echo "# ---- the end of $f"
+    tail -n 15 "$f" | sed 's/^/# /'
+  done
+fi
+exit $failed
