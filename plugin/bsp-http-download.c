@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include "bsp-http.h"
+#include "bsp-tls.h"
 
 #define BSP_DOWNLOAD_BLOCK (256 * 1024)
 #define BSP_DOWNLOAD_BLOCKS 4
@@ -42,6 +43,8 @@ struct _BspHttpDownload
   GCancellable *owner_cancellable;
   gulong owner_handler;
   BspHttpProxy *proxy;
+  BspTlsTrust *trust;   /* the session's accepted certificates */
+  gboolean tls_asked;   /* owner's side: libpurple was asked once */
   char *url;
   gint64 expected;
   BspHttpChunk chunk; /* owner's side: called on @context */
@@ -59,6 +62,7 @@ struct _BspHttpDownload
   GSource *drain_source; /* pending, a reference held */
   GSource *done_source;
   GError *error; /* the end, for the done source */
+  BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
 };
 
 static BspHttpDownload *
@@ -87,6 +91,8 @@ bsp_http_download_unref (BspHttpDownload *down)
   g_clear_object (&down->cancellable);
   g_clear_object (&down->owner_cancellable);
   g_clear_pointer (&down->proxy, bsp_http_proxy_unref);
+  bsp_tls_trust_unref (down->trust);
+  bsp_tls_peer_free (down->tls_peer);
   g_free (down->url);
   g_queue_clear_full (&down->filled, bsp_download_block_free);
   g_queue_clear_full (&down->spare, bsp_download_block_free);
@@ -158,12 +164,35 @@ bsp_http_download_drain_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gpointer bsp_http_download_thread (gpointer data);
+
+/* libpurple's answer about the certificate (bsp-tls.c): GET again, or end. */
+static void
+bsp_http_download_verdict (const GError *error, gpointer user_data)
+{
+  BspHttpDownload *down = user_data;
+  gboolean stopped;
+
+  g_mutex_lock (&down->lock);
+  stopped = down->stopped;
+  g_mutex_unlock (&down->lock);
+  if (down->done == NULL || stopped)
+    ; /* freed or cancelled meanwhile */
+  else if (error != NULL)
+    down->done (error, down->user_data);
+  else
+    down->thread = g_thread_new ("bsp-download", bsp_http_download_thread,
+                                 bsp_http_download_ref (down));
+  bsp_http_download_unref (down);
+}
+
 /* The thread is over, or about to be: what it read is handed over
  * before the end is told. */
 static gboolean
 bsp_http_download_done_cb (gpointer user_data)
 {
   BspHttpDownload *down = user_data;
+  g_autoptr (BspTlsPeer) peer = NULL;
   GError *error;
 
   bsp_http_download_drain (down);
@@ -171,10 +200,21 @@ bsp_http_download_done_cb (gpointer user_data)
     return G_SOURCE_REMOVE; /* freed from @chunk */
   g_mutex_lock (&down->lock);
   error = g_steal_pointer (&down->error);
+  peer = g_steal_pointer (&down->tls_peer);
   g_clear_pointer (&down->done_source, g_source_unref);
   g_mutex_unlock (&down->lock);
   if (down->thread != NULL)
     g_clear_pointer (&down->thread, g_thread_join);
+  if (peer != NULL && !down->tls_asked && !down->aborted
+      && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    {
+      /* Nothing was received: ask libpurple, then GET again or end. */
+      down->tls_asked = TRUE;
+      g_clear_error (&error);
+      bsp_tls_ask (down->trust, peer, down->owner_cancellable, bsp_http_download_verdict,
+                   bsp_http_download_ref (down));
+      return G_SOURCE_REMOVE;
+    }
   if (down->aborted)
     {
       g_clear_error (&error);
@@ -305,7 +345,15 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   /* The network's proxy may ask for the account's credentials. */
   bsp_http_proxy_watch (down->proxy, msg);
+  bsp_tls_watch (down->trust, msg);
   body = soup_session_send (session, msg, down->cancellable, error);
+  if (body == NULL && bsp_tls_can_ask (msg, *error))
+    {
+      g_mutex_lock (&down->lock);
+      bsp_tls_peer_free (down->tls_peer);
+      down->tls_peer = bsp_tls_peer_take (msg);
+      g_mutex_unlock (&down->lock);
+    }
   if (body == NULL || !bsp_http_download_check_head (down, msg, error))
     return FALSE;
 
@@ -381,6 +429,7 @@ bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
   down->context = g_main_context_ref_thread_default ();
   down->cancellable = g_cancellable_new ();
   down->proxy = bsp_http_proxy_ref (bsp_http_proxy_from_session (session));
+  down->trust = bsp_tls_trust_get (session);
   down->url = g_strdup (url);
   down->expected = expected;
   down->chunk = chunk;

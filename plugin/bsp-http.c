@@ -20,6 +20,7 @@
 #include "bsp-http.h"
 #include "bsp-log.h"
 #include "bsp-multipart.h"
+#include "bsp-tls.h"
 
 G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
 
@@ -29,8 +30,12 @@ SoupSession *
 bsp_http_session_new (PurpleAccount *account)
 {
   g_autoptr (BspHttpProxy) proxy = bsp_http_proxy_new (account);
+  g_autoptr (BspTlsTrust) trust = bsp_tls_trust_new ();
+  SoupSession *session = bsp_http_proxy_session_new (proxy);
 
-  return bsp_http_proxy_session_new (proxy);
+  /* The certificates the user accepts in this sign-in (bsp-tls.c). */
+  bsp_tls_trust_set (session, trust);
+  return session;
 }
 
 /* ==== worker threads ========================================================= */
@@ -349,6 +354,9 @@ struct _BspHttpUpload
   GMainContext *context;
   GCancellable *cancellable;
   BspHttpProxy *proxy;
+  BspTlsTrust *trust; /* the session's accepted certificates */
+  BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
+  gboolean tls_asked;   /* libpurple was asked about it once */
   char *url;
   char *sidhash;
   char *path;
@@ -392,6 +400,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
   g_clear_pointer (&up->proxy, bsp_http_proxy_unref);
   g_clear_error (&up->body_error);
   g_clear_object (&up->direct);
+  bsp_tls_trust_unref (up->trust);
+  bsp_tls_peer_free (up->tls_peer);
   g_free (up->url);
   g_free (up->sidhash);
   g_free (up->path);
@@ -443,6 +453,23 @@ bsp_http_upload_note_progress (guint64 file_done, gpointer user_data)
   g_mutex_unlock (&up->lock);
 }
 
+static gpointer bsp_http_upload_thread (gpointer data);
+
+/* libpurple's answer about the certificate (bsp-tls.c). */
+static void
+bsp_http_upload_verdict (const GError *error, gpointer user_data)
+{
+  BspHttpUpload *up = user_data;
+
+  if (up->done == NULL)
+    ; /* freed meanwhile: nobody to tell */
+  else if (error != NULL)
+    up->done (error, up->user_data);
+  else
+    up->thread = g_thread_new ("bsp-upload", bsp_http_upload_thread, bsp_http_upload_ref (up));
+  bsp_http_upload_unref (up);
+}
+
 /* On the owner's context: the thread is over, or about to be. */
 static gboolean
 bsp_http_upload_done_cb (gpointer user_data)
@@ -456,6 +483,16 @@ bsp_http_upload_done_cb (gpointer user_data)
   g_mutex_unlock (&up->lock);
   if (up->thread != NULL)
     g_clear_pointer (&up->thread, g_thread_join);
+  if (up->tls_peer != NULL && !up->tls_asked
+      && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    {
+      /* Nothing was sent: ask libpurple, then send again or end. */
+      up->tls_asked = TRUE;
+      g_clear_error (&error);
+      bsp_tls_ask (up->trust, up->tls_peer, up->cancellable, bsp_http_upload_verdict,
+                   bsp_http_upload_ref (up));
+      return G_SOURCE_REMOVE;
+    }
   if (up->done != NULL)
     up->done (error, up->user_data);
   g_clear_error (&error);
@@ -556,6 +593,7 @@ bsp_http_upload_run (gpointer data, SoupSession *session, GError **error)
     }
   /* A redirect could take the file anywhere: never follow one. */
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
+  bsp_tls_watch (up->trust, msg);
   bsp_http_proxy_watch (up->proxy, msg);
   via = bsp_http_proxy_http_for (up->proxy, up->url, up->cancellable);
   if (via != NULL && g_strcmp0 (g_uri_peek_scheme (up->url), "http") == 0)
@@ -587,7 +625,16 @@ bsp_http_upload_run (gpointer data, SoupSession *session, GError **error)
       return FALSE;
     }
   if (response == NULL)
-    return FALSE;
+    {
+      if (bsp_tls_can_ask (msg, *error))
+        {
+          g_mutex_lock (&up->lock);
+          bsp_tls_peer_free (up->tls_peer);
+          up->tls_peer = bsp_tls_peer_take (msg);
+          g_mutex_unlock (&up->lock);
+        }
+      return FALSE;
+    }
   if (SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (msg)))
     return TRUE;
   /* The start of the proxy's explanation, for the reason. */
@@ -626,6 +673,7 @@ bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhas
   up->context = g_main_context_ref_thread_default ();
   up->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
   up->proxy = bsp_http_proxy_ref (bsp_http_proxy_from_session (session));
+  up->trust = bsp_tls_trust_get (session);
   up->url = g_strdup (url);
   up->sidhash = g_strdup (sidhash);
   up->path = g_strdup (path);

@@ -30,7 +30,8 @@ typedef enum
 } BspHttpError;
 
 /* One session per account: the account's proxy settings, TLS certificates
- * checked against the system's database. */
+ * checked against the system's database and, when that fails, by libpurple
+ * (its prompt; bsp-tls.h) before the request is sent again. */
 SoupSession *bsp_http_session_new (PurpleAccount *account);
 
 typedef void (*BspHttpProgress) (guint64 done, gpointer user_data);
@@ -48,7 +49,7 @@ typedef struct _BspHttpUpload BspHttpUpload;
  * settings and credentials. @progress (throttled) and @done
  * (once) run on the calling thread's thread-default main context; @done
  * gets NULL only for a 2xx answer, G_IO_ERROR_CANCELLED when @cancellable
- * was cancelled. */
+ * was cancelled, BSP_TLS_ERROR when the certificate was not accepted. */
 BspHttpUpload *bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash,
                                       const char *path, const char *filename, goffset size,
                                       GCancellable *cancellable, BspHttpProgress progress,

@@ -10,6 +10,7 @@
 #include "bsp-connection.h"
 #include "bsp-extra-proxy.h"
 #include "bsp-log.h"
+#include "bsp-tls.h"
 #include "bsp-plugin.h"
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
@@ -255,6 +256,8 @@ bsp_plugin_unload (PurplePlugin *plugin)
   /* Transfers still running end with a reason first (the signals they
    * emit must still reach us), then nothing of ours runs any more. */
   g_clear_pointer (&self, bsp_plugin_free);
+  /* A certificate prompt still open must not call into unloaded code. */
+  bsp_tls_shutdown ();
   purple_signals_disconnect_by_handle (plugin);
   plugin->extra = NULL;
 

@@ -12,6 +12,7 @@
 
 #include "bsp-http-proxy.h"
 #include "bsp-probe.h"
+#include "bsp-tls.h"
 
 typedef struct
 {
@@ -86,6 +87,11 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
        * one came. */
       g_input_stream_close (body, NULL, NULL);
     }
+  else if (bsp_tls_can_ask (msg, error))
+    /* The HTTP side answered with a certificate the system does not
+     * trust: whether to trust it is the user's question, asked at the
+     * first transfer (bsp-tls.c), not a blocked path. */
+    reachable = TRUE;
   else if (probe->timed_out)
     why = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer within %d s",
                        BSP_PROBE_TIMEOUT_S);
@@ -113,6 +119,10 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
   /* The network's proxy may ask for the account's credentials. */
   if (bsp_http_proxy_from_session (session) != NULL)
     bsp_http_proxy_watch (bsp_http_proxy_from_session (session), msg);
+  {
+    g_autoptr (BspTlsTrust) trust = bsp_tls_trust_get (session);
+    bsp_tls_watch (trust, msg); /* a certificate the user accepted counts */
+  }
   probe = g_new0 (BspProbe, 1);
   probe->done = done;
   probe->user_data = user_data;

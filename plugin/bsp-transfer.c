@@ -28,6 +28,7 @@
 
 #include "bsp-fallback.h"
 #include "bsp-log.h"
+#include "bsp-tls.h"
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
 #include "bsp-transfer-private.h"
@@ -216,6 +217,8 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
                                    : "the sender stopped sending (%s)",
                               error->message);
     }
+  if (error->domain == BSP_TLS_ERROR)
+    return g_strdup (error->message); /* names the host and why, translated (bsp-tls.c) */
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
                             t->proxy, error->message);
@@ -451,8 +454,9 @@ bsp_transfer_watch (gpointer user_data)
   guint limit = bsp_prefs_get_stall_seconds ();
   g_autofree char *reason = NULL;
 
-  if (bytes != t->watched_bytes)
+  if (bytes != t->watched_bytes || bsp_tls_asking ())
     {
+      /* Moving, or the user is reading a certificate prompt: not stalled. */
       t->watched_bytes = bytes;
       t->still_seconds = 0;
       return G_SOURCE_CONTINUE;

@@ -75,7 +75,7 @@ static const PtsOption pts_options[] = {
     "Base of the URLs handed to clients when it differs from the bound address", NULL },
   { "tls-cert", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_cert), NULL, 0, 0, "FILE",
     "Serve the HTTP side as HTTPS with this certificate (PEM, the chain after it); the URLs "
-    "handed out are then https://",
+    "handed out are then https://, and the embedded XMPP server requires STARTTLS with it",
     NULL },
   { "tls-key", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_key), NULL, 0, 0, "FILE",
     "The private key of --tls-cert (PEM; default: in the --tls-cert file)", NULL },

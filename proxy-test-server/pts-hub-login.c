@@ -1,8 +1,9 @@
 /* pts-hub-login.c — the embedded server's clients, from the first stream header to a bound resource
  *
- * Stream headers and features, SASL PLAIN (checked by pts-auth.c, with the
- * slowdown of guessing), resource binding (the newest login wins), and the
- * login timeout.
+ * Stream headers and features, STARTTLS when the server has a certificate
+ * (then required before SASL, RFC 6120 §5), SASL PLAIN (checked by
+ * pts-auth.c, with the slowdown of guessing), resource binding (the newest
+ * login wins), and the login timeout, which covers the TLS handshake too.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -16,6 +17,13 @@
 #include "pts-stanza.h"
 
 /* ---- stream setup ------------------------------------------------------------- */
+
+/* With a certificate, nothing but STARTTLS is offered until TLS is up. */
+static gboolean
+pts_client_needs_tls (PtsClient *client)
+{
+  return client->hub->certificate != NULL && !pts_xmpp_conn_is_tls (client->conn);
+}
 
 static void
 pts_client_send_header (PtsClient *client)
@@ -57,11 +65,17 @@ pts_client_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_d
   if (client->state == PTS_CLIENT_CONNECTED || client->state == PTS_CLIENT_AUTHENTICATING)
     {
       client->state = PTS_CLIENT_AUTHENTICATING;
-      pts_xmpp_conn_send_raw (
+      if (pts_client_needs_tls (client))
+        pts_xmpp_conn_send_raw (conn,
+                                "<stream:features><starttls xmlns='" PTS_NS_TLS "'>"
+                                "<required/></starttls></stream:features>",
+                                -1);
+      else
+        pts_xmpp_conn_send_raw (
           conn,
-          "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-          "<mechanism>PLAIN</mechanism></mechanisms></stream:features>",
-          -1);
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+            "<mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+            -1);
     }
   else
     pts_xmpp_conn_send_raw (conn,
@@ -69,6 +83,23 @@ pts_client_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_d
                             "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'>"
                             "<optional/></session></stream:features>",
                             -1);
+}
+
+/* <starttls/>: <proceed/>, then the handshake (pts-xmpp-conn.c); the client
+ * opens a fresh stream over TLS and gets the SASL features. */
+void
+pts_client_starttls (PtsClient *client)
+{
+  if (!pts_client_needs_tls (client))
+    {
+      /* Not offered (no certificate, or TLS is already up): RFC 6120 §5.4.2.2. */
+      pts_xmpp_conn_send_raw (client->conn, "<failure xmlns='" PTS_NS_TLS "'/>", -1);
+      pts_xmpp_conn_close (client->conn, NULL, NULL);
+      return;
+    }
+  client->starttls = TRUE;
+  pts_xmpp_conn_send_raw (client->conn, "<proceed xmlns='" PTS_NS_TLS "'/>", -1);
+  pts_xmpp_conn_start_tls (client->conn, client->hub->certificate);
 }
 
 static void
@@ -105,6 +136,15 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
   if (client->pending_auth != NULL)
     {
       pts_xmpp_conn_close (client->conn, "policy-violation", "one login attempt at a time");
+      return;
+    }
+  if (pts_client_needs_tls (client))
+    {
+      /* No password crosses the network in clear when TLS is on offer. */
+      pts_xmpp_conn_send_raw (client->conn,
+                              "<failure xmlns='" PTS_NS_SASL "'><encryption-required/></failure>",
+                              -1);
+      pts_xmpp_conn_close (client->conn, "policy-violation", "STARTTLS first");
       return;
     }
   if (!pts_node_is (auth, "auth", PTS_NS_SASL) && !pts_node_is (auth, "response", PTS_NS_SASL))

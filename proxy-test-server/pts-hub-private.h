@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 #define PTS_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define PTS_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
 #define PTS_NS_SESSION "urn:ietf:params:xml:ns:xmpp-session"
+#define PTS_NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define PTS_NS_ROSTER "jabber:iq:roster"
 #define PTS_NS_VCARD "vcard-temp"
 #define PTS_NS_VERSION "jabber:iq:version"
@@ -44,6 +45,7 @@ typedef struct
   char *pending_auth; /* a login held back by the slowdown */
   guint auth_timer;
   guint login_timer;  /* until it is bound */
+  gboolean starttls;  /* asked for TLS (it may still be under way) */
 } PtsClient;
 
 
@@ -56,6 +58,7 @@ struct _PtsHub
   GList *clients;       /* PtsClient */
   GHashTable *bound;    /* full JID → PtsClient */
   PtsAuthThrottle *throttle; /* failed logins by address (PROTOCOL.md §8.5) */
+  GTlsCertificate *certificate; /* --tls-cert: STARTTLS required before SASL */
 };
 
 /* pts-hub.c */
@@ -65,6 +68,7 @@ void pts_client_send_take (PtsClient *client, PtsNode *stanza);
 /* pts-hub-login.c: from the first stream header to a bound resource */
 void pts_client_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_data);
 void pts_client_auth (PtsClient *client, PtsNode *auth);
+void pts_client_starttls (PtsClient *client);
 void pts_client_bind (PtsClient *client, PtsNode *iq, PtsNode *bind);
 gboolean pts_client_login_timeout (gpointer user_data);
 

@@ -357,7 +357,10 @@ pts_client_stanza (PtsXmppConn *conn, PtsNode *stanza, gpointer user_data)
 
   if (client->state == PTS_CLIENT_AUTHENTICATING)
     {
-      pts_client_auth (client, owned);
+      if (pts_node_is (owned, "starttls", PTS_NS_TLS))
+        pts_client_starttls (client);
+      else
+        pts_client_auth (client, owned);
       return;
     }
   if (client->state != PTS_CLIENT_AUTHENTICATED && client->state != PTS_CLIENT_BOUND)
@@ -460,6 +463,8 @@ pts_client_closed (PtsXmppConn *conn, const GError *error, gpointer user_data)
   if (client->full != NULL)
     g_message ("%s signed off%s%s", client->full, error ? ": " : "",
                error ? error->message : "");
+  else if (client->starttls && error != NULL)
+    g_message ("a client from %s: %s", client->address, error->message);
   pts_client_free (client);
 }
 
@@ -549,8 +554,22 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
 guint16
 pts_hub_listen (PtsHub *self, const char *address, guint16 port, GError **error)
 {
+  const PtsConfig *config = self->config;
+
+  if (config->tls_cert != NULL && self->certificate == NULL)
+    {
+      /* The HTTP side's certificate: clients get STARTTLS with it. */
+      self->certificate = g_tls_certificate_new_from_files (
+          config->tls_cert, config->tls_key ? config->tls_key : config->tls_cert, error);
+      if (self->certificate == NULL)
+        {
+          g_prefix_error (error, "--tls-cert: ");
+          return 0;
+        }
+    }
   return pts_listener_listen (self->listener, address, port, error);
 }
+
 
 void
 pts_hub_free (PtsHub *self)
@@ -569,5 +588,6 @@ pts_hub_free (PtsHub *self)
   g_hash_table_unref (self->bound);
   pts_auth_throttle_free (self->throttle);
   g_hash_table_unref (self->accounts);
+  g_clear_object (&self->certificate);
   g_free (self);
 }

@@ -95,6 +95,8 @@ pts_app_print_ready (PtsApp *app)
       g_autofree char *c2s = pts_app_address (app, app->c2s_port);
       json_builder_set_member_name (builder, "c2s");
       json_builder_add_string_value (builder, c2s);
+      json_builder_set_member_name (builder, "starttls");
+      json_builder_add_boolean_value (builder, app->config->tls_cert != NULL);
     }
   else
     {

@@ -17,7 +17,8 @@
 struct _PtsXmppConn
 {
   gint ref_count;
-  GIOStream *stream;
+  GIOStream *stream; /* the TLS connection once STARTTLS is done */
+  GIOStream *base;   /* the accepted connection */
   GCancellable *cancellable;
   PtsXmppConnCallbacks callbacks;
   gpointer user_data;
@@ -34,10 +35,18 @@ struct _PtsXmppConn
   guint keepalive_id;
   guint keepalive_seconds;
   gint64 last_write;
+
+  /* STARTTLS: once asked for, nothing more is read in clear; the handshake
+   * starts when everything queued before it is written. */
+  GTlsCertificate *tls_certificate;
+  gboolean tls_pending;   /* asked for, handshake not finished */
+  gboolean tls_handshaking;
+  gboolean tls_violated;  /* the peer sent a stanza after asking for TLS */
 };
 
 static void pts_xmpp_conn_flush (PtsXmppConn *self);
 static void pts_xmpp_conn_read (PtsXmppConn *self);
+static void pts_xmpp_conn_handshake (PtsXmppConn *self);
 
 static void
 pts_xmpp_conn_on_stream_start (gpointer user_data, const PtsNode *root)
@@ -53,8 +62,10 @@ pts_xmpp_conn_on_stanza (gpointer user_data, PtsNode *stanza)
 {
   PtsXmppConn *self = user_data;
 
-  if (self->closing)
+  if (self->closing || self->tls_pending)
     {
+      /* After <starttls/> the peer must wait for <proceed/> (RFC 6120 §5.4.2.3). */
+      self->tls_violated = self->tls_pending;
       pts_node_free (stanza);
       return;
     }
@@ -83,6 +94,7 @@ pts_xmpp_conn_new (GIOStream *stream, const PtsXmppConnCallbacks *callbacks,
 
   self->ref_count = 1;
   self->stream = g_object_ref (stream);
+  self->base = g_object_ref (stream);
   self->cancellable = g_cancellable_new ();
   self->callbacks = *callbacks;
   self->user_data = user_data;
@@ -108,10 +120,12 @@ pts_xmpp_conn_unref (PtsXmppConn *self)
   g_cancellable_cancel (self->cancellable);
   g_object_unref (self->cancellable);
   g_object_unref (self->stream);
+  g_object_unref (self->base);
   pts_xml_parser_free (self->parser);
   g_byte_array_unref (self->out);
   g_byte_array_unref (self->inflight);
   g_clear_error (&self->close_error);
+  g_clear_object (&self->tls_certificate);
   g_free (self);
 }
 
@@ -189,6 +203,8 @@ pts_xmpp_conn_flush (PtsXmppConn *self)
         {
           if (self->closing)
             pts_xmpp_conn_shutdown (self, NULL);
+          else if (self->tls_pending && !self->tls_handshaking)
+            pts_xmpp_conn_handshake (self);
           return;
         }
       tmp = self->inflight;
@@ -235,6 +251,15 @@ pts_xmpp_conn_close (PtsXmppConn *self, const char *condition, const char *text)
 {
   if (self->closing)
     return;
+  if (self->tls_pending)
+    {
+      /* Mid-handshake neither clear text nor TLS can carry a stream error. */
+      g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                              "%s during the TLS handshake",
+                                              condition != NULL ? condition : "closed");
+      pts_xmpp_conn_shutdown (self, error);
+      return;
+    }
   if (condition != NULL)
     {
       GString *err = g_string_new ("<stream:error><");
@@ -271,7 +296,8 @@ pts_xmpp_conn_abort (PtsXmppConn *self)
   self->closing = TRUE;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
-  g_io_stream_close (self->stream, NULL, NULL);
+  /* The socket itself: a TLS close could wait on a peer that does not read. */
+  g_io_stream_close (self->base, NULL, NULL);
 }
 
 void
@@ -312,7 +338,13 @@ pts_xmpp_conn_on_read (GObject *source, GAsyncResult *result, gpointer user_data
         self->close_error = g_error_copy (error);
       pts_xmpp_conn_close (self, condition, error->message);
     }
-  else if (!self->closing)
+  else if (self->tls_violated)
+    {
+      g_autoptr (GError) early = g_error_new_literal (
+          G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "data after <starttls/> before <proceed/>");
+      pts_xmpp_conn_shutdown (self, early);
+    }
+  else if (!self->closing && !self->tls_pending)
     pts_xmpp_conn_read (self);
   pts_xmpp_conn_unref (self);
 }
@@ -350,4 +382,72 @@ pts_xmpp_conn_set_keepalive (PtsXmppConn *self, guint seconds)
   self->last_write = g_get_monotonic_time ();
   if (seconds > 0)
     self->keepalive_id = g_timeout_add_seconds (seconds, pts_xmpp_conn_keepalive, self);
+}
+
+static void
+pts_xmpp_conn_handshaken (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PtsXmppConn *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_prefix_error (&error, "TLS handshake: ");
+          pts_xmpp_conn_shutdown (self, error);
+        }
+      pts_xmpp_conn_unref (self);
+      return;
+    }
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      pts_xmpp_conn_unref (self);
+      return;
+    }
+  /* From here on the stream is the TLS one; closing it closes the socket. */
+  g_object_unref (self->stream);
+  self->stream = G_IO_STREAM (g_object_ref (source));
+  self->tls_pending = FALSE;
+  self->tls_handshaking = FALSE;
+  pts_xml_parser_restart (self->parser);
+  pts_xmpp_conn_read (self);
+  pts_xmpp_conn_flush (self);
+  pts_xmpp_conn_unref (self);
+}
+
+static void
+pts_xmpp_conn_handshake (PtsXmppConn *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) tls = NULL;
+
+  self->tls_handshaking = TRUE;
+  tls = g_tls_server_connection_new (self->stream, self->tls_certificate, &error);
+  if (tls == NULL)
+    {
+      g_prefix_error (&error, "TLS: ");
+      pts_xmpp_conn_shutdown (self, error);
+      return;
+    }
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    self->cancellable, pts_xmpp_conn_handshaken,
+                                    pts_xmpp_conn_ref (self));
+}
+
+void
+pts_xmpp_conn_start_tls (PtsXmppConn *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (!self->tls_pending);
+  if (self->closing)
+    return;
+  g_set_object (&self->tls_certificate, certificate);
+  self->tls_pending = TRUE;
+  pts_xmpp_conn_flush (self);
+}
+
+gboolean
+pts_xmpp_conn_is_tls (PtsXmppConn *self)
+{
+  return G_IS_TLS_CONNECTION (self->stream);
 }

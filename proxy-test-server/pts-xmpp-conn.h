@@ -41,5 +41,12 @@ void pts_xmpp_conn_abort (PtsXmppConn *conn);
 void pts_xmpp_conn_restart (PtsXmppConn *conn);
 void pts_xmpp_conn_set_keepalive (PtsXmppConn *conn, guint seconds);
 gboolean pts_xmpp_conn_is_closing (PtsXmppConn *conn);
+/* STARTTLS, server side: reads nothing more in clear, writes what is queued
+ * (the caller's <proceed/>), then does the TLS handshake with @certificate
+ * and goes on reading a fresh stream over TLS. A stanza after the request,
+ * or a failed handshake, ends this connection (the closed callback says why). */
+void pts_xmpp_conn_start_tls (PtsXmppConn *conn, GTlsCertificate *certificate);
+/* TRUE once the handshake succeeded. */
+gboolean pts_xmpp_conn_is_tls (PtsXmppConn *conn);
 
 G_END_DECLS

@@ -79,6 +79,10 @@ typedef struct
   gboolean progress_bar;
   gboolean no_direct;
   char **prefs; /* NAME=VALUE, set once the plugin loaded */
+  gboolean default_security; /* leave the account's connection security as libpurple has it */
+  char *ca_dir;              /* more CA certificates for libpurple's x509 verifier */
+  char *certificate;         /* "accept" or "reject": the answer to certificate prompts */
+  int certificate_delay;     /* seconds before that answer */
   char **prefs_online; /* NAME=VALUE, set once every account signed on */
   char *frame_when;    /* finish once a label of the plugin's frame holds this */
   char *proxy;        /* the accounts' own proxy settings */
@@ -852,6 +856,20 @@ typedef struct
   int index;
 } DriverRequestAnswer;
 
+/* --certificate unload */
+static gboolean
+driver_unload_plugin (gpointer user_data)
+{
+  Driver *self = user_data;
+
+  if (self->plugin != NULL && purple_plugin_is_loaded (self->plugin))
+    {
+      driver_event ("plugin-unloading", "id", purple_plugin_get_id (self->plugin), NULL);
+      purple_plugin_unload (self->plugin);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 driver_request_answer (gpointer data)
 {
@@ -863,7 +881,8 @@ driver_request_answer (gpointer data)
 }
 
 /* A question from libpurple ("X wants to send you Y"): with --decline the
- * last action (Cancel) is chosen, from the main loop as a click would be. */
+ * last action (Cancel) is chosen, from the main loop as a click would be;
+ * libpurple's certificate prompt gets the --certificate answer. */
 static void *
 driver_request_action (const char *title, const char *primary, const char *secondary,
                        int default_action, PurpleAccount *account, const char *who,
@@ -875,23 +894,57 @@ driver_request_action (const char *title, const char *primary, const char *secon
   Driver *self = driver_global;
   DriverRequestAnswer *answer;
 
-  driver_event ("request", "primary", primary, NULL);
-  if (!self->decline || action_count == 0)
-    return &handle;
-  answer = g_new0 (DriverRequestAnswer, 1);
+  g_autofree const char **labels = g_new0 (const char *, action_count + 1);
+  g_autofree PurpleRequestActionCb *callbacks = g_new0 (PurpleRequestActionCb, action_count + 1);
+  int index = -1;
+
+  driver_event ("request", "title", title, "primary", primary, "secondary", secondary, NULL);
   for (size_t i = 0; i < action_count; i++)
     {
-      va_arg (actions, const char *);
-      answer->callback = va_arg (actions, PurpleRequestActionCb);
+      labels[i] = va_arg (actions, const char *);
+      callbacks[i] = va_arg (actions, PurpleRequestActionCb);
     }
+  /* libpurple's certificate prompt: Accept, Reject, View Certificate. */
+  if (action_count >= 2 && g_strcmp0 (labels[0], "Accept") == 0
+      && g_strcmp0 (labels[1], "Reject") == 0)
+    {
+      if (g_strcmp0 (self->certificate, "unload") == 0)
+        {
+          /* No answer: the plugin goes away while the prompt is open. */
+          driver_event ("certificate-answer", "answer", "none", NULL);
+          g_idle_add (driver_unload_plugin, self);
+        }
+      else if (self->certificate != NULL)
+        {
+          index = g_str_equal (self->certificate, "accept") ? 0 : 1;
+          driver_event ("certificate-answer", "answer", labels[index], NULL);
+        }
+    }
+  else if (self->decline && action_count > 0)
+    index = (int) action_count - 1;
+  if (index < 0)
+    return &handle;
+  answer = g_new0 (DriverRequestAnswer, 1);
+  answer->callback = callbacks[index];
+  answer->index = index;
   answer->user_data = user_data;
-  answer->index = (int) action_count - 1;
-  g_idle_add (driver_request_answer, answer);
+  if (self->certificate_delay > 0 && labels[0] != NULL && g_str_equal (labels[0], "Accept"))
+    g_timeout_add_seconds (self->certificate_delay, driver_request_answer, answer);
+  else
+    g_idle_add (driver_request_answer, answer);
   return &handle;
+}
+
+/* libpurple closes a request nobody answered (e.g. its owner went away). */
+static void
+driver_close_request (PurpleRequestType type, void *ui_handle)
+{
+  driver_event ("request-closed", NULL);
 }
 
 static PurpleRequestUiOps driver_request_ops = {
   .request_action = driver_request_action,
+  .close_request = driver_close_request,
 };
 
 /* Errors and notices that Pidgin would show in a dialog. */
@@ -1074,6 +1127,8 @@ driver_init_purple (Driver *self, GError **error)
     }
   purple_set_blist (purple_blist_new ());
   purple_blist_load ();
+  if (self->ca_dir != NULL)
+    purple_certificate_add_ca_search_path (self->ca_dir);
 
   if (purple_plugins_find_with_id (DRIVER_XMPP_PRPL) == NULL)
     {
@@ -1367,9 +1422,12 @@ driver_setup_account (Driver *self, DriverAccount *da)
     purple_account_set_string (account, "connect_server", self->server);
   if (self->port > 0)
     purple_account_set_int (account, "port", self->port);
-  /* a plaintext local test server: no TLS required, PLAIN allowed */
-  purple_account_set_string (account, "connection_security", "opportunistic_tls");
-  purple_account_set_bool (account, "auth_plain_in_clear", TRUE);
+  if (!self->default_security)
+    {
+      /* a plaintext local test server: no TLS required, PLAIN allowed */
+      purple_account_set_string (account, "connection_security", "opportunistic_tls");
+      purple_account_set_bool (account, "auth_plain_in_clear", TRUE);
+    }
   /* no public file-transfer proxy (the default is a host on the Internet) */
   purple_account_set_string (account, "ft_proxies", "");
   /* checked by driver_parse_options () */
@@ -1476,6 +1534,17 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
     { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
       "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
       NULL },
+    { "default-security", 0, 0, G_OPTION_ARG_NONE, &self->default_security,
+      "Leave the accounts' connection security as libpurple sets it (TLS required)", NULL },
+    { "ca-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->ca_dir,
+      "Trust the CA certificates (PEM files) in this directory too", "DIR" },
+    { "certificate-delay", 0, 0, G_OPTION_ARG_INT, &self->certificate_delay,
+      "Give the --certificate answer only after this many seconds, as a user reading it",
+      "SECONDS" },
+    { "certificate", 0, 0, G_OPTION_ARG_STRING, &self->certificate,
+      "Answer libpurple's certificate prompts: accept or reject; unload: leave them open and "
+      "unload the --plugin (default: leave them open)",
+      "ANSWER" },
     { "proxy", 0, 0, G_OPTION_ARG_STRING, &self->proxy,
       "The accounts' proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar, global or none",
       "PROXY" },
@@ -1557,6 +1626,13 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
                            "--timeout must be positive");
       return FALSE;
     }
+  if (self->certificate != NULL && !g_str_equal (self->certificate, "accept")
+      && !g_str_equal (self->certificate, "reject") && !g_str_equal (self->certificate, "unload"))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--certificate is accept, reject or unload");
+      return FALSE;
+    }
 
   for (char **spec = self->account_specs; *spec != NULL; spec++)
     {
@@ -1580,6 +1656,8 @@ driver_clear (Driver *self)
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->ca_dir, g_free);
+  g_clear_pointer (&self->certificate, g_free);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_pointer (&self->user_dir, g_free);
   g_clear_pointer (&self->account_specs, g_strfreev);

@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bsp-test-purple.h"
+#include "pts-test-tls.h"
 
 #define TEST_DRIVER_TIMEOUT_S "30"
 
@@ -26,6 +27,8 @@ typedef struct
 {
   BspTestServer *server;
   char *user_dir;
+  PtsTestCertificates certs; /* with the "tls" fixture */
+  char *ca_dir;              /* the CA certificate alone */
 } Fixture;
 
 /* ------------------------------------------------------------------ */
@@ -51,6 +54,40 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
                   fixture->server->c2s_port);
 }
 
+/* The server with --tls-cert: its embedded XMPP server requires STARTTLS. */
+static void
+fixture_set_up_tls (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ca = NULL;
+  g_autofree char *pem = NULL;
+  char *saved;
+
+  if (bsp_test_driver_path () == NULL)
+    {
+      g_test_skip ("no bsp-purple-driver: set BSP_DRIVER");
+      return;
+    }
+  if (!pts_test_certificates_make (&fixture->certs, &error))
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  fixture->user_dir = g_build_filename (g_get_user_config_dir (), "purple", NULL);
+  fixture->ca_dir = g_build_filename (g_get_user_config_dir (), "ca", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->ca_dir, 0700), ==, 0);
+  ca = g_build_filename (fixture->ca_dir, "ca.pem", NULL);
+  g_assert_true (g_file_get_contents (fixture->certs.ca, &pem, NULL, &error));
+  g_assert_true (g_file_set_contents (ca, pem, -1, &error));
+  saved = pts_test_tls_sanitizer_env_push ();
+  fixture->server = bsp_test_server_start (
+      (const char *const[]){ "--tls-cert", fixture->certs.cert, "--tls-key",
+                             fixture->certs.key, NULL },
+      NULL, &error);
+  pts_test_tls_sanitizer_env_restore (saved);
+  g_assert_no_error (error);
+}
+
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
@@ -63,6 +100,8 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
     }
   g_clear_pointer (&fixture->server, bsp_test_server_free);
   g_clear_pointer (&fixture->user_dir, g_free);
+  g_clear_pointer (&fixture->ca_dir, g_free);
+  pts_test_certificates_clear (&fixture->certs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -325,6 +364,47 @@ test_signin_plugin_late (Fixture *fixture, gconstpointer user_data)
   g_assert_nonnull (strstr (run.log, "bsproxy: unloaded"));
 }
 
+static void
+test_signin_starttls (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (DriverRun) run = { 0 };
+
+  g_test_summary ("With --tls-cert, two accounts with libpurple's default connection security "
+                  "(encryption required, no plain password in clear) sign in over STARTTLS; "
+                  "the server's CA is trusted through libpurple's own CA search path, so no "
+                  "certificate prompt appears");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  test_run_driver (fixture,
+                   (const char *const[]){ "--default-security", "--ca-dir", fixture->ca_dir,
+                                          NULL },
+                   &run);
+  test_assert_signed_in (&run);
+  g_assert_false (test_has_event (&run, "request", NULL));
+}
+
+static void
+test_signin_starttls_untrusted (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (DriverRun) run = { 0 };
+
+  g_test_summary ("The same without trusting the CA: libpurple asks about the certificate "
+                  "(the server does offer TLS with it); rejected, no account signs in");
+  if (g_test_failed () || fixture->server == NULL)
+    return;
+
+  test_run_driver (fixture,
+                   (const char *const[]){ "--default-security", "--certificate", "reject",
+                                          NULL },
+                   &run);
+  g_assert_cmpint (run.status, !=, 0);
+  g_assert_true (test_has_event (&run, "request", "title", "SSL Certificate Verification", NULL));
+  g_assert_true (test_has_event (&run, "certificate-answer", "answer", "Reject", NULL));
+  g_assert_false (test_has_event (&run, "signed-on", NULL));
+  g_assert_true (test_has_event (&run, "connection-error", NULL));
+}
+
 /* Runs the driver with the plugin, sets the additional bs-proxy to @jid
  * once both accounts are signed in, and waits until the preference dialog
  * says @expected about it. */
@@ -413,6 +493,10 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/purple/signin/plugin-late", Fixture, NULL, fixture_set_up,
               test_signin_plugin_late, fixture_tear_down);
+  g_test_add ("/purple/signin/starttls", Fixture, NULL, fixture_set_up_tls,
+              test_signin_starttls, fixture_tear_down);
+  g_test_add ("/purple/signin/starttls-untrusted", Fixture, NULL, fixture_set_up_tls,
+              test_signin_starttls_untrusted, fixture_tear_down);
   g_test_add ("/purple/prefs/extra-proxy-at-once", Fixture, NULL, fixture_set_up,
               test_extra_proxy_at_once, fixture_tear_down);
   g_test_add ("/purple/prefs/extra-proxy-invalid", Fixture, NULL, fixture_set_up,

@@ -9,6 +9,7 @@
 
 #include "bsp-protocol.h"
 #include "pts-fixture.h"
+#include "pts-test-tls.h"
 
 /* The server with @users' accounts, then @options (may be NULL), then
  * @first_arg and the rest of @ap up to a NULL (@ap may be NULL when
@@ -108,10 +109,21 @@ PtsTestClient *
 pts_fixture_login (PtsTestServer *server, const char *user, const char *resource)
 {
   g_autoptr (GError) error = NULL;
-  PtsTestClient *client
-      = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, user,
-                               PTS_FIXTURE_PASSWORD, resource, &error);
+  PtsTestClient *client;
 
+  if (server->starttls)
+    {
+      /* --tls-cert: the same login over STARTTLS. */
+      client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port,
+                                                 server->domain, NULL, &error);
+      g_assert_no_error (error);
+      pts_test_client_authenticate (client, user, PTS_FIXTURE_PASSWORD, &error);
+      g_assert_no_error (error);
+      pts_test_client_bind (client, resource, &error);
+    }
+  else
+    client = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, user,
+                                    PTS_FIXTURE_PASSWORD, resource, &error);
   g_assert_no_error (error);
   g_assert_nonnull (client);
   return client;

@@ -1,7 +1,7 @@
 /* test-tls.c — the HTTP side as HTTPS (--tls-cert, --tls-key)
  *
- * A throwaway certificate for 127.0.0.1 is made at run time with openssl;
- * the clients are curl, trusting exactly it.
+ * A throwaway CA and a certificate for 127.0.0.1 are made at run time (pts-test-tls.h);
+ * the clients are curl, trusting exactly that CA.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,63 +12,16 @@
 #include <string.h>
 
 #include "pts-fixture.h"
+#include "pts-test-tls.h"
 
 #define NS_BSPROXY "http://oneteam.im/bs-proxy"
 #define FILE_SIZE (1024 * 1024)
 
-typedef struct
-{
-  char *dir;
-  char *cert;
-  char *key;
-} Certificate;
-
-/* A self-signed certificate for 127.0.0.1, valid for a day. */
-static gboolean
-certificate_make (Certificate *c)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  g_autofree char *openssl = g_find_program_in_path ("openssl");
-  g_autoptr (GSubprocess) proc = NULL;
-
-  if (openssl == NULL)
-    return FALSE;
-  c->dir = g_dir_make_tmp ("pts-tls-XXXXXX", &error);
-  g_assert_no_error (error);
-  c->cert = g_build_filename (c->dir, "cert.pem", NULL);
-  c->key = g_build_filename (c->dir, "key.pem", NULL);
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                           &error, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                           "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                           "subjectAltName=IP:127.0.0.1", "-keyout", c->key, "-out", c->cert,
-                           NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_successful (proc))
-    g_error ("openssl failed: %s", err);
-  return TRUE;
-}
-
-static void
-certificate_clear (Certificate *c)
-{
-  if (c->dir == NULL)
-    return;
-  g_unlink (c->cert);
-  g_unlink (c->key);
-  g_rmdir (c->dir);
-  g_free (c->cert);
-  g_free (c->key);
-  g_free (c->dir);
-}
-
-/* Runs curl, trusting exactly the test's certificate (the TLS client stays
+/* Runs curl, trusting exactly the test's CA (the TLS client stays
  * out of this process: LeakSanitizer's tracer does not get along with
  * glib-networking's worker threads). */
 static GSubprocess *
-curl_start (const char *cert, const char *const *args, GError **error)
+curl_start (const char *ca, const char *const *args, GError **error)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
 
@@ -80,7 +33,7 @@ curl_start (const char *cert, const char *const *args, GError **error)
   g_ptr_array_add (argv, (gpointer) "--max-time");
   g_ptr_array_add (argv, (gpointer) "60");
   g_ptr_array_add (argv, (gpointer) "--cacert");
-  g_ptr_array_add (argv, (gpointer) cert);
+  g_ptr_array_add (argv, (gpointer) ca);
   for (const char *const *a = args; *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   g_ptr_array_add (argv, NULL);
@@ -92,7 +45,8 @@ curl_start (const char *cert, const char *const *args, GError **error)
 static void
 test_https_transfer (void)
 {
-  Certificate c = { 0 };
+  PtsTestCertificates c;
+  g_autoptr (GError) cert_error = NULL;
   PtsTestServer *server;
   g_autoptr (PtsTestClient) alice = NULL, bob = NULL;
   g_autoptr (PtsNode) reply = NULL, push = NULL;
@@ -110,9 +64,14 @@ test_https_transfer (void)
 
   g_test_summary ("With --tls-cert and --tls-key the HTTP side is HTTPS: READY and the URLs "
                   "say https://, and a 1 MiB file goes up and down intact through it.");
-  if (curl == NULL || !certificate_make (&c))
+  if (curl == NULL)
     {
-      g_test_skip ("openssl or curl is not installed (tests/install-deps.sh installs both)");
+      g_test_skip ("curl is not installed (tests/install-deps.sh installs it)");
+      return;
+    }
+  if (!pts_test_certificates_make (&c, &cert_error))
+    {
+      g_test_skip (cert_error->message);
       return;
     }
   server = pts_fixture_server_start ("--http-port", "0", "--tls-cert", c.cert, "--tls-key",
@@ -151,12 +110,12 @@ test_https_transfer (void)
   sidhash_field = g_strdup_printf ("SIDHASH=%s", hash);
   file_field = g_strdup_printf ("FILE=@%s", file_path);
   g_assert_true (g_file_set_contents (file_path, (const char *) file, FILE_SIZE, &error));
-  down = curl_start (c.cert,
+  down = curl_start (c.ca,
                      (const char *const[]){ "--fail", "--output", out_path, download_url, NULL },
                      &error);
   g_assert_no_error (error);
   /* curl sends the parts in the order given: SIDHASH first. */
-  up = curl_start (c.cert,
+  up = curl_start (c.ca,
                    (const char *const[]){ "--write-out", "%{http_code}", "--form", sidhash_field,
                                           "--form", file_field, upload_url, NULL },
                    &error);
@@ -175,7 +134,7 @@ test_https_transfer (void)
   {
     g_autofree char *plain = g_strdup_printf ("http://%s/status",
                                               server->http_base + strlen ("https://"));
-    g_autoptr (GSubprocess) p = curl_start (c.cert, (const char *const[]){ "--fail", plain, NULL },
+    g_autoptr (GSubprocess) p = curl_start (c.ca, (const char *const[]){ "--fail", plain, NULL },
                                             &error);
     g_assert_no_error (error);
     g_subprocess_wait (p, NULL, &error);
@@ -186,7 +145,7 @@ test_https_transfer (void)
   g_unlink (file_path);
   g_unlink (out_path);
   pts_fixture_server_stop (server);
-  certificate_clear (&c);
+  pts_test_certificates_clear (&c);
 }
 
 static void
@@ -211,13 +170,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-#if defined(__SANITIZE_ADDRESS__)
-  /* For the server under test: LeakSanitizer's tracer crashes at exit
-   * beside glib-networking's TLS worker threads, and whole-stack unwinding
-   * at every allocation (the server's own default) makes TLS crawl. The
-   * rest of AddressSanitizer stays on. */
-  g_setenv ("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:fast_unwind_on_malloc=1", TRUE);
-#endif
+  pts_test_tls_sanitizer_env ();
   g_test_add_func ("/server/tls/https-transfer", test_https_transfer);
   g_test_add_func ("/server/tls/bad-certificate", test_bad_certificate);
   return g_test_run ();

@@ -487,6 +487,7 @@ pts_test_server_parse_ready (PtsTestServer *self, const char *json, GError **err
   proxy_jid = pts_test_json_string (obj, "proxy_jid");
   domain = pts_test_json_string (obj, "domain");
   self->component = g_strdup (pts_test_json_string (obj, "component"));
+  self->starttls = json_object_get_boolean_member_with_default (obj, "starttls", FALSE);
   if (socks5 == NULL || proxy_jid == NULL || domain == NULL
       || (c2s == NULL && self->component == NULL))
     {
@@ -970,6 +971,8 @@ struct _PtsTestClient
   guint64 bytes_received;
   GError *parse_error;
   guint next_id;
+  gpointer data; /* pts_test_client_set_data_full() */
+  GDestroyNotify data_destroy;
 };
 
 static void
@@ -1262,8 +1265,7 @@ pts_test_client_iq (PtsTestClient *self, GError **error, const char *format, ...
   return reply;
 }
 
-/* Sends a stream header and waits for the features. */
-static gboolean
+gboolean
 pts_test_client_open_stream (PtsTestClient *self, GError **error)
 {
   PtsNode *features;
@@ -1477,6 +1479,19 @@ pts_test_client_close (PtsTestClient *self)
   self->closed = TRUE;
 }
 
+const PtsNode *
+pts_test_client_get_features (PtsTestClient *self)
+{
+  return self->features;
+}
+
+void
+pts_test_client_set_data_full (PtsTestClient *self, gpointer data, GDestroyNotify destroy)
+{
+  self->data = data;
+  self->data_destroy = destroy;
+}
+
 void
 pts_test_client_free (PtsTestClient *self)
 {
@@ -1487,6 +1502,8 @@ pts_test_client_free (PtsTestClient *self)
       g_io_stream_close (G_IO_STREAM (self->conn), NULL, NULL);
       g_object_unref (self->conn);
     }
+  if (self->data_destroy != NULL)
+    self->data_destroy (self->data);
   g_queue_clear_full (&self->stanzas, (GDestroyNotify) pts_node_free);
   g_clear_pointer (&self->features, pts_node_free);
   pts_xml_parser_free (self->parser);

@@ -100,6 +100,7 @@ typedef struct
   char *proxy_jid;
   char *domain;
   char *http_base; /* the HTTP side's base URL, NULL without one */
+  gboolean starttls; /* the embedded server requires STARTTLS (--tls-cert) */
 } PtsTestServer;
 
 /* The server binary: $PTS_SERVER, else the one in the build tree that
@@ -201,6 +202,11 @@ typedef struct _PtsTestClient PtsTestClient;
  * read what the peer sends as for a client. */
 PtsTestClient *pts_test_client_new_for_connection (GSocketConnection *conn,
                                                    const char *domain);
+/* Sends a stream header and waits for the features. */
+gboolean pts_test_client_open_stream (PtsTestClient *client, GError **error);
+/* @destroy (@data) runs when @client is freed, after its connection closed. */
+void pts_test_client_set_data_full (PtsTestClient *client, gpointer data,
+                                    GDestroyNotify destroy);
 /* Opens a client stream to @domain and waits for its features. */
 PtsTestClient *pts_test_client_connect (const char *host, guint16 port, const char *domain,
                                         GError **error);
@@ -215,6 +221,8 @@ gboolean pts_test_client_bind (PtsTestClient *client, const char *resource, GErr
 gboolean pts_test_client_authenticate_as (PtsTestClient *client, const char *authzid,
                                           const char *user, const char *password,
                                           GError **error);
+/* The features of the current stream (NULL before the first). */
+const PtsNode *pts_test_client_get_features (PtsTestClient *client);
 /* The id of the stream the server opened last. */
 const char *pts_test_client_get_stream_id (PtsTestClient *client);
 PtsTestClient *pts_test_client_login (const char *host, guint16 port, const char *domain,

@@ -1,0 +1,373 @@
+/* test-certificate.c — an https bs-proxy whose certificate the system does not trust
+ *
+ * proxy-test-server runs with a certificate from a CA made at run time,
+ * made out for "localhost" only. The drivers sign in to "localhost" with
+ * libpurple's default connection security and that CA trusted by libpurple
+ * (--ca-dir), so XMPP itself is fine; the HTTP side's URLs say 127.0.0.1,
+ * which the system's store (libsoup's check) does not trust and which the
+ * certificate does not name. The plugin then asks libpurple's tls_cached
+ * verifier, whose prompt ("Accept certificate for 127.0.0.1?") the driver
+ * answers as the case says (--certificate).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "bsp-test-purple.h"
+#include "pts-test-tls.h"
+
+#define CERT_ALICE "alice@localhost/cert"
+#define CERT_BOB "bob@localhost/cert"
+#define CERT_DRIVER_TIMEOUT_S "60"
+/* More than the proxy and the kernel buffer: a plain sender cannot call it
+ * complete before the receiver took it. */
+#define CERT_FILE_SIZE (16 * 1024 * 1024 + 3)
+#define CERT_PROMPT "Accept certificate for 127.0.0.1?"
+#define CERT_REASON "the certificate of 127.0.0.1 is not trusted: "
+
+typedef struct
+{
+  gboolean plugin_sends; /* else the plugin receives, from a plain sender */
+  /* The proxy's idle timeout: short where a rejected transfer must end the
+   * other side too (it learns it from the proxy), else the default. */
+  const char *idle_timeout;
+  /* The plugin's side answers the prompt this many seconds late, with the
+   * plugin's stall limit below that (NULL: at once, the default limit). */
+  const char *delay;
+} CertCase;
+
+typedef struct
+{
+  PtsTestCertificates certs;
+  BspTestServer *server;
+  char *dir;
+  char *ca_dir;
+  char *file;
+  char *accept_dir;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pem = NULL, *ca = NULL;
+  g_autofree guint8 *data = g_malloc (CERT_FILE_SIZE);
+  const CertCase *c = user_data;
+  guint64 state = 7;
+  char *saved;
+
+  if (bsp_test_driver_path () == NULL || bsp_test_plugin_path () == NULL)
+    {
+      g_test_skip ("no bsp-purple-driver or plugin: set BSP_DRIVER and BSP_PLUGIN");
+      return;
+    }
+  if (!pts_test_certificates_make_for (&fixture->certs, "DNS:localhost", &error))
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  fixture->dir = g_build_filename (g_get_user_config_dir (), "cert", NULL);
+  fixture->ca_dir = g_build_filename (fixture->dir, "ca", NULL);
+  fixture->accept_dir = g_build_filename (fixture->dir, "received", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->ca_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->accept_dir, 0700), ==, 0);
+  ca = g_build_filename (fixture->ca_dir, "ca.pem", NULL);
+  g_assert_true (g_file_get_contents (fixture->certs.ca, &pem, NULL, &error));
+  g_assert_true (g_file_set_contents (ca, pem, -1, &error));
+  fixture->file = g_build_filename (fixture->dir, "cert.bin", NULL);
+  pts_test_random_fill (&state, data, CERT_FILE_SIZE);
+  g_assert_true (g_file_set_contents (fixture->file, (const char *) data, CERT_FILE_SIZE,
+                                      &error));
+  /* The server's TLS with the sanitizer's TLS settings, the drivers
+   * (the plugin) with leak checks. */
+  saved = pts_test_tls_sanitizer_env_push ();
+  fixture->server = bsp_test_server_start (
+      (const char *const[]){ "--http-port", "0", "--tls-cert", fixture->certs.cert,
+                             "--tls-key", fixture->certs.key, "--idle-timeout",
+                             c->idle_timeout, NULL },
+      NULL, &error);
+  pts_test_tls_sanitizer_env_restore (saved);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (fixture->server->http_base_url, "https://127.0.0.1:"));
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer user_data)
+{
+  if (fixture->server != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      bsp_test_server_stop (fixture->server, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_clear_pointer (&fixture->server, bsp_test_server_free);
+  g_clear_pointer (&fixture->dir, g_free);
+  g_clear_pointer (&fixture->ca_dir, g_free);
+  g_clear_pointer (&fixture->file, g_free);
+  g_clear_pointer (&fixture->accept_dir, g_free);
+  pts_test_certificates_clear (&fixture->certs);
+}
+
+typedef struct
+{
+  GSubprocess *process;
+  int status;
+  GPtrArray *events; /* JsonObject * */
+} Driver;
+
+static void
+driver_clear (Driver *d)
+{
+  g_clear_object (&d->process);
+  g_clear_pointer (&d->events, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Driver, driver_clear)
+
+/* Starts a driver for @account in its own user dir @role under the
+ * fixture's directory (kept between runs: libpurple's memory of accepted
+ * certificates lives there), with @extra and @more (NULL-terminated, may
+ * be NULL). */
+static void
+driver_start (Driver *d, Fixture *fixture, const char *role, const char *account,
+              gboolean plugin, const char *const *extra, const char *const *more)
+{
+  g_autofree char *user_dir = g_build_filename (fixture->dir, role, NULL);
+  g_autofree char *log = g_strconcat (user_dir, ".log", NULL);
+  g_autofree char *account_arg = g_strconcat (account, ":", BSP_TEST_PASSWORD, NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (argv, (gpointer) bsp_test_driver_path ());
+  for (const char *const *a = (const char *const[]){ "--user-dir", user_dir, "--account",
+                                                     account_arg, "--server", "localhost",
+                                                     "--port", fixture->server->c2s_port,
+                                                     "--timeout", CERT_DRIVER_TIMEOUT_S,
+                                                     "--default-security", "--ca-dir",
+                                                     fixture->ca_dir, "--debug", NULL };
+       *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  if (plugin)
+    {
+      g_ptr_array_add (argv, (gpointer) "--plugin");
+      g_ptr_array_add (argv, (gpointer) bsp_test_plugin_path ());
+    }
+  for (const char *const *a = extra; a != NULL && *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (const char *const *a = more; a != NULL && *a != NULL; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = bsp_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  bsp_test_launcher_isolate_driver (launcher);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_test_message ("%s: debug log in %s", role, log);
+  d->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+}
+
+/* Waits for the driver's end (its own --timeout bounds it) and reads its
+ * events. Its output is a few lines: the pipe never fills meanwhile. */
+static void
+driver_finish (Driver *d, const char *role)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  g_subprocess_communicate_utf8 (d->process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  d->status = g_subprocess_get_exit_status (d->process);
+  d->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  lines = g_strsplit (out, "\n", -1);
+  for (char **line = lines; *line != NULL; line++)
+    {
+      if (**line == '\0')
+        continue;
+      g_test_message ("%s: %s", role, *line);
+      g_ptr_array_add (d->events, bsp_test_event_parse (*line, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* alice sends the fixture's file to bob, through the proxy (bob ignores
+ * alice's own streamhosts); @alice_plugin, @bob_plugin: who has the
+ * plugin; @answer: how the plugin side answers the prompt. */
+static void
+run_transfer (Fixture *fixture, gboolean alice_plugin, gboolean bob_plugin, const char *answer,
+              const char *delay, Driver *alice, Driver *bob)
+{
+  const char *slow[] = { "--certificate-delay", delay, "--pref",
+                         "/plugins/core/bsproxy/stall_seconds=5", NULL };
+  const char *const *bob_slow = bob_plugin && delay != NULL ? slow : NULL;
+  const char *const *alice_slow = alice_plugin && delay != NULL ? slow : NULL;
+
+  driver_start (bob, fixture, "bob", CERT_BOB, bob_plugin,
+                (const char *const[]){ "--accept-dir", fixture->accept_dir, "--no-direct",
+                                       "--certificate", answer, NULL },
+                bob_slow);
+  driver_start (alice, fixture, "alice", CERT_ALICE, alice_plugin,
+                (const char *const[]){ "--send-file", fixture->file, "--to", CERT_BOB,
+                                       "--certificate", answer, NULL },
+                alice_slow);
+  driver_finish (alice, "alice");
+  driver_finish (bob, "bob");
+}
+
+static gboolean
+has_line_containing (Driver *d, const char *needle)
+{
+  for (guint i = 0; i < d->events->len; i++)
+    {
+      JsonObject *e = g_ptr_array_index (d->events, i);
+      const char *kind = json_object_get_string_member (e, "event");
+      const char *text = NULL;
+
+      if (g_strcmp0 (kind, "conversation") == 0)
+        text = json_object_get_string_member_with_default (e, "message", NULL);
+      else if (g_strcmp0 (kind, "notify") == 0)
+        text = json_object_get_string_member_with_default (e, "secondary", NULL);
+      if (text != NULL && strstr (text, needle) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+assert_received (Fixture *fixture)
+{
+  g_autofree char *path = g_build_filename (fixture->accept_dir, "cert.bin", NULL);
+  g_autofree char *sent = NULL, *got = NULL;
+  gsize sent_len = 0, got_len = 0;
+
+  g_assert_true (g_file_get_contents (fixture->file, &sent, &sent_len, NULL));
+  g_assert_true (g_file_get_contents (path, &got, &got_len, NULL));
+  g_assert_cmpmem (got, got_len, sent, sent_len);
+  g_unlink (path);
+}
+
+static void
+test_reject (Fixture *fixture, gconstpointer user_data)
+{
+  gboolean plugin_sends = ((const CertCase *) user_data)->plugin_sends;
+  g_auto (Driver) alice = { 0 }, bob = { 0 };
+  Driver *plugin_side, *other;
+
+  g_test_summary ("The user rejects the certificate in libpurple's prompt: the plugin side's "
+                  "transfer is cancelled with a reason that names the host and why, the other "
+                  "side's is cancelled too, and no file arrives");
+  if (fixture->server == NULL)
+    return;
+  run_transfer (fixture, plugin_sends, !plugin_sends, "reject", NULL, &alice, &bob);
+  plugin_side = plugin_sends ? &alice : &bob;
+  other = plugin_sends ? &bob : &alice;
+  /* The plugin's side reached its goal (a transfer ended) and exited
+   * cleanly: under the sanitizers, with nothing leaked on this path. */
+  g_assert_cmpint (plugin_side->status, ==, 0);
+
+  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "request", "primary",
+                                          CERT_PROMPT, NULL));
+  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "certificate-answer", "answer",
+                                          "Reject", NULL));
+  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "xfer-cancelled", "status",
+                                          "cancel-local", NULL));
+  g_assert_true (has_line_containing (plugin_side, CERT_REASON));
+  g_assert_true (has_line_containing (plugin_side, "it is made out for another host"));
+  g_assert_nonnull (bsp_test_events_find (other->events, "xfer-cancelled", NULL));
+  g_assert_null (bsp_test_events_find (other->events, "xfer-completed", NULL));
+  g_assert_null (bsp_test_events_find (plugin_side->events, "xfer-completed", NULL));
+}
+
+static void
+test_accept (Fixture *fixture, gconstpointer user_data)
+{
+  const CertCase *c = user_data;
+  gboolean plugin_sends = c->plugin_sends;
+
+  g_test_summary ("The user accepts the certificate: the transfer goes on over HTTPS and the "
+                  "file arrives intact; a second transfer (next sign-in, same libpurple "
+                  "profile) is not prompted again. Slow: the answer comes after the plugin's "
+                  "stall limit, which does not count while the user reads the prompt");
+  if (fixture->server == NULL)
+    return;
+  for (int round = 0; round < 2; round++)
+    {
+      g_auto (Driver) alice = { 0 }, bob = { 0 };
+      Driver *plugin_side;
+
+      run_transfer (fixture, plugin_sends, !plugin_sends, "accept", c->delay, &alice, &bob);
+      plugin_side = plugin_sends ? &alice : &bob;
+      g_assert_cmpint (alice.status, ==, 0);
+      g_assert_cmpint (bob.status, ==, 0);
+      g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-completed", NULL));
+      g_assert_nonnull (bsp_test_events_find (bob.events, "xfer-completed", NULL));
+      g_assert_cmpuint (bsp_test_events_count (plugin_side->events, "request", "primary",
+                                               CERT_PROMPT, NULL),
+                        ==, round == 0 ? 1 : 0);
+      assert_received (fixture);
+    }
+  /* Both times through the proxy, the plugin's side over HTTPS. */
+  g_assert_cmpuint (pts_test_process_count_lines (fixture->server->server->process,
+                                                  PTS_TEST_STDERR,
+                                                  plugin_sends ? CERT_ALICE " (HTTP)"
+                                                               : CERT_BOB " (HTTP)"),
+                    ==, 2);
+}
+
+static void
+test_unload (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (Driver) alice = { 0 }, bob = { 0 };
+
+  g_test_summary ("The plugin is unloaded while libpurple's certificate prompt is open: the "
+                  "transfer ends with the unload as its reason, the prompt is closed, and the "
+                  "client goes on without a crash (nothing of the plugin runs any more)");
+  if (fixture->server == NULL)
+    return;
+  run_transfer (fixture, TRUE, FALSE, "unload", NULL, &alice, &bob);
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT,
+                                          NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "plugin-unloading", NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request-closed", NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-cancelled", NULL));
+  g_assert_true (has_line_containing (&alice, "plugin was unloaded"));
+  g_assert_cmpint (alice.status, ==, 0);
+  g_assert_null (bsp_test_events_find (bob.events, "xfer-completed", NULL));
+}
+
+static const CertCase upload_reject = { TRUE, "5", NULL };
+static const CertCase upload_accept = { TRUE, "300", NULL };
+static const CertCase upload_accept_slow = { TRUE, "300", "8" };
+static const CertCase download_reject = { FALSE, "5", NULL };
+static const CertCase download_accept = { FALSE, "300", NULL };
+static const CertCase download_accept_slow = { FALSE, "300", "8" };
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/purple/certificate/upload-reject", Fixture, &upload_reject, fixture_set_up,
+              test_reject, fixture_tear_down);
+  g_test_add ("/purple/certificate/upload-accept", Fixture, &upload_accept, fixture_set_up,
+              test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/upload-accept-slow", Fixture, &upload_accept_slow,
+              fixture_set_up, test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/unload-at-prompt", Fixture, &upload_reject, fixture_set_up,
+              test_unload, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject,
+              fixture_set_up, test_reject, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept,
+              fixture_set_up, test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-accept-slow", Fixture, &download_accept_slow,
+              fixture_set_up, test_accept, fixture_tear_down);
+  return g_test_run ();
+}
