@@ -93,8 +93,7 @@ bsp_connection_table_free (BspConnectionTable *table)
 
 /* The entry for @gc, created on first use. */
 BspConnection *
-bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc,
-                             PurplePlugin *jabber)
+bsp_connection_table_ensure (BspConnectionTable *table, PurpleConnection *gc, PurplePlugin *jabber)
 {
   BspConnection *conn;
 
@@ -120,8 +119,7 @@ bsp_connection_table_lookup (BspConnectionTable *table, PurpleConnection *gc)
 
 /* Frees the entry for @gc; FALSE when there was none. */
 gboolean
-bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc,
-                             const char *reason)
+bsp_connection_table_remove (BspConnectionTable *table, PurpleConnection *gc, const char *reason)
 {
   BspConnection *conn;
 

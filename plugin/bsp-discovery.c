@@ -34,11 +34,11 @@ typedef struct
 {
   BspDiscovery *discovery;
   BspProxyInfo info;
-  gboolean known;     /* disco#info answered (or failed) */
+  gboolean known; /* disco#info answered (or failed) */
   gboolean asked;
-  gboolean ok;        /* is_proxy after the answer */
-  gboolean probing;   /* its http-base is being checked */
-  GArray *waiters;    /* BspDiscoveryWaiter */
+  gboolean ok;      /* is_proxy after the answer */
+  gboolean probing; /* its http-base is being checked */
+  GArray *waiters;  /* BspDiscoveryWaiter */
 } BspDiscoveryEntry;
 
 struct _BspDiscovery
@@ -118,8 +118,7 @@ bsp_discovery_entry_done (BspDiscoveryEntry *entry)
 }
 
 static void
-bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why,
-                             gpointer user_data)
+bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
   xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_BYTESTREAMS) : NULL;
@@ -233,8 +232,7 @@ static void
 bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
-  xmlnode *query
-      = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_INFO) : NULL;
+  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_INFO) : NULL;
 
   if (query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
     {
@@ -305,8 +303,7 @@ static void
 bsp_discovery_items_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspDiscovery *self = user_data;
-  xmlnode *query
-      = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_ITEMS) : NULL;
+  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_ITEMS) : NULL;
 
   if (query == NULL)
     {

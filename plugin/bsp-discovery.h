@@ -13,11 +13,11 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  char *jid;       /* normalised */
+  char *jid;         /* normalised */
   gboolean is_proxy; /* identity proxy/bytestreams */
-  gboolean http;   /* http://oneteam.im/bs-proxy */
-  gboolean bridge; /* http://oneteam.im/bs-proxy#bridge */
-  char *host;      /* its SOCKS5 streamhost, when asked */
+  gboolean http;     /* http://oneteam.im/bs-proxy */
+  gboolean bridge;   /* http://oneteam.im/bs-proxy#bridge */
+  char *host;        /* its SOCKS5 streamhost, when asked */
   guint16 port;
   /* From its XEP-0128 form (FORM_TYPE http://oneteam.im/bs-proxy): the
    * base URL it hands out URLs under (NULL: none advertised; then any

@@ -56,8 +56,7 @@ bsp_extra_proxy_changed (const char *name, PurplePrefType type, gconstpointer va
 void
 bsp_extra_proxy_watch (BspPlugin *self)
 {
-  purple_prefs_connect_callback (self->plugin, BSP_PREF_PROXY_JID, bsp_extra_proxy_changed,
-                                 self);
+  purple_prefs_connect_callback (self->plugin, BSP_PREF_PROXY_JID, bsp_extra_proxy_changed, self);
 }
 
 void
@@ -82,7 +81,7 @@ bsp_extra_proxy_status (BspPlugin *self)
   if (jid == NULL)
     return g_strdup_printf (_("\"%s\" is not a valid JID: write the proxy's address, for "
                               "example proxy.example.org."),
-                            text);
+                               text);
   /* The best that any signed-in account knows. */
   conns = bsp_connection_table_list (self->connections);
   for (GList *l = conns; l != NULL; l = l->next)
@@ -104,15 +103,14 @@ bsp_extra_proxy_status (BspPlugin *self)
     case BSP_PROXY_HTTP_BLOCKED:
       return g_strdup_printf (_("%s is a bs-proxy, but its HTTP side does not answer from here: "
                                 "files through it go the usual XMPP way."),
-                              jid);
+                                 jid);
     case BSP_PROXY_SOCKS5_ONLY:
       return g_strdup_printf (_("%s is a file transfer proxy without HTTP (SOCKS5 only)."), jid);
     case BSP_PROXY_NOT_PROXY:
       return g_strdup_printf (_("%s did not answer as a file transfer proxy."), jid);
     case BSP_PROXY_UNKNOWN:
     case BSP_PROXY_CHECKING:
-    default:
-      return g_strdup_printf (_("Checking %s…"), jid);
+    default: return g_strdup_printf (_("Checking %s…"), jid);
     }
 }
 
@@ -124,9 +122,11 @@ bsp_extra_proxy_check_action (PurplePluginAction *action)
 
   if (plugin->extra != NULL)
     status = bsp_extra_proxy_status (plugin->extra);
-  purple_notify_info (plugin, _("HTTP File Transfer"), _("Additional bs-proxy"),
-                      status ? status
-                             : _("No additional bs-proxy is set. Set one in the plugin's "
+  purple_notify_info (plugin,
+                      _("HTTP File Transfer"),
+                         _("Additional bs-proxy"),
+                            status ? status
+                                   : _("No additional bs-proxy is set. Set one in the plugin's "
                                  "preferences if your server announces none."));
 }
 
@@ -134,5 +134,5 @@ GList *
 bsp_extra_proxy_actions (PurplePlugin *plugin, gpointer context)
 {
   return g_list_append (NULL, purple_plugin_action_new (_("Check the additional bs-proxy"),
-                                                        bsp_extra_proxy_check_action));
+                                                           bsp_extra_proxy_check_action));
 }

@@ -36,15 +36,15 @@ typedef struct
 
 struct _BspHttpDownload
 {
-  gint ref_count;   /* atomic */
-  GThread *thread;  /* owner's side; NULL once joined */
+  gint ref_count;  /* atomic */
+  GThread *thread; /* owner's side; NULL once joined */
   GMainContext *context;
   GCancellable *cancellable; /* the worker's: the owner's one cancels it */
   GCancellable *owner_cancellable;
   gulong owner_handler;
   BspHttpProxy *proxy;
-  BspTlsTrust *trust;   /* the session's accepted certificates */
-  gboolean tls_asked;   /* owner's side: libpurple was asked once */
+  BspTlsTrust *trust; /* the session's accepted certificates */
+  gboolean tls_asked; /* owner's side: libpurple was asked once */
   char *url;
   gint64 expected;
   BspHttpChunk chunk; /* owner's side: called on @context */
@@ -55,13 +55,13 @@ struct _BspHttpDownload
   GMutex lock; /* the fields below */
   GCond cond;  /* a block came back, or the download stopped */
   gboolean stopped;
-  gboolean draining; /* the owner is busy with a block */
-  GQueue filled; /* BspDownloadBlock for the owner, in order */
-  GQueue spare;  /* BspDownloadBlock for the worker */
-  guint blocks;  /* allocated */
+  gboolean draining;     /* the owner is busy with a block */
+  GQueue filled;         /* BspDownloadBlock for the owner, in order */
+  GQueue spare;          /* BspDownloadBlock for the worker */
+  guint blocks;          /* allocated */
   GSource *drain_source; /* pending, a reference held */
   GSource *done_source;
-  GError *error; /* the end, for the done source */
+  GError *error;        /* the end, for the done source */
   BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
 };
 
@@ -181,8 +181,8 @@ bsp_http_download_verdict (const GError *error, gpointer user_data)
   else if (error != NULL)
     down->done (error, down->user_data);
   else
-    down->thread = g_thread_new ("bsp-download", bsp_http_download_thread,
-                                 bsp_http_download_ref (down));
+    down->thread
+        = g_thread_new ("bsp-download", bsp_http_download_thread, bsp_http_download_ref (down));
   bsp_http_download_unref (down);
 }
 
@@ -261,10 +261,9 @@ bsp_http_download_give_block (BspHttpDownload *down, BspDownloadBlock *block)
     {
       g_queue_push_tail (&down->filled, block);
       if (down->drain_source == NULL)
-        down->drain_source = bsp_http_post (down->context, bsp_http_download_drain_cb,
-                                            bsp_http_download_ref (down),
-                                            (GDestroyNotify) bsp_http_download_unref,
-                                            G_PRIORITY_DEFAULT);
+        down->drain_source = bsp_http_post (
+            down->context, bsp_http_download_drain_cb, bsp_http_download_ref (down),
+            (GDestroyNotify) bsp_http_download_unref, G_PRIORITY_DEFAULT);
     }
   g_mutex_unlock (&down->lock);
 }
@@ -365,8 +364,7 @@ bsp_http_download_run (gpointer data, SoupSession *session, GError **error)
 
       if (block == NULL)
         {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "the download was stopped");
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the download was stopped");
           return FALSE;
         }
       /* One byte past the expected size is enough to tell it is longer. */
@@ -405,10 +403,9 @@ bsp_http_download_thread (gpointer data)
   bsp_http_worker_run (down->proxy, bsp_http_download_run, down, &error);
   g_mutex_lock (&down->lock);
   down->error = error;
-  down->done_source = bsp_http_post (down->context, bsp_http_download_done_cb,
-                                     bsp_http_download_ref (down),
-                                     (GDestroyNotify) bsp_http_download_unref,
-                                     G_PRIORITY_DEFAULT);
+  down->done_source
+      = bsp_http_post (down->context, bsp_http_download_done_cb, bsp_http_download_ref (down),
+                       (GDestroyNotify) bsp_http_download_unref, G_PRIORITY_DEFAULT);
   g_mutex_unlock (&down->lock);
   bsp_http_download_unref (down);
   return NULL;
@@ -439,12 +436,11 @@ bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
     {
       /* Runs at once when already cancelled: the worker then ends early. */
       down->owner_cancellable = g_object_ref (cancellable);
-      down->owner_handler = g_cancellable_connect (cancellable,
-                                                   G_CALLBACK (bsp_http_download_owner_cancelled),
-                                                   down, NULL);
+      down->owner_handler = g_cancellable_connect (
+          cancellable, G_CALLBACK (bsp_http_download_owner_cancelled), down, NULL);
     }
-  down->thread = g_thread_new ("bsp-download", bsp_http_download_thread,
-                               bsp_http_download_ref (down));
+  down->thread
+      = g_thread_new ("bsp-download", bsp_http_download_thread, bsp_http_download_ref (down));
   return down;
 }
 

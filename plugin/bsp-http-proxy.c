@@ -77,11 +77,10 @@ bsp_http_proxy_resolver (PurpleProxyInfo *info)
   if (*scheme == 's' && purple_proxy_info_get_username (info) != NULL
       && *purple_proxy_info_get_username (info) != '\0')
     {
-      g_autofree char *u = g_uri_escape_string (purple_proxy_info_get_username (info), NULL,
-                                                FALSE);
+      g_autofree char *u = g_uri_escape_string (purple_proxy_info_get_username (info), NULL, FALSE);
       g_autofree char *p = g_uri_escape_string (
-          purple_proxy_info_get_password (info) ? purple_proxy_info_get_password (info) : "",
-          NULL, FALSE);
+          purple_proxy_info_get_password (info) ? purple_proxy_info_get_password (info) : "", NULL,
+          FALSE);
       user = g_strdup_printf ("%s:%s@", u, p);
     }
   uri = g_strdup_printf ("%s://%s%s:%d", scheme, user ? user : "",
@@ -249,8 +248,7 @@ bsp_http_proxy_status_error (SoupMessage *msg)
   BspHttpProxy *proxy = g_object_get_data (G_OBJECT (msg), BSP_PROXY_KEY);
   SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
   guint status = soup_message_get_status (msg);
-  BspProxyAuth verdict
-      = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (msg), BSP_PROXY_AUTH_KEY));
+  BspProxyAuth verdict = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (msg), BSP_PROXY_AUTH_KEY));
   const char *squid = soup_message_headers_get_one (headers, "X-Squid-Error");
   g_autofree char *url = g_uri_to_string (soup_message_get_uri (msg));
   g_autofree char *via = NULL;
@@ -275,6 +273,5 @@ bsp_http_proxy_status_error (SoupMessage *msg)
   return g_error_new (BSP_HTTP_ERROR, code, "%s answered %u %s%s%s", via, status,
                       soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg)
                                                            : soup_status_get_phrase (status),
-                      squid ? ", " : "",
-                      squid ? squid : "");
+                      squid ? ", " : "", squid ? squid : "");
 }

@@ -22,7 +22,7 @@
 #include "bsp-multipart.h"
 #include "bsp-tls.h"
 
-G_DEFINE_QUARK (bsp-http-error-quark, bsp_http_error)
+G_DEFINE_QUARK (bsp - http - error - quark, bsp_http_error)
 
 /* ==== the session =========================================================== */
 
@@ -144,8 +144,7 @@ bsp_http_block_new (gsize size)
 typedef void (*BspMultipartProgress) (guint64 file_done, gpointer user_data);
 
 #define BSP_TYPE_MULTIPART_STREAM (bsp_multipart_stream_get_type ())
-G_DECLARE_FINAL_TYPE (BspMultipartStream, bsp_multipart_stream, BSP, MULTIPART_STREAM,
-                      GInputStream)
+G_DECLARE_FINAL_TYPE (BspMultipartStream, bsp_multipart_stream, BSP, MULTIPART_STREAM, GInputStream)
 
 struct _BspMultipartStream
 {
@@ -193,8 +192,7 @@ bsp_multipart_stream_take_bytes (GBytes *bytes, gsize *off, void *buffer, gsize 
 /* A read that needs no file I/O: from the head, the block or the tail.
  * Returns FALSE when the block is used up and the file has more. */
 static gboolean
-bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize count,
-                                 gsize *n)
+bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize count, gsize *n)
 {
   if (self->head_off < g_bytes_get_size (self->head))
     *n = bsp_multipart_stream_take_bytes (self->head, &self->head_off, buffer, count);
@@ -271,8 +269,8 @@ bsp_multipart_stream_write_direct (BspMultipartStream *self, GCancellable *cance
         return FALSE;
       if (self->inner_done)
         break;
-      if (!g_output_stream_write_all (self->direct, self->block, self->block_len, NULL,
-                                      cancellable, error))
+      if (!g_output_stream_write_all (self->direct, self->block, self->block_len, NULL, cancellable,
+                                      error))
         return FALSE;
       self->block_off = self->block_len;
       self->file_done += self->block_len;
@@ -349,12 +347,12 @@ bsp_multipart_stream_init (BspMultipartStream *self)
  * owner's thread. */
 struct _BspHttpUpload
 {
-  gint ref_count; /* atomic */
-  GThread *thread;  /* owner's side; NULL once joined */
+  gint ref_count;  /* atomic */
+  GThread *thread; /* owner's side; NULL once joined */
   GMainContext *context;
   GCancellable *cancellable;
   BspHttpProxy *proxy;
-  BspTlsTrust *trust; /* the session's accepted certificates */
+  BspTlsTrust *trust;   /* the session's accepted certificates */
   BspTlsPeer *tls_peer; /* a certificate the system rejected, from the worker */
   gboolean tls_asked;   /* libpurple was asked about it once */
   char *url;
@@ -366,10 +364,10 @@ struct _BspHttpUpload
   BspHttpDone done;
   gpointer user_data;
   /* The worker's own: */
-  gboolean chunked;        /* through an HTTP proxy in the clear */
-  GError *body_error;      /* the body could not be set again on a restart */
-  GInputStream *body;      /* the message's current body (the message owns it) */
-  GOutputStream *direct;   /* the connection's output, once libsoup told it */
+  gboolean chunked;      /* through an HTTP proxy in the clear */
+  GError *body_error;    /* the body could not be set again on a restart */
+  GInputStream *body;    /* the message's current body (the message owns it) */
+  GOutputStream *direct; /* the connection's output, once libsoup told it */
 
   GMutex lock; /* the fields below */
   guint64 sent;
@@ -448,8 +446,8 @@ bsp_http_upload_note_progress (guint64 file_done, gpointer user_data)
   up->sent = file_done;
   /* Progress is for the eye: it waits for the loop to be idle. */
   if (up->progress_source == NULL && now - up->last_post >= BSP_HTTP_PROGRESS_INTERVAL)
-    up->progress_source = bsp_http_upload_post_locked (up, bsp_http_upload_progress_cb,
-                                                       G_PRIORITY_DEFAULT_IDLE);
+    up->progress_source
+        = bsp_http_upload_post_locked (up, bsp_http_upload_progress_cb, G_PRIORITY_DEFAULT_IDLE);
   g_mutex_unlock (&up->lock);
 }
 
@@ -501,8 +499,7 @@ bsp_http_upload_done_cb (gpointer user_data)
 
 /* The multipart body of the POST, as a stream. */
 static GInputStream *
-bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type,
-                      goffset *length)
+bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type, goffset *length)
 {
   BspMultipartStream *body = g_object_new (BSP_TYPE_MULTIPART_STREAM, NULL);
   g_autofree char *uuid = g_uuid_string_random ();
@@ -653,18 +650,16 @@ bsp_http_upload_thread (gpointer data)
 
   g_mutex_lock (&up->lock);
   up->error = error;
-  up->done_source = bsp_http_upload_post_locked (up, bsp_http_upload_done_cb,
-                                                 G_PRIORITY_DEFAULT);
+  up->done_source = bsp_http_upload_post_locked (up, bsp_http_upload_done_cb, G_PRIORITY_DEFAULT);
   g_mutex_unlock (&up->lock);
   bsp_http_upload_unref (up);
   return NULL;
 }
 
 BspHttpUpload *
-bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash,
-                       const char *path, const char *filename, goffset size,
-                       GCancellable *cancellable, BspHttpProgress progress, BspHttpDone done,
-                       gpointer user_data)
+bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash, const char *path,
+                       const char *filename, goffset size, GCancellable *cancellable,
+                       BspHttpProgress progress, BspHttpDone done, gpointer user_data)
 {
   BspHttpUpload *up = g_new0 (BspHttpUpload, 1);
 

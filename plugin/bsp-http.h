@@ -17,11 +17,11 @@ GQuark bsp_http_error_quark (void);
 
 typedef enum
 {
-  BSP_HTTP_ERROR_STATUS,     /* the proxy answered with a non-2xx status */
-  BSP_HTTP_ERROR_SHORT,      /* the body ended before the announced size */
-  BSP_HTTP_ERROR_LONG,       /* more bytes than announced */
-  BSP_HTTP_ERROR_ABORTED,    /* the consumer stopped the download */
-  BSP_HTTP_ERROR_PEER_GONE,  /* 502: the other side went away (PROTOCOL.md §5.1) */
+  BSP_HTTP_ERROR_STATUS,    /* the proxy answered with a non-2xx status */
+  BSP_HTTP_ERROR_SHORT,     /* the body ended before the announced size */
+  BSP_HTTP_ERROR_LONG,      /* more bytes than announced */
+  BSP_HTTP_ERROR_ABORTED,   /* the consumer stopped the download */
+  BSP_HTTP_ERROR_PEER_GONE, /* 502: the other side went away (PROTOCOL.md §5.1) */
   /* The network's own HTTP proxy said no; the message starts with its
    * HOST:PORT, then a space and what it answered. */
   BSP_HTTP_ERROR_PROXY_AUTH,      /* 407 again: it refused the credentials */

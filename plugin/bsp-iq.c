@@ -28,8 +28,8 @@ bsp_iq_send_stanza (PurpleConnection *gc, xmlnode *node)
 }
 
 xmlnode *
-bsp_iq_new (const char *type, const char *to, const char *id, const char *name,
-            const char *xmlns, xmlnode **child)
+bsp_iq_new (const char *type, const char *to, const char *id, const char *name, const char *xmlns,
+            xmlnode **child)
 {
   xmlnode *iq = xmlnode_new ("iq");
   xmlnode *c = NULL;
@@ -124,8 +124,8 @@ bsp_iq_tracker_new (PurpleConnection *gc)
   BspIqTracker *self = g_new0 (BspIqTracker, 1);
 
   self->gc = gc;
-  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         (GDestroyNotify) bsp_iq_pending_free);
+  self->pending
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) bsp_iq_pending_free);
   return self;
 }
 
@@ -225,8 +225,8 @@ bsp_iq_from_matches (BspIqTracker *self, const char *expected, const char *from)
 }
 
 gboolean
-bsp_iq_tracker_dispatch (BspIqTracker *self, const char *type, const char *id,
-                         const char *from, xmlnode *iq)
+bsp_iq_tracker_dispatch (BspIqTracker *self, const char *type, const char *id, const char *from,
+                         xmlnode *iq)
 {
   BspIqPending *pending;
 

@@ -21,8 +21,8 @@ xmlnode *bsp_iq_new (const char *type, const char *to, const char *id, const cha
 
 /* Answers an IQ set/get with an empty result, or an error with @condition. */
 void bsp_iq_send_result (PurpleConnection *gc, const char *to, const char *id);
-void bsp_iq_send_error (PurpleConnection *gc, const char *to, const char *id,
-                        const char *type, const char *condition);
+void bsp_iq_send_error (PurpleConnection *gc, const char *to, const char *id, const char *type,
+                        const char *condition);
 
 /* The first error condition of an IQ error, or NULL. */
 const char *bsp_iq_error_condition (xmlnode *iq);

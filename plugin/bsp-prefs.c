@@ -109,36 +109,40 @@ bsp_prefs_build_frame (gboolean finch, const char *proxy_status)
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_SEND_HTTP, _("Use HTTP through a bs-proxy for sending files"));
-  bsp_prefs_add (&b, _("Sending files"), pref,
-                 _("A bs-proxy is a file transfer proxy of your XMPP server that also speaks "
+  bsp_prefs_add (&b,
+                 _("Sending files"), pref,
+                    _("A bs-proxy is a file transfer proxy of your XMPP server that also speaks "
                    "HTTP, so that files get through firewalls that only let web traffic out. "
                    "Example: at an office that blocks everything but the web, leave this on; "
                    "without a bs-proxy the usual XMPP transfer is used anyway."),
-                 NULL);
+                       NULL);
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_RECV_HTTP, _("Use HTTP through a bs-proxy for receiving files"));
-  bsp_prefs_add (&b, _("Receiving files"), pref,
-                 _("When the sender offers a bs-proxy, the file is downloaded from it over "
+  bsp_prefs_add (&b,
+                 _("Receiving files"), pref,
+                    _("When the sender offers a bs-proxy, the file is downloaded from it over "
                    "HTTP. Example: turn this off to always receive the usual XMPP way (direct "
                    "or SOCKS5)."),
-                 NULL);
+                       NULL);
 
   pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
                                                      _("Additional bs-proxy JID"));
-  bsp_prefs_add (&b, _("Proxy"), pref,
-                 _("A bs-proxy to offer besides the ones your server announces, used at once. "
+  bsp_prefs_add (&b,
+                 _("Proxy"), pref,
+                    _("A bs-proxy to offer besides the ones your server announces, used at once. "
                    "Leave it empty to use only your server's. Example: proxy.example.org"),
-                 proxy_status);
+                       proxy_status);
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_STALL_SECONDS, _("Give up when no data moves for (seconds)"));
   purple_plugin_pref_set_bounds (pref, BSP_STALL_MIN, BSP_STALL_MAX);
-  bsp_prefs_add (&b, _("Stalled transfers"), pref,
-                 _("A transfer over HTTP that moves no data for this long ends, with \"no data "
+  bsp_prefs_add (&b,
+                 _("Stalled transfers"), pref,
+                    _("A transfer over HTTP that moves no data for this long ends, with \"no data "
                    "for N s\" as the reason. Example: 30; raise it on a very slow or flaky "
                    "link."),
-                 NULL);
+                       NULL);
 
   return b.frame;
 }

@@ -16,7 +16,7 @@
 
 typedef struct
 {
-  GCancellable *caller; /* the caller's, which ends everything silently */
+  GCancellable *caller;      /* the caller's, which ends everything silently */
   GCancellable *cancellable; /* ours: the caller's or the timeout */
   gulong caller_handler;
   guint timeout_id;
@@ -71,18 +71,16 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   if (body != NULL)
     {
       guint status = soup_message_get_status (msg);
-      const char *mark = soup_message_headers_get_one (soup_message_get_response_headers (msg),
-                                                       "Bs-Proxy");
+      const char *mark
+          = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Bs-Proxy");
 
       reachable = status == SOUP_STATUS_NO_CONTENT && g_strcmp0 (mark, "1") == 0;
       if (!reachable)
         why = bsp_http_proxy_status_error (msg);
       if (!reachable && why == NULL)
-        why = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-                           "the answer was %u %s, not the bs-proxy's own", status,
-                           soup_message_get_reason_phrase (msg)
-                               ? soup_message_get_reason_phrase (msg)
-                               : "");
+        why = g_error_new (
+            G_IO_ERROR, G_IO_ERROR_FAILED, "the answer was %u %s, not the bs-proxy's own", status,
+            soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "");
       /* Nothing of the body is wanted: closing drops the connection if
        * one came. */
       g_input_stream_close (body, NULL, NULL);
@@ -130,10 +128,9 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
   if (cancellable != NULL)
     {
       probe->caller = g_object_ref (cancellable);
-      probe->caller_handler = g_cancellable_connect (cancellable,
-                                                     G_CALLBACK (bsp_probe_caller_cancelled),
-                                                     g_object_ref (probe->cancellable),
-                                                     g_object_unref);
+      probe->caller_handler
+          = g_cancellable_connect (cancellable, G_CALLBACK (bsp_probe_caller_cancelled),
+                                   g_object_ref (probe->cancellable), g_object_unref);
     }
   probe->timeout_id = g_timeout_add_seconds (BSP_PROBE_TIMEOUT_S, bsp_probe_timeout, probe);
   soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, probe->cancellable, bsp_probe_sent,

@@ -25,7 +25,7 @@
 #include "bsp-log.h"
 #include "bsp-tls.h"
 
-G_DEFINE_QUARK (bsp-tls-error-quark, bsp_tls_error)
+G_DEFINE_QUARK (bsp - tls - error - quark, bsp_tls_error)
 
 #define BSP_TLS_PEER_KEY "bsp-tls-peer"
 #define BSP_TLS_TRUST_KEY "bsp-tls-trust"
@@ -166,12 +166,12 @@ bsp_tls_not_trusted (const BspTlsPeer *peer)
     const char *why;
   } reasons[] = {
     { G_TLS_CERTIFICATE_UNKNOWN_CA, N_("it is not signed by an authority this system trusts") },
-    { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("it is made out for another host") },
-    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("it is not valid yet") },
-    { G_TLS_CERTIFICATE_EXPIRED, N_("it has expired") },
-    { G_TLS_CERTIFICATE_REVOKED, N_("it has been revoked") },
-    { G_TLS_CERTIFICATE_INSECURE, N_("it uses an insecure algorithm") },
-  };
+      { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("it is made out for another host") },
+        { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("it is not valid yet") },
+          { G_TLS_CERTIFICATE_EXPIRED, N_("it has expired") },
+            { G_TLS_CERTIFICATE_REVOKED, N_("it has been revoked") },
+              { G_TLS_CERTIFICATE_INSECURE, N_("it uses an insecure algorithm") },
+            };
   GString *why = g_string_new (NULL);
   GError *error;
 
@@ -182,8 +182,8 @@ bsp_tls_not_trusted (const BspTlsPeer *peer)
   if (why->len == 0)
     g_string_append (why, _("it is not valid"));
   error = g_error_new (BSP_TLS_ERROR, BSP_TLS_ERROR_NOT_TRUSTED,
-                       _("the certificate of %s is not trusted: %s"),
-                       g_uri_get_host (peer->uri), why->str);
+                       _("the certificate of %s is not trusted: %s"), g_uri_get_host (peer->uri),
+                          why->str);
   g_string_free (why, TRUE);
   return error;
 }
@@ -228,7 +228,7 @@ bsp_tls_import (PurpleCertificateScheme *scheme, GTlsCertificate *certificate)
 
 typedef struct
 {
-  gint ref_count;   /* libpurple's verification, and a pending cancel */
+  gint ref_count; /* libpurple's verification, and a pending cancel */
   BspTlsTrust *trust;
   BspTlsPeer *peer; /* a copy */
   GCancellable *cancellable;
@@ -344,8 +344,8 @@ bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellab
   if (cancellable != NULL)
     {
       ask->cancellable = g_object_ref (cancellable);
-      ask->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (bsp_tls_ask_cancelled),
-                                              ask, NULL);
+      ask->cancel_id
+          = g_cancellable_connect (cancellable, G_CALLBACK (bsp_tls_ask_cancelled), ask, NULL);
     }
   bsp_tls_asks = g_list_prepend (bsp_tls_asks, ask);
   /* @ask is also the prompt's handle (libpurple's request handle is the
@@ -369,8 +369,8 @@ bsp_tls_shutdown (void)
   while (bsp_tls_asks != NULL)
     {
       BspTlsAsk *ask = bsp_tls_asks->data;
-      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                      "the plugin was unloaded");
+      g_autoptr (GError) error
+          = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the plugin was unloaded");
 
       bsp_tls_asks = g_list_delete_link (bsp_tls_asks, bsp_tls_asks);
       /* Nothing of ours may run after this: the verdict now, not later. */

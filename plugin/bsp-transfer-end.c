@@ -29,10 +29,8 @@ bsp_transfer_proxy_knows (BspTransfer *t)
     {
     case BSP_STATE_WAIT_ACTIVATED:
     case BSP_STATE_ACTIVATING:
-    case BSP_STATE_TRANSFERRING:
-      return TRUE;
-    default:
-      return FALSE;
+    case BSP_STATE_TRANSFERRING: return TRUE;
+    default: return FALSE;
     }
 }
 
@@ -104,11 +102,11 @@ bsp_transfer_ended_reason (BspTransfer *t, const char *reason, const char *text,
         return g_strdup_printf (_("%s's side failed"), peer);
       if (g_str_equal (what, "lost"))
         return g_strdup_printf (_("the connection between %s and the file transfer proxy broke"),
-                                peer);
+                                   peer);
     }
   else if (g_str_equal (reason, (send ? "sender-lost" : "receiver-lost")) && t->broke_off != NULL)
     return g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
-                            t->broke_off);
+                               t->broke_off);
   else if (g_str_has_prefix (reason, mine) && g_str_equal (reason + strlen (mine), "lost"))
     return g_strdup_printf (_("the link to the file transfer proxy %s broke"), t->proxy);
   else if (g_str_equal (reason, "short") && !send)
@@ -119,14 +117,14 @@ bsp_transfer_ended_reason (BspTransfer *t, const char *reason, const char *text,
     }
   else if (g_str_equal (reason, "refused") && *text != '\0')
     return g_strdup_printf (_("the file transfer proxy %s refused the transfer (%s)"), t->proxy,
-                            text);
+                               text);
   else if (g_str_equal (reason, "timeout"))
     return g_strdup_printf (_("the file transfer proxy %s saw no data move for too long"),
-                            t->proxy);
+                               t->proxy);
   else if (g_str_equal (reason, "expired") && !send)
     return g_strdup (_("the sender never started sending"));
   return g_strdup_printf (_("the file transfer proxy %s ended the transfer (%s)"), t->proxy,
-                          reason);
+                             reason);
 }
 
 void
@@ -138,8 +136,8 @@ bsp_transfer_ended (BspTransfer *t, xmlnode *ended)
   g_autofree char *why = NULL;
   BspCause cause;
 
-  bsp_log_info ("transfer %s with %s: %s says it ended: %s%s%s", t->sid, t->peer, t->proxy,
-                reason, *text ? ": " : "", text);
+  bsp_log_info ("transfer %s with %s: %s says it ended: %s%s%s", t->sid, t->peer, t->proxy, reason,
+                *text ? ": " : "", text);
   /* The proxy knows: no <abort/> back. */
   t->told = TRUE;
   why = bsp_transfer_ended_reason (t, reason, text, &cause);

@@ -55,13 +55,13 @@ struct _BspTransfer
   BspRole role;
   BspState state;
   char *sid;
-  char *peer;          /* full JID, normalised */
+  char *peer; /* full JID, normalised */
   char *sidhash;
-  char *proxy;         /* the bs-proxy in use */
-  char *http_base;     /* where that proxy's URLs must be (NULL: it said nothing) */
-  char *offer_id;      /* send: id of our streamhost offer */
-  GPtrArray *offered;  /* send: streamhost JIDs we offered */
-  xmlnode *consumed;   /* the IQ taken from prpl-jabber, for the fallback */
+  char *proxy;           /* the bs-proxy in use */
+  char *http_base;       /* where that proxy's URLs must be (NULL: it said nothing) */
+  char *offer_id;        /* send: id of our streamhost offer */
+  GPtrArray *offered;    /* send: streamhost JIDs we offered */
+  xmlnode *consumed;     /* the IQ taken from prpl-jabber, for the fallback */
   GPtrArray *candidates; /* recv: bs-proxy candidates from the offer */
   guint candidate;
   guint timer_id;
@@ -69,16 +69,16 @@ struct _BspTransfer
   guint64 watched_bytes; /* the byte count the stall watchdog last saw */
   guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
-  BspHttpUpload *upload; /* send: the POST's worker, while it runs */
+  BspHttpUpload *upload;     /* send: the POST's worker, while it runs */
   BspHttpDownload *download; /* recv: the GET's worker, while it runs */
-  char *broke_off;       /* why the HTTP side broke, while the proxy is asked */
-  char *http_blocked;    /* why a bs-proxy's HTTP side can't be used from here (the
-                          * network's proxy refused it), for the path line */
-  gboolean path_said;    /* the conversation was told which path it takes */
-  gboolean told;         /* the proxy knows the session ended (its <ended/>, our
-                          * <abort/>), or can't be told any more */
-  gboolean writing;      /* recv: inside purple_xfer_write_file () */
-  guint retries;         /* wait-type errors tried again so far */
+  char *broke_off;           /* why the HTTP side broke, while the proxy is asked */
+  char *http_blocked;        /* why a bs-proxy's HTTP side can't be used from here (the
+                              * network's proxy refused it), for the path line */
+  gboolean path_said;        /* the conversation was told which path it takes */
+  gboolean told;             /* the proxy knows the session ended (its <ended/>, our
+                              * <abort/>), or can't be told any more */
+  gboolean writing;          /* recv: inside purple_xfer_write_file () */
+  guint retries;             /* wait-type errors tried again so far */
 };
 
 struct _BspTransfers

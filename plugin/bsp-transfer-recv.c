@@ -62,8 +62,8 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
   g_clear_handle_id (&t->timer_id, g_source_remove);
   if (!bsp_url_check (url, t->http_base, &error))
     {
-      g_autofree char *reason = g_strdup_printf (_("refused the download address from the proxy (%s)"),
-                                                 error->message);
+      g_autofree char *reason = g_strdup_printf (
+          _("refused the download address from the proxy (%s)"), error->message);
       bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
       return;
     }
@@ -101,8 +101,7 @@ static void bsp_transfer_recv_try_next (BspTransfer *t);
 static gboolean bsp_transfer_recv_connect_again (gpointer user_data);
 
 static void
-bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
-                             gpointer user_data)
+bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspTransfer *t = user_data;
   xmlnode *answer, *query, *used;
@@ -123,8 +122,7 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
 
   /* Tell the sender which streamhost we "used": the proxy. */
   answer = bsp_iq_new ("result", xmlnode_get_attrib (t->consumed, "from"),
-                       xmlnode_get_attrib (t->consumed, "id"), "query", BSP_NS_BYTESTREAMS,
-                       &query);
+                       xmlnode_get_attrib (t->consumed, "id"), "query", BSP_NS_BYTESTREAMS, &query);
   xmlnode_set_attrib (query, "sid", t->sid);
   used = xmlnode_new_child (query, "streamhost-used");
   xmlnode_set_attrib (used, "jid", t->proxy);
@@ -133,8 +131,7 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
   g_clear_pointer (&t->consumed, xmlnode_free);
   t->state = BSP_STATE_WAIT_ACTIVATED;
   t->timer_id = g_timeout_add_seconds (BSP_ACTIVATION_WAIT, bsp_transfer_recv_timeout, t);
-  bsp_log_info ("transfer %s from %s: waiting for the sender at %s", t->sid, t->peer,
-                t->proxy);
+  bsp_log_info ("transfer %s from %s: waiting for the sender at %s", t->sid, t->peer, t->proxy);
 }
 
 static void bsp_transfer_recv_connect (BspTransfer *t);
@@ -212,8 +209,8 @@ bsp_transfer_recv_try_next (BspTransfer *t)
 gboolean
 bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xmlnode *query)
 {
-  BspTransfer *t = bsp_transfers_find (self, BSP_ROLE_RECV, xmlnode_get_attrib (query, "sid"),
-                                       from);
+  BspTransfer *t
+      = bsp_transfers_find (self, BSP_ROLE_RECV, xmlnode_get_attrib (query, "sid"), from);
   g_autofree char *peer = NULL;
 
   if (t == NULL || t->state != BSP_STATE_OFFERED)

@@ -56,12 +56,11 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
 static gboolean bsp_transfer_send_activate (gpointer user_data);
 
 static void
-bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
-                             gpointer user_data)
+bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspTransfer *t = user_data;
-  xmlnode *activated = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY)
-                          : NULL;
+  xmlnode *activated
+      = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY) : NULL;
   const char *url = activated ? xmlnode_get_attrib (activated, "url") : NULL;
   g_autoptr (GError) error = NULL;
   const char *path;
@@ -72,10 +71,11 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
     return;
   if (url == NULL)
     {
-      g_autofree char *reason = g_strdup_printf (
-          "the proxy refused HTTP activation (%s)",
-          why ? why : (iq && bsp_iq_error_condition (iq) ? bsp_iq_error_condition (iq)
-                                                         : "no upload URL"));
+      g_autofree char *reason
+          = g_strdup_printf ("the proxy refused HTTP activation (%s)",
+                             why ? why
+                                 : (iq && bsp_iq_error_condition (iq) ? bsp_iq_error_condition (iq)
+                                                                      : "no upload URL"));
       bsp_transfer_fall_back (t, reason);
       return;
     }
@@ -84,8 +84,8 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
   g_clear_pointer (&t->consumed, xmlnode_free);
   if (!bsp_url_check (url, t->http_base, &error))
     {
-      g_autofree char *reason = g_strdup_printf (_("refused the upload address from the proxy (%s)"),
-                                                 error->message);
+      g_autofree char *reason
+          = g_strdup_printf (_("refused the upload address from the proxy (%s)"), error->message);
       bsp_transfer_fail (t, reason, BSP_CAUSE_LOCAL);
       return;
     }
@@ -104,10 +104,10 @@ bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why,
   path = purple_xfer_get_local_filename (t->xfer);
   bsp_transfer_watch_start (t);
   /* @t owns the upload and frees it when it ends: no reference needed. */
-  t->upload = bsp_http_upload_start (t->owner->http, url, t->sidhash, path,
-                                     bsp_transfer_filename (t), purple_xfer_get_size (t->xfer),
-                                     t->cancellable, bsp_transfer_send_progress,
-                                     bsp_transfer_send_done, t);
+  t->upload
+      = bsp_http_upload_start (t->owner->http, url, t->sidhash, path, bsp_transfer_filename (t),
+                               purple_xfer_get_size (t->xfer), t->cancellable,
+                               bsp_transfer_send_progress, bsp_transfer_send_done, t);
 }
 
 /* May this proxy deliver an upload to this receiver? */
@@ -341,8 +341,7 @@ bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
 void
 bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlnode *query)
 {
-  BspTransfer *t = bsp_transfers_find (self, BSP_ROLE_SEND, xmlnode_get_attrib (query, "sid"),
-                                       to);
+  BspTransfer *t = bsp_transfers_find (self, BSP_ROLE_SEND, xmlnode_get_attrib (query, "sid"), to);
   g_autofree char *extra = bsp_prefs_dup_proxy_jid ();
   g_autofree char *extra_norm = extra && *extra ? bsp_jid_normalize (extra) : NULL;
   const BspProxyInfo *info;
@@ -383,7 +382,7 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
     g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
     for (guint i = 0; i < t->offered->len; i++)
       if (g_strcmp0 (t->offered->pdata[i], me) != 0)
-        bsp_discovery_ensure (self->discovery, t->offered->pdata[i],
-                              bsp_transfer_send_check_offer, t);
+        bsp_discovery_ensure (self->discovery, t->offered->pdata[i], bsp_transfer_send_check_offer,
+                              t);
   }
 }

@@ -121,7 +121,6 @@ bsp_transfer_filename (BspTransfer *t)
   return name ? name : "";
 }
 
-
 /* Ends the PurpleXfer for @cause. A local failure shows @reason where
  * libpurple shows its own errors: the error notice (Pidgin's dialog,
  * Finch's window) and the conversation; libpurple's cancel then marks
@@ -134,8 +133,8 @@ static void
 bsp_transfer_say_failure (BspTransfer *t, const char *reason, BspCause cause)
 {
   PurpleXfer *xfer = t->xfer;
-  g_autofree char *msg = g_strdup_printf (_("Transfer of %s failed: %s"),
-                                          bsp_transfer_filename (t), reason);
+  g_autofree char *msg
+      = g_strdup_printf (_("Transfer of %s failed: %s"), bsp_transfer_filename (t), reason);
 
   purple_xfer_conversation_write (xfer, msg, cause == BSP_CAUSE_LOCAL);
   if (cause == BSP_CAUSE_LOCAL)
@@ -185,14 +184,14 @@ bsp_transfer_office_reason (const GError *error, const char *proxy)
   if (error->code == BSP_HTTP_ERROR_PROXY_NEED_AUTH)
     return g_strdup_printf (_("the network's proxy %s asks for a user name and password: "
                               "enter them in the account's proxy settings (%s)"),
-                            office, said ? said : "");
+                               office, said ? said : "");
   if (error->code == BSP_HTTP_ERROR_PROXY_AUTH)
     return g_strdup_printf (_("the network's proxy %s refused the user name and password "
                               "of the proxy settings (%s)"),
-                            office, said ? said : "");
+                               office, said ? said : "");
   return g_strdup_printf (_("the network's proxy %s did not let the transfer through to the "
                             "file transfer proxy %s (%s)"),
-                          office, proxy, said ? said : "");
+                             office, proxy, said ? said : "");
 }
 
 /* What an HTTP error means for the user, and whose end it is. */
@@ -221,7 +220,7 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
     return g_strdup (error->message); /* names the host and why, translated (bsp-tls.c) */
   if (error->domain == G_TLS_ERROR)
     return g_strdup_printf (_("the certificate of the file transfer proxy %s was refused (%s)"),
-                            t->proxy, error->message);
+                               t->proxy, error->message);
   if ((office = bsp_transfer_office_reason (error, t->proxy)) != NULL)
     return office;
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PROXY_FAILED)
@@ -235,15 +234,15 @@ bsp_transfer_http_reason (BspTransfer *t, const GError *error, BspCause *cause)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE)
       || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     return g_strdup_printf (_("could not reach the file transfer proxy %s (%s)"), t->proxy,
-                            error->message);
+                               error->message);
   if (error->domain == BSP_HTTP_ERROR)
     return g_strdup_printf (_("the file transfer proxy %s refused the transfer (%s)"), t->proxy,
-                            error->message);
+                               error->message);
   if (send)
     return g_strdup_printf (_("the upload to the file transfer proxy %s failed (%s)"), t->proxy,
-                            error->message);
+                               error->message);
   return g_strdup_printf (_("the download from the file transfer proxy %s broke off (%s)"),
-                          t->proxy, error->message);
+                             t->proxy, error->message);
 }
 
 /* Ends the transfer on our side with @reason. The proxy learns it first
@@ -289,12 +288,12 @@ bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolea
   else if (t->http_blocked != NULL)
     /* TRANSLATORS: a file's name, then why its bs-proxy's HTTP side can't be used */
     msg = g_strdup_printf (_("%s goes the usual XMPP way, not over HTTP: %s"), name,
-                           t->http_blocked);
+                              t->http_blocked);
   else if (proxy != NULL)
     msg = g_strdup_printf (_("%s goes by SOCKS5 through %s, the usual XMPP way"), name, proxy);
   else
     msg = g_strdup_printf (_("%s goes the usual XMPP way (directly or by SOCKS5), not over HTTP"),
-                           name);
+                              name);
   purple_xfer_conversation_write (t->xfer, msg, FALSE);
 }
 
@@ -369,8 +368,7 @@ bsp_transfer_progress (BspTransfer *t)
 {
   gint64 now = g_get_monotonic_time ();
 
-  if (now - t->last_progress < G_USEC_PER_SEC / 10
-      && purple_xfer_get_bytes_remaining (t->xfer) > 0)
+  if (now - t->last_progress < G_USEC_PER_SEC / 10 && purple_xfer_get_bytes_remaining (t->xfer) > 0)
     return;
   t->last_progress = now;
   purple_xfer_update_progress (t->xfer);
@@ -390,7 +388,7 @@ bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, g
     return;
   if (iq != NULL)
     reason = g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
-                              t->broke_off);
+                                 t->broke_off);
   else
     {
       t->told = TRUE; /* nobody there to tell */
@@ -407,8 +405,8 @@ bsp_transfer_ended_late (gpointer user_data)
   xmlnode *ping;
 
   t->timer_id = 0;
-  bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there",
-                t->sid, t->peer, t->proxy);
+  bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there", t->sid,
+                t->peer, t->proxy);
   ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
   bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
   return G_SOURCE_REMOVE;
@@ -527,8 +525,8 @@ bsp_transfers_free (BspTransfers *self, const char *reason, gboolean by_user)
 }
 
 gboolean
-bsp_transfers_receiving_iq (BspTransfers *self, const char *type, const char *id,
-                            const char *from, xmlnode *iq)
+bsp_transfers_receiving_iq (BspTransfers *self, const char *type, const char *id, const char *from,
+                            xmlnode *iq)
 {
   xmlnode *child;
 

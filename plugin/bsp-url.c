@@ -15,7 +15,7 @@
 
 #include "bsp-url.h"
 
-G_DEFINE_QUARK (bsp-url-error-quark, bsp_url_error)
+G_DEFINE_QUARK (bsp - url - error - quark, bsp_url_error)
 
 static gint
 bsp_url_port (GUri *uri)
@@ -77,15 +77,14 @@ bsp_url_parse (const char *text, const char *what, GError **error)
     encoded = g_uri_parse (text, G_URI_FLAGS_ENCODED, &local);
   if (encoded == NULL)
     {
-      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_INVALID, "the %s is not a valid URL",
-                   what);
+      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_INVALID, "the %s is not a valid URL", what);
       return NULL;
     }
   scheme = g_uri_get_scheme (uri);
   if (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0)
     {
-      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_SCHEME,
-                   "the %s is not an http or https URL", what);
+      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_SCHEME, "the %s is not an http or https URL",
+                   what);
       return NULL;
     }
   if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
@@ -95,8 +94,7 @@ bsp_url_parse (const char *text, const char *what, GError **error)
     }
   if (g_uri_get_userinfo (uri) != NULL)
     {
-      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_INVALID, "the %s carries user info",
-                   what);
+      g_set_error (error, BSP_URL_ERROR, BSP_URL_ERROR_INVALID, "the %s carries user info", what);
       return NULL;
     }
   if (bsp_url_has_dot_segment (bsp_url_path (uri))

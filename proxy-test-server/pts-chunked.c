@@ -14,18 +14,18 @@
 
 #include "pts-chunked.h"
 
-G_DEFINE_QUARK (pts-chunked-error-quark, pts_chunked_error)
+G_DEFINE_QUARK (pts - chunked - error - quark, pts_chunked_error)
 
 typedef enum
 {
-  PTS_CHUNKED_SIZE,      /* in the chunk-size digits */
-  PTS_CHUNKED_EXT,       /* after them, up to the line's end */
-  PTS_CHUNKED_DATA,      /* in chunk-data */
-  PTS_CHUNKED_DATA_CR,   /* expecting the CR after chunk-data */
-  PTS_CHUNKED_DATA_LF,   /* expecting its LF */
-  PTS_CHUNKED_TRAILER,   /* at the start of a trailer line (or the final CRLF) */
+  PTS_CHUNKED_SIZE,    /* in the chunk-size digits */
+  PTS_CHUNKED_EXT,     /* after them, up to the line's end */
+  PTS_CHUNKED_DATA,    /* in chunk-data */
+  PTS_CHUNKED_DATA_CR, /* expecting the CR after chunk-data */
+  PTS_CHUNKED_DATA_LF, /* expecting its LF */
+  PTS_CHUNKED_TRAILER, /* at the start of a trailer line (or the final CRLF) */
   PTS_CHUNKED_TRAILER_LINE,
-  PTS_CHUNKED_FINAL_LF,  /* the CR of the empty line seen */
+  PTS_CHUNKED_FINAL_LF, /* the CR of the empty line seen */
   PTS_CHUNKED_DONE,
   PTS_CHUNKED_FAILED,
 } PtsChunkedState;
@@ -33,11 +33,11 @@ typedef enum
 struct _PtsChunked
 {
   PtsChunkedState state;
-  guint64 size;      /* of the chunk being read: its digits so far, then what is left */
+  guint64 size; /* of the chunk being read: its digits so far, then what is left */
   guint digits;
-  gsize line;        /* bytes of the current chunk-size line */
-  gsize trailers;    /* bytes of trailers so far */
-  gboolean cr;       /* the last byte of the current line was CR */
+  gsize line;     /* bytes of the current chunk-size line */
+  gsize trailers; /* bytes of trailers so far */
+  gboolean cr;    /* the last byte of the current line was CR */
 };
 
 PtsChunked *
@@ -180,8 +180,7 @@ pts_chunked_decode (PtsChunked *self, guint8 *data, gsize len, gsize *used, GErr
         case PTS_CHUNKED_TRAILER:
         case PTS_CHUNKED_TRAILER_LINE:
           if (++self->trailers > PTS_CHUNKED_MAX_TRAILERS)
-            return pts_chunked_fail (self, error, PTS_CHUNKED_ERROR_TOO_LARGE,
-                                     "trailers too long");
+            return pts_chunked_fail (self, error, PTS_CHUNKED_ERROR_TOO_LARGE, "trailers too long");
           if (self->state == PTS_CHUNKED_TRAILER && c == '\r')
             self->state = PTS_CHUNKED_FINAL_LF;
           else if (self->state == PTS_CHUNKED_TRAILER && c == '\n')
@@ -189,8 +188,7 @@ pts_chunked_decode (PtsChunked *self, guint8 *data, gsize len, gsize *used, GErr
           else if (c == '\n')
             self->state = PTS_CHUNKED_TRAILER; /* one trailer line, dropped */
           else if (c == '\0')
-            return pts_chunked_fail (self, error, PTS_CHUNKED_ERROR_MALFORMED,
-                                     "NUL in a trailer");
+            return pts_chunked_fail (self, error, PTS_CHUNKED_ERROR_MALFORMED, "NUL in a trailer");
           else
             self->state = PTS_CHUNKED_TRAILER_LINE;
           break;
@@ -201,8 +199,7 @@ pts_chunked_decode (PtsChunked *self, guint8 *data, gsize len, gsize *used, GErr
           self->state = PTS_CHUNKED_DONE;
           break;
         case PTS_CHUNKED_DONE:
-        case PTS_CHUNKED_FAILED:
-          g_assert_not_reached ();
+        case PTS_CHUNKED_FAILED: g_assert_not_reached ();
         }
       in++;
     }

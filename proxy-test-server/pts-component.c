@@ -98,8 +98,7 @@ pts_component_queue_expire (PtsComponent *self)
   while ((queued = g_queue_peek_head (&self->queue)) != NULL && queued->queued < oldest)
     {
       g_autofree char *why = g_strdup_printf ("it waited %u s for the link to %s:%u",
-                                              PTS_COMPONENT_QUEUE_AGE, self->host,
-                                              self->port);
+                                              PTS_COMPONENT_QUEUE_AGE, self->host, self->port);
       pts_component_log_dropped (queued->stanza, why);
       pts_component_queued_free (g_queue_pop_head (&self->queue));
     }
@@ -238,9 +237,8 @@ pts_component_check_schedule (PtsComponent *self)
   else
     due = self->last_input + period;
   /* A millisecond late rather than early: the check then finds it due. */
-  self->check_id = g_timeout_add (
-      (guint) MAX (0, (due - g_get_monotonic_time ()) / 1000 + 1), pts_component_check,
-      self);
+  self->check_id = g_timeout_add ((guint) MAX (0, (due - g_get_monotonic_time ()) / 1000 + 1),
+                                  pts_component_check, self);
 }
 
 static void
@@ -303,8 +301,7 @@ pts_component_stanza (PtsXmppConn *conn, PtsNode *stanza, gpointer user_data)
       break;
     case PTS_COMPONENT_PING_ANSWER: /* it has done its work above */
     case PTS_COMPONENT_IGNORE:
-    default:
-      break;
+    default: break;
     }
 }
 
@@ -313,8 +310,7 @@ pts_component_closed (PtsXmppConn *conn, const GError *error, gpointer user_data
 {
   PtsComponent *self = user_data;
 
-  g_message ("component connection closed%s%s", error ? ": " : "",
-             error ? error->message : "");
+  g_message ("component connection closed%s%s", error ? ": " : "", error ? error->message : "");
   pts_component_drop_link (self);
 }
 
@@ -363,8 +359,8 @@ static void
 pts_component_connect (PtsComponent *self)
 {
   self->retry_id = 0;
-  g_socket_client_connect_to_host_async (self->client, self->host, self->port,
-                                         self->cancellable, pts_component_connected, self);
+  g_socket_client_connect_to_host_async (self->client, self->host, self->port, self->cancellable,
+                                         pts_component_connected, self);
 }
 
 PtsComponent *
@@ -412,8 +408,8 @@ pts_component_free (PtsComponent *self)
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->check_id, g_source_remove);
   if (self->queue.length > 0)
-    g_message ("%u stanza%s that waited for the link not sent: shutting down",
-               self->queue.length, self->queue.length == 1 ? "" : "s");
+    g_message ("%u stanza%s that waited for the link not sent: shutting down", self->queue.length,
+               self->queue.length == 1 ? "" : "s");
   g_queue_clear_full (&self->queue, (GDestroyNotify) pts_component_queued_free);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);

@@ -16,29 +16,29 @@
 #include "bsp-protocol.h"
 #include "pts-config.h"
 
-G_DEFINE_QUARK (pts-config-error-quark, pts_config_error)
+G_DEFINE_QUARK (pts - config - error - quark, pts_config_error)
 
 typedef enum
 {
   PTS_OPT_STRING,
   PTS_OPT_FILENAME,
-  PTS_OPT_STRV,   /* repeatable on the command line, an array in JSON */
+  PTS_OPT_STRV, /* repeatable on the command line, an array in JSON */
   PTS_OPT_INT,
   PTS_OPT_INT64,
-  PTS_OPT_BOOL,   /* a flag on the command line */
+  PTS_OPT_BOOL, /* a flag on the command line */
 } PtsOptType;
 
 typedef struct
 {
-  const char *name;      /* --name, and the JSON key (unless json_key) */
+  const char *name; /* --name, and the JSON key (unless json_key) */
   char short_name;
   PtsOptType type;
-  gsize offset;          /* of the field in PtsConfig */
-  const char *def;       /* the default as text (NULL: none), shown in --help */
-  gint64 min, max;       /* for numbers */
-  const char *arg;       /* the argument's name in --help */
+  gsize offset;    /* of the field in PtsConfig */
+  const char *def; /* the default as text (NULL: none), shown in --help */
+  gint64 min, max; /* for numbers */
+  const char *arg; /* the argument's name in --help */
   const char *help;
-  const char *json_key;  /* when the JSON key differs from the option */
+  const char *json_key; /* when the JSON key differs from the option */
 } PtsOption;
 
 #define PTS_FIELD(f) offsetof (PtsConfig, f)
@@ -69,8 +69,7 @@ static const PtsOption pts_options[] = {
   { "advertise-host", 0, PTS_OPT_STRING, PTS_FIELD (advertise_host), NULL, 0, 0, "HOST",
     "SOCKS5 host to tell clients when it differs from the bound address (NAT)", NULL },
   { "advertise-port", 0, PTS_OPT_INT, PTS_FIELD (advertise_port), "0", 0, 65535, "PORT",
-    "SOCKS5 port to tell clients when it differs from the bound one (0 = the bound one)",
-    NULL },
+    "SOCKS5 port to tell clients when it differs from the bound one (0 = the bound one)", NULL },
   { "http-base-url", 0, PTS_OPT_STRING, PTS_FIELD (http_base_url), NULL, 0, 0, "URL",
     "Base of the URLs handed to clients when it differs from the bound address", NULL },
   { "tls-cert", 0, PTS_OPT_FILENAME, PTS_FIELD (tls_cert), NULL, 0, 0, "FILE",
@@ -91,14 +90,13 @@ static const PtsOption pts_options[] = {
     "more (default: loopback only)",
     NULL },
   { "component", 0, PTS_OPT_STRING, PTS_FIELD (component), NULL, 0, 0, "HOST:PORT",
-    "Run as an XEP-0114 component of the XMPP server at HOST:PORT instead of embedding one",
-    NULL },
+    "Run as an XEP-0114 component of the XMPP server at HOST:PORT instead of embedding one", NULL },
   { "component-secret", 0, PTS_OPT_STRING, PTS_FIELD (component_secret), NULL, 0, 0, "SECRET",
     "Shared secret of the component connection (visible to local users: prefer "
     "--component-secret-file)",
     NULL },
-  { "component-secret-file", 0, PTS_OPT_FILENAME, PTS_FIELD (component_secret_file), NULL, 0,
-    0, "FILE", "Read the component's shared secret from the first line of FILE", NULL },
+  { "component-secret-file", 0, PTS_OPT_FILENAME, PTS_FIELD (component_secret_file), NULL, 0, 0,
+    "FILE", "Read the component's shared secret from the first line of FILE", NULL },
   { "max-sessions", 0, PTS_OPT_INT, PTS_FIELD (max_sessions), "1024", 1, 1000000, "N",
     "Most bytestream sessions at once, pending or active; more SOCKS5 connections are "
     "refused and <connect> gets resource-constraint",
@@ -117,19 +115,18 @@ static const PtsOption pts_options[] = {
     "Most of those from one IP address (loopback exempt; 0 = no limit)", NULL },
   { "login-timeout", 0, PTS_OPT_INT, PTS_FIELD (login_timeout), "30", 1, 3600, "SECONDS",
     "Seconds a client of the embedded server has to sign in before it is disconnected", NULL },
-  { "http-idle-timeout", 0, PTS_OPT_INT, PTS_FIELD (http_idle_timeout), "60", 1, 86400,
-    "SECONDS", "Seconds an HTTP connection may send or take nothing before it is closed",
-    NULL },
-  { "activation-timeout", 0, PTS_OPT_INT, PTS_FIELD (activation_timeout), "60", 1, 86400,
-    "SECONDS", "Seconds a session may wait for activation", NULL },
+  { "http-idle-timeout", 0, PTS_OPT_INT, PTS_FIELD (http_idle_timeout), "60", 1, 86400, "SECONDS",
+    "Seconds an HTTP connection may send or take nothing before it is closed", NULL },
+  { "activation-timeout", 0, PTS_OPT_INT, PTS_FIELD (activation_timeout), "60", 1, 86400, "SECONDS",
+    "Seconds a session may wait for activation", NULL },
   { "idle-timeout", 0, PTS_OPT_INT, PTS_FIELD (idle_timeout), "300", 1, 86400, "SECONDS",
     "Seconds an active transfer may move no byte before it is cut", NULL },
   { "progress-interval", 0, PTS_OPT_INT, PTS_FIELD (progress_interval_ms), "5000", 10, 3600000,
     "MS", "Milliseconds between <progress/> pushes to HTTP receivers", NULL },
   { "buffer-size", 0, PTS_OPT_INT, PTS_FIELD (buffer_size), "262144", 4096, 64 * 1024 * 1024,
     "BYTES", "Relay buffer per transfer in bytes", NULL },
-  { "max-stanza", 0, PTS_OPT_INT, PTS_FIELD (max_stanza), "262144", 4096, 16 * 1024 * 1024,
-    "BYTES", "Largest XMPP stanza accepted in bytes", NULL },
+  { "max-stanza", 0, PTS_OPT_INT, PTS_FIELD (max_stanza), "262144", 4096, 16 * 1024 * 1024, "BYTES",
+    "Largest XMPP stanza accepted in bytes", NULL },
   { "keepalive", 0, PTS_OPT_INT, PTS_FIELD (keepalive), "60", 0, 86400, "SECONDS",
     "Seconds between whitespace keepalives to idle clients, 0 = never", NULL },
   { "verbose", 'v', PTS_OPT_BOOL, PTS_FIELD (verbose), NULL, 0, 0, NULL,
@@ -150,9 +147,9 @@ pts_option_set_number (PtsConfig *config, const PtsOption *opt, gint64 value, GE
 {
   if (value < opt->min || value > opt->max)
     {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be between %" G_GINT64_FORMAT
-                   " and %" G_GINT64_FORMAT,
-                   opt->name, opt->min, opt->max);
+      g_set_error (error, PTS_CONFIG_ERROR, 0,
+                   "\"%s\" must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, opt->name,
+                   opt->min, opt->max);
       return FALSE;
     }
   if (opt->type == PTS_OPT_INT64)
@@ -264,16 +261,14 @@ pts_option_from_json (PtsConfig *config, const PtsOption *opt, JsonNode *node, G
         for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
           {
             JsonNode *item = json_array_get_element (array, i);
-            if (!JSON_NODE_HOLDS_VALUE (item)
-                || json_node_get_value_type (item) != G_TYPE_STRING)
+            if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING)
               array = NULL;
             else
               g_strv_builder_add (builder, json_node_get_string (item));
           }
         if (array == NULL)
           {
-            g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an array of strings",
-                         key);
+            g_set_error (error, PTS_CONFIG_ERROR, 0, "\"%s\" must be an array of strings", key);
             return FALSE;
           }
         values = g_strv_builder_end (builder);
@@ -388,12 +383,17 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
   g_autoptr (GOptionContext) context = NULL;
   gboolean ok = FALSE, version = FALSE;
 
-  entries[0] = (GOptionEntry){ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+  entries[0] = (GOptionEntry){ "config",
+                               'c',
+                               0,
+                               G_OPTION_ARG_FILENAME,
+                               &config_path,
                                "Read settings from a JSON file (keys as the long options); "
                                "the command line wins",
                                "FILE" };
-  entries[1] = (GOptionEntry){ "version", 0, 0, G_OPTION_ARG_NONE, &version,
-                               "Print the version and exit", NULL };
+  entries[1]
+      = (GOptionEntry){ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
+                        NULL };
   for (gsize i = 0; i < n; i++)
     {
       const PtsOption *opt = &pts_options[i];
@@ -406,8 +406,9 @@ pts_config_parse_args (PtsConfig *config, int *argc, char ***argv, GError **erro
         slots[i].number = PTS_UNSET_INT;
       else if (opt->type == PTS_OPT_INT64)
         slots[i].number64 = PTS_UNSET_INT64;
-      entries[i + 2] = (GOptionEntry){ opt->name, opt->short_name, 0, pts_option_arg (opt->type),
-                                       &slots[i], text, opt->arg };
+      entries[i + 2]
+          = (GOptionEntry){ opt->name, opt->short_name, 0, pts_option_arg (opt->type), &slots[i],
+                            text,      opt->arg };
     }
 
   context = g_option_context_new ("- XEP-0065 bytestreams proxy with the bs-proxy HTTP extension");
@@ -493,8 +494,7 @@ pts_config_status_mask (const char *text, GError **error)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an address: %s", text);
         return NULL;
       }
-    return g_inet_address_mask_new (address, g_inet_address_get_native_size (address) * 8,
-                                    error);
+    return g_inet_address_mask_new (address, g_inet_address_get_native_size (address) * 8, error);
   }
 }
 
@@ -533,8 +533,8 @@ pts_config_read_user_file (PtsConfig *config, GError **error)
         continue;
       if (strchr (line, ':') == NULL)
         {
-          g_set_error (error, PTS_CONFIG_ERROR, 0,
-                       "%s, line %u: wants NAME:PASSWORD", config->user_file, i + 1);
+          g_set_error (error, PTS_CONFIG_ERROR, 0, "%s, line %u: wants NAME:PASSWORD",
+                       config->user_file, i + 1);
           return FALSE;
         }
       g_strv_builder_add (builder, line);
@@ -553,8 +553,7 @@ pts_config_read_secret_file (PtsConfig *config, GError **error)
 
   if (!g_file_get_contents (config->component_secret_file, &text, NULL, &local_error))
     {
-      g_set_error (error, PTS_CONFIG_ERROR, 0, "--component-secret-file: %s",
-                   local_error->message);
+      g_set_error (error, PTS_CONFIG_ERROR, 0, "--component-secret-file: %s", local_error->message);
       return FALSE;
     }
   if ((nl = strpbrk (text, "\r\n")) != NULL)
@@ -645,8 +644,7 @@ pts_config_finish (PtsConfig *config, GError **error)
         }
       if (config->component_secret == NULL)
         {
-          g_set_error_literal (error, PTS_CONFIG_ERROR, 0,
-                               "--component needs --component-secret");
+          g_set_error_literal (error, PTS_CONFIG_ERROR, 0, "--component needs --component-secret");
           return FALSE;
         }
     }

@@ -11,43 +11,43 @@ G_BEGIN_DECLS
 typedef struct
 {
   char *domain;
-  char **users;         /* "name:password" */
-  char *user_file;      /* more of them, one a line */
+  char **users;    /* "name:password" */
+  char *user_file; /* more of them, one a line */
   char *listen;
   int c2s_port;
   int socks5_port;
-  int http_port;        /* -1 = HTTP side disabled */
+  int http_port; /* -1 = HTTP side disabled */
   char *proxy_jid;
   char *advertise_host;
   int advertise_port;
   char *http_base_url;
-  char *tls_cert;       /* PEM, chain allowed: the HTTP side is HTTPS */
+  char *tls_cert; /* PEM, chain allowed: the HTTP side is HTTPS */
   char *tls_key;
-  char **acl_domains;   /* domains allowed to use the proxy; NULL = the local one */
-  gboolean acl_open;    /* anyone may use the proxy */
-  char **status_allow;  /* who else may read /status: addresses or ADDR/PREFIX */
+  char **acl_domains;      /* domains allowed to use the proxy; NULL = the local one */
+  gboolean acl_open;       /* anyone may use the proxy */
+  char **status_allow;     /* who else may read /status: addresses or ADDR/PREFIX */
   GPtrArray *status_masks; /* status_allow parsed (GInetAddressMask), by pts_config_finish */
 
-  char *component;      /* "host:port" = component mode */
+  char *component; /* "host:port" = component mode */
   char *component_secret;
   char *component_secret_file;
 
-  int max_sessions;     /* pending + active, global */
-  int max_transfers;    /* active, global */
+  int max_sessions;  /* pending + active, global */
+  int max_transfers; /* active, global */
   int max_per_initiator;
-  gint64 max_file_size; /* bytes, 0 = unlimited */
+  gint64 max_file_size;   /* bytes, 0 = unlimited */
   int activation_timeout; /* seconds */
   int idle_timeout;       /* seconds */
   int progress_interval_ms;
-  int buffer_size;        /* relay buffer per transfer, bytes */
-  int max_stanza;         /* bytes */
-  int keepalive;          /* seconds between whitespace keepalives, 0 = off */
-  int login_timeout;      /* seconds for a c2s client to sign in */
-  int http_idle_timeout;  /* seconds an HTTP connection may do nothing */
-  int max_connections;    /* per listener */
-  int max_per_address;    /* per listener and remote address, 0 = no limit */
+  int buffer_size;       /* relay buffer per transfer, bytes */
+  int max_stanza;        /* bytes */
+  int keepalive;         /* seconds between whitespace keepalives, 0 = off */
+  int login_timeout;     /* seconds for a c2s client to sign in */
+  int http_idle_timeout; /* seconds an HTTP connection may do nothing */
+  int max_connections;   /* per listener */
+  int max_per_address;   /* per listener and remote address, 0 = no limit */
   gboolean verbose;
-  gboolean version;       /* --version: print it and exit */
+  gboolean version; /* --version: print it and exit */
 } PtsConfig;
 
 #define PTS_CONFIG_ERROR (pts_config_error_quark ())

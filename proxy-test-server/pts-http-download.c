@@ -38,11 +38,11 @@ typedef struct
   SoupServerMessage *msg;
   gboolean headers_set;
   gsize outstanding; /* bytes of the relay's buffer libsoup is writing */
-  gint64 size;        /* announced in Content-Length, or -1 */
+  gint64 size;       /* announced in Content-Length, or -1 */
   guint64 written;
   gboolean completed; /* the body's end is queued */
   gboolean finished;
-  gboolean used;      /* a GET was attached once */
+  gboolean used; /* a GET was attached once */
 } PtsHttpDownload;
 
 static char *

@@ -80,7 +80,8 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
             digits = g_ascii_isdigit (value[k]);
           if (!digits || ++lengths > 1)
             {
-              *why = digits ? "more than one Content-Length" : "a Content-Length that is not a number";
+              *why = digits ? "more than one Content-Length"
+                            : "a Content-Length that is not a number";
               return 400;
             }
         }
@@ -90,7 +91,8 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
                            || (value_len == 8 && g_ascii_strncasecmp (value, "identity", 8) == 0);
           if (!known || ++codings > 1)
             {
-              *why = known ? "more than one Transfer-Encoding" : "a Transfer-Encoding other than chunked";
+              *why = known ? "more than one Transfer-Encoding"
+                           : "a Transfer-Encoding other than chunked";
               return 501;
             }
         }
@@ -101,8 +103,7 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
 /* ---- the input stream ---------------------------------------------------- */
 
 #define PTS_TYPE_HTTP_GUARD_INPUT (pts_http_guard_input_get_type ())
-G_DECLARE_FINAL_TYPE (PtsHttpGuardInput, pts_http_guard_input, PTS, HTTP_GUARD_INPUT,
-                      GInputStream)
+G_DECLARE_FINAL_TYPE (PtsHttpGuardInput, pts_http_guard_input, PTS, HTTP_GUARD_INPUT, GInputStream)
 
 struct _PtsHttpGuardInput
 {
@@ -123,8 +124,7 @@ G_DEFINE_TYPE_WITH_CODE (PtsHttpGuardInput, pts_http_guard_input, G_TYPE_INPUT_S
  * answer written and @error set, when they complete a head that must not
  * reach libsoup. */
 static gboolean
-pts_http_guard_input_scan (PtsHttpGuardInput *self, const void *buffer, gssize n,
-                           GError **error)
+pts_http_guard_input_scan (PtsHttpGuardInput *self, const void *buffer, gssize n, GError **error)
 {
   const char *why = NULL;
   guint status;
@@ -189,8 +189,8 @@ pts_http_guard_input_read_nonblocking (GPollableInputStream *stream, void *buffe
 
   if (!pts_http_guard_input_check_refused (self, error))
     return -1;
-  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base), buffer,
-                                                count, NULL, error);
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base), buffer, count,
+                                                NULL, error);
   return pts_http_guard_input_scan (self, buffer, n, error) ? n : -1;
 }
 
@@ -207,8 +207,8 @@ static GSource *
 pts_http_guard_input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
   PtsHttpGuardInput *self = PTS_HTTP_GUARD_INPUT (stream);
-  g_autoptr (GSource) base = g_pollable_input_stream_create_source (
-      G_POLLABLE_INPUT_STREAM (self->base), NULL);
+  g_autoptr (GSource) base
+      = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
 
   return g_pollable_source_new_full (stream, base, cancellable);
 }

@@ -37,8 +37,8 @@ struct _PtsHttpRequest
   GCancellable *cancellable;
   PtsRequestState state;
 
-  gint64 remaining;      /* Content-Length bytes left, or -1 when chunked */
-  PtsChunked *chunked;   /* the decoder of a chunked body */
+  gint64 remaining;    /* Content-Length bytes left, or -1 when chunked */
+  PtsChunked *chunked; /* the decoder of a chunked body */
   gboolean body_done;
 
   GSource *source;
@@ -266,8 +266,7 @@ pts_http_request_write_answer (PtsHttpRequest *self)
 }
 
 void
-pts_http_request_answer (PtsHttpRequest *self, guint status, const char *text,
-                         gboolean read_rest)
+pts_http_request_answer (PtsHttpRequest *self, guint status, const char *text, gboolean read_rest)
 {
   gint64 left = pts_http_request_remaining (self);
 
@@ -280,14 +279,12 @@ pts_http_request_answer (PtsHttpRequest *self, guint status, const char *text,
                                   "Connection: close\r\n"
                                   "\r\n"
                                   "%s\n",
-                                  status, soup_status_get_phrase (status), strlen (text) + 1,
-                                  text);
+                                  status, soup_status_get_phrase (status), strlen (text) + 1, text);
   if (read_rest && !self->body_done && left <= PTS_REQUEST_DRAIN_MAX)
     {
       self->state = PTS_REQUEST_DRAINING;
       pts_http_request_set_source (self, G_SOURCE_FUNC (pts_http_request_drain));
-      self->timer_id = g_timeout_add (PTS_REQUEST_LINGER_MS, pts_http_request_linger_timeout,
-                                      self);
+      self->timer_id = g_timeout_add (PTS_REQUEST_LINGER_MS, pts_http_request_linger_timeout, self);
       return;
     }
   pts_http_request_write_answer (self);

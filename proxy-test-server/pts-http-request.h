@@ -45,8 +45,7 @@ gssize pts_http_request_read (PtsHttpRequest *request, guint8 *buf, gsize max, G
 /* Body bytes not read yet, or -1 when unknown (chunked). */
 gint64 pts_http_request_remaining (PtsHttpRequest *request);
 /* Calls @func once the body can be read (again); one watch at a time. */
-void pts_http_request_watch (PtsHttpRequest *request, PtsHttpRequestFunc func,
-                             gpointer user_data);
+void pts_http_request_watch (PtsHttpRequest *request, PtsHttpRequestFunc func, gpointer user_data);
 void pts_http_request_unwatch (PtsHttpRequest *request);
 
 /* Answers @status with @text and ends the request: the caller lets go of

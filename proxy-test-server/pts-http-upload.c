@@ -65,7 +65,7 @@ typedef struct
   PtsEndpoint parent;
   char *sidhash;
   gint64 max_size;
-  gboolean finished;    /* the relay ended */
+  gboolean finished; /* the relay ended */
 
   /* The request being read, and what its body showed so far. */
   PtsHttpRequest *request;
@@ -75,10 +75,10 @@ typedef struct
   PtsUploadPart part;
   GString *sidhash_value;
   gboolean sidhash_ok;
-  gboolean file_seen;   /* the FILE part began: the session is this request's now */
+  gboolean file_seen; /* the FILE part began: the session is this request's now */
   gboolean file_done;
-  gint64 total;         /* expected file size, or -1 */
-  gint64 declared;      /* the FILE part's own Content-Length, or -1 */
+  gint64 total;    /* expected file size, or -1 */
+  gint64 declared; /* the FILE part's own Content-Length, or -1 */
   guint64 file_bytes;
   GByteArray *overflow; /* file bytes the relay had no room for */
   guint8 *buf;
@@ -160,8 +160,7 @@ pts_http_upload_part_data (gpointer user_data, const guint8 *data, gsize len, GE
 
   switch (self->part)
     {
-    case PTS_UPLOAD_PART_OTHER:
-      return TRUE;
+    case PTS_UPLOAD_PART_OTHER: return TRUE;
     case PTS_UPLOAD_PART_SIDHASH:
       if (self->sidhash_value->len + len > 256)
         {
@@ -171,8 +170,7 @@ pts_http_upload_part_data (gpointer user_data, const guint8 *data, gsize len, GE
         }
       g_string_append_len (self->sidhash_value, (const char *) data, len);
       return TRUE;
-    case PTS_UPLOAD_PART_FILE:
-      break;
+    case PTS_UPLOAD_PART_FILE: break;
     }
 
   self->file_bytes += len;
@@ -270,8 +268,8 @@ pts_http_upload_request_failed (PtsHttpUpload *self, GError *error)
   if (error->domain != PTS_RELAY_ERROR)
     {
       /* Bad framing (multipart, chunked) is bad input, as counted. */
-      g_autoptr (GError) bad = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
-                                                    error->message);
+      g_autoptr (GError) bad
+          = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT, error->message);
       pts_relay_fail (self->parent.relay, bad);
       return;
     }
@@ -297,8 +295,7 @@ pts_http_upload_pump (PtsHttpUpload *self)
           pts_http_request_unwatch (self->request);
           return;
         }
-      n = pts_http_request_read (self->request, self->buf, MIN (space, PTS_UPLOAD_BLOCK),
-                                 &error);
+      n = pts_http_request_read (self->request, self->buf, MIN (space, PTS_UPLOAD_BLOCK), &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           g_error_free (error);
@@ -371,10 +368,9 @@ pts_http_upload_check (PtsEndpoint *ep, const char *boundary, gint64 content_len
     return SOUP_STATUS_BAD_REQUEST;
   if (self->max_size > 0 && content_length > self->max_size + PTS_UPLOAD_FRAMING_MAX)
     {
-      g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_TOO_LARGE, "the upload is larger than %" G_GINT64_FORMAT
-          " bytes",
-          self->max_size);
+      g_autoptr (GError) error
+          = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TOO_LARGE,
+                         "the upload is larger than %" G_GINT64_FORMAT " bytes", self->max_size);
       pts_relay_fail (self->parent.relay, error);
       return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
     }

@@ -54,7 +54,7 @@ typedef struct
   PtsHttp *http;
   SoupServerMessage *msg;
   char *token;
-  char *boundary;       /* NULL: not multipart/form-data */
+  char *boundary;        /* NULL: not multipart/form-data */
   gint64 content_length; /* -1: chunked */
   gboolean expect_continue;
   guint idle_id;
@@ -206,12 +206,12 @@ pts_http_upload_head (PtsHttp *self, SoupServerMessage *msg, const char *token)
   takeover->token = g_strdup (token);
   if (type != NULL && g_ascii_strcasecmp (type, "multipart/form-data") == 0)
     takeover->boundary = g_strdup (boundary);
-  takeover->content_length =
-      soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
-          ? soup_message_headers_get_content_length (headers)
-          : -1;
-  takeover->expect_continue =
-      (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0;
+  takeover->content_length
+      = soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+            ? soup_message_headers_get_content_length (headers)
+            : -1;
+  takeover->expect_continue
+      = (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0;
   soup_server_message_pause (msg);
   takeover->idle_id = g_idle_add (pts_http_take_over, takeover);
   self->takeovers = g_list_prepend (self->takeovers, takeover);
@@ -220,8 +220,8 @@ pts_http_upload_head (PtsHttp *self, SoupServerMessage *msg, const char *token)
 /* ---- routes ------------------------------------------------------------------------ */
 
 static void
-pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path,
-                GHashTable *query, gpointer user_data)
+pts_http_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                gpointer user_data)
 {
   PtsHttp *self = user_data;
   const char *method = soup_server_message_get_method (msg);
@@ -259,8 +259,8 @@ pts_http_status_page (PtsHttp *self, SoupServerMessage *msg)
   json_generator_set_pretty (generator, TRUE);
   json = json_generator_to_data (generator, &len);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Cache-Control", "no-store");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
+                                "no-store");
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, json, len);
 }
 
@@ -276,8 +276,8 @@ pts_http_may_read_status (PtsHttp *self, SoupServerMessage *msg)
 }
 
 static void
-pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
-                  GHashTable *query, gpointer user_data)
+pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                  gpointer user_data)
 {
   PtsHttp *self = user_data;
   const char *method = soup_server_message_get_method (msg);
@@ -290,8 +290,7 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
     {
       pts_http_plain (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "only GET here");
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                    "GET");
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET");
       return;
     }
   if (strcmp (path, "/") == 0)
@@ -346,13 +345,12 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
   if (local == NULL || remote == NULL)
     return; /* reset before we took it: nothing to serve */
   /* Small answers and pushes must not wait for delayed ACKs. */
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   if (self->certificate != NULL)
     {
       /* HTTPS: the handshake happens on libsoup's first read. */
-      g_autoptr (GIOStream) tls = g_tls_server_connection_new (G_IO_STREAM (conn),
-                                                               self->certificate, &error);
+      g_autoptr (GIOStream) tls
+          = g_tls_server_connection_new (G_IO_STREAM (conn), self->certificate, &error);
       if (tls == NULL)
         {
           g_message ("HTTPS: %s", error->message);
@@ -386,8 +384,7 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
   self->config = config;
   self->proxy = proxy;
   self->requests = g_hash_table_new (NULL, NULL);
-  self->server = soup_server_new ("server-header", "proxy-test-server/" PACKAGE_VERSION " ",
-                                  NULL);
+  self->server = soup_server_new ("server-header", "proxy-test-server/" PACKAGE_VERSION " ", NULL);
   {
     PtsListenerConfig listener = {
       "HTTP",
@@ -401,8 +398,7 @@ pts_http_new (const PtsConfig *config, PtsProxy *proxy)
     };
     self->listener = pts_listener_new (&listener, pts_http_accepted, self);
   }
-  g_signal_connect (self->server, "request-started", G_CALLBACK (pts_http_request_started),
-                    NULL);
+  g_signal_connect (self->server, "request-started", G_CALLBACK (pts_http_request_started), NULL);
   soup_server_add_early_handler (self->server, "/", pts_http_early, self, NULL);
   soup_server_add_handler (self->server, "/", pts_http_handler, self, NULL);
   return self;

@@ -72,7 +72,7 @@ pts_client_stream_start (PtsXmppConn *conn, const PtsNode *root, gpointer user_d
                                 -1);
       else
         pts_xmpp_conn_send_raw (
-          conn,
+            conn,
             "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
             "<mechanism>PLAIN</mechanism></mechanisms></stream:features>",
             -1);
@@ -141,9 +141,8 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
   if (pts_client_needs_tls (client))
     {
       /* No password crosses the network in clear when TLS is on offer. */
-      pts_xmpp_conn_send_raw (client->conn,
-                              "<failure xmlns='" PTS_NS_SASL "'><encryption-required/></failure>",
-                              -1);
+      pts_xmpp_conn_send_raw (
+          client->conn, "<failure xmlns='" PTS_NS_SASL "'><encryption-required/></failure>", -1);
       pts_xmpp_conn_close (client->conn, "policy-violation", "STARTTLS first");
       return;
     }
@@ -162,8 +161,8 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
       && (text == NULL || *text == '\0' || g_str_equal (text, "=")))
     {
       /* No initial response: ask for it with an empty challenge. */
-      pts_xmpp_conn_send_raw (client->conn,
-                              "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", -1);
+      pts_xmpp_conn_send_raw (client->conn, "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+                              -1);
       return;
     }
   wait = pts_auth_throttle_wait (self->throttle, client->address, g_get_monotonic_time ());
@@ -171,8 +170,8 @@ pts_client_auth (PtsClient *client, PtsNode *auth)
     {
       /* Held back, unchecked, until this address's turn comes. */
       client->pending_auth = g_strdup (text != NULL ? text : "");
-      client->auth_timer = g_timeout_add ((guint) (wait / 1000) + 1, pts_client_auth_resume,
-                                          client);
+      client->auth_timer
+          = g_timeout_add ((guint) (wait / 1000) + 1, pts_client_auth_resume, client);
       return;
     }
   pts_client_auth_check (client, text != NULL ? text : "");
@@ -187,8 +186,7 @@ pts_client_auth_check (PtsClient *client, const char *text)
 
   switch (pts_auth_plain (text, self->accounts, self->config->domain, &node, &shown))
     {
-    case PTS_AUTH_OK:
-      break;
+    case PTS_AUTH_OK: break;
     case PTS_AUTH_MALFORMED:
       pts_auth_throttle_failed (self->throttle, client->address, g_get_monotonic_time ());
       pts_client_sasl_failure (client, "malformed-request");
@@ -203,8 +201,7 @@ pts_client_auth_check (PtsClient *client, const char *text)
   client->user = g_steal_pointer (&node);
   client->bare = g_strdup_printf ("%s@%s", client->user, self->config->domain);
   client->state = PTS_CLIENT_AUTHENTICATED;
-  pts_xmpp_conn_send_raw (client->conn, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-                          -1);
+  pts_xmpp_conn_send_raw (client->conn, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", -1);
   pts_xmpp_conn_restart (client->conn);
 }
 
@@ -264,8 +261,8 @@ gboolean
 pts_client_login_timeout (gpointer user_data)
 {
   PtsClient *client = user_data;
-  g_autofree char *text = g_strdup_printf ("sign in within %d s",
-                                           client->hub->config->login_timeout);
+  g_autofree char *text
+      = g_strdup_printf ("sign in within %d s", client->hub->config->login_timeout);
 
   client->login_timer = 0;
   g_message ("a client from %s did not sign in within %d s", client->address,
@@ -273,4 +270,3 @@ pts_client_login_timeout (gpointer user_data)
   pts_xmpp_conn_close (client->conn, "connection-timeout", text);
   return G_SOURCE_REMOVE;
 }
-

@@ -44,20 +44,19 @@ typedef struct
   GInetAddress *inet; /* the same, for the proxy (pts_proxy_set_peer_lookup) */
   char *pending_auth; /* a login held back by the slowdown */
   guint auth_timer;
-  guint login_timer;  /* until it is bound */
-  gboolean starttls;  /* asked for TLS (it may still be under way) */
+  guint login_timer; /* until it is bound */
+  gboolean starttls; /* asked for TLS (it may still be under way) */
 } PtsClient;
-
 
 struct _PtsHub
 {
   const PtsConfig *config;
   PtsProxy *proxy;
   PtsListener *listener;
-  GHashTable *accounts; /* node → password */
-  GList *clients;       /* PtsClient */
-  GHashTable *bound;    /* full JID → PtsClient */
-  PtsAuthThrottle *throttle; /* failed logins by address (PROTOCOL.md §8.5) */
+  GHashTable *accounts;         /* node → password */
+  GList *clients;               /* PtsClient */
+  GHashTable *bound;            /* full JID → PtsClient */
+  PtsAuthThrottle *throttle;    /* failed logins by address (PROTOCOL.md §8.5) */
   GTlsCertificate *certificate; /* --tls-cert: STARTTLS required before SASL */
 };
 

@@ -187,13 +187,13 @@ pts_hub_disco_info (PtsHub *self, PtsClient *client, PtsNode *iq, const char *to
   PtsNode *reply = pts_stanza_iq_result (iq);
   PtsNode *q = pts_node_add_child (reply, "query", BSP_NS_DISCO_INFO);
   PtsNode *identity = pts_node_add_child (q, "identity", NULL);
-  const char *features_server[] = { BSP_NS_DISCO_INFO, BSP_NS_DISCO_ITEMS, PTS_NS_PING,
-                                    PTS_NS_ROSTER, PTS_NS_VCARD, PTS_NS_VERSION, NULL };
+  const char *features_server[]
+      = { BSP_NS_DISCO_INFO, BSP_NS_DISCO_ITEMS, PTS_NS_PING, PTS_NS_ROSTER,
+          PTS_NS_VCARD,      PTS_NS_VERSION,     NULL };
   const char *features_account[] = { BSP_NS_DISCO_INFO, BSP_NS_DISCO_ITEMS, NULL };
   const char *const *features = to_bare ? features_account : features_server;
 
-  pts_node_set_attr (q, "node", pts_node_get_attr (pts_node_get_child (iq, "query", NULL),
-                                                    "node"));
+  pts_node_set_attr (q, "node", pts_node_get_attr (pts_node_get_child (iq, "query", NULL), "node"));
   if (to_bare != NULL)
     {
       pts_node_set_attr (identity, "category", "account");
@@ -461,8 +461,7 @@ pts_client_closed (PtsXmppConn *conn, const GError *error, gpointer user_data)
       pts_hub_broadcast_presence (self, client, gone);
     }
   if (client->full != NULL)
-    g_message ("%s signed off%s%s", client->full, error ? ": " : "",
-               error ? error->message : "");
+    g_message ("%s signed off%s%s", client->full, error ? ": " : "", error ? error->message : "");
   else if (client->starttls && error != NULL)
     g_message ("a client from %s: %s", client->address, error->message);
   pts_client_free (client);
@@ -486,8 +485,8 @@ pts_hub_incoming (GSocketConnection *conn, gpointer user_data)
 
     if (G_IS_INET_SOCKET_ADDRESS (remote))
       {
-        client->inet = g_object_ref (
-            g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+        client->inet
+            = g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
         client->address = g_inet_address_to_string (client->inet);
       }
     else
@@ -495,13 +494,12 @@ pts_hub_incoming (GSocketConnection *conn, gpointer user_data)
   }
   /* Replies go out as several small writes: without this, Nagle holds each
    * one until the client's delayed ACK (40 ms on Linux). */
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   client->conn = pts_xmpp_conn_new (G_IO_STREAM (conn), &pts_client_callbacks, client,
                                     self->config->max_stanza);
   self->clients = g_list_prepend (self->clients, client);
-  client->login_timer = g_timeout_add_seconds (self->config->login_timeout,
-                                               pts_client_login_timeout, client);
+  client->login_timer
+      = g_timeout_add_seconds (self->config->login_timeout, pts_client_login_timeout, client);
   pts_xmpp_conn_start (client->conn);
 }
 
@@ -528,8 +526,7 @@ pts_hub_new (const PtsConfig *config, PtsProxy *proxy)
   for (char **u = config->users; u != NULL && *u != NULL; u++)
     {
       const char *colon = strchr (*u, ':');
-      g_hash_table_replace (self->accounts, g_utf8_strdown (*u, colon - *u),
-                            g_strdup (colon + 1));
+      g_hash_table_replace (self->accounts, g_utf8_strdown (*u, colon - *u), g_strdup (colon + 1));
     }
   {
     PtsListenerConfig listener = {
@@ -569,7 +566,6 @@ pts_hub_listen (PtsHub *self, const char *address, guint16 port, GError **error)
     }
   return pts_listener_listen (self->listener, address, port, error);
 }
-
 
 void
 pts_hub_free (PtsHub *self)

@@ -31,9 +31,9 @@ struct _PtsListener
   GSocket *socket;
   GSource *source;
   guint backoff_id;
-  gboolean exhausted;     /* out of descriptors: said once, until it recovers */
-  GHashTable *open;       /* GSocketConnection * (weak) → PtsListenerEntry */
-  GHashTable *by_peer;    /* "address:port" → GSocketConnection * (weak), the newest */
+  gboolean exhausted;      /* out of descriptors: said once, until it recovers */
+  GHashTable *open;        /* GSocketConnection * (weak) → PtsListenerEntry */
+  GHashTable *by_peer;     /* "address:port" → GSocketConnection * (weak), the newest */
   GHashTable *per_address; /* address string → count */
   gint64 last_refusal_log;
   guint refused_since_log;
@@ -83,8 +83,7 @@ pts_listener_closed (gpointer data, GObject *where_the_object_was)
   PtsListenerEntry *entry = NULL;
   guint count;
 
-  if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL,
-                                    (gpointer *) &entry))
+  if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL, (gpointer *) &entry))
     return;
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, entry->address));
   if (count <= 1)
@@ -106,15 +105,13 @@ pts_listener_refuse (PtsListener *self, GSocket *socket, const char *address, co
 
   /* A few bytes into a fresh socket buffer: they never block. */
   if (self->refusal != NULL)
-    g_socket_send_with_blocking (socket, self->refusal, strlen (self->refusal), FALSE, NULL,
-                                 NULL);
+    g_socket_send_with_blocking (socket, self->refusal, strlen (self->refusal), FALSE, NULL, NULL);
   g_socket_close (socket, NULL);
   self->refused_since_log++;
   if (now - self->last_refusal_log >= (gint64) PTS_LISTENER_LOG_INTERVAL_S * G_USEC_PER_SEC)
     {
       g_message ("%s: refused %u connection%s (%s, the last from %s)", self->name,
-                 self->refused_since_log, self->refused_since_log == 1 ? "" : "s", why,
-                 address);
+                 self->refused_since_log, self->refused_since_log == 1 ? "" : "s", why, address);
       self->refused_since_log = 0;
       self->last_refusal_log = now;
     }
@@ -171,8 +168,7 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
       entry->peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
       g_hash_table_replace (self->by_peer, g_strdup (entry->peer), conn);
     }
-  g_hash_table_insert (self->per_address, g_steal_pointer (&address),
-                       GUINT_TO_POINTER (count + 1));
+  g_hash_table_insert (self->per_address, g_steal_pointer (&address), GUINT_TO_POINTER (count + 1));
   g_hash_table_insert (self->open, conn, entry);
   g_object_weak_ref (G_OBJECT (conn), pts_listener_closed, self);
   self->accepted (conn, self->user_data);
@@ -205,8 +201,8 @@ pts_listener_ready (GSocket *listening, GIOCondition condition, gpointer user_da
           /* The connection waits in the backlog; spinning on it would
            * only burn the CPU and flood the log. */
           if (!self->exhausted)
-            g_message ("%s: %s; not accepting for a while (%u connections open here)",
-                       self->name, error->message, g_hash_table_size (self->open));
+            g_message ("%s: %s; not accepting for a while (%u connections open here)", self->name,
+                       error->message, g_hash_table_size (self->open));
           self->exhausted = TRUE;
           pts_listener_unwatch (self);
           self->backoff_id = g_timeout_add (PTS_LISTENER_BACKOFF_MS, pts_listener_resume, self);

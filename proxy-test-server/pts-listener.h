@@ -17,12 +17,12 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  const char *name;       /* "c2s", "SOCKS5", "HTTP": for the log */
-  guint max_connections;  /* open at once through this listener; 0 = no limit */
-  guint max_per_address;  /* of those, from one IP address; 0 = no limit */
+  const char *name;         /* "c2s", "SOCKS5", "HTTP": for the log */
+  guint max_connections;    /* open at once through this listener; 0 = no limit */
+  guint max_per_address;    /* of those, from one IP address; 0 = no limit */
   gboolean exempt_loopback; /* loopback is this host (a TLS front, a test): no per-address limit */
-  guint idle_timeout;     /* seconds: the socket's I/O timeout (0 = none) */
-  const char *refusal;    /* written to a refused connection before the close, or NULL */
+  guint idle_timeout;       /* seconds: the socket's I/O timeout (0 = none) */
+  const char *refusal;      /* written to a refused connection before the close, or NULL */
 } PtsListenerConfig;
 
 typedef struct _PtsListener PtsListener;

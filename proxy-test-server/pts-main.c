@@ -197,16 +197,12 @@ main (int argc, char **argv)
   proxy = pts_proxy_new (config);
 
   socks5 = pts_socks5_server_new (proxy, PTS_SOCKS5_HANDSHAKE_TIMEOUT,
-                                  (guint) config->max_connections,
-                                  (guint) config->max_per_address);
-  app.socks5_port = pts_socks5_server_listen (socks5, config->listen, config->socks5_port,
-                                              &error);
+                                  (guint) config->max_connections, (guint) config->max_per_address);
+  app.socks5_port = pts_socks5_server_listen (socks5, config->listen, config->socks5_port, &error);
   if (app.socks5_port == 0)
     goto fail;
-  pts_proxy_set_streamhost (proxy, config->advertise_host ? config->advertise_host
-                                                          : config->listen,
-                            config->advertise_port ? config->advertise_port
-                                                   : app.socks5_port);
+  pts_proxy_set_streamhost (proxy, config->advertise_host ? config->advertise_host : config->listen,
+                            config->advertise_port ? config->advertise_port : app.socks5_port);
 
   if (config->http_port >= 0)
     {

@@ -9,17 +9,17 @@
 
 #include "pts-multipart.h"
 
-G_DEFINE_QUARK (pts-multipart-error-quark, pts_multipart_error)
+G_DEFINE_QUARK (pts - multipart - error - quark, pts_multipart_error)
 
 #define PTS_MULTIPART_MAX_HEADERS (16 * 1024)
 #define PTS_MULTIPART_MAX_BOUNDARY 70
 
 typedef enum
 {
-  PTS_MP_PREAMBLE,       /* discarding until the first delimiter */
-  PTS_MP_AFTER_DELIM,    /* "--" (close), or padding and a line end */
-  PTS_MP_AFTER_DASH,     /* saw one '-' after a delimiter */
-  PTS_MP_AFTER_CR,       /* saw CR after a delimiter */
+  PTS_MP_PREAMBLE,    /* discarding until the first delimiter */
+  PTS_MP_AFTER_DELIM, /* "--" (close), or padding and a line end */
+  PTS_MP_AFTER_DASH,  /* saw one '-' after a delimiter */
+  PTS_MP_AFTER_CR,    /* saw CR after a delimiter */
   PTS_MP_HEADERS,
   PTS_MP_BODY,
   PTS_MP_EPILOGUE,
@@ -41,8 +41,7 @@ struct _PtsMultipart
 };
 
 PtsMultipart *
-pts_multipart_new (const char *boundary, const PtsMultipartCallbacks *callbacks,
-                   gpointer user_data)
+pts_multipart_new (const char *boundary, const PtsMultipartCallbacks *callbacks, gpointer user_data)
 {
   PtsMultipart *self;
   gsize blen = boundary ? strlen (boundary) : 0;
@@ -87,8 +86,7 @@ pts_multipart_trailer_length (PtsMultipart *self)
 }
 
 static gboolean
-pts_multipart_fail (PtsMultipart *self, GError **error, PtsMultipartError code,
-                    const char *message)
+pts_multipart_fail (PtsMultipart *self, GError **error, PtsMultipartError code, const char *message)
 {
   self->state = PTS_MP_FAILED;
   g_set_error_literal (error, PTS_MULTIPART_ERROR, code, message);
@@ -211,8 +209,7 @@ pts_multipart_parse_headers (PtsMultipart *self, GError **error)
 
   /* soup_headers_parse() would read only up to a NUL. */
   if (memchr (self->headers->str, '\0', self->headers->len) != NULL)
-    return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED,
-                               "NUL in part headers");
+    return pts_multipart_fail (self, error, PTS_MULTIPART_ERROR_MALFORMED, "NUL in part headers");
   /* soup_headers_parse() skips a first (request or status) line, and takes
    * LF as the line end with CR as trailing space, so bare-LF parts work. */
   raw = g_strconcat ("\r\n", self->headers->str, NULL);

@@ -17,9 +17,9 @@ GQuark pts_multipart_error_quark (void);
 
 typedef enum
 {
-  PTS_MULTIPART_ERROR_MALFORMED,  /* bad framing or part headers */
-  PTS_MULTIPART_ERROR_TOO_LARGE,  /* part headers over the limit */
-  PTS_MULTIPART_ERROR_TRUNCATED,  /* the body ended before the closing delimiter */
+  PTS_MULTIPART_ERROR_MALFORMED, /* bad framing or part headers */
+  PTS_MULTIPART_ERROR_TOO_LARGE, /* part headers over the limit */
+  PTS_MULTIPART_ERROR_TRUNCATED, /* the body ended before the closing delimiter */
 } PtsMultipartError;
 
 typedef struct
@@ -48,8 +48,7 @@ PtsMultipart *pts_multipart_new (const char *boundary, const PtsMultipartCallbac
 void pts_multipart_free (PtsMultipart *parser);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsMultipart, pts_multipart_free)
 
-gboolean pts_multipart_feed (PtsMultipart *parser, const guint8 *data, gsize len,
-                             GError **error);
+gboolean pts_multipart_feed (PtsMultipart *parser, const guint8 *data, gsize len, GError **error);
 /* The body ended: FALSE with TRUNCATED unless the closing delimiter was seen. */
 gboolean pts_multipart_finish (PtsMultipart *parser, GError **error);
 gboolean pts_multipart_is_done (PtsMultipart *parser);

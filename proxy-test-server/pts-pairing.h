@@ -37,7 +37,7 @@ typedef enum
  * SOCKS5 (@want_initiator), the receiver likewise (@want_target); the
  * other is -1. */
 PtsPairingResult pts_pairing_choose (const PtsPairingCandidate *candidates, guint n,
-                                     gboolean want_initiator, gboolean want_target,
-                                     int *initiator, int *target);
+                                     gboolean want_initiator, gboolean want_target, int *initiator,
+                                     int *target);
 
 G_END_DECLS

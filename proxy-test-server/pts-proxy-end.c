@@ -132,8 +132,7 @@ pts_proxy_session_failed (PtsProxySession *ps, const GError *error)
   if (ps->aborted_by != PTS_PARTY_NONE)
     {
       g_autofree char *why = pts_proxy_abort_reason (ps->aborted_by, ps->abort_kind);
-      pts_proxy_tell (self, session->hash, initiator, target, ps->aborted_by, why,
-                      ps->abort_text);
+      pts_proxy_tell (self, session->hash, initiator, target, ps->aborted_by, why, ps->abort_text);
       return;
     }
   if (g_error_matches (error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE))
@@ -165,8 +164,7 @@ pts_proxy_session_failed (PtsProxySession *ps, const GError *error)
   if (text != NULL || g_str_equal (reason, "timeout"))
     {
       /* Nothing a party could add: told at once. */
-      pts_proxy_tell (self, ending->hash, initiator, target, PTS_PARTY_NONE, reason,
-                      ending->text);
+      pts_proxy_tell (self, ending->hash, initiator, target, PTS_PARTY_NONE, reason, ending->text);
       pts_proxy_ending_free (ending);
       return;
     }
@@ -278,11 +276,12 @@ pts_proxy_abort (PtsProxy *self, const PtsNode *iq, const PtsNode *abort)
   if (ps->relay != NULL)
     {
       /* The relay ends (asynchronously) and its end tells the other party. */
-      g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR,
-          party == PTS_PARTY_INITIATOR ? PTS_RELAY_ERROR_SENDER_GONE : PTS_RELAY_ERROR_RECEIVER_GONE,
-          "the %s ended the transfer (%s)", party == PTS_PARTY_INITIATOR ? "sender" : "receiver",
-          kind);
+      g_autoptr (GError) error
+          = g_error_new (PTS_RELAY_ERROR,
+                         party == PTS_PARTY_INITIATOR ? PTS_RELAY_ERROR_SENDER_GONE
+                                                      : PTS_RELAY_ERROR_RECEIVER_GONE,
+                         "the %s ended the transfer (%s)",
+                         party == PTS_PARTY_INITIATOR ? "sender" : "receiver", kind);
       if (ps->aborted_by == PTS_PARTY_NONE)
         {
           ps->aborted_by = party;

@@ -29,12 +29,12 @@ struct _PtsProxySession
   PtsSession *session;
   GPtrArray *candidates; /* PtsCandidate, in arrival order, until activation */
   PtsRelay *relay;
-  guint timer_id;        /* activation timeout, then idle check */
+  guint timer_id; /* activation timeout, then idle check */
   guint progress_id;
   guint64 progress_last;
-  PtsParty aborted_by;   /* the party whose <abort/> ended it, if one did */
-  char *abort_kind;      /* "cancelled" or "failed" */
-  char *abort_text;      /* cleaned, bounded */
+  PtsParty aborted_by; /* the party whose <abort/> ended it, if one did */
+  char *abort_kind;    /* "cancelled" or "failed" */
+  char *abort_text;    /* cleaned, bounded */
 };
 
 struct _PtsProxy
@@ -44,12 +44,12 @@ struct _PtsProxy
   gpointer send_data;
   char *host;
   guint16 port;
-  char *http_base;        /* NULL = HTTP side disabled */
+  char *http_base; /* NULL = HTTP side disabled */
   PtsSessionTable *table;
-  PtsProxyPeerFunc peer;  /* where a full JID's XMPP connection comes from */
+  PtsProxyPeerFunc peer; /* where a full JID's XMPP connection comes from */
   gpointer peer_data;
   guint next_id;
-  GHashTable *endings;    /* SIDHASH → PtsProxyEnding: lost, waiting for an <abort/> */
+  GHashTable *endings; /* SIDHASH → PtsProxyEnding: lost, waiting for an <abort/> */
 };
 
 /* pts-proxy.c */
@@ -64,8 +64,8 @@ PtsProxySession *pts_proxy_new_session (PtsProxy *proxy, const char *hash, const
 /* Picks the SOCKS5 connections of the parties that come by SOCKS5 and
  * hands them out (references); the others stay as candidates. */
 PtsPairingResult pts_proxy_pair (PtsProxy *proxy, PtsProxySession *ps, const char *initiator,
-                                 const char *target, gboolean want_initiator,
-                                 gboolean want_target, GSocketConnection **initiator_conn,
+                                 const char *target, gboolean want_initiator, gboolean want_target,
+                                 GSocketConnection **initiator_conn,
                                  GSocketConnection **target_conn);
 /* The relay of an activated session: timers, progress pushes to an HTTP
  * target. @socks5_source: the sender comes by SOCKS5 (no file headers). */

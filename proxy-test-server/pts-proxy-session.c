@@ -63,7 +63,6 @@ pts_proxy_session_free (PtsProxySession *ps)
   g_free (ps);
 }
 
-
 /* ---- sessions ------------------------------------------------------------- */
 
 static gboolean
@@ -88,9 +87,9 @@ pts_session_idle_check (gpointer user_data)
   if (idle < (gint64) ps->proxy->config->idle_timeout * G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;
   {
-    g_autoptr (GError) error = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TIMEOUT,
-                                            "no data moved for %d s",
-                                            ps->proxy->config->idle_timeout);
+    g_autoptr (GError) error
+        = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TIMEOUT, "no data moved for %d s",
+                       ps->proxy->config->idle_timeout);
     ps->timer_id = 0;
     pts_relay_fail (ps->relay, error);
   }
@@ -110,8 +109,8 @@ pts_session_relay_done (PtsRelay *relay, const GError *error, gpointer user_data
                session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0);
   else
     {
-      g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash,
-                 bytes, error->message);
+      g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash, bytes,
+                 error->message);
       pts_proxy_session_failed (ps, error);
     }
   pts_session_table_end (ps->proxy->table, session,
@@ -152,8 +151,7 @@ PtsProxySession *
 pts_proxy_new_session (PtsProxy *self, const char *hash, const char **why)
 {
   g_autoptr (GError) error = NULL;
-  PtsSession *session = pts_session_table_add (self->table, hash, g_get_monotonic_time (),
-                                               &error);
+  PtsSession *session = pts_session_table_add (self->table, hash, g_get_monotonic_time (), &error);
   PtsProxySession *ps;
 
   if (session == NULL)
@@ -181,10 +179,10 @@ pts_session_add_candidate (PtsProxySession *ps, GSocketConnection *conn)
   candidate->ps = ps;
   candidate->conn = g_object_ref (conn);
   if (G_IS_INET_SOCKET_ADDRESS (remote))
-    candidate->address = g_object_ref (
-        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  candidate->watch = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_candidate_parked_cb,
-                                    candidate);
+    candidate->address
+        = g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  candidate->watch
+      = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, pts_candidate_parked_cb, candidate);
   g_ptr_array_add (ps->candidates, candidate);
 }
 
@@ -300,7 +298,6 @@ pts_session_progress (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-
 /* Where @jid's XMPP connection comes from, when the proxy can know. */
 static GInetAddress *
 pts_proxy_peer_address (PtsProxy *self, const char *jid)
@@ -325,10 +322,10 @@ pts_proxy_pair (PtsProxy *self, PtsProxySession *ps, const char *initiator, cons
       PtsCandidate *candidate = ps->candidates->pdata[k];
       if (candidate->address != NULL)
         {
-          c[k].near_initiator = near_initiator != NULL
-                                && g_inet_address_equal (candidate->address, near_initiator);
-          c[k].near_target = near_target != NULL
-                             && g_inet_address_equal (candidate->address, near_target);
+          c[k].near_initiator
+              = near_initiator != NULL && g_inet_address_equal (candidate->address, near_initiator);
+          c[k].near_target
+              = near_target != NULL && g_inet_address_equal (candidate->address, near_target);
         }
     }
   result = pts_pairing_choose (c, n, want_initiator, want_target, &i, &t);
@@ -340,7 +337,6 @@ pts_proxy_pair (PtsProxy *self, PtsProxySession *ps, const char *initiator, cons
     *target_conn = g_steal_pointer (&((PtsCandidate *) ps->candidates->pdata[t])->conn);
   return PTS_PAIRING_OK;
 }
-
 
 /* ---- status ------------------------------------------------------------------- */
 
@@ -386,24 +382,21 @@ pts_proxy_describe_session (PtsSession *session, JsonBuilder *builder, gpointer 
     }
 }
 
-
 void
 pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndpoint *sink,
                                gboolean socks5_source)
 {
   PtsProxy *self = ps->proxy;
 
-  ps->relay = pts_relay_new (self->config->buffer_size, source, sink, pts_session_relay_done,
-                             ps);
+  ps->relay = pts_relay_new (self->config->buffer_size, source, sink, pts_session_relay_done, ps);
   /* The size the receiver expects: the download's Content-Length, and a
    * sender that gives fewer or more bytes fails the transfer. */
   pts_relay_expect_size (ps->relay, ps->session->expected_size);
   if (socks5_source)
     pts_relay_set_file_info (ps->relay, -1, NULL); /* a SOCKS5 stream has no headers */
-  ps->timer_id = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4),
-                                        pts_session_idle_check, ps);
+  ps->timer_id
+      = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4), pts_session_idle_check, ps);
   if (ps->session->http_target)
-    ps->progress_id = g_timeout_add (self->config->progress_interval_ms, pts_session_progress,
-                                     ps);
+    ps->progress_id = g_timeout_add (self->config->progress_interval_ms, pts_session_progress, ps);
   pts_relay_start (ps->relay);
 }

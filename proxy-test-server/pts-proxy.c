@@ -99,8 +99,7 @@ pts_proxy_send (PtsProxy *self, PtsNode *stanza)
 }
 
 void
-pts_proxy_reply_error (PtsProxy *self, const PtsNode *iq, const char *condition,
-                       const char *text)
+pts_proxy_reply_error (PtsProxy *self, const PtsNode *iq, const char *condition, const char *text)
 {
   g_debug ("%s from %s: %s%s%s", pts_node_get_attr (iq, "id"), pts_node_get_attr (iq, "from"),
            condition, text ? ": " : "", text ? text : "");
@@ -153,8 +152,7 @@ pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
       pts_proxy_form_field (x, "http-base", NULL, base);
       if (self->config->max_file_size > 0)
         {
-          g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                  self->config->max_file_size);
+          g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT, self->config->max_file_size);
           pts_proxy_form_field (x, "max-file-size", NULL, max);
         }
     }
@@ -347,8 +345,7 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   switch (pts_proxy_pair (self, ps, from, target, !http_initiator, !session->http_target,
                           &initiator_conn, &target_conn))
     {
-    case PTS_PAIRING_OK:
-      break;
+    case PTS_PAIRING_OK: break;
     case PTS_PAIRING_MISSING:
       pts_proxy_reply_error (self, iq, "not-allowed", "only one party is connected");
       return;

@@ -8,7 +8,7 @@
 
 #include "pts-relay.h"
 
-G_DEFINE_QUARK (pts-relay-error-quark, pts_relay_error)
+G_DEFINE_QUARK (pts - relay - error - quark, pts_relay_error)
 
 const char *
 pts_relay_error_reason (const GError *error)
@@ -93,10 +93,10 @@ pts_relay_set_file_info (PtsRelay *self, gint64 size, const char *name)
 {
   if (self->expected >= 0 && size >= 0 && size != self->expected)
     {
-      g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
-          "the file has %" G_GINT64_FORMAT " bytes; the receiver expects %" G_GINT64_FORMAT, size,
-          self->expected);
+      g_autoptr (GError) error = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+                                              "the file has %" G_GINT64_FORMAT
+                                              " bytes; the receiver expects %" G_GINT64_FORMAT,
+                                              size, self->expected);
       pts_relay_end (self, error);
       return;
     }
@@ -143,8 +143,7 @@ pts_relay_free (PtsRelay *self)
   g_clear_handle_id (&self->end_idle_id, g_source_remove);
   if (!self->ended)
     {
-      g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR,
-                                                      PTS_RELAY_ERROR_CANCELLED,
+      g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_CANCELLED,
                                                       "the proxy is shutting down");
       self->ended = TRUE;
       pts_relay_stop_endpoints (self, error);
@@ -227,9 +226,9 @@ pts_relay_commit (PtsRelay *self, gsize n)
     return; /* past the expected size: dropped, the end is decided */
   if (self->sink_finished)
     {
-      g_autoptr (GError) error = g_error_new_literal (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE,
-          "the receiver finished before the sender did");
+      g_autoptr (GError) error
+          = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE,
+                                 "the receiver finished before the sender did");
       pts_relay_end (self, error);
       return;
     }
@@ -290,10 +289,10 @@ pts_relay_source_done (PtsRelay *self)
   if (self->expected >= 0 && self->bytes_in < (guint64) self->expected)
     {
       /* A stream that ends short is a failure, never a complete file. */
-      g_autoptr (GError) error = g_error_new (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_SHORT,
-          "the sender stopped after %" G_GUINT64_FORMAT " of %" G_GINT64_FORMAT " bytes",
-          self->bytes_in, self->expected);
+      g_autoptr (GError) error = g_error_new (PTS_RELAY_ERROR, PTS_RELAY_ERROR_SHORT,
+                                              "the sender stopped after %" G_GUINT64_FORMAT
+                                              " of %" G_GINT64_FORMAT " bytes",
+                                              self->bytes_in, self->expected);
       pts_relay_end (self, error);
       return;
     }

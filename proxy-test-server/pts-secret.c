@@ -24,8 +24,7 @@ pts_secret_fill (guint8 *buf, gsize len)
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        g_error ("getrandom failed (%s): refusing to make a guessable token",
-                 g_strerror (errno));
+        g_error ("getrandom failed (%s): refusing to make a guessable token", g_strerror (errno));
       done += (gsize) n;
     }
 }

@@ -13,13 +13,13 @@
  * in a log, far too few to stand in for it. */
 #define PTS_STATUS_HASH_PREFIX 8
 
-G_DEFINE_QUARK (pts-session-error-quark, pts_session_error)
+G_DEFINE_QUARK (pts - session - error - quark, pts_session_error)
 
 /* What the table keeps of a session beside the public part. */
 typedef struct
 {
   PtsSession pub;
-  char *upload_key;   /* SHA-256 of the capability tokens, never the tokens */
+  char *upload_key; /* SHA-256 of the capability tokens, never the tokens */
   char *download_key;
 } PtsSessionPrivate;
 
@@ -35,7 +35,7 @@ struct _PtsSessionTable
   guint64 done;
   guint64 failed;
   guint64 bytes;
-  GHashTable *failures;  /* reason → count */
+  GHashTable *failures; /* reason → count */
 };
 
 static void
@@ -99,8 +99,7 @@ pts_session_table_add (PtsSessionTable *self, const char *hash, gint64 now, GErr
   g_return_val_if_fail (!g_hash_table_contains (self->sessions, hash), NULL);
   if (g_hash_table_size (self->sessions) >= self->limits.max_sessions)
     {
-      g_set_error_literal (error, PTS_SESSION_ERROR, PTS_SESSION_ERROR_LIMIT,
-                           "too many sessions");
+      g_set_error_literal (error, PTS_SESSION_ERROR, PTS_SESSION_ERROR_LIMIT, "too many sessions");
       return NULL;
     }
   session = g_new0 (PtsSessionPrivate, 1);
@@ -113,8 +112,7 @@ pts_session_table_add (PtsSessionTable *self, const char *hash, gint64 now, GErr
 }
 
 gboolean
-pts_session_table_may_activate (PtsSessionTable *self, const char *initiator_bare,
-                                GError **error)
+pts_session_table_may_activate (PtsSessionTable *self, const char *initiator_bare, GError **error)
 {
   GHashTableIter iter;
   PtsSession *session;
@@ -122,8 +120,7 @@ pts_session_table_may_activate (PtsSessionTable *self, const char *initiator_bar
 
   if (self->active >= self->limits.max_transfers)
     {
-      g_set_error_literal (error, PTS_SESSION_ERROR, PTS_SESSION_ERROR_LIMIT,
-                           "too many transfers");
+      g_set_error_literal (error, PTS_SESSION_ERROR, PTS_SESSION_ERROR_LIMIT, "too many transfers");
       return FALSE;
     }
   g_hash_table_iter_init (&iter, self->sessions);
@@ -167,9 +164,9 @@ pts_session_table_activate (PtsSessionTable *self, PtsSession *pub, const char *
   pub->state = PTS_SESSION_ACTIVE;
   pub->activated = now;
   self->active++;
-  *upload_token = http_initiator ? pts_session_table_new_token (self->uploads, session,
-                                                                &session->upload_key)
-                                 : NULL;
+  *upload_token = http_initiator
+                      ? pts_session_table_new_token (self->uploads, session, &session->upload_key)
+                      : NULL;
   *download_token = pub->http_target ? pts_session_table_new_token (self->downloads, session,
                                                                     &session->download_key)
                                      : NULL;
@@ -211,8 +208,7 @@ pts_session_table_unlink (PtsSessionTable *self, PtsSessionPrivate *session)
 }
 
 void
-pts_session_table_end (PtsSessionTable *self, PtsSession *pub, const char *failure,
-                       guint64 bytes)
+pts_session_table_end (PtsSessionTable *self, PtsSession *pub, const char *failure, guint64 bytes)
 {
   PtsSessionPrivate *session = (PtsSessionPrivate *) pub;
 
@@ -269,8 +265,8 @@ pts_session_table_build_status (PtsSessionTable *self, JsonBuilder *builder, gin
       json_builder_set_member_name (builder, "sidhash_prefix");
       json_builder_add_string_value (builder, prefix);
       json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, session->state == PTS_SESSION_ACTIVE ? "active"
-                                                                                   : "pending");
+      json_builder_add_string_value (builder,
+                                     session->state == PTS_SESSION_ACTIVE ? "active" : "pending");
       json_builder_set_member_name (builder, "age_s");
       json_builder_add_double_value (builder, (now - session->created) / (double) G_USEC_PER_SEC);
       if (describe != NULL)

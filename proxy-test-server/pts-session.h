@@ -25,14 +25,14 @@ typedef struct
 {
   char *hash;
   PtsSessionState state;
-  char *initiator;       /* full JIDs, normalised, once known */
+  char *initiator; /* full JIDs, normalised, once known */
   char *target;
-  char *initiator_bare;  /* once active: for the per-sender limit */
-  gboolean http_target;  /* the target sent <connect/> and downloads over HTTP */
-  gint64 expected_size;  /* the size the target announced, or -1 */
-  gint64 created;        /* monotonic µs */
+  char *initiator_bare; /* once active: for the per-sender limit */
+  gboolean http_target; /* the target sent <connect/> and downloads over HTTP */
+  gint64 expected_size; /* the size the target announced, or -1 */
+  gint64 created;       /* monotonic µs */
   gint64 activated;
-  gpointer glue;         /* the proxy's: connections, relay, timers */
+  gpointer glue; /* the proxy's: connections, relay, timers */
 } PtsSession;
 
 typedef struct
@@ -53,8 +53,7 @@ typedef enum
 typedef struct _PtsSessionTable PtsSessionTable;
 
 /* @free_glue frees a session's glue when the session goes. */
-PtsSessionTable *pts_session_table_new (const PtsSessionLimits *limits,
-                                        GDestroyNotify free_glue);
+PtsSessionTable *pts_session_table_new (const PtsSessionLimits *limits, GDestroyNotify free_glue);
 void pts_session_table_free (PtsSessionTable *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsSessionTable, pts_session_table_free)
 
@@ -72,10 +71,9 @@ gboolean pts_session_table_may_activate (PtsSessionTable *table, const char *ini
  * For each side on HTTP it gets a capability token (PROTOCOL.md §8.1),
  * returned in *@upload_token / *@download_token (else NULL); the table
  * keeps only their keys. */
-void pts_session_table_activate (PtsSessionTable *table, PtsSession *session,
-                                 const char *initiator, const char *target,
-                                 gboolean http_initiator, gint64 now, char **upload_token,
-                                 char **download_token);
+void pts_session_table_activate (PtsSessionTable *table, PtsSession *session, const char *initiator,
+                                 const char *target, gboolean http_initiator, gint64 now,
+                                 char **upload_token, char **download_token);
 /* The active session that @token opens, or NULL. */
 PtsSession *pts_session_table_find_upload (PtsSessionTable *table, const char *token);
 PtsSession *pts_session_table_find_download (PtsSessionTable *table, const char *token);

@@ -30,8 +30,8 @@ typedef enum
 {
   PTS_HS_GREETING_HEAD, /* VER NMETHODS */
   PTS_HS_GREETING_METHODS,
-  PTS_HS_REQUEST_HEAD,  /* VER CMD RSV ATYP LEN */
-  PTS_HS_REQUEST_ADDR,  /* ADDR PORT */
+  PTS_HS_REQUEST_HEAD, /* VER CMD RSV ATYP LEN */
+  PTS_HS_REQUEST_ADDR, /* ADDR PORT */
   PTS_HS_REPLYING,
 } PtsHandshakeStep;
 
@@ -103,8 +103,8 @@ pts_socks5_handshake_reply (PtsSocks5Handshake *hs, const guint8 *data, gsize le
   memcpy (hs->reply, data, len);
   hs->reply_len = len;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (hs->conn)),
-                                   hs->reply, hs->reply_len, G_PRIORITY_DEFAULT,
-                                   hs->cancellable, pts_socks5_handshake_replied, hs);
+                                   hs->reply, hs->reply_len, G_PRIORITY_DEFAULT, hs->cancellable,
+                                   pts_socks5_handshake_replied, hs);
 }
 
 static void
@@ -161,8 +161,8 @@ pts_socks5_handshake_process (PtsSocks5Handshake *hs)
         char hash[41];
         guint16 port = 0;
         guint8 rep;
-        PtsSocks5Status status = pts_socks5_parse_request (hs->buf, hs->have, &consumed, hash,
-                                                           &port, &rep, &why);
+        PtsSocks5Status status
+            = pts_socks5_parse_request (hs->buf, hs->have, &consumed, hash, &port, &rep, &why);
         guint8 reply[7 + 40];
         gsize len;
 
@@ -189,8 +189,7 @@ pts_socks5_handshake_process (PtsSocks5Handshake *hs)
         pts_socks5_handshake_reply (hs, reply, len);
         return;
       }
-    case PTS_HS_REPLYING:
-      break;
+    case PTS_HS_REPLYING: break;
     }
   g_assert_not_reached ();
 }
@@ -252,8 +251,7 @@ pts_socks5_server_incoming (GSocketConnection *conn, gpointer user_data)
   hs->conn = g_object_ref (conn);
   hs->cancellable = g_cancellable_new ();
   hs->timer_id = g_timeout_add_seconds (self->timeout, pts_socks5_handshake_timeout, hs);
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->handshakes = g_list_prepend (self->handshakes, hs);
   pts_socks5_handshake_next (hs, 2);
 }
@@ -273,8 +271,7 @@ pts_socks5_server_new (PtsProxy *proxy, guint handshake_timeout, guint max_conne
 }
 
 guint16
-pts_socks5_server_listen (PtsSocks5Server *self, const char *address, guint16 port,
-                          GError **error)
+pts_socks5_server_listen (PtsSocks5Server *self, const char *address, guint16 port, GError **error)
 {
   return pts_listener_listen (self->listener, address, port, error);
 }

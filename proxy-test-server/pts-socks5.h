@@ -32,15 +32,15 @@ enum
 /* The method selection message: VER NMETHODS METHODS...
  * On OK and on FAIL, @reply (2 bytes) is what to send back. */
 PtsSocks5Status pts_socks5_parse_greeting (const guint8 *buf, gsize len, gsize *consumed,
-                                          guint8 reply[2], const char **why);
+                                           guint8 reply[2], const char **why);
 
 /* The request: VER CMD RSV ATYP=3 LEN HASH[40] PORT[2].
  * On OK, @hash holds the 40 lowercase hex characters and a NUL.
  * On FAIL, @rep is the reply code to send (or 0xff: close without reply,
  * for input that is not SOCKS5 at all). */
 PtsSocks5Status pts_socks5_parse_request (const guint8 *buf, gsize len, gsize *consumed,
-                                         char hash[41], guint16 *port, guint8 *rep,
-                                         const char **why);
+                                          char hash[41], guint16 *port, guint8 *rep,
+                                          const char **why);
 
 /* Writes a reply (VER REP RSV ATYP=3 LEN ADDR PORT) for @hash into @out,
  * which holds at least 7 + 40 bytes; returns its length. */

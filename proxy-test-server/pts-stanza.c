@@ -24,8 +24,8 @@ pts_stanza_iq_new (const char *type, const char *from, const char *to, const cha
 PtsNode *
 pts_stanza_iq_result (const PtsNode *iq)
 {
-  return pts_stanza_iq_new ("result", pts_node_get_attr (iq, "to"),
-                            pts_node_get_attr (iq, "from"), pts_node_get_attr (iq, "id"));
+  return pts_stanza_iq_new ("result", pts_node_get_attr (iq, "to"), pts_node_get_attr (iq, "from"),
+                            pts_node_get_attr (iq, "id"));
 }
 
 const char *

@@ -17,8 +17,7 @@ G_BEGIN_DECLS
 PtsNode *pts_stanza_iq_result (const PtsNode *iq);
 /* An error reply to any stanza, with the RFC 6120 type for @condition. */
 PtsNode *pts_stanza_error (const PtsNode *stanza, const char *condition, const char *text);
-PtsNode *pts_stanza_iq_new (const char *type, const char *from, const char *to,
-                            const char *id);
+PtsNode *pts_stanza_iq_new (const char *type, const char *from, const char *to, const char *id);
 const char *pts_stanza_error_type (const char *condition);
 
 G_END_DECLS

@@ -14,7 +14,7 @@
 
 #include "pts-xml.h"
 
-G_DEFINE_QUARK (pts-xml-error-quark, pts_xml_error)
+G_DEFINE_QUARK (pts - xml - error - quark, pts_xml_error)
 
 /* ---- the tree ---------------------------------------------------------- */
 
@@ -161,12 +161,8 @@ pts_xml_append_escaped (GString *out, const char *text, gsize len, gboolean attr
         case '\'': g_string_append (out, "&apos;"); break;
         case '"': g_string_append (out, "&quot;"); break;
         case '\r': g_string_append (out, "&#13;"); break;
-        case '\n':
-          g_string_append (out, attribute ? "&#10;" : "\n");
-          break;
-        case '\t':
-          g_string_append (out, attribute ? "&#9;" : "\t");
-          break;
+        case '\n': g_string_append (out, attribute ? "&#10;" : "\n"); break;
+        case '\t': g_string_append (out, attribute ? "&#9;" : "\t"); break;
         default: g_string_append_c (out, text[i]); break;
         }
     }
@@ -190,8 +186,7 @@ pts_xml_ns_equal (const char *a, const char *b)
 
   if (g_strcmp0 (a, b) == 0)
     return TRUE;
-  return a != NULL && b != NULL && g_strv_contains (stanza_ns, a)
-         && g_strv_contains (stanza_ns, b);
+  return a != NULL && b != NULL && g_strv_contains (stanza_ns, a) && g_strv_contains (stanza_ns, b);
 }
 
 void
@@ -260,7 +255,7 @@ struct _PtsXmlParser
   guint max_depth;
 
   GMarkupParseContext *context;
-  GArray *scopes; /* PtsXmlScope, one per open element */
+  GArray *scopes;   /* PtsXmlScope, one per open element */
   PtsNode *current; /* the stanza being built, at its innermost open element */
   PtsNode *stanza_root;
   gsize stanza_bytes;
@@ -349,8 +344,8 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
 
   if (self->scopes->len >= self->max_depth)
     {
-      g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_TOO_DEEP,
-                   "elements nested deeper than %u", self->max_depth);
+      g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_TOO_DEEP, "elements nested deeper than %u",
+                   self->max_depth);
       return;
     }
   for (guint i = 0; attribute_values[i] != NULL; i++)
@@ -366,8 +361,8 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
       for (guint i = 0; attribute_names[i] != NULL; i++)
         if (!g_hash_table_add (seen, (gpointer) attribute_names[i]))
           {
-            g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED,
-                         "attribute '%s' repeated", attribute_names[i]);
+            g_set_error (error, PTS_XML_ERROR, PTS_XML_ERROR_MALFORMED, "attribute '%s' repeated",
+                         attribute_names[i]);
             return;
           }
     }
@@ -444,8 +439,8 @@ pts_xml_start_element (GMarkupParseContext *context, const char *element_name,
 }
 
 static void
-pts_xml_end_element (GMarkupParseContext *context, const char *element_name,
-                     gpointer user_data, GError **error)
+pts_xml_end_element (GMarkupParseContext *context, const char *element_name, gpointer user_data,
+                     GError **error)
 {
   PtsXmlParser *self = user_data;
 
@@ -474,8 +469,8 @@ pts_xml_end_element (GMarkupParseContext *context, const char *element_name,
 }
 
 static void
-pts_xml_text (GMarkupParseContext *context, const char *text, gsize text_len,
-              gpointer user_data, GError **error)
+pts_xml_text (GMarkupParseContext *context, const char *text, gsize text_len, gpointer user_data,
+              GError **error)
 {
   PtsXmlParser *self = user_data;
 
@@ -513,11 +508,7 @@ pts_xml_passthrough (GMarkupParseContext *context, const char *text, gsize text_
 }
 
 static const GMarkupParser pts_xml_markup_parser = {
-  pts_xml_start_element,
-  pts_xml_end_element,
-  pts_xml_text,
-  pts_xml_passthrough,
-  NULL,
+  pts_xml_start_element, pts_xml_end_element, pts_xml_text, pts_xml_passthrough, NULL,
 };
 
 static void
@@ -532,13 +523,13 @@ pts_xml_parser_reset (PtsXmlParser *self)
   self->between_stanzas = TRUE;
   self->restart_pending = FALSE;
   self->stream_ended = FALSE;
-  self->context = g_markup_parse_context_new (&pts_xml_markup_parser,
-                                              G_MARKUP_TREAT_CDATA_AS_TEXT, self, NULL);
+  self->context = g_markup_parse_context_new (&pts_xml_markup_parser, G_MARKUP_TREAT_CDATA_AS_TEXT,
+                                              self, NULL);
 }
 
 PtsXmlParser *
-pts_xml_parser_new (const PtsXmlCallbacks *callbacks, gpointer user_data,
-                    gsize max_stanza_bytes, guint max_depth)
+pts_xml_parser_new (const PtsXmlCallbacks *callbacks, gpointer user_data, gsize max_stanza_bytes,
+                    guint max_depth)
 {
   PtsXmlParser *self = g_new0 (PtsXmlParser, 1);
 

@@ -80,8 +80,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsXmlParser, pts_xml_parser_free)
 /* Feeds bytes as they arrive from the network, in any split. Callbacks run
  * from inside. Returns FALSE with @error set once the stream is unusable;
  * further calls then fail too. */
-gboolean pts_xml_parser_feed (PtsXmlParser *parser, const char *data, gsize len,
-                              GError **error);
+gboolean pts_xml_parser_feed (PtsXmlParser *parser, const char *data, gsize len, GError **error);
 /* Asks for a fresh document from the next byte on (XMPP stream restart after
  * SASL); safe to call from a callback. */
 void pts_xml_parser_restart (PtsXmlParser *parser);

@@ -29,8 +29,8 @@ struct _PtsXmppConn
   GByteArray *inflight; /* being written; never touched by appends */
   gsize inflight_off;
   gboolean writing;
-  gboolean closing;     /* no more input; close once @out is flushed */
-  gboolean closed;      /* the closed callback ran or is scheduled */
+  gboolean closing; /* no more input; close once @out is flushed */
+  gboolean closed;  /* the closed callback ran or is scheduled */
   GError *close_error;
   guint keepalive_id;
   guint keepalive_seconds;
@@ -39,9 +39,9 @@ struct _PtsXmppConn
   /* STARTTLS: once asked for, nothing more is read in clear; the handshake
    * starts when everything queued before it is written. */
   GTlsCertificate *tls_certificate;
-  gboolean tls_pending;   /* asked for, handshake not finished */
+  gboolean tls_pending; /* asked for, handshake not finished */
   gboolean tls_handshaking;
-  gboolean tls_violated;  /* the peer sent a stanza after asking for TLS */
+  gboolean tls_violated; /* the peer sent a stanza after asking for TLS */
 };
 
 static void pts_xmpp_conn_flush (PtsXmppConn *self);
@@ -87,8 +87,8 @@ static const PtsXmlCallbacks pts_xmpp_conn_parser_callbacks = {
 };
 
 PtsXmppConn *
-pts_xmpp_conn_new (GIOStream *stream, const PtsXmppConnCallbacks *callbacks,
-                   gpointer user_data, gsize max_stanza)
+pts_xmpp_conn_new (GIOStream *stream, const PtsXmppConnCallbacks *callbacks, gpointer user_data,
+                   gsize max_stanza)
 {
   PtsXmppConn *self = g_new0 (PtsXmppConn, 1);
 
@@ -216,8 +216,7 @@ pts_xmpp_conn_flush (PtsXmppConn *self)
   g_output_stream_write_async (g_io_stream_get_output_stream (self->stream),
                                self->inflight->data + self->inflight_off,
                                self->inflight->len - self->inflight_off, G_PRIORITY_DEFAULT,
-                               self->cancellable,
-                               pts_xmpp_conn_written, pts_xmpp_conn_ref (self));
+                               self->cancellable, pts_xmpp_conn_written, pts_xmpp_conn_ref (self));
 }
 
 void
@@ -229,8 +228,8 @@ pts_xmpp_conn_send_raw (PtsXmppConn *self, const char *data, gssize len)
     len = strlen (data);
   if (self->out->len + self->inflight->len + (gsize) len > PTS_XMPP_MAX_QUEUED)
     {
-      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                                                      "peer does not read its stream");
+      g_autoptr (GError) error
+          = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE, "peer does not read its stream");
       pts_xmpp_conn_shutdown (self, error);
       return;
     }
@@ -254,17 +253,16 @@ pts_xmpp_conn_close (PtsXmppConn *self, const char *condition, const char *text)
   if (self->tls_pending)
     {
       /* Mid-handshake neither clear text nor TLS can carry a stream error. */
-      g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-                                              "%s during the TLS handshake",
-                                              condition != NULL ? condition : "closed");
+      g_autoptr (GError) error
+          = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "%s during the TLS handshake",
+                         condition != NULL ? condition : "closed");
       pts_xmpp_conn_shutdown (self, error);
       return;
     }
   if (condition != NULL)
     {
       GString *err = g_string_new ("<stream:error><");
-      g_string_append_printf (err, "%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
-                              condition);
+      g_string_append_printf (err, "%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", condition);
       if (text != NULL)
         {
           /* The parser's message may quote the offending bytes: never send
@@ -340,8 +338,8 @@ pts_xmpp_conn_on_read (GObject *source, GAsyncResult *result, gpointer user_data
     }
   else if (self->tls_violated)
     {
-      g_autoptr (GError) early = g_error_new_literal (
-          G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "data after <starttls/> before <proceed/>");
+      g_autoptr (GError) early = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                                      "data after <starttls/> before <proceed/>");
       pts_xmpp_conn_shutdown (self, early);
     }
   else if (!self->closing && !self->tls_pending)
@@ -430,9 +428,8 @@ pts_xmpp_conn_handshake (PtsXmppConn *self)
       pts_xmpp_conn_shutdown (self, error);
       return;
     }
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
-                                    self->cancellable, pts_xmpp_conn_handshaken,
-                                    pts_xmpp_conn_ref (self));
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
+                                    pts_xmpp_conn_handshaken, pts_xmpp_conn_ref (self));
 }
 
 void

@@ -9,7 +9,7 @@
 set -eu
 
 packages="
-  gcc clang libclang-rt-14-dev pkg-config meson ninja-build gettext
+  gcc clang libclang-rt-14-dev clang-format pkg-config meson ninja-build gettext
   libglib2.0-dev libpurple-dev libsoup-3.0-dev libjson-glib-dev
   libpurple-bin appstream
   prosody socat openssl curl squid

@@ -13,15 +13,13 @@ bsp_disposition_filename (const char *name)
   g_autoptr (GString) ascii = g_string_new (NULL);
 
   for (const char *p = name; *p; p++)
-    g_string_append_c (ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '/')
-                                  ? *p
-                                  : '_');
+    g_string_append_c (
+        ascii, (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '/') ? *p : '_');
   return g_strdup_printf ("filename=\"%s\"; filename*=UTF-8''%s", ascii->str, escaped);
 }
 
 char *
-bsp_multipart_head (const char *boundary, const char *sidhash, const char *filename,
-                    guint64 size)
+bsp_multipart_head (const char *boundary, const char *sidhash, const char *filename, guint64 size)
 {
   g_autofree char *names = bsp_disposition_filename (filename);
 

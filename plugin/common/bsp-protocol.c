@@ -162,10 +162,9 @@ bsp_text_clean (const char *text, gsize max_chars)
       gunichar c = g_utf8_get_char (p);
       GUnicodeType type = g_unichar_type (c);
 
-      if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT
-          || type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR
-          || type == G_UNICODE_UNASSIGNED || type == G_UNICODE_PRIVATE_USE
-          || type == G_UNICODE_SURROGATE)
+      if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT || type == G_UNICODE_LINE_SEPARATOR
+          || type == G_UNICODE_PARAGRAPH_SEPARATOR || type == G_UNICODE_UNASSIGNED
+          || type == G_UNICODE_PRIVATE_USE || type == G_UNICODE_SURROGATE)
         g_string_append_c (out, ' ');
       else
         g_string_append_unichar (out, c);

@@ -31,10 +31,10 @@ typedef struct
   guint64 seed;
   int initiator_fd; /* SOCKS5 sides; -1 otherwise */
   int target_fd;
-  char *upload_url;   /* HTTP sides, from the IQs */
+  char *upload_url; /* HTTP sides, from the IQs */
   char *download_url;
-  gboolean send_go;   /* the activation was answered */
-  gboolean recv_go;   /* the download URL came */
+  gboolean send_go; /* the activation was answered */
+  gboolean recv_go; /* the download URL came */
   gboolean activated;
   gint64 last_byte_us;
   BsbSocketSlot upload_slot; /* the HTTP sockets, to break them off */
@@ -113,9 +113,8 @@ bsb_transfer_sender (gpointer data)
       if (config->initiator_side == BSB_SIDE_SOCKS5)
         ok = bsb_pump_send (t->initiator_fd, t->seed, config->size, config->buf_size, &error);
       else
-        ok = bsb_http_upload (t->upload_url, t->sidhash, t->seed, config->size,
-                              config->buf_size, config->part_length, config->timeout_s,
-                              &t->upload_slot, &error);
+        ok = bsb_http_upload (t->upload_url, t->sidhash, t->seed, config->size, config->buf_size,
+                              config->part_length, config->timeout_s, &t->upload_slot, &error);
       if (!ok)
         {
           g_prefix_error (&error, "transfer %u, sender: ", t->index);
@@ -136,8 +135,8 @@ bsb_transfer_receiver (gpointer data)
   gboolean ok;
 
   if (config->target_side == BSB_SIDE_SOCKS5)
-    ok = bsb_pump_receive (t->target_fd, t->seed, config->size, config->buf_size,
-                           &t->last_byte_us, &error);
+    ok = bsb_pump_receive (t->target_fd, t->seed, config->size, config->buf_size, &t->last_byte_us,
+                           &error);
   else if (!bsb_batch_wait_for (batch, &t->recv_go))
     ok = TRUE; /* aborted: someone else has the error */
   else
@@ -165,10 +164,10 @@ bsb_batch_connect_http_targets (BsbBatch *batch, BsbXmpp *initiator, BsbXmpp *ta
 
   for (guint i = 0; i < config->streams; i++)
     {
-      g_autofree char *iq = g_strdup_printf (
-          "<iq type='set' to='%s' id='c%u'><connect xmlns='" BSB_NS_BSPROXY
-          "' sid='%s' jid='%s'/></iq>",
-          config->proxy_jid, i, batch->transfers[i].sid, ijid);
+      g_autofree char *iq
+          = g_strdup_printf ("<iq type='set' to='%s' id='c%u'><connect xmlns='" BSB_NS_BSPROXY
+                             "' sid='%s' jid='%s'/></iq>",
+                             config->proxy_jid, i, batch->transfers[i].sid, ijid);
       if (!bsb_xmpp_send (target, iq, error))
         return FALSE;
     }
@@ -206,8 +205,8 @@ bsb_batch_connect_http_targets (BsbBatch *batch, BsbXmpp *initiator, BsbXmpp *ta
 }
 
 static void
-bsb_batch_handle_initiator (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza,
-                            guint *answered, GError **error)
+bsb_batch_handle_initiator (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza, guint *answered,
+                            GError **error)
 {
   const BsbBatchConfig *config = batch->config;
   g_autofree char *type = bsb_xml_attr (stanza, "type");
@@ -223,9 +222,8 @@ bsb_batch_handle_initiator (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza,
       bsb_xmpp_ack (xmpp, stanza, error);
       return;
     }
-  if (id == NULL || id[0] != 'a' || !g_ascii_string_to_unsigned (id + 1, 10, 0,
-                                                                 config->streams - 1, &index,
-                                                                 NULL))
+  if (id == NULL || id[0] != 'a'
+      || !g_ascii_string_to_unsigned (id + 1, 10, 0, config->streams - 1, &index, NULL))
     return;
   t = &batch->transfers[index];
   if (t->activated)
@@ -235,8 +233,7 @@ bsb_batch_handle_initiator (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza,
   if (g_strcmp0 (type, "result") != 0)
     {
       bsb_transfer_fail (t, g_error_new (BSB_ERROR, BSB_ERROR_PROTOCOL,
-                                         "transfer %u: activation refused: %s", t->index,
-                                         stanza));
+                                         "transfer %u: activation refused: %s", t->index, stanza));
       return;
     }
   g_mutex_lock (&batch->lock);
@@ -250,8 +247,8 @@ bsb_batch_handle_initiator (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza,
   g_mutex_unlock (&batch->lock);
   if (config->initiator_side == BSB_SIDE_HTTP && t->upload_url == NULL)
     bsb_transfer_fail (t, g_error_new (BSB_ERROR, BSB_ERROR_PROTOCOL,
-                                       "transfer %u: activation gave no upload URL: %s",
-                                       t->index, stanza));
+                                       "transfer %u: activation gave no upload URL: %s", t->index,
+                                       stanza));
 }
 
 static void
@@ -264,8 +261,7 @@ bsb_batch_handle_target (BsbBatch *batch, BsbXmpp *xmpp, const char *stanza, GEr
   g_autofree char *url = NULL;
   BsbTransfer *t;
 
-  if (g_strcmp0 (name, "iq") != 0
-      || (g_strcmp0 (type, "set") != 0 && g_strcmp0 (type, "get") != 0))
+  if (g_strcmp0 (name, "iq") != 0 || (g_strcmp0 (type, "set") != 0 && g_strcmp0 (type, "get") != 0))
     return;
   if (!bsb_xmpp_ack (xmpp, stanza, error))
     return;
@@ -293,8 +289,8 @@ bsb_batch_serve (BsbBatch *batch, BsbXmpp *initiator, BsbXmpp *target, GError **
 
   for (;;)
     {
-      struct pollfd pfd[2] = { { bsb_xmpp_get_fd (initiator), POLLIN, 0 },
-                               { bsb_xmpp_get_fd (target), POLLIN, 0 } };
+      struct pollfd pfd[2]
+          = { { bsb_xmpp_get_fd (initiator), POLLIN, 0 }, { bsb_xmpp_get_fd (target), POLLIN, 0 } };
       gboolean finished, aborted;
       int rc;
 
@@ -390,8 +386,8 @@ bsb_batch_run (const BsbBatchConfig *config, BsbXmpp *initiator, BsbXmpp *target
       t->index = i;
       t->seed = config->seed + i;
       t->sid = g_strdup_printf ("bsb-%s-%u", config->tag, i);
-      t->sidhash = bsb_xmpp_sidhash (t->sid, bsb_xmpp_get_jid (initiator),
-                                     bsb_xmpp_get_jid (target));
+      t->sidhash
+          = bsb_xmpp_sidhash (t->sid, bsb_xmpp_get_jid (initiator), bsb_xmpp_get_jid (target));
       t->initiator_fd = -1;
       t->target_fd = -1;
       bsb_socket_slot_init (&t->upload_slot);
@@ -410,8 +406,8 @@ bsb_batch_run (const BsbBatchConfig *config, BsbXmpp *initiator, BsbXmpp *target
     for (guint i = 0; i < config->streams; i++)
       {
         BsbTransfer *t = &batch.transfers[i];
-        t->target_fd = bsb_socks5_connect (config->socks5_host, config->socks5_port,
-                                           t->sidhash, config->timeout_s, &local);
+        t->target_fd = bsb_socks5_connect (config->socks5_host, config->socks5_port, t->sidhash,
+                                           config->timeout_s, &local);
         if (t->target_fd < 0)
           {
             g_prefix_error (&local, "transfer %u, target: ", i);
@@ -422,8 +418,8 @@ bsb_batch_run (const BsbBatchConfig *config, BsbXmpp *initiator, BsbXmpp *target
     for (guint i = 0; i < config->streams; i++)
       {
         BsbTransfer *t = &batch.transfers[i];
-        t->initiator_fd = bsb_socks5_connect (config->socks5_host, config->socks5_port,
-                                              t->sidhash, config->timeout_s, &local);
+        t->initiator_fd = bsb_socks5_connect (config->socks5_host, config->socks5_port, t->sidhash,
+                                              config->timeout_s, &local);
         if (t->initiator_fd < 0)
           {
             g_prefix_error (&local, "transfer %u, initiator: ", i);

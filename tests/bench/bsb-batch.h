@@ -29,9 +29,9 @@ typedef struct
   guint16 socks5_port;
   BsbSide initiator_side;
   BsbSide target_side;
-  guint64 size;    /* bytes per transfer */
-  guint streams;   /* simultaneous transfers */
-  guint64 seed;    /* transfer i sends the stream seed + i */
+  guint64 size;  /* bytes per transfer */
+  guint streams; /* simultaneous transfers */
+  guint64 seed;  /* transfer i sends the stream seed + i */
   gsize buf_size;
   gboolean part_length;
   int timeout_s;   /* the whole batch */

@@ -104,9 +104,8 @@ bsb_http_header (const char *head, const char *name)
 }
 
 gboolean
-bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 size,
-                 gsize buf_size, gboolean part_length, int timeout_s, BsbSocketSlot *slot,
-                 GError **error)
+bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 size, gsize buf_size,
+                 gboolean part_length, int timeout_s, BsbSocketSlot *slot, GError **error)
 {
   g_autofree char *host = NULL;
   g_autofree char *path = NULL;
@@ -279,8 +278,7 @@ bsb_http_chunked_feed (BsbChunked *dec, BsbStreamCheck *check, const guint8 *dat
             dec->state = BSB_CHUNK_DONE;
           break;
         case BSB_CHUNK_DATA:
-        case BSB_CHUNK_DONE:
-          break;
+        case BSB_CHUNK_DONE: break;
         }
       dec->line_len = 0;
     }
@@ -335,8 +333,8 @@ bsb_http_download (const char *url, guint64 seed, guint64 size, gsize buf_size, 
     coding = bsb_http_header ((const char *) buf, "Transfer-Encoding");
     if (status != 200)
       {
-        g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "download answered %u: %.300s",
-                     status, (const char *) buf);
+        g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "download answered %u: %.300s", status,
+                     (const char *) buf);
         goto out;
       }
     buf[head_len] = (guint8) saved;

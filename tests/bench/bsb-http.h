@@ -24,8 +24,8 @@ gboolean bsb_http_parse_url (const char *url, char **host, guint16 *port, char *
  * chunked). TRUE once the proxy answered 200. The socket is published in
  * @slot while it is open. */
 gboolean bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 size,
-                          gsize buf_size, gboolean part_length, int timeout_s,
-                          BsbSocketSlot *slot, GError **error);
+                          gsize buf_size, gboolean part_length, int timeout_s, BsbSocketSlot *slot,
+                          GError **error);
 
 /* Downloads @url, which must be exactly @size bytes of the stream @seed.
  * *@last_byte_us: g_get_monotonic_time() when the last body byte came. */

@@ -96,9 +96,18 @@ bsb_parse_size (const char *text, guint64 *out, GError **error)
   switch (g_ascii_toupper (*end))
     {
     case '\0': break;
-    case 'K': v <<= 10; end++; break;
-    case 'M': v <<= 20; end++; break;
-    case 'G': v <<= 30; end++; break;
+    case 'K':
+      v <<= 10;
+      end++;
+      break;
+    case 'M':
+      v <<= 20;
+      end++;
+      break;
+    case 'G':
+      v <<= 30;
+      end++;
+      break;
     default: goto bad;
     }
   if (*end != '\0' && g_ascii_strcasecmp (end, "iB") != 0)
@@ -208,8 +217,7 @@ bsb_mode_relay (BsbOptions *o, GError **error)
       return 2;
     }
 
-  initiator = bsb_xmpp_login (c2s_host, c2s_port, o->domain, iuser, ipass, "bench-i", 30,
-                              error);
+  initiator = bsb_xmpp_login (c2s_host, c2s_port, o->domain, iuser, ipass, "bench-i", 30, error);
   if (initiator == NULL)
     return 1;
   target = bsb_xmpp_login (c2s_host, c2s_port, o->domain, tuser, tpass, "bench-t", 30, error);
@@ -344,8 +352,7 @@ main (int argc, char **argv)
     { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "Label of the RUN line", "NAME" },
     { "c2s", 0, 0, G_OPTION_ARG_STRING, &o.c2s, "relay: the XMPP server's client port",
       "HOST:PORT" },
-    { "domain", 0, 0, G_OPTION_ARG_STRING, &o.domain, "relay: XMPP domain (localhost)",
-      "DOMAIN" },
+    { "domain", 0, 0, G_OPTION_ARG_STRING, &o.domain, "relay: XMPP domain (localhost)", "DOMAIN" },
     { "proxy-jid", 0, 0, G_OPTION_ARG_STRING, &o.proxy_jid,
       "relay: JID of the bytestreams proxy (proxy.DOMAIN)", "JID" },
     { "socks5", 0, 0, G_OPTION_ARG_STRING, &o.socks5, "relay: the proxy's SOCKS5 port",
@@ -363,18 +370,15 @@ main (int argc, char **argv)
     { "streams", 0, 0, G_OPTION_ARG_INT, &o.streams, "relay: simultaneous transfers (1)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of the data; transfer i uses seed + i",
       "N" },
-    { "buffer", 0, 0, G_OPTION_ARG_STRING, &o.buffer, "Client buffer per socket (256K)",
-      "SIZE" },
+    { "buffer", 0, 0, G_OPTION_ARG_STRING, &o.buffer, "Client buffer per socket (256K)", "SIZE" },
     { "part-length", 0, 0, G_OPTION_ARG_NONE, &o.part_length,
-      "relay: give the FILE part its own Content-Length (the download then has one too)",
-      NULL },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout,
-      "Seconds before giving up (600; wait: 10)", "SECONDS" },
+      "relay: give the FILE part its own Content-Length (the download then has one too)", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout, "Seconds before giving up (600; wait: 10)",
+      "SECONDS" },
     { "server-pid", 0, 0, G_OPTION_ARG_INT, &o.server_pid,
       "relay: the proxy process, for its CPU time and peak RSS", "PID" },
     { "socat", 0, 0, G_OPTION_ARG_FILENAME, &o.socat, "socat: the program (socat)", "PATH" },
-    { "socat-buffer", 0, 0, G_OPTION_ARG_INT, &o.socat_buffer, "socat: its -b (131072)",
-      "BYTES" },
+    { "socat-buffer", 0, 0, G_OPTION_ARG_INT, &o.socat_buffer, "socat: its -b (131072)", "BYTES" },
     { "count", 0, 0, G_OPTION_ARG_INT, &o.count, "ports: how many (1)", "N" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &o.address, "wait: where", "HOST:PORT" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &o.output, "file: the file to write", "PATH" },

@@ -17,7 +17,7 @@
 
 #include "bsb-net.h"
 
-G_DEFINE_QUARK (bsb-error-quark, bsb_error)
+G_DEFINE_QUARK (bsb - error - quark, bsb_error)
 
 gboolean
 bsb_net_parse_address (const char *address, char **host, guint16 *port, GError **error)
@@ -113,8 +113,7 @@ bsb_net_connect (const char *host, guint16 port, int timeout_s, GError **error)
 }
 
 int
-bsb_net_connect_retry (const char *host, guint16 port, int timeout_s, int wait_ms,
-                       GError **error)
+bsb_net_connect_retry (const char *host, guint16 port, int timeout_s, int wait_ms, GError **error)
 {
   struct sockaddr_in sin;
   gint64 deadline = g_get_monotonic_time () + (gint64) wait_ms * 1000;
@@ -131,8 +130,8 @@ bsb_net_connect_retry (const char *host, guint16 port, int timeout_s, int wait_m
         break;
       g_usleep (20 * 1000);
     }
-  g_set_error (error, BSB_ERROR, BSB_ERROR_IO, "nothing accepted on %s:%u within %d ms: %s",
-               host, port, wait_ms, g_strerror (err));
+  g_set_error (error, BSB_ERROR, BSB_ERROR_IO, "nothing accepted on %s:%u within %d ms: %s", host,
+               port, wait_ms, g_strerror (err));
   return -1;
 }
 

@@ -23,8 +23,7 @@ typedef enum
 } BsbError;
 
 /* Splits "host:port" (IPv4 or a name); FALSE on a bad address. */
-gboolean bsb_net_parse_address (const char *address, char **host, guint16 *port,
-                                GError **error);
+gboolean bsb_net_parse_address (const char *address, char **host, guint16 *port, GError **error);
 
 /* A connected TCP socket with @timeout_s receive/send timeouts, or -1. */
 int bsb_net_connect (const char *host, guint16 port, int timeout_s, GError **error);

@@ -27,8 +27,7 @@ bsb_proc_cpu_seconds (pid_t pid)
    * the last ')'. utime and stime are fields 14 and 15. */
   p = strrchr (text, ')');
   if (p == NULL
-      || sscanf (p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                 &stime)
+      || sscanf (p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime)
              != 2)
     return -1;
   return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);

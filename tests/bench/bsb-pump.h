@@ -15,7 +15,7 @@ gboolean bsb_pump_send (int fd, guint64 seed, guint64 size, gsize buf_size, GErr
 
 /* Reads @fd to its end, which must be exactly @size bytes of the stream
  * @seed. *@last_byte_us: g_get_monotonic_time() when the last byte came. */
-gboolean bsb_pump_receive (int fd, guint64 seed, guint64 size, gsize buf_size,
-                           gint64 *last_byte_us, GError **error);
+gboolean bsb_pump_receive (int fd, guint64 seed, guint64 size, gsize buf_size, gint64 *last_byte_us,
+                           GError **error);
 
 G_END_DECLS

@@ -108,8 +108,8 @@ done:
 }
 
 gboolean
-bsb_socat_run (const char *socat, gsize socat_buffer, guint64 size, guint64 seed,
-               gsize buf_size, int timeout_s, BsbSocatResult *result, GError **error)
+bsb_socat_run (const char *socat, gsize socat_buffer, guint64 size, guint64 seed, gsize buf_size,
+               int timeout_s, BsbSocatResult *result, GError **error)
 {
   g_autoptr (GArray) ports = NULL;
   g_autofree char *buffer = g_strdup_printf ("%" G_GSIZE_FORMAT, socat_buffer);
@@ -134,13 +134,12 @@ bsb_socat_run (const char *socat, gsize socat_buffer, guint64 size, guint64 seed
   right = g_strdup_printf ("TCP4:127.0.0.1:%u", sink_port);
   {
     const char *argv[] = { socat, "-b", buffer, left, right, NULL };
-    if (!g_spawn_async (NULL, (char **) argv, NULL,
-                        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &pid,
-                        error))
+    if (!g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
+                        NULL, NULL, &pid, error))
       goto out;
   }
-  client = bsb_net_connect_retry ("127.0.0.1", g_array_index (ports, guint16, 0), timeout_s,
-                                  5000, error);
+  client = bsb_net_connect_retry ("127.0.0.1", g_array_index (ports, guint16, 0), timeout_s, 5000,
+                                  error);
   if (client < 0)
     goto out;
   sink.fd = bsb_socat_accept (listener, timeout_s, error);

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  double seconds;      /* first byte sent → last byte received */
+  double seconds; /* first byte sent → last byte received */
   guint64 bytes;
   double cpu_seconds;  /* socat's user + system time */
   gint64 peak_rss_kib; /* socat's ru_maxrss */

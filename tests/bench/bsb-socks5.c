@@ -70,8 +70,7 @@ bsb_socks5_connect (const char *host, guint16 port, const char *sidhash, int tim
     }
   else
     {
-      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "SOCKS5 reply with ATYP %u",
-                   reply[3]);
+      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "SOCKS5 reply with ATYP %u", reply[3]);
       goto fail;
     }
   return fd;

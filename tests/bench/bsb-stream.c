@@ -106,8 +106,7 @@ bsb_stream_find_bad (const guint64 *table, guint64 seed, guint64 offset, const g
 }
 
 gboolean
-bsb_stream_check (guint64 seed, guint64 offset, const guint8 *buf, gsize len,
-                  guint64 *bad_offset)
+bsb_stream_check (guint64 seed, guint64 offset, const guint8 *buf, gsize len, guint64 *bad_offset)
 {
   const guint64 *table = bsb_stream_get_table ();
   gsize i = 0;

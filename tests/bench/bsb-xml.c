@@ -33,9 +33,9 @@ bsb_xml_markup_end (const char *buf, gsize len, gsize i, char *kind)
     return 0;
   if (buf[i + 1] == '?' || buf[i + 1] == '!')
     {
-      const char *close = buf[i + 1] == '?' ? "?>" : (i + 3 < len && buf[i + 2] == '-')
-                                                         ? "-->"
-                                                         : ">";
+      const char *close = buf[i + 1] == '?'                    ? "?>"
+                          : (i + 3 < len && buf[i + 2] == '-') ? "-->"
+                                                               : ">";
       const char *end = g_strstr_len (buf + i + 2, len - i - 2, close);
       *kind = buf[i + 1];
       return end ? (gsize) (end - buf) + strlen (close) : 0;
@@ -120,16 +120,13 @@ bsb_xml_element_len (const char *buf, gsize len, gsize *skip)
         return 0;
       switch (kind)
         {
-        case 's':
-          depth++;
-          break;
+        case 's': depth++; break;
         case '/':
           if (depth == 0)
             return -1; /* </stream:stream> */
           depth--;
           break;
-        default:
-          break;
+        default: break;
         }
       i = end;
       if (depth == 0 && (kind == 's' || kind == '/' || kind == 'e'))
@@ -183,8 +180,9 @@ bsb_xml_unescape (const char *text, gsize len)
   {
     const char *entity;
     char c;
-  } entities[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-                   { "&quot;", '"' }, { "&apos;", '\'' } };
+  } entities[] = {
+    { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' }
+  };
 
   for (gsize i = 0; i < len; i++)
     {

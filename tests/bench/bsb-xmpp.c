@@ -161,10 +161,10 @@ bsb_xmpp_next (BsbXmpp *self, int timeout_ms, GError **error)
 static gboolean
 bsb_xmpp_open_stream (BsbXmpp *self, GError **error)
 {
-  g_autofree char *header = g_strdup_printf (
-      "<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
-      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>",
-      self->domain);
+  g_autofree char *header
+      = g_strdup_printf ("<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' "
+                         "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>",
+                         self->domain);
   gint64 deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
 
   if (!bsb_xmpp_send (self, header, error))
@@ -213,8 +213,8 @@ bsb_xmpp_features (BsbXmpp *self, GError **error)
 }
 
 static gboolean
-bsb_xmpp_sasl_plain (BsbXmpp *self, const char *features, const char *user,
-                     const char *password, GError **error)
+bsb_xmpp_sasl_plain (BsbXmpp *self, const char *features, const char *user, const char *password,
+                     GError **error)
 {
   g_autofree char *reply = NULL;
   g_autofree char *name = NULL;
@@ -262,8 +262,7 @@ bsb_xmpp_sasl_plain (BsbXmpp *self, const char *features, const char *user,
   name = bsb_xml_name (reply);
   if (g_strcmp0 (name, "success") != 0)
     {
-      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "login as %s refused: %s", user,
-                   reply);
+      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "login as %s refused: %s", user, reply);
       return FALSE;
     }
   return TRUE;
@@ -283,9 +282,9 @@ bsb_xmpp_ack (BsbXmpp *self, const char *stanza, GError **error)
   g_autofree char *from = bsb_xml_attr (stanza, "from");
   g_autofree char *eid = bsb_xml_escape (id ? id : "");
   g_autofree char *efrom = bsb_xml_escape (from ? from : "");
-  g_autofree char *reply = g_strdup_printf ("<iq type='result' id='%s'%s%s%s/>", eid,
-                                            from ? " to='" : "", from ? efrom : "",
-                                            from ? "'" : "");
+  g_autofree char *reply
+      = g_strdup_printf ("<iq type='result' id='%s'%s%s%s/>", eid, from ? " to='" : "",
+                         from ? efrom : "", from ? "'" : "");
 
   return bsb_xmpp_send (self, reply, error);
 }

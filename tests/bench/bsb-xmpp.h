@@ -14,8 +14,7 @@ G_BEGIN_DECLS
 typedef struct _BsbXmpp BsbXmpp;
 
 BsbXmpp *bsb_xmpp_login (const char *host, guint16 port, const char *domain, const char *user,
-                         const char *password, const char *resource, int timeout_s,
-                         GError **error);
+                         const char *password, const char *resource, int timeout_s, GError **error);
 void bsb_xmpp_free (BsbXmpp *xmpp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsbXmpp, bsb_xmpp_free)
 
@@ -39,8 +38,7 @@ gboolean bsb_xmpp_ack (BsbXmpp *xmpp, const char *stanza, GError **error);
 /* Sends @xml, an IQ with id @id, and waits for its result; other IQ sets
  * are acknowledged on the way, other stanzas dropped. An error reply is a
  * GError. */
-char *bsb_xmpp_iq (BsbXmpp *xmpp, const char *xml, const char *id, int timeout_ms,
-                   GError **error);
+char *bsb_xmpp_iq (BsbXmpp *xmpp, const char *xml, const char *id, int timeout_ms, GError **error);
 
 /* SIDHASH: lowercase hex SHA-1 of @sid, @initiator and @target. */
 char *bsb_xmpp_sidhash (const char *sid, const char *initiator, const char *target);

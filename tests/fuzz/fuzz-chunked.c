@@ -28,19 +28,19 @@ fuzz_chunked_fail (const char *what)
   abort ();
 }
 
-#define FUZZ_CHUNKED_CHECK(cond) \
-  G_STMT_START                   \
-  {                              \
-    if (!(cond))                 \
-      fuzz_chunked_fail (#cond); \
-  }                              \
+#define FUZZ_CHUNKED_CHECK(cond)                                                                   \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!(cond))                                                                                   \
+      fuzz_chunked_fail (#cond);                                                                   \
+  }                                                                                                \
   G_STMT_END
 
 typedef struct
 {
   gboolean failed;
   gboolean done;
-  gsize end;   /* input bytes that belonged to the body, when done */
+  gsize end; /* input bytes that belonged to the body, when done */
   GString *body;
 } FuzzOutcome;
 

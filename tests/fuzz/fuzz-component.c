@@ -115,8 +115,7 @@ fuzz_component_stanza (gpointer user_data, PtsNode *stanza)
       if (run->handshaken && core)
         fuzz_component_fail ("a stanza ignored after the handshake", NULL);
       break;
-    default:
-      fuzz_component_fail ("an unknown verdict", NULL);
+    default: fuzz_component_fail ("an unknown verdict", NULL);
     }
   g_string_append_printf (run->log, "stanza(%d)\n", (int) verdict);
 }
@@ -125,8 +124,7 @@ fuzz_component_stanza (gpointer user_data, PtsNode *stanza)
 static char *
 fuzz_component_run (const uint8_t *data, size_t size, size_t step)
 {
-  static const PtsXmlCallbacks callbacks = { fuzz_component_header, fuzz_component_stanza,
-                                             NULL };
+  static const PtsXmlCallbacks callbacks = { fuzz_component_header, fuzz_component_stanza, NULL };
   FuzzComponentRun run = { FALSE, g_string_new (NULL) };
   /* The depth limit of the proxy's XMPP connections (pts-xmpp-conn.c); a
    * stanza limit small enough for the fuzzer to reach. */

@@ -27,12 +27,12 @@ fuzz_config_fail (const char *what)
   abort ();
 }
 
-#define FUZZ_CONFIG_CHECK(cond) \
-  G_STMT_START                  \
-  {                             \
-    if (!(cond))                \
-      fuzz_config_fail (#cond); \
-  }                             \
+#define FUZZ_CONFIG_CHECK(cond)                                                                    \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!(cond))                                                                                   \
+      fuzz_config_fail (#cond);                                                                    \
+  }                                                                                                \
   G_STMT_END
 
 int

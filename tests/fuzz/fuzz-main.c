@@ -65,8 +65,9 @@ main (int argc, char *argv[])
 
   if (argc < 2)
     {
-      fprintf (stderr, "Usage: %s CORPUS-DIR-OR-FILE...\n"
-                       "Runs every input once through the fuzz target; prints TAP.\n",
+      fprintf (stderr,
+               "Usage: %s CORPUS-DIR-OR-FILE...\n"
+               "Runs every input once through the fuzz target; prints TAP.\n",
                argv[0]);
       return 2;
     }

@@ -101,12 +101,12 @@ fuzz_mp_fail (const char *what, const GString *expected, const GString *got)
   abort ();
 }
 
-#define FUZZ_MP_CHECK(cond)                 \
-  G_STMT_START                              \
-  {                                         \
-    if (!(cond))                            \
-      fuzz_mp_fail (#cond, NULL, run->log); \
-  }                                         \
+#define FUZZ_MP_CHECK(cond)                                                                        \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!(cond))                                                                                   \
+      fuzz_mp_fail (#cond, NULL, run->log);                                                        \
+  }                                                                                                \
   G_STMT_END
 
 static GQuark
@@ -134,8 +134,8 @@ fuzz_mp_part_begin (gpointer user_data, const PtsMultipartPart *part, guint64 of
   FUZZ_MP_CHECK (offset >= 1 && offset <= run->size);
   FUZZ_MP_CHECK (run->body[offset - 1] == '\n');
 
-  g_string_append_printf (run->log, "begin %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " ",
-                          offset, part->content_length);
+  g_string_append_printf (run->log, "begin %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " ", offset,
+                          part->content_length);
   /* Lengths first, so that the fields cannot run into each other. */
   g_string_append_printf (run->log, "%zu:%s %zu:%s %zu:%s\n", strlen (part->name), part->name,
                           part->filename ? strlen (part->filename) : 0,
@@ -212,11 +212,8 @@ fuzz_mp_next_piece (FuzzMpSplit split, guint8 seed, guint32 *state, gsize at, gs
 
   switch (split)
     {
-    case FUZZ_MP_SPLIT_WHOLE:
-      break;
-    case FUZZ_MP_SPLIT_FIXED:
-      piece = seed / 5 % 17 + 1;
-      break;
+    case FUZZ_MP_SPLIT_WHOLE: break;
+    case FUZZ_MP_SPLIT_FIXED: piece = seed / 5 % 17 + 1; break;
     case FUZZ_MP_SPLIT_RANDOM:
       /* xorshift32: the same pieces for the same seed byte. */
       *state ^= *state << 13;
@@ -224,9 +221,7 @@ fuzz_mp_next_piece (FuzzMpSplit split, guint8 seed, guint32 *state, gsize at, gs
       *state ^= *state << 5;
       piece = *state % 24; /* empty feeds too */
       break;
-    case FUZZ_MP_SPLIT_BYTEWISE:
-      piece = 1;
-      break;
+    case FUZZ_MP_SPLIT_BYTEWISE: piece = 1; break;
     case FUZZ_MP_SPLIT_TWO:
       {
         gsize cut = size > 0 ? (gsize) seed * 131 % (size + 1) : 0;
@@ -239,8 +234,7 @@ fuzz_mp_next_piece (FuzzMpSplit split, guint8 seed, guint32 *state, gsize at, gs
 }
 
 static GString *
-fuzz_mp_run (const char *boundary, const guint8 *body, gsize size, FuzzMpSplit split,
-             guint8 seed)
+fuzz_mp_run (const char *boundary, const guint8 *body, gsize size, FuzzMpSplit split, guint8 seed)
 {
   g_autofree char *delim = g_strconcat ("\r\n--", boundary, NULL);
   FuzzMpRun runs = { body, size, delim, strlen (delim), g_string_new (NULL), FALSE, 0, 0 };

@@ -36,12 +36,12 @@ fuzz_socks5_fail (const char *what, gsize len)
   abort ();
 }
 
-#define FUZZ_SOCKS5_CHECK(cond, len)   \
-  G_STMT_START                         \
-  {                                    \
-    if (!(cond))                       \
-      fuzz_socks5_fail (#cond, (len)); \
-  }                                    \
+#define FUZZ_SOCKS5_CHECK(cond, len)                                                               \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!(cond))                                                                                   \
+      fuzz_socks5_fail (#cond, (len));                                                             \
+  }                                                                                                \
   G_STMT_END
 
 /* Returns the verdict on @len bytes; *@consumed is what was used. */
@@ -72,8 +72,7 @@ fuzz_socks5_greeting (const guint8 *data, gsize len, gsize *consumed)
       FUZZ_SOCKS5_CHECK (why != NULL, len);
       FUZZ_SOCKS5_CHECK (*consumed == G_MAXSIZE || *consumed <= len, len);
       break;
-    default:
-      fuzz_socks5_fail ("unknown status", len);
+    default: fuzz_socks5_fail ("unknown status", len);
     }
   return status;
 }
@@ -131,13 +130,12 @@ fuzz_socks5_request (const guint8 *data, gsize len, gsize *consumed, guint8 *rep
       FUZZ_SOCKS5_CHECK (*consumed == G_MAXSIZE, len);
       FUZZ_SOCKS5_CHECK (why != NULL, len);
       FUZZ_SOCKS5_CHECK (*rep == 0xff || *rep == PTS_SOCKS5_REP_COMMAND_NOT_SUPPORTED
-                           || *rep == PTS_SOCKS5_REP_ATYP_NOT_SUPPORTED
-                           || *rep == PTS_SOCKS5_REP_HOST_UNREACHABLE,
+                             || *rep == PTS_SOCKS5_REP_ATYP_NOT_SUPPORTED
+                             || *rep == PTS_SOCKS5_REP_HOST_UNREACHABLE,
                          len);
       FUZZ_SOCKS5_CHECK ((*rep == 0xff) == (data[0] != 5), len);
       break;
-    default:
-      fuzz_socks5_fail ("unknown status", len);
+    default: fuzz_socks5_fail ("unknown status", len);
     }
   if (len >= 47)
     FUZZ_SOCKS5_CHECK (status != PTS_SOCKS5_NEED_MORE, len);
@@ -169,9 +167,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
       status = fuzz_socks5_request (data, len, &consumed, &rep);
       if (request_verdict != PTS_SOCKS5_NEED_MORE)
-        FUZZ_SOCKS5_CHECK (status == request_verdict && consumed == request_used
-                             && rep == request_rep,
-                           len);
+        FUZZ_SOCKS5_CHECK (
+            status == request_verdict && consumed == request_used && rep == request_rep, len);
       request_verdict = status;
       request_used = consumed;
       request_rep = rep;

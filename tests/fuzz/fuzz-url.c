@@ -42,12 +42,12 @@ fuzz_url_fail (const char *what, const char *base, const char *url)
   abort ();
 }
 
-#define FUZZ_URL_CHECK(cond, base, url)      \
-  G_STMT_START                               \
-  {                                          \
-    if (!(cond))                             \
-      fuzz_url_fail (#cond, (base), (url));  \
-  }                                          \
+#define FUZZ_URL_CHECK(cond, base, url)                                                            \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    if (!(cond))                                                                                   \
+      fuzz_url_fail (#cond, (base), (url));                                                        \
+  }                                                                                                \
   G_STMT_END
 
 static gint

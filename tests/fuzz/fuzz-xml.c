@@ -26,8 +26,8 @@
 #include "pts-xml.h"
 
 #define FUZZ_XML_STREAM_DECL "xmlns:stream='" PTS_NS_STREAMS "'"
-#define FUZZ_XML_HEADER                                                                  \
-  "<stream:stream xmlns='jabber:client' " FUZZ_XML_STREAM_DECL " to='example.com' " \
+#define FUZZ_XML_HEADER                                                                            \
+  "<stream:stream xmlns='jabber:client' " FUZZ_XML_STREAM_DECL " to='example.com' "                \
   "version='1.0'>"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -130,11 +130,8 @@ fuzz_xml_next_piece (FuzzXmlSplit split, guint8 seed, guint32 *state, gsize left
 
   switch (split)
     {
-    case FUZZ_XML_SPLIT_WHOLE:
-      break;
-    case FUZZ_XML_SPLIT_FIXED:
-      piece = seed % 13 + 1;
-      break;
+    case FUZZ_XML_SPLIT_WHOLE: break;
+    case FUZZ_XML_SPLIT_FIXED: piece = seed % 13 + 1; break;
     case FUZZ_XML_SPLIT_RANDOM:
       /* xorshift32: the same pieces for the same first byte. */
       *state ^= *state << 13;
@@ -142,9 +139,7 @@ fuzz_xml_next_piece (FuzzXmlSplit split, guint8 seed, guint32 *state, gsize left
       *state ^= *state << 5;
       piece = *state % 32; /* zero-length feeds too */
       break;
-    case FUZZ_XML_SPLIT_BYTEWISE:
-      piece = 1;
-      break;
+    case FUZZ_XML_SPLIT_BYTEWISE: piece = 1; break;
     }
   return MIN (piece, left);
 }
@@ -204,8 +199,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   small_depth = 1 + data[0] % 6;
 
   {
-    g_autofree char *whole = fuzz_xml_run (NULL, data, size, FUZZ_XML_SPLIT_WHOLE, G_MAXSIZE,
-                                           32, TRUE);
+    g_autofree char *whole
+        = fuzz_xml_run (NULL, data, size, FUZZ_XML_SPLIT_WHOLE, G_MAXSIZE, 32, TRUE);
     g_autofree char *split_log = fuzz_xml_run (NULL, data, size, split, G_MAXSIZE, 32, TRUE);
 
     if (strcmp (whole, split_log) != 0)
@@ -214,8 +209,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   {
     g_autofree char *whole = fuzz_xml_run (FUZZ_XML_HEADER, data, size, FUZZ_XML_SPLIT_WHOLE,
                                            small_limit, small_depth, FALSE);
-    g_autofree char *split_log = fuzz_xml_run (FUZZ_XML_HEADER, data, size, split, small_limit,
-                                               small_depth, FALSE);
+    g_autofree char *split_log
+        = fuzz_xml_run (FUZZ_XML_HEADER, data, size, split, small_limit, small_depth, FALSE);
 
     if (strcmp (whole, split_log) != 0)
       fuzz_xml_fail ("the outcome under limits depends on the split", whole, split_log);

@@ -71,22 +71,22 @@ typedef struct
   char *send_to;
   char *accept_dir;
   gboolean decline;
-  gint64 cancel_at;  /* cancel our side once this many bytes moved (-1: never) */
-  gint64 unload_at;  /* unload the plugin then */
-  gint64 signoff_at; /* sign the transferring account off then */
+  gint64 cancel_at;       /* cancel our side once this many bytes moved (-1: never) */
+  gint64 unload_at;       /* unload the plugin then */
+  gint64 signoff_at;      /* sign the transferring account off then */
   gint64 file_size_limit; /* RLIMIT_FSIZE: writes beyond fail (a full disk) */
-  int expect;        /* transfers that must end before we finish */
+  int expect;             /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
-  char **prefs; /* NAME=VALUE, set once the plugin loaded */
+  char **prefs;              /* NAME=VALUE, set once the plugin loaded */
   gboolean default_security; /* leave the account's connection security as libpurple has it */
   char *ca_dir;              /* more CA certificates for libpurple's x509 verifier */
   char *certificate;         /* "accept" or "reject": the answer to certificate prompts */
   int certificate_delay;     /* seconds before that answer */
-  char **prefs_online; /* NAME=VALUE, set once every account signed on */
-  char *frame_when;    /* finish once a label of the plugin's frame holds this */
-  char *proxy;        /* the accounts' own proxy settings */
-  char *global_proxy; /* libpurple's global ones */
+  char **prefs_online;       /* NAME=VALUE, set once every account signed on */
+  char *frame_when;          /* finish once a label of the plugin's frame holds this */
+  char *proxy;               /* the accounts' own proxy settings */
+  char *global_proxy;        /* libpurple's global ones */
 
   /* state */
   GPtrArray *accounts; /* DriverAccount * */
@@ -497,7 +497,8 @@ driver_account_sees_others (Driver *self, DriverAccount *da)
       if (!PURPLE_BUDDY_IS_ONLINE (purple_find_buddy (da->account, other->bare)))
         return FALSE;
     }
-  return self->wait_online <= 1 || driver_count_online_buddies (da) >= (guint) self->wait_online - 1;
+  return self->wait_online <= 1
+         || driver_count_online_buddies (da) >= (guint) self->wait_online - 1;
 }
 
 static gboolean
@@ -599,15 +600,13 @@ driver_xfer_event (const char *event, PurpleXfer *xfer, const char *extra_name,
   g_autoptr (JsonBuilder) builder = driver_event_begin (event);
 
   json_builder_set_member_name (builder, "direction");
-  json_builder_add_string_value (builder, purple_xfer_get_type (xfer) == PURPLE_XFER_SEND
-                                              ? "send"
-                                              : "receive");
+  json_builder_add_string_value (
+      builder, purple_xfer_get_type (xfer) == PURPLE_XFER_SEND ? "send" : "receive");
   json_builder_set_member_name (builder, "peer");
   json_builder_add_string_value (builder, purple_xfer_get_remote_user (xfer));
   json_builder_set_member_name (builder, "file");
-  json_builder_add_string_value (builder, purple_xfer_get_filename (xfer)
-                                              ? purple_xfer_get_filename (xfer)
-                                              : "");
+  json_builder_add_string_value (
+      builder, purple_xfer_get_filename (xfer) ? purple_xfer_get_filename (xfer) : "");
   json_builder_set_member_name (builder, "size");
   json_builder_add_int_value (builder, (gint64) purple_xfer_get_size (xfer));
   json_builder_set_member_name (builder, "bytes");
@@ -705,9 +704,8 @@ driver_receiving_xmlnode_cb (PurpleConnection *gc, xmlnode **packet, gpointer us
   /* prpl-jabber handles this same stanza right after us: look again from
    * the main loop. */
   self->proxy_ready = TRUE;
-  driver_event ("ft-proxy-ready", "account", purple_account_get_username (
-                                                 purple_connection_get_account (gc)),
-                NULL);
+  driver_event ("ft-proxy-ready", "account",
+                purple_account_get_username (purple_connection_get_account (gc)), NULL);
   g_idle_add (driver_check_goal_idle, self);
 }
 
@@ -1223,8 +1221,8 @@ driver_forget_namesake (const char *path)
   other = purple_plugins_find_with_basename (base);
   if (other == NULL || g_strcmp0 (other->path, path) == 0)
     return;
-  g_printerr ("bsp-purple-driver: ignoring %s, another plugin of that name, for %s\n",
-              other->path, path);
+  g_printerr ("bsp-purple-driver: ignoring %s, another plugin of that name, for %s\n", other->path,
+              path);
   if (purple_plugin_is_loaded (other))
     purple_plugin_unload (other);
   purple_plugin_destroy (other);
@@ -1338,13 +1336,10 @@ driver_apply_prefs (char **specs, const char *option, GError **error)
         case PURPLE_PREF_BOOLEAN:
           purple_prefs_set_bool (parts[0], g_str_equal (parts[1], "true"));
           break;
-        case PURPLE_PREF_STRING:
-          purple_prefs_set_string (parts[0], parts[1]);
-          break;
+        case PURPLE_PREF_STRING: purple_prefs_set_string (parts[0], parts[1]); break;
         default:
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "%s '%s': a preference of a type the driver can't set", option,
-                       *spec);
+                       "%s '%s': a preference of a type the driver can't set", option, *spec);
           return FALSE;
         }
     }
@@ -1385,8 +1380,8 @@ driver_proxy_info (const char *spec, GError **error)
       return info;
     }
   uri = g_uri_parse (spec, G_URI_FLAGS_HAS_PASSWORD, error);
-  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
-      || g_uri_get_host (uri) == NULL || g_uri_get_port (uri) <= 0)
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 || g_uri_get_host (uri) == NULL
+      || g_uri_get_port (uri) <= 0)
     {
       if (uri != NULL)
         g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -1526,8 +1521,7 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
     { "pref", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs,
       "Set a libpurple preference of the plugin once it loaded (repeatable)", "NAME=VALUE" },
     { "pref-online", 0, 0, G_OPTION_ARG_STRING_ARRAY, &self->prefs_online,
-      "Set a preference of the plugin once every account signed on (repeatable)",
-      "NAME=VALUE" },
+      "Set a preference of the plugin once every account signed on (repeatable)", "NAME=VALUE" },
     { "frame-when", 0, 0, G_OPTION_ARG_STRING, &self->frame_when,
       "Finish only once a label of the plugin's preferences holds TEXT (a pref-frame event)",
       "TEXT" },
@@ -1546,8 +1540,7 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       "unload the --plugin (default: leave them open)",
       "ANSWER" },
     { "proxy", 0, 0, G_OPTION_ARG_STRING, &self->proxy,
-      "The accounts' proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar, global or none",
-      "PROXY" },
+      "The accounts' proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar, global or none", "PROXY" },
     { "global-proxy", 0, 0, G_OPTION_ARG_STRING, &self->global_proxy,
       "libpurple's global proxy: http://[USER[:PASSWORD]@]HOST:PORT, envvar or none", "PROXY" },
     G_OPTION_ENTRY_NULL,

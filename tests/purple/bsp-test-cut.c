@@ -26,13 +26,13 @@
 
 typedef struct
 {
-  int fd[2];          /* client, upstream */
+  int fd[2];              /* client, upstream */
   guint8 buf[2][CUT_BUF]; /* buf[i]: read from fd[i], to go to fd[1 - i] */
   gsize len[2];
-  gboolean eof[2];    /* fd[i] sent its FIN */
-  char method[8];     /* the request's first bytes */
-  gint cut;           /* atomic: reset it */
-  gint done;          /* atomic: both sides closed (a finished request) */
+  gboolean eof[2]; /* fd[i] sent its FIN */
+  char method[8];  /* the request's first bytes */
+  gint cut;        /* atomic: reset it */
+  gint done;       /* atomic: both sides closed (a finished request) */
   GThread *thread;
 } CutPair;
 

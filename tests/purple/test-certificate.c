@@ -82,15 +82,13 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   g_assert_true (g_file_set_contents (ca, pem, -1, &error));
   fixture->file = g_build_filename (fixture->dir, "cert.bin", NULL);
   pts_test_random_fill (&state, data, CERT_FILE_SIZE);
-  g_assert_true (g_file_set_contents (fixture->file, (const char *) data, CERT_FILE_SIZE,
-                                      &error));
+  g_assert_true (g_file_set_contents (fixture->file, (const char *) data, CERT_FILE_SIZE, &error));
   /* The server's TLS with the sanitizer's TLS settings, the drivers
    * (the plugin) with leak checks. */
   saved = pts_test_tls_sanitizer_env_push ();
   fixture->server = bsp_test_server_start (
-      (const char *const[]){ "--http-port", "0", "--tls-cert", fixture->certs.cert,
-                             "--tls-key", fixture->certs.key, "--idle-timeout",
-                             c->idle_timeout, NULL },
+      (const char *const[]){ "--http-port", "0", "--tls-cert", fixture->certs.cert, "--tls-key",
+                             fixture->certs.key, "--idle-timeout", c->idle_timeout, NULL },
       NULL, &error);
   pts_test_tls_sanitizer_env_restore (saved);
   g_assert_no_error (error);
@@ -136,8 +134,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Driver, driver_clear)
  * certificates lives there), with @extra and @more (NULL-terminated, may
  * be NULL). */
 static void
-driver_start (Driver *d, Fixture *fixture, const char *role, const char *account,
-              gboolean plugin, const char *const *extra, const char *const *more)
+driver_start (Driver *d, Fixture *fixture, const char *role, const char *account, gboolean plugin,
+              const char *const *extra, const char *const *more)
 {
   g_autofree char *user_dir = g_build_filename (fixture->dir, role, NULL);
   g_autofree char *log = g_strconcat (user_dir, ".log", NULL);
@@ -147,12 +145,11 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
   g_autoptr (GError) error = NULL;
 
   g_ptr_array_add (argv, (gpointer) bsp_test_driver_path ());
-  for (const char *const *a = (const char *const[]){ "--user-dir", user_dir, "--account",
-                                                     account_arg, "--server", "localhost",
-                                                     "--port", fixture->server->c2s_port,
-                                                     "--timeout", CERT_DRIVER_TIMEOUT_S,
-                                                     "--default-security", "--ca-dir",
-                                                     fixture->ca_dir, "--debug", NULL };
+  for (const char *const *a
+       = (const char *const[]){ "--user-dir", user_dir, "--account", account_arg, "--server",
+                                "localhost", "--port", fixture->server->c2s_port, "--timeout",
+                                CERT_DRIVER_TIMEOUT_S, "--default-security", "--ca-dir",
+                                fixture->ca_dir, "--debug", NULL };
        *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   if (plugin)
@@ -205,8 +202,8 @@ static void
 run_transfer (Fixture *fixture, gboolean alice_plugin, gboolean bob_plugin, const char *answer,
               const char *delay, Driver *alice, Driver *bob)
 {
-  const char *slow[] = { "--certificate-delay", delay, "--pref",
-                         "/plugins/core/bsproxy/stall_seconds=5", NULL };
+  const char *slow[]
+      = { "--certificate-delay", delay, "--pref", "/plugins/core/bsproxy/stall_seconds=5", NULL };
   const char *const *bob_slow = bob_plugin && delay != NULL ? slow : NULL;
   const char *const *alice_slow = alice_plugin && delay != NULL ? slow : NULL;
 
@@ -273,12 +270,12 @@ test_reject (Fixture *fixture, gconstpointer user_data)
    * cleanly: under the sanitizers, with nothing leaked on this path. */
   g_assert_cmpint (plugin_side->status, ==, 0);
 
-  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "request", "primary",
-                                          CERT_PROMPT, NULL));
-  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "certificate-answer", "answer",
-                                          "Reject", NULL));
-  g_assert_nonnull (bsp_test_events_find (plugin_side->events, "xfer-cancelled", "status",
-                                          "cancel-local", NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (plugin_side->events, "request", "primary", CERT_PROMPT, NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (plugin_side->events, "certificate-answer", "answer", "Reject", NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (plugin_side->events, "xfer-cancelled", "status", "cancel-local", NULL));
   g_assert_true (has_line_containing (plugin_side, CERT_REASON));
   g_assert_true (has_line_containing (plugin_side, "it is made out for another host"));
   g_assert_nonnull (bsp_test_events_find (other->events, "xfer-cancelled", NULL));
@@ -309,17 +306,16 @@ test_accept (Fixture *fixture, gconstpointer user_data)
       g_assert_cmpint (bob.status, ==, 0);
       g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-completed", NULL));
       g_assert_nonnull (bsp_test_events_find (bob.events, "xfer-completed", NULL));
-      g_assert_cmpuint (bsp_test_events_count (plugin_side->events, "request", "primary",
-                                               CERT_PROMPT, NULL),
-                        ==, round == 0 ? 1 : 0);
+      g_assert_cmpuint (
+          bsp_test_events_count (plugin_side->events, "request", "primary", CERT_PROMPT, NULL), ==,
+          round == 0 ? 1 : 0);
       assert_received (fixture);
     }
   /* Both times through the proxy, the plugin's side over HTTPS. */
-  g_assert_cmpuint (pts_test_process_count_lines (fixture->server->server->process,
-                                                  PTS_TEST_STDERR,
-                                                  plugin_sends ? CERT_ALICE " (HTTP)"
-                                                               : CERT_BOB " (HTTP)"),
-                    ==, 2);
+  g_assert_cmpuint (
+      pts_test_process_count_lines (fixture->server->server->process, PTS_TEST_STDERR,
+                                    plugin_sends ? CERT_ALICE " (HTTP)" : CERT_BOB " (HTTP)"),
+      ==, 2);
 }
 
 static void
@@ -333,8 +329,7 @@ test_unload (Fixture *fixture, gconstpointer user_data)
   if (fixture->server == NULL)
     return;
   run_transfer (fixture, TRUE, FALSE, "unload", NULL, &alice, &bob);
-  g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT,
-                                          NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT, NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "plugin-unloading", NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "request-closed", NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-cancelled", NULL));
@@ -363,10 +358,10 @@ main (int argc, char **argv)
               fixture_set_up, test_accept, fixture_tear_down);
   g_test_add ("/purple/certificate/unload-at-prompt", Fixture, &upload_reject, fixture_set_up,
               test_unload, fixture_tear_down);
-  g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject,
-              fixture_set_up, test_reject, fixture_tear_down);
-  g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept,
-              fixture_set_up, test_accept, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-reject", Fixture, &download_reject, fixture_set_up,
+              test_reject, fixture_tear_down);
+  g_test_add ("/purple/certificate/download-accept", Fixture, &download_accept, fixture_set_up,
+              test_accept, fixture_tear_down);
   g_test_add ("/purple/certificate/download-accept-slow", Fixture, &download_accept_slow,
               fixture_set_up, test_accept, fixture_tear_down);
   return g_test_run ();

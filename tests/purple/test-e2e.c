@@ -235,7 +235,7 @@ typedef struct
   char *dir;
   char *server_log;
   char *accept_dir;
-  char *dead_base; /* the HTTP base where nothing answers, for http_unreachable */
+  char *dead_base;       /* the HTTP base where nothing answers, for http_unreachable */
   BspTestCutter *cutter; /* with E2eCase.cut */
 } E2eFixture;
 
@@ -480,7 +480,8 @@ e2e_peer_start (E2ePeer *peer, E2eRun *run, E2eFixture *fixture, const char *rol
   launcher = bsp_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   bsp_test_launcher_isolate_driver (launcher);
   g_subprocess_launcher_set_stderr_file_path (launcher, peer->log_path);
-  peer->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  peer->process
+      = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
 
   peer->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
@@ -663,8 +664,8 @@ e2e_assert_completed (E2ePeer *peer, const E2eFile *file, gboolean exact)
   JsonObject *done;
 
   e2e_assert_status (peer, 0);
-  g_assert_nonnull (bsp_test_events_find (peer->events, "xfer-started", "direction", direction,
-                                          NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (peer->events, "xfer-started", "direction", direction, NULL));
   done = bsp_test_events_find (peer->events, "xfer-completed", "direction", direction, NULL);
   g_assert_nonnull (done);
   g_assert_cmpuint (bsp_test_events_count (peer->events, "xfer-completed", NULL), ==, 1);
@@ -690,11 +691,11 @@ e2e_assert_cancelled (E2ePeer *peer, const char *status)
   e2e_assert_status (peer, 0);
   g_assert_cmpuint (bsp_test_events_count (peer->events, "xfer-completed", NULL), ==, 0);
   g_assert_cmpuint (bsp_test_events_count (peer->events, "xfer-cancelled", NULL), ==, 1);
-  g_assert_nonnull (bsp_test_events_find (peer->events, "xfer-cancelled", "direction", direction,
-                                          NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (peer->events, "xfer-cancelled", "direction", direction, NULL));
   if (status != NULL)
-    g_assert_nonnull (bsp_test_events_find (peer->events, "xfer-cancelled", "status", status,
-                                            NULL));
+    g_assert_nonnull (
+        bsp_test_events_find (peer->events, "xfer-cancelled", "status", status, NULL));
   g_assert_nonnull (bsp_test_events_find (peer->events, "done", NULL));
 }
 
@@ -858,9 +859,9 @@ e2e_assert_user_cancel_seen (E2ePeer *peer, E2ePeer *other, const char *user, co
       e2e_assert_path (peer, file, E2E_PATH_HTTP);
       e2e_assert_path (other, file, E2E_PATH_HTTP);
       /* the other side learnt it from the proxy's <ended/>, not by guessing */
-      g_assert_true (e2e_driver_log_contains (
-          other, g_str_equal (user, "alice") ? "says it ended: sender-cancelled"
-                                             : "says it ended: receiver-cancelled"));
+      g_assert_true (e2e_driver_log_contains (other, g_str_equal (user, "alice")
+                                                         ? "says it ended: sender-cancelled"
+                                                         : "says it ended: receiver-cancelled"));
     }
 
   e2e_assert_cancelled (other, "cancel-remote");
@@ -968,8 +969,8 @@ e2e_test_transfer (E2eFixture *fixture, gconstpointer user_data)
   /* the plugin reports every byte; libpurple's own loop one read short */
   e2e_assert_completed (&run.alice, file, c->sender == E2E_PLUGIN && !c->no_http);
   e2e_assert_completed (&run.bob, file, c->receiver == E2E_PLUGIN && !c->no_http);
-  g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-offered", "file", file->name,
-                                          NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (run.bob.events, "xfer-offered", "file", file->name, NULL));
   e2e_assert_received (fixture, file, &run.bob);
   e2e_assert_session (fixture, c->initiator_via, c->target_via);
   if (c->sender == E2E_PLUGIN)
@@ -1018,10 +1019,10 @@ e2e_test_sender_cancels (E2eFixture *fixture, gconstpointer user_data)
     return;
 
   file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file,
-                    (const char *const[]){ "--cancel-at",
-                                           c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL },
-                    NULL);
+  e2e_run_transfer (
+      &run, fixture, c, file,
+      (const char *const[]){ "--cancel-at", c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL },
+      NULL);
 
   g_assert_nonnull (bsp_test_events_find (run.alice.events, "xfer-cancelling", NULL));
   e2e_assert_user_cancel_seen (&run.alice, &run.bob, "alice", file, c->sender == E2E_PLUGIN);
@@ -1047,9 +1048,9 @@ e2e_test_receiver_cancels (E2eFixture *fixture, gconstpointer user_data)
     return;
 
   file = e2e_file_get (c->file);
-  e2e_run_transfer (&run, fixture, c, file, NULL,
-                    (const char *const[]){ "--cancel-at",
-                                           c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
+  e2e_run_transfer (
+      &run, fixture, c, file, NULL,
+      (const char *const[]){ "--cancel-at", c->trigger ? c->trigger : E2E_TRIGGER_BYTES, NULL });
 
   g_assert_nonnull (bsp_test_events_find (run.bob.events, "xfer-cancelling", NULL));
   e2e_assert_user_cancel_seen (&run.bob, &run.alice, "bob", file, c->sender == E2E_PLUGIN);
@@ -1357,8 +1358,8 @@ e2e_test_receiver_disk_full (E2eFixture *fixture, gconstpointer user_data)
   file = e2e_file_get (c->file);
   e2e_run_transfer (&run, fixture, c, file, NULL, limit);
 
-  e2e_assert_failed (&run.bob, file, "File transfer from alice failed.",
-                     "could not write the file", FALSE);
+  e2e_assert_failed (&run.bob, file, "File transfer from alice failed.", "could not write the file",
+                     FALSE);
   e2e_assert_failed (&run.alice, file, "File transfer to bob failed.",
                      "bob's side failed: could not write the file", FALSE);
   g_assert_true (e2e_driver_log_contains (&run.alice, "says it ended: receiver-failed"));
@@ -1458,8 +1459,8 @@ e2e_assert_failed (E2ePeer *peer, const E2eFile *file, const char *heading, cons
                    gboolean detail)
 {
   g_autofree char *notice = g_strdup_printf ("%s: %s%s", file->name, why, detail ? " (" : "");
-  g_autofree char *text = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why,
-                                           detail ? " (" : "");
+  g_autofree char *text
+      = g_strdup_printf ("Transfer of %s failed: %s%s", file->name, why, detail ? " (" : "");
   /* libpurple writes a transfer's lines as markup */
   g_autofree char *line = g_markup_escape_text (text, -1);
   g_autofree char *mine = g_strdup_printf ("You cancelled the transfer of %s", file->name);
@@ -1526,9 +1527,9 @@ e2e_test_http_cut (E2eFixture *fixture, gconstpointer user_data)
     }
   /* each learnt it from the proxy's <ended/>, not by guessing */
   g_assert_true (e2e_driver_log_contains (&run.alice, upload ? "says it ended: sender-lost"
-                                                              : "says it ended: receiver-lost"));
+                                                             : "says it ended: receiver-lost"));
   g_assert_true (e2e_driver_log_contains (&run.bob, upload ? "says it ended: sender-lost"
-                                                            : "says it ended: receiver-lost"));
+                                                           : "says it ended: receiver-lost"));
   e2e_assert_not_received (fixture, file);
 }
 
@@ -1723,8 +1724,7 @@ main (int argc, char **argv)
   e2e_add ("/e2e/failure/sender-cancels", &e2e_failure, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/receiver-cancels", &e2e_failure, e2e_test_receiver_cancels);
   e2e_add ("/e2e/failure/sender-cancels-early", &e2e_failure_early, e2e_test_sender_cancels);
-  e2e_add ("/e2e/failure/receiver-cancels-early", &e2e_failure_early,
-           e2e_test_receiver_cancels);
+  e2e_add ("/e2e/failure/receiver-cancels-early", &e2e_failure_early, e2e_test_receiver_cancels);
   e2e_add ("/e2e/failure/plain/sender-cancels", &e2e_failure_plain, e2e_test_sender_cancels);
   e2e_add ("/e2e/failure/plain/receiver-cancels", &e2e_failure_plain, e2e_test_receiver_cancels);
   e2e_add ("/e2e/failure/bridge/sender-cancels", &e2e_failure_bridge, e2e_test_sender_cancels);

@@ -40,10 +40,10 @@
 
 typedef enum
 {
-  HOSTILE_HTTP_NONE,       /* no connection may arrive */
-  HOSTILE_HTTP_EXACT,      /* 200, exactly the offered bytes */
-  HOSTILE_HTTP_REDIRECT,   /* 302 to the other listener */
-  HOSTILE_HTTP_LONG_FIXED, /* 200, Content-Length: offer + 1 MiB */
+  HOSTILE_HTTP_NONE,         /* no connection may arrive */
+  HOSTILE_HTTP_EXACT,        /* 200, exactly the offered bytes */
+  HOSTILE_HTTP_REDIRECT,     /* 302 to the other listener */
+  HOSTILE_HTTP_LONG_FIXED,   /* 200, Content-Length: offer + 1 MiB */
   HOSTILE_HTTP_LONG_CHUNKED, /* 200, chunked, offer + 1 MiB */
 } HostileHttp;
 
@@ -51,13 +51,13 @@ typedef struct
 {
   const char *path;
   const char *summary;
-  guint64 size;          /* the offer */
-  gboolean base;         /* the fake proxy advertises http-base */
-  const char *url;       /* {port}: the responder, {other}: the trap listener */
+  guint64 size;    /* the offer */
+  gboolean base;   /* the fake proxy advertises http-base */
+  const char *url; /* {port}: the responder, {other}: the trap listener */
   HostileHttp http;
-  const char *reason;    /* in bob's conversation; NULL: the transfer completes */
-  gboolean forged_push;  /* the sender pushes a URL to the trap first, as if the proxy */
-  guint busy;            /* the first <connect/>s answered with a wait-type error */
+  const char *reason;   /* in bob's conversation; NULL: the transfer completes */
+  gboolean forged_push; /* the sender pushes a URL to the trap first, as if the proxy */
+  guint busy;           /* the first <connect/>s answered with a wait-type error */
 } HostileCase;
 
 static const HostileCase hostile_cases[] = {
@@ -66,28 +66,33 @@ static const HostileCase hostile_cases[] = {
   { "/hostile/redirect", "The download answers 302 to another port: not followed", 1000, TRUE,
     "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_REDIRECT, "redirect" },
   { "/hostile/foreign-port", "The URL is on another port than the advertised base", 1000, TRUE,
-    "http://127.0.0.1:{other}/dl/token", HOSTILE_HTTP_NONE, "not on the HTTP server the proxy advertised" },
+    "http://127.0.0.1:{other}/dl/token", HOSTILE_HTTP_NONE,
+    "not on the HTTP server the proxy advertised" },
   { "/hostile/foreign-host", "The URL is on another host than the advertised base", 1000, TRUE,
-    "http://127.0.0.2:{port}/dl/token", HOSTILE_HTTP_NONE, "not on the HTTP server the proxy advertised" },
+    "http://127.0.0.2:{port}/dl/token", HOSTILE_HTTP_NONE,
+    "not on the HTTP server the proxy advertised" },
   { "/hostile/outside-base", "The URL leaves the advertised base's path by a dot segment", 1000,
-    TRUE, "http://127.0.0.1:{port}/dl/%2e%2e/admin", HOSTILE_HTTP_NONE, "refused the download address" },
-  { "/hostile/ftp", "An ftp: URL", 1000, TRUE, "ftp://127.0.0.1:{port}/dl/token",
-    HOSTILE_HTTP_NONE, "not an http or https URL" },
+    TRUE, "http://127.0.0.1:{port}/dl/%2e%2e/admin", HOSTILE_HTTP_NONE,
+    "refused the download address" },
+  { "/hostile/ftp", "An ftp: URL", 1000, TRUE, "ftp://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_NONE,
+    "not an http or https URL" },
   { "/hostile/file", "A file: URL from a proxy that advertises no base", 1000, FALSE,
     "file:///etc/passwd", HOSTILE_HTTP_NONE, "not an http or https URL" },
-  { "/hostile/size-0-fixed", "An offer of 0 bytes, a response with Content-Length: 1 MiB", 0,
-    TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_FIXED, "announces" },
+  { "/hostile/size-0-fixed", "An offer of 0 bytes, a response with Content-Length: 1 MiB", 0, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_FIXED, "announces" },
   { "/hostile/size-0-chunked", "An offer of 0 bytes, a chunked response of 1 MiB", 0, FALSE,
     "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
-  { "/hostile/forged-push", "Before the proxy's own push, another JID pushes <activated/> "
-    "with the right sidhash and a URL to elsewhere: ignored, the real one completes", 1000, TRUE,
-    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
-  { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000,
-    TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
-  { "/hostile/connect-wait", "The proxy answers the first two <connect/>s with a wait-type "
+  { "/hostile/forged-push",
+    "Before the proxy's own push, another JID pushes <activated/> "
+    "with the right sidhash and a URL to elsewhere: ignored, the real one completes",
+    1000, TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, TRUE },
+  { "/hostile/long-chunked", "An offer of 1000 bytes, a chunked response of 1 MiB more", 1000, TRUE,
+    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_LONG_CHUNKED, "longer than" },
+  { "/hostile/connect-wait",
+    "The proxy answers the first two <connect/>s with a wait-type "
     "error (resource-constraint): the plugin tries again after 1 s, then 2 s, and the third "
-    "succeeds (no fallback to the trap's SOCKS5)", 1000, TRUE,
-    "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, FALSE, 2 },
+    "succeeds (no fallback to the trap's SOCKS5)",
+    1000, TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, FALSE, 2 },
 };
 
 static const char *
@@ -105,8 +110,8 @@ hostile_listen (guint16 *port)
   g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
   g_autoptr (GSocketAddress) bound = NULL;
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
+  GSocket *socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
 
   g_assert_no_error (error);
   g_assert_true (g_socket_bind (socket, any, TRUE, &error));
@@ -201,15 +206,11 @@ hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
                               other_port);
       hostile_send (conn, head, strlen (head));
       return;
-    case HOSTILE_HTTP_EXACT:
-      break;
+    case HOSTILE_HTTP_EXACT: break;
     case HOSTILE_HTTP_LONG_FIXED:
-    case HOSTILE_HTTP_LONG_CHUNKED:
-      length = c->size + 1024 * 1024;
-      break;
+    case HOSTILE_HTTP_LONG_CHUNKED: length = c->size + 1024 * 1024; break;
     case HOSTILE_HTTP_NONE:
-    default:
-      g_assert_not_reached ();
+    default: g_assert_not_reached ();
     }
 
   body = g_malloc (length + 1);
@@ -272,8 +273,8 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
   for (guint i = 0; i < 20; i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (PtsNode) iq = pts_test_client_wait (proxy, hostile_match_request, NULL,
-                                                     HOSTILE_WAIT_MS, &error);
+      g_autoptr (PtsNode) iq
+          = pts_test_client_wait (proxy, hostile_match_request, NULL, HOSTILE_WAIT_MS, &error);
       const char *id, *from;
       PtsNode *child;
       g_autofree char *answer = NULL;
@@ -313,10 +314,9 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
               g_assert_cmpint (now - last, >=, (gint64) (connects - 1) * G_USEC_PER_SEC - 100000);
             }
           last = now;
-          answer = g_markup_printf_escaped (
-              "<iq type='error' id='%s' to='%s'><error type='wait'>"
-              "<resource-constraint xmlns='%s'/></error></iq>",
-              id, from, BSP_NS_STANZAS);
+          answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='wait'>"
+                                            "<resource-constraint xmlns='%s'/></error></iq>",
+                                            id, from, BSP_NS_STANZAS);
           hostile_send_raw (proxy, answer);
         }
       else if (child != NULL)
@@ -340,10 +340,9 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
         }
       else
         {
-          answer = g_markup_printf_escaped (
-              "<iq type='error' id='%s' to='%s'><error type='cancel'>"
-              "<feature-not-implemented xmlns='%s'/></error></iq>",
-              id, from, BSP_NS_STANZAS);
+          answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
+                                            "<feature-not-implemented xmlns='%s'/></error></iq>",
+                                            id, from, BSP_NS_STANZAS);
           hostile_send_raw (proxy, answer);
         }
     }
@@ -384,8 +383,8 @@ hostile_test (gconstpointer user_data)
   const char *server_path = g_getenv ("PTS_SERVER");
   const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
   const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
-  const char *server_args[] = { "--user", "alice:" HOSTILE_PASSWORD, "--user",
-                                "bob:" HOSTILE_PASSWORD, NULL };
+  const char *server_args[]
+      = { "--user", "alice:" HOSTILE_PASSWORD, "--user", "bob:" HOSTILE_PASSWORD, NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (PtsTestServer) server = NULL;
   g_autoptr (PtsTestClient) sender = NULL;
@@ -432,10 +431,18 @@ hostile_test (gconstpointer user_data)
   port = g_strdup_printf ("%u", server->c2s_port);
 
   {
-    const char *argv[] = { driver_path, "--user-dir", user_dir, "--account", account, "--server",
-                           server->c2s_host, "--port", port, "--timeout",
+    const char *argv[] = { driver_path,
+                           "--user-dir",
+                           user_dir,
+                           "--account",
+                           account,
+                           "--server",
+                           server->c2s_host,
+                           "--port",
+                           port,
+                           "--timeout",
                            G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin",
-                           plugin_path, "--accept-dir", accept_dir, NULL };
+                                        plugin_path, "--accept-dir", accept_dir, NULL };
     driver = pts_test_process_spawn (argv, NULL, &error);
     g_assert_no_error (error);
   }
@@ -482,8 +489,8 @@ hostile_test (gconstpointer user_data)
   if (c->forged_push)
     {
       g_autofree char *forged_id = pts_test_client_next_id (sender);
-      g_autofree char *forged_url = hostile_expand ("http://127.0.0.1:{other}/dl/token", http_port,
-                                                    trap_port);
+      g_autofree char *forged_url
+          = hostile_expand ("http://127.0.0.1:{other}/dl/token", http_port, trap_port);
       g_autofree char *forged = g_markup_printf_escaped (
           "<iq type='set' id='%s' to='%s'><activated xmlns='%s' sidhash='%s' url='%s'/></iq>",
           forged_id, bob, BSP_NS_BSPROXY, sidhash, forged_url);
@@ -522,8 +529,8 @@ hostile_test (gconstpointer user_data)
 
   if (c->reason == NULL)
     {
-      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
-                        ==, 1);
+      g_assert_cmpuint (
+          pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""), ==, 1);
       g_assert_cmpint (g_stat (received, &st), ==, 0);
       g_assert_cmpint (st.st_size, ==, c->size);
     }
@@ -532,10 +539,10 @@ hostile_test (gconstpointer user_data)
       g_autofree char *needle = g_strdup_printf ("Transfer of %s failed: ", HOSTILE_FILE);
       const char *message;
 
-      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
-                        ==, 0);
-      g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-cancelled\""),
-                        ==, 1);
+      g_assert_cmpuint (
+          pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""), ==, 0);
+      g_assert_cmpuint (
+          pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-cancelled\""), ==, 1);
       said = hostile_event (driver, needle);
       g_assert_nonnull (said);
       message = json_object_get_string_member (said, "message");
@@ -597,10 +604,9 @@ hostile_send_serve_proxy (HostileSend *hs, PtsNode *iq)
       gint64 now = g_get_monotonic_time ();
 
       if (hs->activations++ == 0)
-        answer = g_markup_printf_escaped (
-            "<iq type='error' id='%s' to='%s'><error type='wait'>"
-            "<remote-server-timeout xmlns='%s'/></error></iq>",
-            id, from, BSP_NS_STANZAS);
+        answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='wait'>"
+                                          "<remote-server-timeout xmlns='%s'/></error></iq>",
+                                          id, from, BSP_NS_STANZAS);
       else
         {
           g_test_message ("activation again after %.2f s", (now - hs->last_activation) / 1e6);
@@ -644,11 +650,11 @@ hostile_send_serve_receiver (HostileSend *hs, PtsNode *iq)
         "<field var='stream-method'><value>%s</value></field></x></feature></si></iq>",
         id, from, NS_SI, BSP_NS_BYTESTREAMS);
   else if (query != NULL && g_strcmp0 (pts_node_get_attr (iq, "type"), "set") == 0)
-    answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s' "
-                                      "sid='%s'><streamhost-used jid='%s'/></query></iq>",
-                                      id, from, BSP_NS_BYTESTREAMS,
-                                      pts_node_get_attr (query, "sid"),
-                                      pts_test_client_get_jid (hs->proxy));
+    answer
+        = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s' "
+                                   "sid='%s'><streamhost-used jid='%s'/></query></iq>",
+                                   id, from, BSP_NS_BYTESTREAMS, pts_node_get_attr (query, "sid"),
+                                   pts_test_client_get_jid (hs->proxy));
   else if (g_strcmp0 (pts_node_get_attr (iq, "type"), "get") == 0)
     answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
                                       "<feature-not-implemented xmlns='%s'/></error></iq>",
@@ -677,7 +683,8 @@ hostile_take_upload (GSocket *listener)
       end = strstr (request->str, "\r\n\r\n");
       cl = end ? g_strstr_len (request->str, end - request->str, "Content-Length: ") : NULL;
       if (cl != NULL
-          && request->len - (gsize) (end + 4 - request->str) >= g_ascii_strtoull (cl + 16, NULL, 10))
+          && request->len - (gsize) (end + 4 - request->str)
+                 >= g_ascii_strtoull (cl + 16, NULL, 10))
         break;
       n = g_socket_receive (conn, buf, sizeof buf, NULL, &error);
       g_assert_no_error (error);
@@ -695,8 +702,8 @@ hostile_send_wait_test (void)
   const char *server_path = g_getenv ("PTS_SERVER");
   const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
   const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
-  const char *server_args[] = { "--user", "alice:" HOSTILE_PASSWORD, "--user",
-                                "bob:" HOSTILE_PASSWORD, NULL };
+  const char *server_args[]
+      = { "--user", "alice:" HOSTILE_PASSWORD, "--user", "bob:" HOSTILE_PASSWORD, NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (PtsTestServer) server = NULL;
   g_autoptr (PtsTestClient) receiver = NULL;
@@ -745,10 +752,19 @@ hostile_send_wait_test (void)
   pref = g_strdup_printf ("/plugins/core/bsproxy/proxy_jid=%s", pts_test_client_get_jid (proxy));
   to = g_strdup (pts_test_client_get_jid (receiver));
   {
-    const char *argv[] = { driver_path, "--user-dir", user_dir, "--account", account, "--server",
-                           server->c2s_host, "--port", port, "--timeout",
-                           G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin",
-                           plugin_path, "--pref", pref, "--send-file", file, "--to", to, NULL };
+    const char *argv[]
+        = { driver_path,
+            "--user-dir",
+            user_dir,
+            "--account",
+            account,
+            "--server",
+            server->c2s_host,
+            "--port",
+            port,
+            "--timeout",
+            G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin", plugin_path, "--pref",
+                         pref, "--send-file", file, "--to", to, NULL };
     driver = pts_test_process_spawn (argv, NULL, &error);
     g_assert_no_error (error);
   }

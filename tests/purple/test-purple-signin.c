@@ -80,10 +80,10 @@ fixture_set_up_tls (Fixture *fixture, gconstpointer user_data)
   g_assert_true (g_file_get_contents (fixture->certs.ca, &pem, NULL, &error));
   g_assert_true (g_file_set_contents (ca, pem, -1, &error));
   saved = pts_test_tls_sanitizer_env_push ();
-  fixture->server = bsp_test_server_start (
-      (const char *const[]){ "--tls-cert", fixture->certs.cert, "--tls-key",
-                             fixture->certs.key, NULL },
-      NULL, &error);
+  fixture->server
+      = bsp_test_server_start ((const char *const[]){ "--tls-cert", fixture->certs.cert,
+                                                      "--tls-key", fixture->certs.key, NULL },
+                               NULL, &error);
   pts_test_tls_sanitizer_env_restore (saved);
   g_assert_no_error (error);
 }
@@ -353,9 +353,8 @@ test_signin_plugin_late (Fixture *fixture, gconstpointer user_data)
       return;
     }
 
-  test_run_driver (fixture,
-                   (const char *const[]){ "--plugin", plugin, "--plugin-late", "--debug", NULL },
-                   &run);
+  test_run_driver (
+      fixture, (const char *const[]){ "--plugin", plugin, "--plugin-late", "--debug", NULL }, &run);
   g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
   test_assert_signed_in (&run);
   g_assert_nonnull (run.log);
@@ -377,8 +376,7 @@ test_signin_starttls (Fixture *fixture, gconstpointer user_data)
     return;
 
   test_run_driver (fixture,
-                   (const char *const[]){ "--default-security", "--ca-dir", fixture->ca_dir,
-                                          NULL },
+                   (const char *const[]){ "--default-security", "--ca-dir", fixture->ca_dir, NULL },
                    &run);
   test_assert_signed_in (&run);
   g_assert_false (test_has_event (&run, "request", NULL));
@@ -395,8 +393,7 @@ test_signin_starttls_untrusted (Fixture *fixture, gconstpointer user_data)
     return;
 
   test_run_driver (fixture,
-                   (const char *const[]){ "--default-security", "--certificate", "reject",
-                                          NULL },
+                   (const char *const[]){ "--default-security", "--certificate", "reject", NULL },
                    &run);
   g_assert_cmpint (run.status, !=, 0);
   g_assert_true (test_has_event (&run, "request", "title", "SSL Certificate Verification", NULL));
@@ -491,10 +488,10 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/purple/signin/plugin", Fixture, NULL, fixture_set_up, test_signin_plugin,
               fixture_tear_down);
-  g_test_add ("/purple/signin/plugin-late", Fixture, NULL, fixture_set_up,
-              test_signin_plugin_late, fixture_tear_down);
-  g_test_add ("/purple/signin/starttls", Fixture, NULL, fixture_set_up_tls,
-              test_signin_starttls, fixture_tear_down);
+  g_test_add ("/purple/signin/plugin-late", Fixture, NULL, fixture_set_up, test_signin_plugin_late,
+              fixture_tear_down);
+  g_test_add ("/purple/signin/starttls", Fixture, NULL, fixture_set_up_tls, test_signin_starttls,
+              fixture_tear_down);
   g_test_add ("/purple/signin/starttls-untrusted", Fixture, NULL, fixture_set_up_tls,
               test_signin_starttls_untrusted, fixture_tear_down);
   g_test_add ("/purple/prefs/extra-proxy-at-once", Fixture, NULL, fixture_set_up,

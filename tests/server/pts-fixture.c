@@ -35,8 +35,8 @@ pts_fixture_server_startv (const char *const *users, const char *const *options,
     g_strv_builder_add (builder, arg);
   args = g_strv_builder_end (builder);
 
-  server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
-                                  &error);
+  server
+      = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT, &error);
   g_assert_no_error (error);
   g_assert_nonnull (server);
   return server;
@@ -114,8 +114,8 @@ pts_fixture_login (PtsTestServer *server, const char *user, const char *resource
   if (server->starttls)
     {
       /* --tls-cert: the same login over STARTTLS. */
-      client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port,
-                                                 server->domain, NULL, &error);
+      client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port, server->domain,
+                                                 NULL, &error);
       g_assert_no_error (error);
       pts_test_client_authenticate (client, user, PTS_FIXTURE_PASSWORD, &error);
       g_assert_no_error (error);
@@ -242,8 +242,8 @@ pts_fixture_socks5 (PtsTestServer *server, const char *local, const char *hash)
 char *
 pts_fixture_sidhash (const char *sid, PtsTestClient *initiator, PtsTestClient *target)
 {
-  char *hash = bsp_sidhash (sid, pts_test_client_get_jid (initiator),
-                            pts_test_client_get_jid (target));
+  char *hash
+      = bsp_sidhash (sid, pts_test_client_get_jid (initiator), pts_test_client_get_jid (target));
 
   g_assert_nonnull (hash);
   return hash;
@@ -286,15 +286,14 @@ pts_fixture_assert_transfer (PtsFixtureStream *stream, guint64 size, guint64 see
   g_autoptr (GError) error = NULL;
   PtsTestTransfer result;
 
-  pts_test_transfer (stream->initiator, stream->target, size, seed, PTS_TEST_TIMEOUT_MS,
-                     &result, &error);
+  pts_test_transfer (stream->initiator, stream->target, size, seed, PTS_TEST_TIMEOUT_MS, &result,
+                     &error);
   g_assert_no_error (error);
   g_assert_cmpuint (result.bytes_sent, ==, size);
   g_assert_cmpuint (result.bytes_received, ==, size);
   g_assert_cmpstr (result.received_sha256, ==, result.sent_sha256);
   g_test_message ("%" G_GUINT64_FORMAT " bytes in %.3f s (%.0f MiB/s), SHA-256 %s", size,
-                  result.seconds,
-                  result.seconds > 0 ? size / result.seconds / 1048576.0 : 0.0,
+                  result.seconds, result.seconds > 0 ? size / result.seconds / 1048576.0 : 0.0,
                   result.received_sha256);
 }
 

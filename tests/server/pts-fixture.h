@@ -24,8 +24,7 @@ PtsTestServer *pts_fixture_server_start (const char *first_arg, ...);
 /* Stops it, asserting exit status 0, and frees it. */
 void pts_fixture_server_stop (PtsTestServer *server);
 
-PtsTestClient *pts_fixture_login (PtsTestServer *server, const char *user,
-                                  const char *resource);
+PtsTestClient *pts_fixture_login (PtsTestServer *server, const char *user, const char *resource);
 
 /* Alice and Bob on a server of their own. */
 typedef struct
@@ -49,8 +48,7 @@ void pts_fixture_pair_stop (PtsFixturePair *pair);
 void pts_fixture_send (PtsTestClient *client, const char *format, ...) G_GNUC_PRINTF (2, 3);
 /* Sends an <iq> (no id; one is added) and returns the reply. */
 PtsNode *pts_fixture_iq (PtsTestClient *client, const char *format, ...) G_GNUC_PRINTF (2, 3);
-PtsNode *pts_fixture_wait (PtsTestClient *client, PtsTestStanzaFunc match,
-                           gpointer user_data);
+PtsNode *pts_fixture_wait (PtsTestClient *client, PtsTestStanzaFunc match, gpointer user_data);
 
 /* Asserts that exactly @count lines of the server's log so far hold @needle. */
 void pts_fixture_assert_log_count (PtsTestServer *server, const char *needle, guint count);
@@ -79,19 +77,17 @@ typedef struct
 
 /* A SOCKS5 connection to @server's streamhost asking for @hash, from the
  * local address @local (NULL: any); asserts it was accepted. */
-GSocketConnection *pts_fixture_socks5 (PtsTestServer *server, const char *local,
-                                       const char *hash);
+GSocketConnection *pts_fixture_socks5 (PtsTestServer *server, const char *local, const char *hash);
 
 /* The SIDHASH of @sid from @initiator to @target (their full JIDs). */
 char *pts_fixture_sidhash (const char *sid, PtsTestClient *initiator, PtsTestClient *target);
 /* Connects the target, then the initiator, by SOCKS5 with the stream's
  * SIDHASH; asserts both are accepted. */
 void pts_fixture_stream_connect (PtsFixtureStream *stream, PtsTestServer *server,
-                                 PtsTestClient *initiator, PtsTestClient *target,
-                                 const char *sid);
+                                 PtsTestClient *initiator, PtsTestClient *target, const char *sid);
 /* Sends the activation for @sid to @target's JID and returns the reply. */
-PtsNode *pts_fixture_activate (PtsTestClient *initiator, PtsTestServer *server,
-                               const char *sid, const char *target_jid);
+PtsNode *pts_fixture_activate (PtsTestClient *initiator, PtsTestServer *server, const char *sid,
+                               const char *target_jid);
 /* Moves @size bytes initiator → target and asserts both SHA-256 match. */
 void pts_fixture_assert_transfer (PtsFixtureStream *stream, guint64 size, guint64 seed);
 void pts_fixture_stream_clear (PtsFixtureStream *stream);

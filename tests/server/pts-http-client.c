@@ -11,7 +11,7 @@
 #include "pts-http-client.h"
 #include "pts-test-util.h"
 
-G_DEFINE_QUARK (pts-http-client-error-quark, pts_http_client_error)
+G_DEFINE_QUARK (pts - http - client - error - quark, pts_http_client_error)
 
 #define PTS_HTTP_CHUNK (256 * 1024)
 #define PTS_HTTP_MAX_HEAD (64 * 1024)
@@ -27,7 +27,7 @@ struct _PtsHttpConn
   guint8 *buf;       /* received, not yet taken: buf[start..end) */
   gsize start;
   gsize end;
-  gboolean eof;      /* the server closed (or reset) the connection */
+  gboolean eof; /* the server closed (or reset) the connection */
 };
 
 void
@@ -103,14 +103,13 @@ pts_http_conn_wait (PtsHttpConn *self, GIOCondition condition, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
 
-  if (g_socket_condition_timed_wait (self->socket, condition,
-                                     (gint64) PTS_HTTP_CLIENT_TIMEOUT_MS * 1000, NULL,
-                                     &local_error))
+  if (g_socket_condition_timed_wait (
+          self->socket, condition, (gint64) PTS_HTTP_CLIENT_TIMEOUT_MS * 1000, NULL, &local_error))
     return TRUE;
   if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     g_set_error (error, PTS_HTTP_CLIENT_ERROR, PTS_HTTP_CLIENT_ERROR_TIMED_OUT,
-                 "the server did nothing for %u ms (waiting to %s)",
-                 PTS_HTTP_CLIENT_TIMEOUT_MS, (condition & G_IO_OUT) ? "send" : "receive");
+                 "the server did nothing for %u ms (waiting to %s)", PTS_HTTP_CLIENT_TIMEOUT_MS,
+                 (condition & G_IO_OUT) ? "send" : "receive");
   else
     g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;
@@ -137,8 +136,7 @@ pts_http_conn_send (PtsHttpConn *self, const void *data, gsize len, GError **err
                        len - done);
           return FALSE;
         }
-      n = pts_test_socket_send_some (self->socket, (const char *) data + done, len - done,
-                                     error);
+      n = pts_test_socket_send_some (self->socket, (const char *) data + done, len - done, error);
       if (n < 0)
         return FALSE;
       done += n;
@@ -185,15 +183,13 @@ pts_http_conn_fill (PtsHttpConn *self, GError **error)
       if (!pts_http_conn_wait (self, G_IO_IN, error))
         return FALSE;
       n = g_socket_receive_with_blocking (self->socket, (char *) self->buf + self->end,
-                                          PTS_HTTP_CHUNK - self->end, FALSE, NULL,
-                                          &local_error);
+                                          PTS_HTTP_CHUNK - self->end, FALSE, NULL, &local_error);
       if (n > 0)
         {
           self->end += n;
           return TRUE;
         }
-      if (n == 0
-          || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      if (n == 0 || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           /* A reset is an end too: what matters is whether the body was
            * whole before it. */
@@ -257,8 +253,7 @@ pts_http_conn_read_head (PtsHttpConn *self, PtsHttpResponse *response, GError **
 /* Takes up to @max buffered body bytes (filling the buffer if it is empty);
  * *@len 0 at the end of the connection. */
 static gboolean
-pts_http_conn_take (PtsHttpConn *self, guint64 max, const guint8 **data, gsize *len,
-                    GError **error)
+pts_http_conn_take (PtsHttpConn *self, guint64 max, const guint8 **data, gsize *len, GError **error)
 {
   if (self->start == self->end && !self->eof && !pts_http_conn_fill (self, error))
     return FALSE;
@@ -305,8 +300,8 @@ pts_http_conn_read_line (PtsHttpConn *self, gboolean *cut, GError **error)
 /* Reads up to @len body bytes into the response; FALSE on error, *@cut
  * when the connection ended first. */
 static gboolean
-pts_http_conn_read_data (PtsHttpConn *self, PtsHttpResponse *response, GChecksum *sha,
-                         gsize keep, guint64 len, gboolean *cut, GError **error)
+pts_http_conn_read_data (PtsHttpConn *self, PtsHttpResponse *response, GChecksum *sha, gsize keep,
+                         guint64 len, gboolean *cut, GError **error)
 {
   *cut = FALSE;
   while (len > 0)
@@ -342,16 +337,13 @@ pts_http_conn_read_body (PtsHttpConn *self, PtsHttpResponse *response, gsize kee
   response->complete = FALSE;
   switch (response->encoding)
     {
-    case SOUP_ENCODING_NONE:
-      response->complete = TRUE;
-      break;
+    case SOUP_ENCODING_NONE: response->complete = TRUE; break;
 
     case SOUP_ENCODING_CONTENT_LENGTH:
       ok = pts_http_conn_read_data (self, response, sha, keep,
-                                    MIN ((guint64) response->content_length, limit), &cut,
-                                    error);
-      response->complete = ok && !cut
-                           && response->body_length == (guint64) response->content_length;
+                                    MIN ((guint64) response->content_length, limit), &cut, error);
+      response->complete
+          = ok && !cut && response->body_length == (guint64) response->content_length;
       break;
 
     case SOUP_ENCODING_CHUNKED:
@@ -496,8 +488,7 @@ pts_http_post_upload (const char *url, const PtsHttpUpload *upload, PtsHttpUploa
                           "Content-Type: application/octet-stream\r\n",
                           upload->filename ? upload->filename : "file.bin");
   if (upload->declare_size)
-    g_string_append_printf (file_head, "Content-Length: %" G_GUINT64_FORMAT "\r\n",
-                            upload->size);
+    g_string_append_printf (file_head, "Content-Length: %" G_GUINT64_FORMAT "\r\n", upload->size);
   if (upload->sidhash != NULL && !upload->file_first)
     pts_http_append_part (before, sidhash_head, upload->sidhash);
   pts_http_append_part (before, file_head->str, NULL);
@@ -515,10 +506,10 @@ pts_http_post_upload (const char *url, const PtsHttpUpload *upload, PtsHttpUploa
   if (conn == NULL)
     return FALSE;
   {
-    g_autofree char *type = upload->content_type
-                                ? g_strdup (upload->content_type)
-                                : g_strdup_printf ("multipart/form-data; boundary=%s",
-                                                   PTS_HTTP_BOUNDARY);
+    g_autofree char *type
+        = upload->content_type
+              ? g_strdup (upload->content_type)
+              : g_strdup_printf ("multipart/form-data; boundary=%s", PTS_HTTP_BOUNDARY);
     if (!pts_http_conn_send_head (conn, "POST", type,
                                   (gint64) (before->len + upload->size + after->len), send_error)
         || !pts_http_conn_send (conn, before->str, before->len, send_error))
@@ -561,8 +552,8 @@ pts_http_post_upload (const char *url, const PtsHttpUpload *upload, PtsHttpUploa
 
 answer:
   g_strlcpy (result->sent_sha256, g_checksum_get_string (sha), sizeof result->sent_sha256);
-  result->answered_early = g_error_matches (result->send_error, PTS_HTTP_CLIENT_ERROR,
-                                            PTS_HTTP_CLIENT_ERROR_ANSWERED);
+  result->answered_early
+      = g_error_matches (result->send_error, PTS_HTTP_CLIENT_ERROR, PTS_HTTP_CLIENT_ERROR_ANSWERED);
   /* Whatever happened to the request, the answer may be there. */
   if (!pts_http_conn_read_head (conn, &result->response, error))
     {

@@ -32,7 +32,7 @@ typedef enum
 
 typedef struct
 {
-  guint status;                /* 0 until a response head was read */
+  guint status; /* 0 until a response head was read */
   char *reason;
   SoupMessageHeaders *headers; /* NULL until then */
   SoupEncoding encoding;       /* how the body is framed */
@@ -52,17 +52,15 @@ typedef struct _PtsHttpConn PtsHttpConn;
 PtsHttpConn *pts_http_conn_open (const char *url, GError **error);
 /* The request line and headers ("Connection: close" always; Content-Type
  * and Content-Length when given, @content_length < 0: none). */
-gboolean pts_http_conn_send_head (PtsHttpConn *conn, const char *method,
-                                  const char *content_type, gint64 content_length,
-                                  GError **error);
+gboolean pts_http_conn_send_head (PtsHttpConn *conn, const char *method, const char *content_type,
+                                  gint64 content_length, GError **error);
 /* Sends @len bytes. Fails with PTS_HTTP_CLIENT_ERROR_ANSWERED as soon as the
  * server has something to say (an early answer, or the end of the
  * connection): the caller reads the answer then. A failing write (reset,
  * broken pipe) is reported as such; an answer may still be waiting. */
 gboolean pts_http_conn_send (PtsHttpConn *conn, const void *data, gsize len, GError **error);
 /* Reads the status line and headers. */
-gboolean pts_http_conn_read_head (PtsHttpConn *conn, PtsHttpResponse *response,
-                                  GError **error);
+gboolean pts_http_conn_read_head (PtsHttpConn *conn, PtsHttpResponse *response, GError **error);
 /* Reads the body as its head frames it, hashing it and keeping its first
  * @keep bytes. Returns TRUE when the body ended, whether whole
  * (response->complete) or cut off by the end of the connection; with
@@ -76,8 +74,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsHttpConn, pts_http_conn_free)
 /* ---- whole requests ---------------------------------------------------------- */
 
 /* GET @url; the body is hashed and its first @keep bytes kept. */
-gboolean pts_http_get (const char *url, gsize keep, PtsHttpResponse *response,
-                       GError **error);
+gboolean pts_http_get (const char *url, gsize keep, PtsHttpResponse *response, GError **error);
 
 typedef void (*PtsHttpPauseFunc) (gpointer user_data);
 

@@ -20,22 +20,21 @@ test_bad_request (void)
                   "without <activate/> is a bad-request.");
 
   pts_fixture_pair_start (&f, NULL);
-  no_sid = pts_fixture_iq (f.alice,
-                           "<iq type='set' to='%s'><query xmlns='%s'>"
-                           "<activate>%s</activate></query></iq>",
-                           f.server->proxy_jid, PTS_NS_BYTESTREAMS,
-                           pts_test_client_get_jid (f.bob));
+  no_sid
+      = pts_fixture_iq (f.alice,
+                        "<iq type='set' to='%s'><query xmlns='%s'>"
+                        "<activate>%s</activate></query></iq>",
+                        f.server->proxy_jid, PTS_NS_BYTESTREAMS, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (no_sid, "bad-request");
-  empty_sid = pts_fixture_iq (f.alice,
-                              "<iq type='set' to='%s'><query xmlns='%s' sid=''>"
-                              "<activate>%s</activate></query></iq>",
-                              f.server->proxy_jid, PTS_NS_BYTESTREAMS,
-                              pts_test_client_get_jid (f.bob));
+  empty_sid
+      = pts_fixture_iq (f.alice,
+                        "<iq type='set' to='%s'><query xmlns='%s' sid=''>"
+                        "<activate>%s</activate></query></iq>",
+                        f.server->proxy_jid, PTS_NS_BYTESTREAMS, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (empty_sid, "bad-request");
   long_sid = pts_fixture_activate (f.alice, f.server, sid129, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (long_sid, "bad-request");
-  no_activate = pts_fixture_iq (f.alice,
-                                "<iq type='set' to='%s'><query xmlns='%s' sid='s1'/></iq>",
+  no_activate = pts_fixture_iq (f.alice, "<iq type='set' to='%s'><query xmlns='%s' sid='s1'/></iq>",
                                 f.server->proxy_jid, PTS_NS_BYTESTREAMS);
   pts_fixture_assert_error (no_activate, "bad-request");
   pts_fixture_pair_stop (&f);
@@ -96,12 +95,11 @@ test_item_not_found (void)
   pts_fixture_assert_error (nothing, "item-not-found");
 
   pts_fixture_stream_connect (&stream, f.server, f.alice, f.bob, "real-sid");
-  other_sid = pts_fixture_activate (f.alice, f.server, "other-sid",
-                                    pts_test_client_get_jid (f.bob));
+  other_sid
+      = pts_fixture_activate (f.alice, f.server, "other-sid", pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (other_sid, "item-not-found");
   /* The target cannot activate: its SIDHASH has the roles the other way. */
-  swapped = pts_fixture_activate (f.bob, f.server, stream.sid,
-                                  pts_test_client_get_jid (f.alice));
+  swapped = pts_fixture_activate (f.bob, f.server, stream.sid, pts_test_client_get_jid (f.alice));
   pts_fixture_assert_error (swapped, "item-not-found");
   pts_fixture_stream_clear (&stream);
   pts_fixture_pair_stop (&f);
@@ -150,12 +148,11 @@ test_conflict (void)
   pts_fixture_stream_connect (&stream, f.server, f.alice, f.bob, "twice");
   first = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_result (first);
-  second = pts_fixture_activate (f.alice, f.server, stream.sid,
-                                 pts_test_client_get_jid (f.bob));
+  second = pts_fixture_activate (f.alice, f.server, stream.sid, pts_test_client_get_jid (f.bob));
   pts_fixture_assert_error (second, "conflict");
 
-  code = pts_test_socks5_connect (f.server->socks5_host, f.server->socks5_port, stream.hash,
-                                  &third, &error);
+  code = pts_test_socks5_connect (f.server->socks5_host, f.server->socks5_port, stream.hash, &third,
+                                  &error);
   g_assert_no_error (error);
   g_assert_cmpint (code, ==, 0x01);
 

@@ -49,9 +49,8 @@ assert_got_nothing (GSocketConnection *conn)
       g_autoptr (GError) error = NULL;
       gssize n;
 
-      g_assert_true (g_socket_condition_timed_wait (socket, G_IO_IN,
-                                                    (gint64) PTS_TEST_TIMEOUT_MS * 1000, NULL,
-                                                    &error));
+      g_assert_true (g_socket_condition_timed_wait (
+          socket, G_IO_IN, (gint64) PTS_TEST_TIMEOUT_MS * 1000, NULL, &error));
       n = g_socket_receive (socket, buf, sizeof buf, NULL, &error);
       if (n <= 0)
         break;
@@ -235,8 +234,8 @@ assert_guesses_fail (Fixture *f, GPtrArray *guesses)
       g_autofree char *post_url = g_strconcat (f->server->http_base, "/upload/", guess, NULL);
       PtsHttpResponse response = { 0 };
       PtsHttpUploadResult result = { 0 };
-      PtsHttpUpload upload = { .sidhash = "0000000000000000000000000000000000000000",
-                               .size = 1024, .seed = 66 };
+      PtsHttpUpload upload
+          = { .sidhash = "0000000000000000000000000000000000000000", .size = 1024, .seed = 66 };
       g_autoptr (GError) error = NULL;
 
       pts_http_get (get_url, 256, &response, &error);
@@ -280,8 +279,8 @@ test_capability_urls (void)
           f.server->c2s_host, f.server->c2s_port, f.server->domain, &error);
       g_assert_no_error (error);
       g_assert_nonnull (pts_test_client_get_stream_id (probe));
-      g_ptr_array_add (guesses, g_uri_escape_string (pts_test_client_get_stream_id (probe),
-                                                     NULL, FALSE));
+      g_ptr_array_add (guesses,
+                       g_uri_escape_string (pts_test_client_get_stream_id (probe), NULL, FALSE));
     }
 
   /* What a user of the proxy sees of her own transfers. */

@@ -45,8 +45,8 @@ standin_new (void)
   g_autoptr (GSocketAddress) bound = NULL;
   StandIn *s = g_new0 (StandIn, 1);
 
-  s->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                            G_SOCKET_PROTOCOL_TCP, &error);
+  s->socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   g_assert_no_error (error);
   g_socket_bind (s->socket, any, TRUE, &error);
   g_assert_no_error (error);
@@ -54,8 +54,8 @@ standin_new (void)
   g_assert_no_error (error);
   bound = g_socket_get_local_address (s->socket, &error);
   g_assert_no_error (error);
-  s->address = g_strdup_printf (
-      "127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  s->address = g_strdup_printf ("127.0.0.1:%u",
+                                g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
   return s;
 }
 
@@ -85,8 +85,7 @@ standin_accept (StandIn *s, guint timeout_ms)
   PtsFixtureMatch match = { .name = "handshake" };
   PtsTestClient *link;
 
-  g_socket_condition_timed_wait (s->socket, G_IO_IN, (gint64) timeout_ms * 1000, NULL,
-                                 &error);
+  g_socket_condition_timed_wait (s->socket, G_IO_IN, (gint64) timeout_ms * 1000, NULL, &error);
   g_assert_no_error (error);
   socket = g_socket_accept (s->socket, NULL, &error);
   g_assert_no_error (error);
@@ -120,8 +119,8 @@ link_start (StandIn *s, PtsTestClient **link, const char *first_arg, ...)
   PtsTestServer *server;
   va_list ap;
 
-  g_strv_builder_add_many (builder, "--component", s->address, "--component-secret",
-                           LINK_SECRET, "--proxy-jid", LINK_PROXY_JID, NULL);
+  g_strv_builder_add_many (builder, "--component", s->address, "--component-secret", LINK_SECRET,
+                           "--proxy-jid", LINK_PROXY_JID, NULL);
   va_start (ap, first_arg);
   for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
     g_strv_builder_add (builder, arg);
@@ -130,8 +129,8 @@ link_start (StandIn *s, PtsTestClient **link, const char *first_arg, ...)
 
   /* READY comes after the handshake, which the thread answers. */
   thread = g_thread_new ("stand-in", standin_accept_thread, s);
-  server = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT,
-                                  &error);
+  server
+      = pts_test_server_start (NULL, (const char *const *) args, PTS_TEST_SERVER_DEFAULT, &error);
   *link = g_thread_join (thread);
   g_assert_no_error (error);
   g_assert_cmpstr (server->component, ==, s->address);
@@ -143,11 +142,11 @@ static void
 assert_prompt_streamhost (PtsTestClient *link, PtsTestServer *server)
 {
   gint64 start = g_get_monotonic_time ();
-  g_autoptr (PtsNode) reply = pts_fixture_iq (link,
-                                              "<iq type='get' from='alice@" LINK_DOMAIN
-                                              "/desk' to='" LINK_PROXY_JID "'>"
-                                              "<query xmlns='%s'/></iq>",
-                                              PTS_NS_BYTESTREAMS);
+  g_autoptr (PtsNode) reply
+      = pts_fixture_iq (link,
+                        "<iq type='get' from='alice@" LINK_DOMAIN "/desk' to='" LINK_PROXY_JID "'>"
+                        "<query xmlns='%s'/></iq>",
+                        PTS_NS_BYTESTREAMS);
   gint64 took = g_get_monotonic_time () - start;
   PtsNode *streamhost;
 
@@ -239,9 +238,9 @@ test_link_ping (void)
       last = g_get_monotonic_time ();
     }
 
-  pong = pts_fixture_iq (link, "<iq type='get' from='" LINK_DOMAIN "' to='" LINK_PROXY_JID
-                               "'><ping xmlns='%s'/></iq>",
-                         LINK_NS_PING);
+  pong = pts_fixture_iq (
+      link, "<iq type='get' from='" LINK_DOMAIN "' to='" LINK_PROXY_JID "'><ping xmlns='%s'/></iq>",
+      LINK_NS_PING);
   pts_fixture_assert_result (pong);
   assert_prompt_streamhost (link, server);
   assert_link_held (server);
@@ -297,17 +296,16 @@ link_socks5_connect (PtsTestServer *server, const char *sid, const char *initiat
   g_autoptr (GError) error = NULL;
   GSocketConnection *conn = NULL;
 
-  g_assert_cmpint (pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash,
-                                            &conn, &error),
-                   ==, 0x00);
+  g_assert_cmpint (
+      pts_test_socks5_connect (server->socks5_host, server->socks5_port, hash, &conn, &error), ==,
+      0x00);
   g_assert_no_error (error);
   return conn;
 }
 
 /* Plain XEP-0065 activation of @sid, sent by @initiator through the link. */
 static void
-link_activate (PtsTestClient *link, const char *sid, const char *initiator,
-               const char *target)
+link_activate (PtsTestClient *link, const char *sid, const char *initiator, const char *target)
 {
   g_autoptr (PtsNode) reply = pts_fixture_iq (link,
                                               "<iq type='set' from='%s' to='" LINK_PROXY_JID
@@ -343,8 +341,7 @@ wait_push (PtsTestClient *link, const char *name, const char *sent)
   PtsNode *push = pts_fixture_wait (link, match_push, &m);
 
   pts_fixture_send (link, "<iq type='result' from='%s' to='%s' id='%s'/>",
-                    pts_node_get_attr (push, "to"), LINK_PROXY_JID,
-                    pts_node_get_attr (push, "id"));
+                    pts_node_get_attr (push, "to"), LINK_PROXY_JID, pts_node_get_attr (push, "id"));
   return push;
 }
 
@@ -375,8 +372,8 @@ test_link_queue (gconstpointer expire)
                     "push to an HTTP receiver whose download goes on) waits for the link "
                     "and goes out on the next one; the log says so.");
 
-  server = link_start (s, &link, "--http-port", "0", "--progress-interval", "50",
-                       "--verbose", NULL);
+  server
+      = link_start (s, &link, "--http-port", "0", "--progress-interval", "50", "--verbose", NULL);
   pts_test_random_fill (&state, data, sizeof data);
 
   /* A SOCKS5 sender, a receiver that downloads over HTTP. */
@@ -389,8 +386,7 @@ test_link_queue (gconstpointer expire)
   link_activate (link, "queued", alice, bob);
   push = wait_push (link, "activated", NULL);
   download = pts_http_conn_open (
-      pts_node_get_attr (pts_test_node_find (push, "activated", LINK_NS_BSPROXY), "url"),
-      &error);
+      pts_node_get_attr (pts_test_node_find (push, "activated", LINK_NS_BSPROXY), "url"), &error);
   g_assert_no_error (error);
   pts_http_conn_send_head (download, "GET", NULL, -1, &error);
   g_assert_no_error (error);
@@ -402,8 +398,8 @@ test_link_queue (gconstpointer expire)
 
   /* The link goes; the download goes on, and its next push must wait. */
   pts_test_client_close (link);
-  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed",
-                              1, PTS_TEST_TIMEOUT_MS, NULL, &error);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed", 1,
+                              PTS_TEST_TIMEOUT_MS, NULL, &error);
   g_assert_no_error (error);
   pts_test_socket_send_all (initiator, data, sizeof data, &error);
   g_assert_no_error (error);
@@ -439,8 +435,8 @@ test_link_queue (gconstpointer expire)
       again = standin_accept (s, PTS_TEST_TIMEOUT_MS);
       queued = wait_push (again, "progress", "16384");
       g_assert_cmpstr (pts_node_get_attr (queued, "to"), ==, bob);
-      pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "that waited for the link",
-                                  1, PTS_TEST_TIMEOUT_MS, NULL, &error);
+      pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "that waited for the link", 1,
+                                  PTS_TEST_TIMEOUT_MS, NULL, &error);
       g_assert_no_error (error);
       pts_fixture_assert_log_count (server, "stanza not sent", 0);
     }
@@ -470,8 +466,8 @@ ready_object (PtsTestServer *server)
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *line = NULL;
 
-  pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "READY {", 1,
-                              PTS_TEST_TIMEOUT_MS, &line, &error);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "READY {", 1, PTS_TEST_TIMEOUT_MS,
+                              &line, &error);
   g_assert_no_error (error);
   json_parser_load_from_data (parser, line + strlen ("READY "), -1, &error);
   g_assert_no_error (error);
@@ -503,8 +499,9 @@ test_acl_default (void)
   g_assert_cmpstr (json_array_get_string_element (acl, 0), ==, LINK_DOMAIN);
   g_assert_false (json_object_get_boolean_member (ready, "acl_open"));
 
-  foreign = pts_fixture_iq (link, "<iq type='get' from='mallory@example.net/x' to='"
-                                  LINK_PROXY_JID "'><query xmlns='%s'/></iq>",
+  foreign = pts_fixture_iq (link,
+                            "<iq type='get' from='mallory@example.net/x' to='" LINK_PROXY_JID
+                            "'><query xmlns='%s'/></iq>",
                             PTS_NS_BYTESTREAMS);
   pts_fixture_assert_error (foreign, "forbidden");
   assert_prompt_streamhost (link, server);
@@ -513,8 +510,7 @@ test_acl_default (void)
   target = link_socks5_connect (server, "parent-domain", alice, bob);
   initiator = link_socks5_connect (server, "parent-domain", alice, bob);
   link_activate (link, "parent-domain", alice, bob);
-  pts_test_transfer (initiator, target, 1024 * 1024, 14, PTS_TEST_TIMEOUT_MS, &result,
-                     &error);
+  pts_test_transfer (initiator, target, 1024 * 1024, 14, PTS_TEST_TIMEOUT_MS, &result, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (result.received_sha256, ==, result.sent_sha256);
 
@@ -529,8 +525,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/component/link/idle", test_link_idle);
   g_test_add_func ("/server/component/link/ping", test_link_ping);
   g_test_add_func ("/server/component/link/dead", test_link_dead);
-  g_test_add_data_func ("/server/component/link/queue", GINT_TO_POINTER (FALSE),
-                        test_link_queue);
+  g_test_add_data_func ("/server/component/link/queue", GINT_TO_POINTER (FALSE), test_link_queue);
   g_test_add_data_func ("/server/component/link/queue-expired", GINT_TO_POINTER (TRUE),
                         test_link_queue);
   g_test_add_func ("/server/component/acl-default", test_acl_default);

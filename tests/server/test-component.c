@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-
 #include "pts-fixture.h"
 
 #define PROSODY_SECRET "component-secret-for-tests"
@@ -110,8 +109,8 @@ prosody_new (void)
 static void
 prosody_register (Prosody *p, const char *user, const char *password)
 {
-  const char *argv[] = { p->prosodyctl, "--config", p->config, "register", user,
-                         PROSODY_DOMAIN, password, NULL };
+  const char *argv[]
+      = { p->prosodyctl, "--config", p->config, "register", user, PROSODY_DOMAIN, password, NULL };
   g_autoptr (PtsTestProcess) ctl = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -125,21 +124,20 @@ static void
 prosody_start (Prosody *p)
 {
   const char *argv[] = { p->prosody, "--config", p->config, "-F", NULL };
-  g_autofree char *c2s = g_strdup_printf ("Activated service 'c2s' on [127.0.0.1]:%u",
-                                          p->c2s_port);
-  g_autofree char *component = g_strdup_printf (
-      "Activated service 'component' on [127.0.0.1]:%u", p->component_port);
+  g_autofree char *c2s = g_strdup_printf ("Activated service 'c2s' on [127.0.0.1]:%u", p->c2s_port);
+  g_autofree char *component
+      = g_strdup_printf ("Activated service 'component' on [127.0.0.1]:%u", p->component_port);
   g_autoptr (GError) error = NULL;
 
   g_assert_null (p->process);
   p->process = pts_test_process_spawn (argv, "prosody", &error);
   g_assert_no_error (error);
   /* Prosody logs to stdout; these lines come once its listeners are bound. */
-  pts_test_process_wait_line (p->process, PTS_TEST_STDOUT, c2s, 1, PROSODY_START_TIMEOUT_MS,
-                              NULL, &error);
+  pts_test_process_wait_line (p->process, PTS_TEST_STDOUT, c2s, 1, PROSODY_START_TIMEOUT_MS, NULL,
+                              &error);
   g_assert_no_error (error);
-  pts_test_process_wait_line (p->process, PTS_TEST_STDOUT, component, 1,
-                              PROSODY_START_TIMEOUT_MS, NULL, &error);
+  pts_test_process_wait_line (p->process, PTS_TEST_STDOUT, component, 1, PROSODY_START_TIMEOUT_MS,
+                              NULL, &error);
   g_assert_no_error (error);
 }
 
@@ -175,9 +173,15 @@ static PtsTestServer *
 proxy_start (Prosody *p, const char *keepalive)
 {
   g_autofree char *component = g_strdup_printf ("127.0.0.1:%u", p->component_port);
-  const char *args[] = { "--component", component, "--component-secret", PROSODY_SECRET,
-                         "--proxy-jid", PROSODY_PROXY_JID, keepalive ? "--keepalive" : NULL,
-                         keepalive, NULL };
+  const char *args[] = { "--component",
+                         component,
+                         "--component-secret",
+                         PROSODY_SECRET,
+                         "--proxy-jid",
+                         PROSODY_PROXY_JID,
+                         keepalive ? "--keepalive" : NULL,
+                         keepalive,
+                         NULL };
   g_autoptr (GError) error = NULL;
   PtsTestServer *server;
 
@@ -193,9 +197,8 @@ static PtsTestClient *
 prosody_login (Prosody *p, const char *user, const char *resource)
 {
   g_autoptr (GError) error = NULL;
-  PtsTestClient *client = pts_test_client_login ("127.0.0.1", p->c2s_port, PROSODY_DOMAIN,
-                                                 user, PTS_FIXTURE_PASSWORD, resource,
-                                                 &error);
+  PtsTestClient *client = pts_test_client_login ("127.0.0.1", p->c2s_port, PROSODY_DOMAIN, user,
+                                                 PTS_FIXTURE_PASSWORD, resource, &error);
 
   g_assert_no_error (error);
   return client;
@@ -235,16 +238,17 @@ assert_proxy_info (PtsTestClient *client)
 
 /* The whole XEP-0065 flow, every IQ through Prosody. */
 static void
-assert_transfer (PtsTestServer *server, PtsTestClient *alice, PtsTestClient *bob,
-                 const char *sid, guint64 size)
+assert_transfer (PtsTestServer *server, PtsTestClient *alice, PtsTestClient *bob, const char *sid,
+                 guint64 size)
 {
   g_autoptr (PtsNode) hosts = NULL, activated = NULL;
   g_autofree char *port = g_strdup_printf ("%u", server->socks5_port);
   PtsNode *streamhost;
   PtsFixtureStream stream;
 
-  hosts = pts_fixture_iq (alice, "<iq type='get' to='" PROSODY_PROXY_JID "'>"
-                                 "<query xmlns='%s'/></iq>",
+  hosts = pts_fixture_iq (alice,
+                          "<iq type='get' to='" PROSODY_PROXY_JID "'>"
+                          "<query xmlns='%s'/></iq>",
                           PTS_NS_BYTESTREAMS);
   pts_fixture_assert_result (hosts);
   streamhost = pts_test_node_find (hosts, "streamhost", PTS_NS_BYTESTREAMS);
@@ -287,15 +291,15 @@ test_component_transfer (void)
   bob = prosody_login (p, "bob", "receiver");
 
   /* Prosody lists components under their parent domain. */
-  items = pts_fixture_iq (alice, "<iq type='get' to='" PROSODY_DOMAIN "'>"
-                                 "<query xmlns='%s'/></iq>",
+  items = pts_fixture_iq (alice,
+                          "<iq type='get' to='" PROSODY_DOMAIN "'>"
+                          "<query xmlns='%s'/></iq>",
                           PTS_NS_DISCO_ITEMS);
   pts_fixture_assert_result (items);
   query = pts_node_get_child (items, "query", PTS_NS_DISCO_ITEMS);
   g_assert_nonnull (query);
   for (guint i = 0; i < query->children->len; i++)
-    if (g_strcmp0 (pts_node_get_attr (query->children->pdata[i], "jid"), PROSODY_PROXY_JID)
-        == 0)
+    if (g_strcmp0 (pts_node_get_attr (query->children->pdata[i], "jid"), PROSODY_PROXY_JID) == 0)
       listed = TRUE;
   g_assert_true (listed);
 
@@ -327,8 +331,8 @@ test_component_reconnect (void)
   server = proxy_start (p, NULL);
 
   prosody_stop (p);
-  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed",
-                              1, PTS_TEST_TIMEOUT_MS, NULL, &error);
+  pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "component connection closed", 1,
+                              PTS_TEST_TIMEOUT_MS, NULL, &error);
   g_assert_no_error (error);
 
   prosody_start (p);

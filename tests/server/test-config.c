@@ -26,9 +26,9 @@ run_server (const char *const *args, char **out, char **err)
   for (gsize i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &error);
+  proc
+      = g_subprocess_newv ((const char *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
   g_assert_no_error (error);
@@ -58,16 +58,27 @@ test_help (void)
 
   g_test_summary ("--help exits 0 and explains every option of the issue's list.");
   g_assert_cmpint (run_server (args, &out, &err), ==, 0);
-  for (const char *const *o = (const char *const[]){ "--domain", "--user", "--listen",
-                                                      "--c2s-port", "--socks5-port",
-                                                      "--http-port", "--proxy-jid",
-                                                      "--advertise-host", "--advertise-port",
-                                                      "--http-base-url", "--component",
-                                                      "--component-secret", "--config",
-                                                      "--acl", "--max-sessions",
-                                                      "--max-transfers", "--max-per-initiator",
-                                                      "--max-file-size", "--activation-timeout",
-                                                      "--idle-timeout", NULL };
+  for (const char *const *o = (const char *const[]){ "--domain",
+                                                     "--user",
+                                                     "--listen",
+                                                     "--c2s-port",
+                                                     "--socks5-port",
+                                                     "--http-port",
+                                                     "--proxy-jid",
+                                                     "--advertise-host",
+                                                     "--advertise-port",
+                                                     "--http-base-url",
+                                                     "--component",
+                                                     "--component-secret",
+                                                     "--config",
+                                                     "--acl",
+                                                     "--max-sessions",
+                                                     "--max-transfers",
+                                                     "--max-per-initiator",
+                                                     "--max-file-size",
+                                                     "--activation-timeout",
+                                                     "--idle-timeout",
+                                                     NULL };
        *o != NULL; o++)
     {
       if (strstr (out, *o) == NULL)
@@ -182,11 +193,10 @@ test_bad (gconstpointer data)
 {
   const BadCase *tc = data;
   gboolean user_file = tc->json == NULL && tc->arg == NULL;
-  g_autofree char *path = tc->json ? write_config (tc->json)
+  g_autofree char *path = tc->json    ? write_config (tc->json)
                           : user_file ? write_config ("# accounts\nann:pw\nbob-hunter2\n")
                                       : NULL;
-  const char *args[] = { tc->json ? "--config" : user_file ? "--user-file" : tc->arg, path,
-                         NULL };
+  const char *args[] = { tc->json ? "--config" : user_file ? "--user-file" : tc->arg, path, NULL };
   g_autofree char *out = NULL, *err = NULL;
 
   g_test_summary ("Bad settings end the server with status 2 and say what is wrong, "
@@ -217,8 +227,8 @@ test_secret_files (void)
   args[1] = config;
   server = pts_test_server_start (NULL, args, PTS_TEST_SERVER_QUIET, &error);
   g_assert_no_error (error);
-  client = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "dave",
-                                  "pw1", "desk", &error);
+  client = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "dave", "pw1",
+                                  "desk", &error);
   g_assert_no_error (error);
   g_clear_pointer (&client, pts_test_client_free);
   g_assert_true (pts_test_server_stop (server, &error));

@@ -89,8 +89,8 @@ static GSocketConnection *
 http_connect (Fixture *f)
 {
   g_autoptr (GError) error = NULL;
-  GSocketConnection *conn = pts_test_tcp_connect (g_uri_get_host (f->http),
-                                                  (guint16) g_uri_get_port (f->http), &error);
+  GSocketConnection *conn
+      = pts_test_tcp_connect (g_uri_get_host (f->http), (guint16) g_uri_get_port (f->http), &error);
 
   g_assert_no_error (error);
   return conn;
@@ -155,8 +155,7 @@ http_complete (GBytes *raw, gsize size)
     return FALSE;
   cl = g_strstr_len (text, end - text, "Content-Length: ");
   if (cl != NULL)
-    return len - (gsize) (end + 4 - text) == size
-           && g_ascii_strtoull (cl + 16, NULL, 10) == size;
+    return len - (gsize) (end + 4 - text) == size && g_ascii_strtoull (cl + 16, NULL, 10) == size;
   /* Chunked: whole only with its last chunk. */
   return len >= 5 && memcmp (data + len - 5, "0\r\n\r\n", 5) == 0;
 }
@@ -292,8 +291,8 @@ fault_stream_flow (FaultStream *s)
     {
       g_autoptr (GError) error = NULL;
       gsize want = MIN (sizeof buf, 512 * 1024 - got);
-      g_assert_true (pts_test_socket_read_exact (s->receiver, buf, want, PTS_TEST_TIMEOUT_MS,
-                                                 &error));
+      g_assert_true (
+          pts_test_socket_read_exact (s->receiver, buf, want, PTS_TEST_TIMEOUT_MS, &error));
       got += want;
     }
 }
@@ -357,8 +356,8 @@ assert_sessions_freed (Fixture *f)
 
       pts_http_get (url, 1024 * 1024, &response, &error);
       g_assert_no_error (error);
-      json_parser_load_from_data (parser, (const char *) response.body->data,
-                                  response.body->len, &error);
+      json_parser_load_from_data (parser, (const char *) response.body->data, response.body->len,
+                                  &error);
       g_assert_no_error (error);
       left = json_array_get_length (json_object_get_array_member (
           json_node_get_object (json_parser_get_root (parser)), "sessions"));
@@ -769,8 +768,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 test_load_with_aborts (void)
 {
-  static const char *const pairs[] = { "socks5-socks5", "http-socks5", "socks5-http",
-                                       "http-http" };
+  static const char *const pairs[] = { "socks5-socks5", "http-socks5", "socks5-http", "http-http" };
   Fixture f = { 0 };
   GPid pid;
   guint fds_before, aborts = 0;
@@ -792,15 +790,36 @@ test_load_with_aborts (void)
     {
       g_autoptr (GError) error = NULL;
       g_autofree char *c2s = g_strdup_printf ("%s:%u", f.server->c2s_host, f.server->c2s_port);
-      g_autofree char *socks5 = g_strdup_printf ("%s:%u", f.server->socks5_host,
-                                                 f.server->socks5_port);
+      g_autofree char *socks5
+          = g_strdup_printf ("%s:%u", f.server->socks5_host, f.server->socks5_port);
       g_autofree char *server_pid = g_strdup_printf ("%d", (int) pid);
-      const char *argv[] = { bench_client (), "relay", "--name", pairs[p], "--pair", pairs[p],
-                             "--c2s", c2s, "--socks5", socks5, "--domain", f.server->domain,
-                             "--proxy-jid", f.server->proxy_jid, "--initiator",
-                             "alice:" PTS_FIXTURE_PASSWORD, "--target",
-                             "bob:" PTS_FIXTURE_PASSWORD, "--streams", "128", "--size", "1M",
-                             "--timeout", "120", "--server-pid", server_pid, NULL };
+      const char *argv[] = { bench_client (),
+                             "relay",
+                             "--name",
+                             pairs[p],
+                             "--pair",
+                             pairs[p],
+                             "--c2s",
+                             c2s,
+                             "--socks5",
+                             socks5,
+                             "--domain",
+                             f.server->domain,
+                             "--proxy-jid",
+                             f.server->proxy_jid,
+                             "--initiator",
+                             "alice:" PTS_FIXTURE_PASSWORD,
+                             "--target",
+                             "bob:" PTS_FIXTURE_PASSWORD,
+                             "--streams",
+                             "128",
+                             "--size",
+                             "1M",
+                             "--timeout",
+                             "120",
+                             "--server-pid",
+                             server_pid,
+                             NULL };
       g_autoptr (GSubprocess) load = NULL;
       g_autofree char *out = NULL;
       gboolean done = FALSE;
@@ -836,8 +855,8 @@ test_load_with_aborts (void)
 int
 main (int argc, char **argv)
 {
-  static const char *const pairs[] = { "socks5-to-socks5", "http-to-socks5", "socks5-to-http",
-                                       "http-to-http" };
+  static const char *const pairs[]
+      = { "socks5-to-socks5", "http-to-socks5", "socks5-to-http", "http-to-http" };
   static const char *const victims[] = { "sender", "receiver" };
   static const char *const hows[] = { "fin", "rst" };
   static const char *const phases[] = { "activated", "mid-stream" };

@@ -29,7 +29,8 @@
 #define GARBAGE_CASES 1500
 /* How long one connection may wait for the server to answer or close. */
 #define GARBAGE_WAIT_MS 3000
-#define GARBAGE_HEADER "<?xml version='1.0'?><stream:stream to='localhost' " \
+#define GARBAGE_HEADER                                                                             \
+  "<?xml version='1.0'?><stream:stream to='localhost' "                                            \
   "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
 /* "\0alice\0secret" */
 #define GARBAGE_PLAIN "AGFsaWNlAHNlY3JldA=="
@@ -77,10 +78,11 @@ garbage_header_at (const GByteArray *req)
 
 static const char *const c2s_seeds[] = {
   GARBAGE_HEADER,
-  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
-  GARBAGE_PLAIN "</auth>",
-  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
-  GARBAGE_PLAIN "</auth>" GARBAGE_HEADER "<iq type='set' id='b'><bind "
+  GARBAGE_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" GARBAGE_PLAIN
+                 "</auth>",
+  GARBAGE_HEADER
+  "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" GARBAGE_PLAIN
+  "</auth>" GARBAGE_HEADER "<iq type='set' id='b'><bind "
   "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>g</resource></bind></iq>"
   "<iq type='set' id='c' to='proxy.localhost'><connect xmlns='http://oneteam.im/bs-proxy' "
   "sid='s' jid='bob@localhost/x' size='5'/></iq><message to='bob@localhost'><body>x</body>"
@@ -164,8 +166,8 @@ static gboolean
 garbage_send (GSocketAddress *address, const GByteArray *req, gboolean reset)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                             G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr (GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   char buf[4096];
 
   g_assert_no_error (error);
@@ -208,10 +210,11 @@ test_garbage (void)
   guint fds_before, hung = 0;
   GPid pid;
 
-  g_test_summary ("1,500 mangled HTTP requests, XMPP sign-ins and SOCKS5 requests each, every "
-                  "one on its own connection: every one is answered or closed promptly, the server stays up "
-                  "with its descriptors back, and a sign-in, the status page and a real transfer "
-                  "work afterwards.");
+  g_test_summary (
+      "1,500 mangled HTTP requests, XMPP sign-ins and SOCKS5 requests each, every "
+      "one on its own connection: every one is answered or closed promptly, the server stays up "
+      "with its descriptors back, and a sign-in, the status page and a real transfer "
+      "work afterwards.");
   g_test_message ("PTS_GARBAGE_SEED=%u", seed);
   pts_fixture_pair_start (&pair, "--http-port", "0", "--http-idle-timeout", "2",
                           "--activation-timeout", "2", NULL);
@@ -234,8 +237,8 @@ test_garbage (void)
 
   /* The same for the XMPP listener. */
   {
-    g_autoptr (GSocketAddress) c2s = g_inet_socket_address_new_from_string (
-        pair.server->c2s_host, pair.server->c2s_port);
+    g_autoptr (GSocketAddress) c2s
+        = g_inet_socket_address_new_from_string (pair.server->c2s_host, pair.server->c2s_port);
 
     for (guint i = 0; i < GARBAGE_CASES; i++)
       {
@@ -256,8 +259,8 @@ test_garbage (void)
 
     for (guint i = 0; i < GARBAGE_CASES; i++)
       {
-        const GarbageSeed *pick = &socks5_seeds[g_rand_int_range (rand, 0,
-                                                                  G_N_ELEMENTS (socks5_seeds))];
+        const GarbageSeed *pick
+            = &socks5_seeds[g_rand_int_range (rand, 0, G_N_ELEMENTS (socks5_seeds))];
         g_autoptr (GByteArray) req = garbage_make_from (rand, pick->data, pick->len);
         if (!garbage_send (socks5, req, g_rand_int_range (rand, 0, 4) == 0))
           hung++;
@@ -297,8 +300,8 @@ static GSocket *
 garbage_connect (GSocketAddress *address)
 {
   g_autoptr (GError) error = NULL;
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
+  GSocket *socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
 
   g_assert_no_error (error);
   g_socket_set_timeout (socket, GARBAGE_WAIT_MS / 1000);
@@ -340,8 +343,8 @@ test_unrecognised_framing (void)
   for (guint i = 0; i < 3000; i++)
     {
       g_autoptr (GSocket) socket = garbage_connect (address);
-      g_autofree char *req = g_strdup_printf ("GET /%s HTTP/1.1\r\nHost: p\r\n%s\r\n\r\n",
-                                              path, framings[i % 3].header);
+      g_autofree char *req = g_strdup_printf ("GET /%s HTTP/1.1\r\nHost: p\r\n%s\r\n\r\n", path,
+                                              framings[i % 3].header);
       g_autoptr (GString) got = NULL;
 
       g_assert_cmpint (g_socket_send (socket, req, strlen (req), NULL, NULL), ==, strlen (req));
@@ -349,8 +352,7 @@ test_unrecognised_framing (void)
       g_assert_true (g_str_has_prefix (got->str, framings[i % 3].answer));
     }
   rss_after = pts_fixture_rss_kib (pid);
-  g_test_message ("RSS %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB", rss_before,
-                  rss_after);
+  g_test_message ("RSS %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB", rss_before, rss_after);
 #if !defined(__SANITIZE_ADDRESS__)
   /* 3,000 leaked 32 KiB paths would be 94 MiB. Under AddressSanitizer
    * LeakSanitizer checks the server's exit instead. */

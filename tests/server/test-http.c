@@ -67,8 +67,8 @@ fixture_start (Fixture *f, gboolean http, const char *first_arg, ...)
   va_end (ap);
 
   /* The support library keeps the READY line; the HTTP side is ours. */
-  pts_test_process_wait_line (f->pair.server->process, PTS_TEST_STDOUT, "READY {", 1, 0,
-                              &ready, &error);
+  pts_test_process_wait_line (f->pair.server->process, PTS_TEST_STDOUT, "READY {", 1, 0, &ready,
+                              &error);
   g_assert_no_error (error);
   json_parser_load_from_data (parser, ready + strlen ("READY "), -1, &error);
   g_assert_no_error (error);
@@ -165,7 +165,10 @@ typedef struct
   gint64 min_bytes;
 } StatusExpect;
 
-#define STATUS_ANY { -1, -1, -1, NULL, -1, NULL, -1 }
+#define STATUS_ANY                                                                                 \
+  {                                                                                                \
+    -1, -1, -1, NULL, -1, NULL, -1                                                                 \
+  }
 
 static gboolean
 status_matches (JsonObject *status, const StatusExpect *want)
@@ -238,8 +241,7 @@ status_expect (Fixture *f, const StatusExpect *want)
 /* status_expect () for the counts: @sessions open, @done transfers done,
  * @failed failed (-1: any), and @reason, unless NULL, counted once. */
 static JsonObject *
-status_expect_counts (Fixture *f, gint64 sessions, gint64 done, gint64 failed,
-                      const char *reason)
+status_expect_counts (Fixture *f, gint64 sessions, gint64 done, gint64 failed, const char *reason)
 {
   StatusExpect want = STATUS_ANY;
 
@@ -258,8 +260,8 @@ status_expect_counts (Fixture *f, gint64 sessions, gint64 done, gint64 failed,
 
 /* <connect/>, announcing the file's @size when it is not negative. */
 static PtsNode *
-send_connect_sized (Fixture *f, PtsTestClient *target, const char *sid,
-                    const char *initiator_jid, gint64 size)
+send_connect_sized (Fixture *f, PtsTestClient *target, const char *sid, const char *initiator_jid,
+                    gint64 size)
 {
   g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, size);
 
@@ -285,8 +287,8 @@ send_connect (Fixture *f, PtsTestClient *target, const char *sid, const char *in
 static void
 http_target_connect_sized (Fixture *f, const char *sid, gint64 size)
 {
-  g_autoptr (PtsNode) reply = send_connect_sized (f, f->pair.bob, sid,
-                                                  pts_test_client_get_jid (f->pair.alice), size);
+  g_autoptr (PtsNode) reply
+      = send_connect_sized (f, f->pair.bob, sid, pts_test_client_get_jid (f->pair.alice), size);
   PtsNode *connected;
 
   pts_fixture_assert_result (reply);
@@ -493,8 +495,7 @@ job_run_get (Job *job)
   job->ok = job->ok && pts_http_conn_read_head (conn, &job->response, &job->error);
   job_set_flag (job, &job->head_read);
   if (job->ok)
-    job->ok = pts_http_conn_read_body (conn, &job->response, 4096, job->stop_after,
-                                       &job->error);
+    job->ok = pts_http_conn_read_body (conn, &job->response, 4096, job->stop_after, &job->error);
   /* Freeing the connection closes it, finished or not. */
 }
 
@@ -537,15 +538,13 @@ job_run_socket_receive (Job *job)
       g_autoptr (GError) local_error = NULL;
       gssize n;
 
-      if (!g_socket_condition_timed_wait (socket, G_IO_IN,
-                                          (gint64) PTS_TEST_TIMEOUT_MS * 1000, NULL,
-                                          &job->error))
+      if (!g_socket_condition_timed_wait (socket, G_IO_IN, (gint64) PTS_TEST_TIMEOUT_MS * 1000,
+                                          NULL, &job->error))
         {
           job->ok = FALSE;
           break;
         }
-      n = g_socket_receive_with_blocking (socket, (char *) buf, CHUNK, FALSE, NULL,
-                                          &local_error);
+      n = g_socket_receive_with_blocking (socket, (char *) buf, CHUNK, FALSE, NULL, &local_error);
       if (n < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         continue;
       if (n <= 0)
@@ -568,18 +567,12 @@ job_thread (gpointer data)
 
   switch (job->kind)
     {
-    case JOB_GET:
-      job_run_get (job);
-      break;
+    case JOB_GET: job_run_get (job); break;
     case JOB_UPLOAD:
       job->ok = pts_http_post_upload (job->url, &job->upload, &job->result, &job->error);
       break;
-    case JOB_SOCKET_SEND:
-      job_run_socket_send (job);
-      break;
-    case JOB_SOCKET_RECEIVE:
-      job_run_socket_receive (job);
-      break;
+    case JOB_SOCKET_SEND: job_run_socket_send (job); break;
+    case JOB_SOCKET_RECEIVE: job_run_socket_receive (job); break;
     }
   g_mutex_lock (&job->lock);
   job->sent = job->head_read = TRUE;
@@ -674,8 +667,7 @@ job_wait (Job *job, guint timeout_ms)
 static void
 job_wait_flag (Job *job, gboolean *flag)
 {
-  gint64 deadline = g_get_monotonic_time ()
-                    + (gint64) 2 * PTS_HTTP_CLIENT_TIMEOUT_MS * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) 2 * PTS_HTTP_CLIENT_TIMEOUT_MS * 1000;
   gboolean set;
 
   g_mutex_lock (&job->lock);
@@ -843,8 +835,7 @@ test_pair (gconstpointer data)
   if (tc->http_target)
     {
       PtsHttpResponse *r = &receiver->response;
-      const char *disposition = soup_message_headers_get_one (r->headers,
-                                                              "Content-Disposition");
+      const char *disposition = soup_message_headers_get_one (r->headers, "Content-Disposition");
 
       g_assert_cmpuint (r->status, ==, SOUP_STATUS_OK);
       g_assert_true (r->complete);
@@ -879,8 +870,7 @@ test_pair (gconstpointer data)
   if (tc->http_target)
     {
       /* The proxy knows the size only from an upload. */
-      guint n = http_target_check_progress (&f, hash, tc->http_initiator ? (gint64) tc->size
-                                                                          : -1);
+      guint n = http_target_check_progress (&f, hash, tc->http_initiator ? (gint64) tc->size : -1);
       g_assert_cmpuint (n, >=, 1);
     }
 
@@ -1124,16 +1114,16 @@ static const RefusalCase refusal_cases[] = {
     SOUP_STATUS_BAD_REQUEST, "bad-input", 64 * 1024, FALSE, FALSE, TRUE, FALSE, NULL, TRUE },
   { "/server/http/upload/too-large/declared",
     "A FILE part whose own Content-Length is over --max-file-size is 413.",
-    SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 1 * MIB + 8, TRUE, FALSE, FALSE, FALSE,
-    NULL, FALSE },
+    SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 1 * MIB + 8, TRUE, FALSE, FALSE, FALSE, NULL,
+    FALSE },
   { "/server/http/upload/too-large/estimated",
     "A FILE part that the request's Content-Length shows to be over --max-file-size is 413.",
     SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 1 * MIB + 8, FALSE, FALSE, FALSE, FALSE,
     NULL, FALSE },
   { "/server/http/upload/too-large/content-length",
     "A request whose Content-Length is far over --max-file-size is 413 before its body.",
-    SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 4 * MIB, FALSE, FALSE, FALSE, FALSE,
-    NULL, FALSE },
+    SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 4 * MIB, FALSE, FALSE, FALSE, FALSE, NULL,
+    FALSE },
   { "/server/http/upload/not-multipart",
     "An upload that is not multipart/form-data is 400; the real upload then arrives.",
     SOUP_STATUS_BAD_REQUEST, "bad-input", 64 * 1024, FALSE, FALSE, FALSE, FALSE,
@@ -1359,10 +1349,10 @@ typedef struct
   const char *path;
   const char *summary;
   gboolean http_initiator;
-  gint64 announced;     /* the size on Bob's <connect/> */
-  guint64 sent;         /* what the sender gives, and then ends cleanly */
-  gboolean declare;     /* the FILE part says its size (== sent) */
-  gboolean delivered;   /* the receiver gets a complete file */
+  gint64 announced;   /* the size on Bob's <connect/> */
+  guint64 sent;       /* what the sender gives, and then ends cleanly */
+  gboolean declare;   /* the FILE part says its size (== sent) */
+  gboolean delivered; /* the receiver gets a complete file */
 } ShortCase;
 
 static const ShortCase short_cases[] = {
@@ -1383,8 +1373,8 @@ static const ShortCase short_cases[] = {
     "first 1 MiB, framed by Content-Length, and the session counts as failed.",
     FALSE, 1 * MIB, 2 * MIB, FALSE, TRUE },
   { "/server/http/short/empty",
-    "Bob announced 0 bytes and the SOCKS5 sender sends none: a complete empty download.",
-    FALSE, 0, 0, FALSE, TRUE },
+    "Bob announced 0 bytes and the SOCKS5 sender sends none: a complete empty download.", FALSE, 0,
+    0, FALSE, TRUE },
 };
 
 static void
@@ -1419,9 +1409,8 @@ test_short_sender (gconstpointer data)
   download = job_start_get (download_url, 0);
   if (tc->http_initiator)
     {
-      PtsHttpUpload upload = {
-        .sidhash = hash, .size = tc->sent, .seed = 9, .declare_size = tc->declare
-      };
+      PtsHttpUpload upload
+          = { .sidhash = hash, .size = tc->sent, .seed = 9, .declare_size = tc->declare };
       sender = job_start_upload (upload_url, &upload);
       job_join (sender);
       g_assert_no_error (sender->error);
@@ -1436,8 +1425,8 @@ test_short_sender (gconstpointer data)
 
   job_join (download);
   r = &download->response;
-  g_test_message ("download: status %u, %" G_GUINT64_FORMAT " bytes, %s", r->status,
-                  r->body_length, r->complete ? "complete" : "cut off");
+  g_test_message ("download: status %u, %" G_GUINT64_FORMAT " bytes, %s", r->status, r->body_length,
+                  r->complete ? "complete" : "cut off");
   if (tc->delivered)
     {
       g_assert_no_error (download->error);
@@ -1485,8 +1474,8 @@ test_activation_timeout (void)
   fixture_start (&f, TRUE, "--activation-timeout", "1", NULL);
   http_target_connect (&f, sid);
   status = status_get (&f);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
-                    ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")), ==,
+                    1);
   g_clear_pointer (&status, json_object_unref);
 
   status = status_expect_counts (&f, 0, -1, -1, "activation-timeout");
@@ -1509,8 +1498,8 @@ test_connect_forbidden (void)
   reply = send_connect (&f, f.pair.bob, "acl-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (reply, "forbidden");
   status = status_get (&f);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
-                    ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")), ==,
+                    0);
   fixture_stop (&f);
 }
 
@@ -1529,8 +1518,8 @@ test_connect_conflict (void)
   again = send_connect (&f, f.pair.bob, "twice-sid", pts_test_client_get_jid (f.pair.alice));
   pts_fixture_assert_error (again, "conflict");
   status = status_get (&f);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")),
-                    ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (status, "sessions")), ==,
+                    1);
   fixture_stop (&f);
 }
 
@@ -1660,9 +1649,8 @@ test_memory (void)
           /* The transfer got going: the first 16 MiB went through. */
           g_autoptr (JsonObject) now = status_get (&f);
           JsonObject *session = status_session (now, s.hash);
-          gint64 bytes = session != NULL
-                             ? json_object_get_int_member_with_default (session, "bytes", 0)
-                             : 0;
+          gint64 bytes
+              = session != NULL ? json_object_get_int_member_with_default (session, "bytes", 0) : 0;
           if (bytes >= (gint64) (16 * MIB))
             baseline = peak = rss;
           continue;
@@ -1701,8 +1689,8 @@ main (int argc, char **argv)
      * g_type_create_instance; GLib has no frame pointers, so only whole
      * stacks show that frame (pts-test-util does the same for us). */
     const char *options = g_getenv ("ASAN_OPTIONS");
-    g_autofree char *more = g_strconcat (options ? options : "", options ? ":" : "",
-                                         "fast_unwind_on_malloc=0", NULL);
+    g_autofree char *more
+        = g_strconcat (options ? options : "", options ? ":" : "", "fast_unwind_on_malloc=0", NULL);
     g_setenv ("ASAN_OPTIONS", more, TRUE);
   }
 #endif
@@ -1716,8 +1704,7 @@ main (int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (refusal_cases); i++)
     g_test_add_data_func (refusal_cases[i].path, &refusal_cases[i], test_upload_refused);
   for (gsize i = 0; i < G_N_ELEMENTS (receiver_gone_cases); i++)
-    g_test_add_data_func (receiver_gone_cases[i].path, &receiver_gone_cases[i],
-                          test_receiver_gone);
+    g_test_add_data_func (receiver_gone_cases[i].path, &receiver_gone_cases[i], test_receiver_gone);
   for (gsize i = 0; i < G_N_ELEMENTS (sender_gone_cases); i++)
     g_test_add_data_func (sender_gone_cases[i].path, &sender_gone_cases[i], test_sender_gone);
   for (guint i = 0; i < G_N_ELEMENTS (short_cases); i++)

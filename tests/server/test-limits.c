@@ -56,8 +56,7 @@ static char *
 read_to_close (GSocketConnection *conn)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) got = pts_test_socket_read_until_closed (conn, 4096, CLOSE_WITHIN_MS,
-                                                             &error);
+  g_autoptr (GBytes) got = pts_test_socket_read_until_closed (conn, 4096, CLOSE_WITHIN_MS, &error);
   gsize len;
   const char *data;
 
@@ -96,8 +95,8 @@ test_login_timeout (void)
   nothing = read_to_close (silent);
   /* Alice, signed in, still answers. */
   {
-    g_autoptr (PtsNode) pong =
-        pts_fixture_iq (alice, "<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+    g_autoptr (PtsNode) pong
+        = pts_fixture_iq (alice, "<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
     pts_fixture_assert_result (pong);
   }
   pts_fixture_server_stop (server);
@@ -106,8 +105,8 @@ test_login_timeout (void)
 static void
 test_http_idle (void)
 {
-  PtsTestServer *server = pts_fixture_server_start ("--http-port", "0", "--http-idle-timeout",
-                                                    "1", NULL);
+  PtsTestServer *server
+      = pts_fixture_server_start ("--http-port", "0", "--http-idle-timeout", "1", NULL);
   g_autoptr (GSocketConnection) silent = connect_to (server, LISTENER_HTTP);
   g_autoptr (GSocketConnection) half = connect_to (server, LISTENER_HTTP);
   g_autofree char *a = NULL, *b = NULL;
@@ -124,8 +123,8 @@ test_http_idle (void)
 static void
 test_refusals (void)
 {
-  PtsTestServer *server = pts_fixture_server_start ("--http-port", "0", "--max-connections",
-                                                    "2", NULL);
+  PtsTestServer *server
+      = pts_fixture_server_start ("--http-port", "0", "--max-connections", "2", NULL);
   g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
 
   g_test_summary ("Over --max-connections, each listener refuses at once in its own words: "
@@ -145,16 +144,12 @@ test_refusals (void)
       g_test_message ("listener %d said: %s", l, said);
       switch (l)
         {
-        case LISTENER_C2S:
-          g_assert_nonnull (strstr (said, "policy-violation"));
-          break;
+        case LISTENER_C2S: g_assert_nonnull (strstr (said, "policy-violation")); break;
         case LISTENER_HTTP:
           g_assert_true (g_str_has_prefix (said, "HTTP/1.1 503 "));
           g_assert_nonnull (strstr (said, "Retry-After:"));
           break;
-        case LISTENER_SOCKS5:
-          g_assert_cmpstr (said, ==, "");
-          break;
+        case LISTENER_SOCKS5: g_assert_cmpstr (said, ==, ""); break;
         }
     }
   pts_fixture_server_stop (server);

@@ -59,8 +59,8 @@ client_connect (Fixture *f)
   g_autoptr (GError) error = NULL;
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, f->port);
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
+  GSocket *socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
 
   g_assert_no_error (error);
   g_socket_set_timeout (socket, 10);
@@ -77,16 +77,16 @@ tick (gpointer user_data)
 
 /* Turns the main loop until @cond holds (bounded: 10 s); a ticker wakes it
  * for conditions that come from outside it (a client socket). */
-#define SPIN_UNTIL(cond)                                                          \
-  G_STMT_START                                                                    \
-  {                                                                               \
-    gint64 deadline_ = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;            \
-    guint tick_ = g_timeout_add (10, tick, NULL);                                 \
-    while (!(cond) && g_get_monotonic_time () < deadline_)                        \
-      g_main_context_iteration (NULL, TRUE);                                      \
-    g_source_remove (tick_);                                                      \
-    g_assert_true (cond);                                                         \
-  }                                                                               \
+#define SPIN_UNTIL(cond)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    gint64 deadline_ = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;                              \
+    guint tick_ = g_timeout_add (10, tick, NULL);                                                  \
+    while (!(cond) && g_get_monotonic_time () < deadline_)                                         \
+      g_main_context_iteration (NULL, TRUE);                                                       \
+    g_source_remove (tick_);                                                                       \
+    g_assert_true (cond);                                                                          \
+  }                                                                                                \
   G_STMT_END
 
 /* What the listener said to a refused client before closing. */

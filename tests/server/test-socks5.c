@@ -66,11 +66,11 @@ test_early_data (void)
 
 typedef enum
 {
-  ADDR_HASH,       /* the real SIDHASH */
-  ADDR_SHORT,      /* 39 characters of it */
-  ADDR_LONG,       /* 41 characters */
-  ADDR_NOT_HEX,    /* 40 characters, not all hex */
-  ADDR_IPV4,       /* 4 bytes, for ATYP 1 */
+  ADDR_HASH,    /* the real SIDHASH */
+  ADDR_SHORT,   /* 39 characters of it */
+  ADDR_LONG,    /* 41 characters */
+  ADDR_NOT_HEX, /* 40 characters, not all hex */
+  ADDR_IPV4,    /* 4 bytes, for ATYP 1 */
 } AddrKind;
 
 typedef struct
@@ -101,34 +101,33 @@ static const BadInputCase bad_input_cases[] = {
     BYTES (0x04, 0x01, 0x00, 0x50), FALSE, 0, 0, 0, ADDR_HASH, 0, -1, NONE, FALSE },
   { "/server/socks5/bad/no-acceptable-method",
     "A greeting without method 0 gets 05 FF and a close (RFC 1928 §3).",
-    BYTES (0x05, 0x02, 0x01, 0x02), FALSE, 0, 0, 0, ADDR_HASH, 0, -1, BYTES (0x05, 0xff),
-    FALSE },
+    BYTES (0x05, 0x02, 0x01, 0x02), FALSE, 0, 0, 0, ADDR_HASH, 0, -1, BYTES (0x05, 0xff), FALSE },
   { "/server/socks5/bad/no-methods", "A greeting with no methods at all gets 05 FF.",
     BYTES (0x05, 0x00), FALSE, 0, 0, 0, ADDR_HASH, 0, -1, BYTES (0x05, 0xff), FALSE },
   { "/server/socks5/bad/request-version", "A request that is not version 5 is closed.",
     GOOD_GREETING, TRUE, 0x04, 0x01, 0x03, ADDR_HASH, 0, -1, BYTES (0x05, 0x00), FALSE },
   { "/server/socks5/bad/command-bind", "BIND is not supported: reply 07.", GOOD_GREETING, TRUE,
     0x05, 0x02, 0x03, ADDR_HASH, 0, -1, REPLY (0x07), FALSE },
-  { "/server/socks5/bad/command-udp", "UDP ASSOCIATE is not supported: reply 07.",
-    GOOD_GREETING, TRUE, 0x05, 0x03, 0x03, ADDR_HASH, 0, -1, REPLY (0x07), FALSE },
-  { "/server/socks5/bad/atyp-ipv4", "Only ATYP 3 (domain name) is used: reply 08.",
-    GOOD_GREETING, TRUE, 0x05, 0x01, 0x01, ADDR_IPV4, 0, -1, REPLY (0x08), FALSE },
-  { "/server/socks5/bad/hash-short", "A 39-character DST.ADDR gets 08.", GOOD_GREETING, TRUE,
-    0x05, 0x01, 0x03, ADDR_SHORT, 0, -1, REPLY (0x08), FALSE },
-  { "/server/socks5/bad/hash-long", "A 41-character DST.ADDR gets 08.", GOOD_GREETING, TRUE,
-    0x05, 0x01, 0x03, ADDR_LONG, 0, -1, REPLY (0x08), FALSE },
-  { "/server/socks5/bad/hash-not-hex", "A DST.ADDR that is not hex gets 04.", GOOD_GREETING,
-    TRUE, 0x05, 0x01, 0x03, ADDR_NOT_HEX, 0, -1, REPLY (0x04), FALSE },
-  { "/server/socks5/bad/port", "DST.PORT must be 0: else 04.", GOOD_GREETING, TRUE, 0x05,
-    0x01, 0x03, ADDR_HASH, 1080, -1, REPLY (0x04), FALSE },
+  { "/server/socks5/bad/command-udp", "UDP ASSOCIATE is not supported: reply 07.", GOOD_GREETING,
+    TRUE, 0x05, 0x03, 0x03, ADDR_HASH, 0, -1, REPLY (0x07), FALSE },
+  { "/server/socks5/bad/atyp-ipv4", "Only ATYP 3 (domain name) is used: reply 08.", GOOD_GREETING,
+    TRUE, 0x05, 0x01, 0x01, ADDR_IPV4, 0, -1, REPLY (0x08), FALSE },
+  { "/server/socks5/bad/hash-short", "A 39-character DST.ADDR gets 08.", GOOD_GREETING, TRUE, 0x05,
+    0x01, 0x03, ADDR_SHORT, 0, -1, REPLY (0x08), FALSE },
+  { "/server/socks5/bad/hash-long", "A 41-character DST.ADDR gets 08.", GOOD_GREETING, TRUE, 0x05,
+    0x01, 0x03, ADDR_LONG, 0, -1, REPLY (0x08), FALSE },
+  { "/server/socks5/bad/hash-not-hex", "A DST.ADDR that is not hex gets 04.", GOOD_GREETING, TRUE,
+    0x05, 0x01, 0x03, ADDR_NOT_HEX, 0, -1, REPLY (0x04), FALSE },
+  { "/server/socks5/bad/port", "DST.PORT must be 0: else 04.", GOOD_GREETING, TRUE, 0x05, 0x01,
+    0x03, ADDR_HASH, 1080, -1, REPLY (0x04), FALSE },
   { "/server/socks5/bad/early-close-greeting", "A client that goes away mid-greeting.",
     BYTES (0x05, 0x02, 0x00), FALSE, 0, 0, 0, ADDR_HASH, 0, -1, NONE, TRUE },
   { "/server/socks5/bad/early-close-request",
-    "A client that goes away mid-request, after the hash's first half.", GOOD_GREETING, TRUE,
-    0x05, 0x01, 0x03, ADDR_HASH, 0, 25, BYTES (0x05, 0x00), TRUE },
+    "A client that goes away mid-request, after the hash's first half.", GOOD_GREETING, TRUE, 0x05,
+    0x01, 0x03, ADDR_HASH, 0, 25, BYTES (0x05, 0x00), TRUE },
   { "/server/socks5/bad/garbage", "An HTTP request on the SOCKS5 port is closed at once.",
-    (const guint8 *) "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, FALSE, 0, 0, 0, ADDR_HASH, 0,
-    -1, NONE, FALSE },
+    (const guint8 *) "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, FALSE, 0, 0, 0, ADDR_HASH, 0, -1,
+    NONE, FALSE },
 };
 
 static void
@@ -176,13 +175,10 @@ test_bad_input (gconstpointer data)
             g_byte_array_append (out, (const guint8 *) addr, len);
             break;
           }
-        case ADDR_IPV4:
-          g_byte_array_append (out, BYTES (127, 0, 0, 1));
-          break;
+        case ADDR_IPV4: g_byte_array_append (out, BYTES (127, 0, 0, 1)); break;
         }
       g_byte_array_append (out, port, sizeof port);
-      pts_test_socket_send_all (conn, out->data, tc->cut >= 0 ? (gsize) tc->cut : out->len,
-                                &error);
+      pts_test_socket_send_all (conn, out->data, tc->cut >= 0 ? (gsize) tc->cut : out->len, &error);
       g_assert_no_error (error);
     }
 
@@ -191,17 +187,15 @@ test_bad_input (gconstpointer data)
       if (tc->expect_len > 0 && !tc->request)
         {
           guint8 reply[16];
-          pts_test_socket_read_exact (conn, reply, tc->expect_len, PTS_TEST_TIMEOUT_MS,
-                                      &error);
+          pts_test_socket_read_exact (conn, reply, tc->expect_len, PTS_TEST_TIMEOUT_MS, &error);
           g_assert_no_error (error);
         }
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
     }
   else
     {
-      g_autoptr (GBytes) answer = pts_test_socket_read_until_closed (conn, 64,
-                                                                     PTS_TEST_TIMEOUT_MS,
-                                                                     &error);
+      g_autoptr (GBytes) answer
+          = pts_test_socket_read_until_closed (conn, 64, PTS_TEST_TIMEOUT_MS, &error);
       gsize skip = tc->request ? 2 : 0; /* the method selection, already read */
 
       g_assert_no_error (error);

@@ -53,11 +53,11 @@ test_sign_in (void)
   server = server_start_tls (&certs, NULL, NULL);
   if (server == NULL)
     return;
-  client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port,
-                                             server->domain, certs.ca, &error);
+  client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port, server->domain,
+                                             certs.ca, &error);
   g_assert_no_error (error);
-  mechanisms = pts_node_get_child (pts_test_client_get_features (client), "mechanisms",
-                                   PTS_TEST_NS_SASL);
+  mechanisms
+      = pts_node_get_child (pts_test_client_get_features (client), "mechanisms", PTS_TEST_NS_SASL);
   g_assert_nonnull (mechanisms);
   g_assert_null (pts_node_get_child (pts_test_client_get_features (client), "starttls", NS_TLS));
   g_assert_true (pts_test_client_authenticate (client, "alice", PTS_FIXTURE_PASSWORD, &error));
@@ -87,22 +87,21 @@ test_sasl_before_tls (void)
   server = server_start_tls (&certs, NULL, NULL);
   if (server == NULL)
     return;
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
   /* The first features: STARTTLS, required, and no SASL. */
   starttls = pts_node_get_child (pts_test_client_get_features (client), "starttls", NS_TLS);
   g_assert_nonnull (starttls);
   g_assert_nonnull (pts_node_get_child (starttls, "required", NS_TLS));
-  g_assert_null (pts_node_get_child (pts_test_client_get_features (client), "mechanisms",
-                                     PTS_TEST_NS_SASL));
-  g_assert_true (pts_test_client_send_raw (
-      client,
-      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>",
-      -1, &error));
+  g_assert_null (
+      pts_node_get_child (pts_test_client_get_features (client), "mechanisms", PTS_TEST_NS_SASL));
+  g_assert_true (pts_test_client_send_raw (client,
+                                           "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                                           "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>",
+                                           -1, &error));
   failure = pts_fixture_wait (client, match_name, (gpointer) "failure");
-  g_assert_nonnull (pts_node_get_child (failure, "encryption-required",
-                                        "urn:ietf:params:xml:ns:xmpp-sasl"));
+  g_assert_nonnull (
+      pts_node_get_child (failure, "encryption-required", "urn:ietf:params:xml:ns:xmpp-sasl"));
   condition = pts_test_client_wait_stream_error (client, WAIT_MS, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (condition, ==, "policy-violation");
@@ -118,14 +117,12 @@ static PtsTestClient *
 client_proceeded (PtsTestServer *server)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (PtsTestClient) client = pts_test_client_connect (server->c2s_host,
-                                                              server->c2s_port,
-                                                              server->domain, &error);
+  g_autoptr (PtsTestClient) client
+      = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_autoptr (PtsNode) proceed = NULL;
 
   g_assert_no_error (error);
-  g_assert_true (pts_test_client_send_raw (client, "<starttls xmlns='" NS_TLS "'/>", -1,
-                                           &error));
+  g_assert_true (pts_test_client_send_raw (client, "<starttls xmlns='" NS_TLS "'/>", -1, &error));
   proceed = pts_fixture_wait (client, match_name, (gpointer) "proceed");
   g_assert_cmpstr (proceed->ns, ==, NS_TLS);
   return g_steal_pointer (&client);
@@ -149,8 +146,8 @@ test_handshake_failure (void)
   g_assert_true (pts_test_client_send_raw (bad, "GET / HTTP/1.0\r\n\r\n", -1, &error));
   g_assert_true (pts_test_client_wait_closed (bad, WAIT_MS, &error));
   g_assert_no_error (error);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR,
-                                             "TLS handshake", 1, WAIT_MS, NULL, &error));
+  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "TLS handshake", 1,
+                                             WAIT_MS, NULL, &error));
   g_assert_no_error (error);
 
   good = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port, server->domain,
@@ -179,8 +176,7 @@ test_handshake_timeout (void)
   g_assert_true (pts_test_client_wait_closed (quiet, WAIT_MS, &error));
   g_assert_no_error (error);
   g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR,
-                                             "during the TLS handshake", 1, WAIT_MS, NULL,
-                                             &error));
+                                             "during the TLS handshake", 1, WAIT_MS, NULL, &error));
   g_assert_no_error (error);
   pts_fixture_server_stop (server);
   pts_test_certificates_clear (&certs);
@@ -199,19 +195,17 @@ test_pipelined (void)
   server = server_start_tls (&certs, NULL, NULL);
   if (server == NULL)
     return;
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
-  g_assert_true (pts_test_client_send_raw (
-      client,
-      "<starttls xmlns='" NS_TLS "'/><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-      "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>",
-      -1, &error));
+  g_assert_true (pts_test_client_send_raw (client,
+                                           "<starttls xmlns='" NS_TLS
+                                           "'/><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                                           "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>",
+                                           -1, &error));
   g_assert_true (pts_test_client_wait_closed (client, WAIT_MS, &error));
   g_assert_no_error (error);
   g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR,
-                                             "data after <starttls/>", 1, WAIT_MS, NULL,
-                                             &error));
+                                             "data after <starttls/>", 1, WAIT_MS, NULL, &error));
   g_assert_no_error (error);
   pts_fixture_assert_log_count (server, "signed in", 0);
   pts_fixture_server_stop (server);
@@ -232,21 +226,19 @@ test_features (void)
   server = server_start_tls (&certs, NULL, NULL);
   if (server == NULL)
     return;
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT,
-                                             "\"starttls\":true", 1, WAIT_MS, NULL, &error));
+  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "\"starttls\":true",
+                                             1, WAIT_MS, NULL, &error));
   g_assert_no_error (error);
   pts_fixture_server_stop (server);
   pts_test_certificates_clear (&certs);
 
   server = pts_fixture_server_start (NULL);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT,
-                                             "\"starttls\":false", 1, WAIT_MS, NULL, &error));
+  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "\"starttls\":false",
+                                             1, WAIT_MS, NULL, &error));
   g_assert_no_error (error);
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
-  g_assert_true (pts_test_client_send_raw (client, "<starttls xmlns='" NS_TLS "'/>", -1,
-                                           &error));
+  g_assert_true (pts_test_client_send_raw (client, "<starttls xmlns='" NS_TLS "'/>", -1, &error));
   {
     g_autoptr (PtsNode) failure = pts_fixture_wait (client, match_name, (gpointer) "failure");
     g_assert_cmpstr (failure->ns, ==, NS_TLS);

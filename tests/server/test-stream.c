@@ -48,16 +48,14 @@ test_malformed (void)
   g_test_summary ("A stream that is not well-formed XML ends with <not-well-formed/>; "
                   "clients already connected, and new ones, are served as before.");
 
-  assert_stream_error (alice, "<message to='bob@localhost'><body>x</message>",
-                       "not-well-formed");
+  assert_stream_error (alice, "<message to='bob@localhost'><body>x</message>", "not-well-formed");
 
   assert_alive (bob);
   carol = pts_fixture_login (server, "carol", "c");
   pts_fixture_send (bob, "<message to='%s'><body>still here</body></message>",
                     pts_test_client_get_jid (carol));
   msg = pts_fixture_wait (carol, pts_fixture_match, &from_bob);
-  g_assert_cmpstr (pts_node_get_text (pts_node_get_child (msg, "body", NULL)), ==,
-                   "still here");
+  g_assert_cmpstr (pts_node_get_text (pts_node_get_child (msg, "body", NULL)), ==, "still here");
 
   pts_fixture_server_stop (server);
 }
@@ -185,8 +183,7 @@ test_entity (void)
   g_test_summary ("A reference to an undeclared (e.g. external) entity is not "
                   "well-formed; the server never resolves it.");
 
-  assert_stream_error (alice,
-                       "<message to='bob@localhost'><body>&xxe;</body></message>",
+  assert_stream_error (alice, "<message to='bob@localhost'><body>&xxe;</body></message>",
                        "not-well-formed");
   assert_alive (bob);
 
@@ -237,8 +234,7 @@ test_auth_failures (void)
   g_test_summary ("Each wrong password gets <not-authorized/>; the fifth on one "
                   "connection ends it with <policy-violation/>.");
 
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
   for (int i = 0; i < 5; i++)
     {
@@ -248,9 +244,8 @@ test_auth_failures (void)
     }
   /* The fifth failure was the last one allowed. */
   {
-    g_autofree char *condition = pts_test_client_wait_stream_error (client,
-                                                                    PTS_TEST_TIMEOUT_MS,
-                                                                    &error);
+    g_autofree char *condition
+        = pts_test_client_wait_stream_error (client, PTS_TEST_TIMEOUT_MS, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (condition, ==, "policy-violation");
   }
@@ -267,8 +262,7 @@ test_bind_first (void)
   g_autoptr (PtsTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
   pts_test_client_authenticate (client, "alice", PTS_FIXTURE_PASSWORD, &error);
   g_assert_no_error (error);
@@ -286,8 +280,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/stream/malformed", test_malformed);
   g_test_add_func ("/server/stream/invalid-utf8", test_invalid_utf8);
   g_test_add_data_func ("/server/stream/control-char/raw", "a\001b", test_control_characters);
-  g_test_add_data_func ("/server/stream/control-char/reference", "a&#1;b",
-                        test_control_characters);
+  g_test_add_data_func ("/server/stream/control-char/reference", "a&#1;b", test_control_characters);
   g_test_add_data_func ("/server/stream/control-char/attribute", "x</body><x a='&#x1B;'/><body>",
                         test_control_characters);
   g_test_add_func ("/server/stream/oversize", test_oversize);

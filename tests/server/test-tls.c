@@ -38,8 +38,7 @@ curl_start (const char *ca, const char *const *args, GError **error)
     g_ptr_array_add (argv, (gpointer) *a);
   g_ptr_array_add (argv, NULL);
   return g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            error);
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
 }
 
 static void
@@ -74,8 +73,8 @@ test_https_transfer (void)
       g_test_skip (cert_error->message);
       return;
     }
-  server = pts_fixture_server_start ("--http-port", "0", "--tls-cert", c.cert, "--tls-key",
-                                     c.key, NULL);
+  server = pts_fixture_server_start ("--http-port", "0", "--tls-cert", c.cert, "--tls-key", c.key,
+                                     NULL);
   g_assert_true (g_str_has_prefix (server->http_base, "https://127.0.0.1:"));
   alice = pts_fixture_login (server, "alice", "sender");
   bob = pts_fixture_login (server, "bob", "receiver");
@@ -94,11 +93,11 @@ test_https_transfer (void)
                           "'/></query></iq>",
                           server->proxy_jid, pts_test_client_get_jid (bob));
   pts_fixture_assert_result (reply);
-  upload_url = g_strdup (
-      pts_node_get_attr (pts_node_get_child (reply, "activated", NS_BSPROXY), "url"));
+  upload_url
+      = g_strdup (pts_node_get_attr (pts_node_get_child (reply, "activated", NS_BSPROXY), "url"));
   push = pts_fixture_wait (bob, pts_fixture_match, &match);
-  download_url = g_strdup (
-      pts_node_get_attr (pts_node_get_child (push, "activated", NS_BSPROXY), "url"));
+  download_url
+      = g_strdup (pts_node_get_attr (pts_node_get_child (push, "activated", NS_BSPROXY), "url"));
   pts_fixture_send (bob, "<iq type='result' to='%s' id='%s'/>", server->proxy_jid,
                     pts_node_get_attr (push, "id"));
   g_assert_true (g_str_has_prefix (upload_url, "https://"));
@@ -110,9 +109,8 @@ test_https_transfer (void)
   sidhash_field = g_strdup_printf ("SIDHASH=%s", hash);
   file_field = g_strdup_printf ("FILE=@%s", file_path);
   g_assert_true (g_file_set_contents (file_path, (const char *) file, FILE_SIZE, &error));
-  down = curl_start (c.ca,
-                     (const char *const[]){ "--fail", "--output", out_path, download_url, NULL },
-                     &error);
+  down = curl_start (
+      c.ca, (const char *const[]){ "--fail", "--output", out_path, download_url, NULL }, &error);
   g_assert_no_error (error);
   /* curl sends the parts in the order given: SIDHASH first. */
   up = curl_start (c.ca,
@@ -132,10 +130,10 @@ test_https_transfer (void)
 
   /* Plain HTTP to the HTTPS port gets nothing served. */
   {
-    g_autofree char *plain = g_strdup_printf ("http://%s/status",
-                                              server->http_base + strlen ("https://"));
-    g_autoptr (GSubprocess) p = curl_start (c.ca, (const char *const[]){ "--fail", plain, NULL },
-                                            &error);
+    g_autofree char *plain
+        = g_strdup_printf ("http://%s/status", server->http_base + strlen ("https://"));
+    g_autoptr (GSubprocess) p
+        = curl_start (c.ca, (const char *const[]){ "--fail", plain, NULL }, &error);
     g_assert_no_error (error);
     g_subprocess_wait (p, NULL, &error);
     g_assert_no_error (error);

@@ -17,8 +17,7 @@ test_presence (void)
   PtsFixtureMatch from_bob = { "presence", pts_test_client_get_jid (bob), "", NULL };
   PtsFixtureMatch from_alice = { "presence", pts_test_client_get_jid (alice), "", NULL };
   PtsFixtureMatch from_carol = { "presence", pts_test_client_get_jid (carol), "", NULL };
-  PtsFixtureMatch alice_gone = { "presence", pts_test_client_get_jid (alice), "unavailable",
-                                 NULL };
+  PtsFixtureMatch alice_gone = { "presence", pts_test_client_get_jid (alice), "unavailable", NULL };
   g_autofree char *carol_jid = g_strdup (pts_test_client_get_jid (carol));
   PtsFixtureMatch carol_gone = { "presence", carol_jid, "unavailable", NULL };
 
@@ -122,13 +121,12 @@ test_iq_full_jid (void)
 
   g_test_summary ("An IQ to a full JID reaches that client, and its answer comes back.");
 
-  pts_fixture_send (alice,
-                    "<iq type='get' id='q1' to='%s'><query xmlns='urn:example:test'/></iq>",
+  pts_fixture_send (alice, "<iq type='get' id='q1' to='%s'><query xmlns='urn:example:test'/></iq>",
                     pts_test_client_get_jid (bob));
   request = pts_fixture_wait (bob, pts_fixture_match, &at_bob);
   g_assert_cmpstr (pts_node_get_attr (request, "id"), ==, "q1");
-  pts_fixture_send (bob, "<iq type='result' id='%s' to='%s'/>",
-                    pts_node_get_attr (request, "id"), pts_node_get_attr (request, "from"));
+  pts_fixture_send (bob, "<iq type='result' id='%s' to='%s'/>", pts_node_get_attr (request, "id"),
+                    pts_node_get_attr (request, "from"));
   result = pts_fixture_wait (alice, pts_fixture_match, &at_alice);
   g_assert_cmpstr (pts_node_get_attr (result, "id"), ==, "q1");
 
@@ -147,9 +145,8 @@ test_iq_bare_jid (void)
   g_test_summary ("An IQ to a bare account JID is the server's to answer, on the "
                   "account's behalf (RFC 6120 §10.3.3).");
 
-  info = pts_fixture_iq (alice,
-                         "<iq type='get' to='bob@localhost'>"
-                         "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  info = pts_fixture_iq (alice, "<iq type='get' to='bob@localhost'>"
+                                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
   pts_fixture_assert_result (info);
   g_assert_cmpstr (pts_node_get_attr (info, "from"), ==, "bob@localhost");
   identity = pts_test_node_find (info, "identity", PTS_NS_DISCO_INFO);
@@ -200,8 +197,7 @@ test_wrong_password (void)
   g_test_summary ("A wrong password gets <not-authorized/>, and the same connection can "
                   "then log in with the right one.");
 
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain,
-                                    &error);
+  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
   pts_test_client_authenticate (client, "alice", "wrong", &error);
   g_assert_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_AUTH);
@@ -249,8 +245,8 @@ test_authzid (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (PtsTestClient) client = pts_test_client_connect (
-          server->c2s_host, server->c2s_port, server->domain, &error);
+      g_autoptr (PtsTestClient) client
+          = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
 
       g_assert_no_error (error);
       g_test_message ("authzid \"%s\"", cases[i].authzid);
@@ -270,8 +266,8 @@ static double
 timed_login (PtsTestServer *server, const char *password, gboolean expect_ok)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (PtsTestClient) client = pts_test_client_connect (server->c2s_host, server->c2s_port,
-                                                              server->domain, &error);
+  g_autoptr (PtsTestClient) client
+      = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   gint64 start;
 
   g_assert_no_error (error);
@@ -397,8 +393,9 @@ test_disco_proxy (void)
   g_test_summary ("The proxy JID answers disco#info as a bytestreams proxy and hands out "
                   "its SOCKS5 streamhost.");
 
-  info = pts_fixture_iq (alice, "<iq type='get' to='%s'>"
-                                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+  info = pts_fixture_iq (alice,
+                         "<iq type='get' to='%s'>"
+                         "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
                          server->proxy_jid);
   pts_fixture_assert_result (info);
   g_assert_cmpstr (pts_node_get_attr (info, "from"), ==, server->proxy_jid);
@@ -409,14 +406,14 @@ test_disco_proxy (void)
   query = pts_node_get_child (info, "query", PTS_NS_DISCO_INFO);
   for (guint i = 0; i < query->children->len; i++)
     if (pts_node_is (query->children->pdata[i], "feature", NULL)
-        && g_strcmp0 (pts_node_get_attr (query->children->pdata[i], "var"),
-                      PTS_NS_BYTESTREAMS)
+        && g_strcmp0 (pts_node_get_attr (query->children->pdata[i], "var"), PTS_NS_BYTESTREAMS)
                == 0)
       bytestreams = TRUE;
   g_assert_true (bytestreams);
 
-  hosts = pts_fixture_iq (alice, "<iq type='get' to='%s'>"
-                                 "<query xmlns='http://jabber.org/protocol/bytestreams'/></iq>",
+  hosts = pts_fixture_iq (alice,
+                          "<iq type='get' to='%s'>"
+                          "<query xmlns='http://jabber.org/protocol/bytestreams'/></iq>",
                           server->proxy_jid);
   pts_fixture_assert_result (hosts);
   streamhost = pts_test_node_find (hosts, "streamhost", PTS_NS_BYTESTREAMS);

@@ -80,9 +80,8 @@ pts_split_check (PtsSplitRunFunc run, const guint8 *input, gsize len, const gsiz
 }
 
 void
-pts_split_assert_invariant (PtsSplitRunFunc run, const guint8 *input, gsize len,
-                            gsize every_up_to, PtsSplitFlags flags,
-                            const PtsSplitOutcome *whole, gpointer user_data)
+pts_split_assert_invariant (PtsSplitRunFunc run, const guint8 *input, gsize len, gsize every_up_to,
+                            PtsSplitFlags flags, const PtsSplitOutcome *whole, gpointer user_data)
 {
   gsize step = len <= every_up_to ? 1 : len / 64;
   g_autofree gsize *bytewise = g_new (gsize, MAX (len, 1));
@@ -129,8 +128,8 @@ pts_split_append_escaped (GString *out, const guint8 *data, gsize len)
 }
 
 void
-pts_split_add_table (const char *prefix, const char *group, gconstpointer cases,
-                     gsize n_cases, gsize case_size, GTestDataFunc test)
+pts_split_add_table (const char *prefix, const char *group, gconstpointer cases, gsize n_cases,
+                     gsize case_size, GTestDataFunc test)
 {
   for (gsize i = 0; i < n_cases; i++)
     {

@@ -58,9 +58,9 @@ void pts_split_append_escaped (GString *out, const guint8 *data, gsize len);
 
 /* Adds one test of @test per case of a table, at @prefix/@group/<name>;
  * each case (@case_size bytes) starts with its name, a const char *. */
-void pts_split_add_table (const char *prefix, const char *group, gconstpointer cases,
-                          gsize n_cases, gsize case_size, GTestDataFunc test);
-#define PTS_SPLIT_ADD_TABLE(prefix, group, cases, test) \
+void pts_split_add_table (const char *prefix, const char *group, gconstpointer cases, gsize n_cases,
+                          gsize case_size, GTestDataFunc test);
+#define PTS_SPLIT_ADD_TABLE(prefix, group, cases, test)                                            \
   pts_split_add_table (prefix, group, cases, G_N_ELEMENTS (cases), sizeof (cases)[0], test)
 
 G_END_DECLS

@@ -42,8 +42,8 @@ pts_test_openssl (GError **error, const char *first, ...)
   return TRUE;
 }
 
-static const char *const pts_test_tls_files[] = { "ca.pem", "ca.key", "cert.pem", "key.pem",
-                                                  "cert.csr", "ext.cnf" };
+static const char *const pts_test_tls_files[]
+    = { "ca.pem", "ca.key", "cert.pem", "key.pem", "cert.csr", "ext.cnf" };
 
 gboolean
 pts_test_certificates_make (PtsTestCertificates *c, GError **error)
@@ -80,16 +80,15 @@ pts_test_certificates_make_for (PtsTestCertificates *c, const char *names, GErro
   return g_file_set_contents (ext, ext_text, -1, error)
          && pts_test_openssl (error, "req", "-x509", "-newkey", "ec", "-pkeyopt",
                               "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                              "/CN=bsproxy test CA", "-addext",
-                              "basicConstraints=critical,CA:TRUE", "-addext",
-                              "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca_key,
+                              "/CN=bsproxy test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                              "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca_key,
                               "-out", c->ca, NULL)
          && pts_test_openssl (error, "req", "-new", "-newkey", "ec", "-pkeyopt",
-                              "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-                              "/CN=localhost", "-keyout", c->key, "-out", csr, NULL)
-         && pts_test_openssl (error, "x509", "-req", "-in", csr, "-CA", c->ca, "-CAkey",
-                              ca_key, "-set_serial", "2", "-days", "1", "-extfile", ext,
-                              "-out", c->cert, NULL);
+                              "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
+                              "-keyout", c->key, "-out", csr, NULL)
+         && pts_test_openssl (error, "x509", "-req", "-in", csr, "-CA", c->ca, "-CAkey", ca_key,
+                              "-set_serial", "2", "-days", "1", "-extfile", ext, "-out", c->cert,
+                              NULL);
 }
 
 void
@@ -178,8 +177,8 @@ pts_test_client_connect_starttls (const char *host, guint16 port, const char *do
    * the server sends to its stdout: both are the other end of the pair. */
   g_subprocess_launcher_take_stdout_fd (launcher, dup (fds[1]));
   g_subprocess_launcher_take_stdin_fd (launcher, fds[1]);
-  for (const char *const *a = (const char *const[]){ "openssl", "s_client", "-quiet",
-                                                     "-no_ign_eof", "-starttls", "xmpp", NULL };
+  for (const char *const *a = (const char *const[]){ "openssl", "s_client", "-quiet", "-no_ign_eof",
+                                                     "-starttls", "xmpp", NULL };
        *a != NULL; a++)
     g_ptr_array_add (argv, g_strdup (*a));
   g_ptr_array_add (argv, g_strdup ("-xmpphost"));

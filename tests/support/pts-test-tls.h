@@ -33,9 +33,8 @@ void pts_test_certificates_clear (PtsTestCertificates *certs);
  * (trusting only @ca_file, for @domain; NULL: no check), this opens the
  * stream restarted over TLS and waits for its features. The TLS client
  * stays out of this process (see pts_test_tls_sanitizer_env()). */
-PtsTestClient *pts_test_client_connect_starttls (const char *host, guint16 port,
-                                                 const char *domain, const char *ca_file,
-                                                 GError **error);
+PtsTestClient *pts_test_client_connect_starttls (const char *host, guint16 port, const char *domain,
+                                                 const char *ca_file, GError **error);
 
 /* For a server under test that speaks TLS, set before starting it: under
  * AddressSanitizer, LeakSanitizer's tracer crashes at exit beside

@@ -20,7 +20,7 @@
 #include "pts-test-sanitizer.h"
 #include "pts-test-util.h"
 
-G_DEFINE_QUARK (pts-test-error-quark, pts_test_error)
+G_DEFINE_QUARK (pts - test - error - quark, pts_test_error)
 
 #define PTS_TEST_SOCKET_TIMEOUT_S 60
 #define PTS_TEST_READY_TIMEOUT_MS 20000
@@ -127,9 +127,8 @@ pts_test_process_spawn_logged (const char *const *argv, const char *echo_prefix,
   for (int i = 0; i < 2; i++)
     {
       PtsTestReader *reader;
-      GInputStream *stream = i == PTS_TEST_STDOUT
-                                 ? g_subprocess_get_stdout_pipe (self->subprocess)
-                                 : g_subprocess_get_stderr_pipe (self->subprocess);
+      GInputStream *stream = i == PTS_TEST_STDOUT ? g_subprocess_get_stdout_pipe (self->subprocess)
+                                                  : g_subprocess_get_stderr_pipe (self->subprocess);
 
       self->lines[i] = g_ptr_array_new_with_free_func (g_free);
       if (stream == NULL)
@@ -162,8 +161,8 @@ pts_test_process_find_locked (PtsTestProcess *self, PtsTestPipe pipe, const char
 }
 
 gboolean
-pts_test_process_wait_line (PtsTestProcess *self, PtsTestPipe pipe, const char *needle,
-                            guint count, guint timeout_ms, char **out_line, GError **error)
+pts_test_process_wait_line (PtsTestProcess *self, PtsTestPipe pipe, const char *needle, guint count,
+                            guint timeout_ms, char **out_line, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   const char *pipe_name = pipe == PTS_TEST_STDOUT ? "stdout" : "stderr";
@@ -185,8 +184,8 @@ pts_test_process_wait_line (PtsTestProcess *self, PtsTestPipe pipe, const char *
       if (self->eof[pipe])
         {
           g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_EXITED,
-                       "%s closed its %s (exited?) after %u of %u lines with \"%s\"",
-                       self->name, pipe_name, found, count, needle);
+                       "%s closed its %s (exited?) after %u of %u lines with \"%s\"", self->name,
+                       pipe_name, found, count, needle);
           break;
         }
       /* Woken by every new line; the deadline bounds the loop. */
@@ -313,8 +312,7 @@ pts_test_process_join (PtsTestProcess *self)
 /* Waits for the exit (killing the process after @timeout_ms), then checks
  * for status 0. */
 static gboolean
-pts_test_process_finish (PtsTestProcess *self, guint timeout_ms, const char *what,
-                         GError **error)
+pts_test_process_finish (PtsTestProcess *self, guint timeout_ms, const char *what, GError **error)
 {
   g_autofree char *tail = NULL;
 
@@ -341,9 +339,8 @@ pts_test_process_finish (PtsTestProcess *self, guint timeout_ms, const char *wha
     }
   if (g_subprocess_get_exit_status (self->subprocess) != 0)
     {
-      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_EXITED,
-                   "%s exited with status %d\n%s", self->name,
-                   g_subprocess_get_exit_status (self->subprocess), tail);
+      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_EXITED, "%s exited with status %d\n%s",
+                   self->name, g_subprocess_get_exit_status (self->subprocess), tail);
       return FALSE;
     }
   return TRUE;
@@ -417,8 +414,8 @@ pts_test_parse_address (const char *text, char **host, guint16 *port, GError **e
   if (colon == NULL || colon == text
       || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
     {
-      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_PROTOCOL,
-                   "\"%s\" is not HOST:PORT", text ? text : "(null)");
+      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_PROTOCOL, "\"%s\" is not HOST:PORT",
+                   text ? text : "(null)");
       return FALSE;
     }
   host_len = colon - text;
@@ -441,8 +438,7 @@ pts_test_free_port (GError **error)
   g_autoptr (GSocketAddress) bound = NULL;
   guint16 port;
 
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                         error);
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
   if (socket == NULL || !g_socket_bind (socket, any, TRUE, error))
     return 0;
   bound = g_socket_get_local_address (socket, error);
@@ -506,8 +502,8 @@ pts_test_server_parse_ready (PtsTestServer *self, const char *json, GError **err
 }
 
 PtsTestServer *
-pts_test_server_start (const char *path, const char *const *extra_args,
-                       PtsTestServerFlags flags, GError **error)
+pts_test_server_start (const char *path, const char *const *extra_args, PtsTestServerFlags flags,
+                       GError **error)
 {
   return pts_test_server_start_logged (path, extra_args, flags, NULL, error);
 }
@@ -531,8 +527,7 @@ pts_test_server_start_logged (const char *path, const char *const *extra_args,
   argv = g_strv_builder_end (builder);
 
   self->process = pts_test_process_spawn_logged ((const char *const *) argv,
-                                                 (flags & PTS_TEST_SERVER_QUIET) ? NULL
-                                                                                 : "server",
+                                                 (flags & PTS_TEST_SERVER_QUIET) ? NULL : "server",
                                                  log_path, error);
   if (self->process == NULL)
     return NULL;
@@ -601,15 +596,13 @@ pts_test_tcp_connect_from (const char *host, guint16 port, const char *local, GE
   conn = g_socket_client_connect_to_host (client, host, port, NULL, error);
   if (conn == NULL)
     return NULL;
-  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   return conn;
 }
 
 /* Waits for @condition until @deadline (monotonic µs). */
 static gboolean
-pts_test_socket_wait (GSocket *socket, GIOCondition condition, gint64 deadline,
-                      GError **error)
+pts_test_socket_wait (GSocket *socket, GIOCondition condition, gint64 deadline, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   gint64 remaining = MAX (0, deadline - g_get_monotonic_time ());
@@ -664,8 +657,7 @@ pts_test_socket_send_timed (GSocket *socket, const guint8 *data, gsize len, guin
 }
 
 gboolean
-pts_test_socket_send_all (GSocketConnection *conn, const void *data, gsize len,
-                          GError **error)
+pts_test_socket_send_all (GSocketConnection *conn, const void *data, gsize len, GError **error)
 {
   return pts_test_socket_send_timed (g_socket_connection_get_socket (conn), data, len,
                                      PTS_TEST_TIMEOUT_MS, error);
@@ -674,8 +666,7 @@ pts_test_socket_send_all (GSocketConnection *conn, const void *data, gsize len,
 /* One non-blocking receive after waiting for data until @deadline.
  * Returns the count, 0 at the end of the stream, -1 on error. */
 static gssize
-pts_test_socket_receive (GSocket *socket, guint8 *buf, gsize len, gint64 deadline,
-                         GError **error)
+pts_test_socket_receive (GSocket *socket, guint8 *buf, gsize len, gint64 deadline, GError **error)
 {
   /* Bounded: each round waits with the deadline, and a readable socket
    * yields data, the end, or an error. */
@@ -686,8 +677,7 @@ pts_test_socket_receive (GSocket *socket, guint8 *buf, gsize len, gint64 deadlin
 
       if (!pts_test_socket_wait (socket, G_IO_IN, deadline, error))
         return -1;
-      n = g_socket_receive_with_blocking (socket, (char *) buf, len, FALSE, NULL,
-                                          &local_error);
+      n = g_socket_receive_with_blocking (socket, (char *) buf, len, FALSE, NULL, &local_error);
       if (n >= 0)
         return n;
       if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -714,15 +704,14 @@ pts_test_socket_read_exact (GSocketConnection *conn, void *buf, gsize len, guint
 
   while (done < len)
     {
-      gssize n = pts_test_socket_receive (socket, (guint8 *) buf + done, len - done, deadline,
-                                          error);
+      gssize n
+          = pts_test_socket_receive (socket, (guint8 *) buf + done, len - done, deadline, error);
       if (n < 0)
         return FALSE;
       if (n == 0)
         {
           g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_CLOSED,
-                       "connection closed after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                       " bytes",
+                       "connection closed after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes",
                        done, len);
           return FALSE;
         }
@@ -752,8 +741,8 @@ pts_test_socket_read_until_closed (GSocketConnection *conn, gsize max, guint tim
           if (g_error_matches (local_error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT))
             {
               g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT,
-                           "the connection is still open after %u ms (%u bytes read)",
-                           timeout_ms, data->len);
+                           "the connection is still open after %u ms (%u bytes read)", timeout_ms,
+                           data->len);
               return NULL;
             }
           /* A reset is a close too. */
@@ -774,8 +763,8 @@ pts_test_socks5_connect (const char *host, guint16 port, const char *hash,
 }
 
 int
-pts_test_socks5_connect_from (const char *host, guint16 port, const char *local,
-                              const char *hash, GSocketConnection **out_conn, GError **error)
+pts_test_socks5_connect_from (const char *host, guint16 port, const char *local, const char *hash,
+                              GSocketConnection **out_conn, GError **error)
 {
   g_autoptr (GSocketConnection) conn = NULL;
   static const guint8 greeting[] = { 0x05, 0x01, 0x00 };
@@ -812,8 +801,8 @@ pts_test_socks5_connect_from (const char *host, guint16 port, const char *local,
     return -1;
   if (head[0] != 0x05)
     {
-      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_PROTOCOL,
-                   "SOCKS5 reply has version %u", head[0]);
+      g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_PROTOCOL, "SOCKS5 reply has version %u",
+                   head[0]);
       return -1;
     }
   if (head[1] != 0x00)
@@ -876,8 +865,8 @@ pts_test_sink_run (gpointer data)
   for (;;)
     {
       gint64 deadline = g_get_monotonic_time () + (gint64) sink->idle_timeout_ms * 1000;
-      gssize n = pts_test_socket_receive (sink->socket, buf, PTS_TEST_CHUNK, deadline,
-                                          &sink->error);
+      gssize n
+          = pts_test_socket_receive (sink->socket, buf, PTS_TEST_CHUNK, deadline, &sink->error);
 
       if (n <= 0)
         break;
@@ -948,8 +937,7 @@ pts_test_transfer (GSocketConnection *from, GSocketConnection *to, guint64 size,
   if (sink.error != NULL)
     {
       g_propagate_prefixed_error (error, sink.error,
-                                  "receiving after %" G_GUINT64_FORMAT " bytes: ",
-                                  sink.received);
+                                  "receiving after %" G_GUINT64_FORMAT " bytes: ", sink.received);
       return FALSE;
     }
   return TRUE;
@@ -965,9 +953,9 @@ struct _PtsTestClient
   char *jid;
   char *stream_id;
   PtsXmlParser *parser;
-  GQueue stanzas;     /* PtsNode *, received and not yet taken */
-  PtsNode *features;  /* of the current stream */
-  gboolean closed;    /* the peer closed the TCP connection */
+  GQueue stanzas;    /* PtsNode *, received and not yet taken */
+  PtsNode *features; /* of the current stream */
+  gboolean closed;   /* the peer closed the TCP connection */
   guint64 bytes_received;
   GError *parse_error;
   guint next_id;
@@ -1098,9 +1086,8 @@ pts_test_client_wait (PtsTestClient *self, PtsTestStanzaFunc match, gpointer use
           if (self->stanzas.head != NULL)
             first = pts_test_node_to_string (self->stanzas.head->data);
           g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_TIMED_OUT,
-                       "no matching stanza within %u ms (%u others waiting%s%.200s)",
-                       timeout_ms, self->stanzas.length, first ? ", the first: " : "",
-                       first ? first : "");
+                       "no matching stanza within %u ms (%u others waiting%s%.200s)", timeout_ms,
+                       self->stanzas.length, first ? ", the first: " : "", first ? first : "");
           return NULL;
         }
     }
@@ -1115,8 +1102,7 @@ pts_test_match_name (const PtsNode *stanza, gpointer user_data)
 }
 
 static PtsNode *
-pts_test_client_wait_name (PtsTestClient *self, const char *name, const char *ns,
-                           GError **error)
+pts_test_client_wait_name (PtsTestClient *self, const char *name, const char *ns, GError **error)
 {
   const char *name_ns[2] = { name, ns };
 
@@ -1134,11 +1120,9 @@ pts_test_match_iq_reply (const PtsNode *stanza, gpointer user_data)
 }
 
 PtsNode *
-pts_test_client_wait_iq (PtsTestClient *self, const char *id, guint timeout_ms,
-                         GError **error)
+pts_test_client_wait_iq (PtsTestClient *self, const char *id, guint timeout_ms, GError **error)
 {
-  return pts_test_client_wait (self, pts_test_match_iq_reply, (gpointer) id, timeout_ms,
-                               error);
+  return pts_test_client_wait (self, pts_test_match_iq_reply, (gpointer) id, timeout_ms, error);
 }
 
 static gboolean
@@ -1150,8 +1134,8 @@ pts_test_match_stream_error (const PtsNode *stanza, gpointer user_data)
 char *
 pts_test_client_wait_stream_error (PtsTestClient *self, guint timeout_ms, GError **error)
 {
-  g_autoptr (PtsNode) stanza = pts_test_client_wait (self, pts_test_match_stream_error, NULL,
-                                                     timeout_ms, error);
+  g_autoptr (PtsNode) stanza
+      = pts_test_client_wait (self, pts_test_match_stream_error, NULL, timeout_ms, error);
 
   return stanza ? g_strdup (pts_test_stream_error_condition (stanza)) : NULL;
 }
@@ -1163,8 +1147,7 @@ pts_test_client_get_bytes_received (PtsTestClient *self)
 }
 
 gboolean
-pts_test_client_wait_bytes (PtsTestClient *self, guint64 count, guint timeout_ms,
-                            GError **error)
+pts_test_client_wait_bytes (PtsTestClient *self, guint64 count, guint timeout_ms, GError **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
 
@@ -1293,8 +1276,7 @@ pts_test_client_new_for_connection (GSocketConnection *conn, const char *domain)
   PtsTestClient *self = g_new0 (PtsTestClient, 1);
 
   self->domain = g_strdup (domain);
-  self->parser = pts_xml_parser_new (&pts_test_client_parser_callbacks, self,
-                                     16 * 1024 * 1024, 64);
+  self->parser = pts_xml_parser_new (&pts_test_client_parser_callbacks, self, 16 * 1024 * 1024, 64);
   g_queue_init (&self->stanzas);
   self->conn = g_object_ref (conn);
   self->socket = g_socket_connection_get_socket (self->conn);
@@ -1369,8 +1351,8 @@ pts_test_client_authenticate_as (PtsTestClient *self, const char *authzid, const
                               "mechanism='PLAIN'>%s</auth>",
                               b64))
     return FALSE;
-  outcome = pts_test_client_wait (self, pts_test_match_sasl_outcome, NULL, PTS_TEST_TIMEOUT_MS,
-                                  error);
+  outcome
+      = pts_test_client_wait (self, pts_test_match_sasl_outcome, NULL, PTS_TEST_TIMEOUT_MS, error);
   if (outcome == NULL)
     return FALSE;
   if (pts_node_is (outcome, "failure", NULL))
@@ -1473,8 +1455,7 @@ void
 pts_test_client_close (PtsTestClient *self)
 {
   if (!self->closed)
-    pts_test_socket_send_all (self->conn, "</stream:stream>", strlen ("</stream:stream>"),
-                              NULL);
+    pts_test_socket_send_all (self->conn, "</stream:stream>", strlen ("</stream:stream>"), NULL);
   g_io_stream_close (G_IO_STREAM (self->conn), NULL, NULL);
   self->closed = TRUE;
 }

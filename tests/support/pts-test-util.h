@@ -60,12 +60,11 @@ GSubprocess *pts_test_process_get_subprocess (PtsTestProcess *process);
 /* Waits until @count lines of @pipe contain @needle; @out_line (optional)
  * gets a copy of the @count-th. Fails with PTS_TEST_ERROR_EXITED when the
  * pipe reaches its end first, PTS_TEST_ERROR_TIMED_OUT after @timeout_ms. */
-gboolean pts_test_process_wait_line (PtsTestProcess *process, PtsTestPipe pipe,
-                                     const char *needle, guint count, guint timeout_ms,
-                                     char **out_line, GError **error);
+gboolean pts_test_process_wait_line (PtsTestProcess *process, PtsTestPipe pipe, const char *needle,
+                                     guint count, guint timeout_ms, char **out_line,
+                                     GError **error);
 /* How many lines of @pipe so far contain @needle. */
-guint pts_test_process_count_lines (PtsTestProcess *process, PtsTestPipe pipe,
-                                    const char *needle);
+guint pts_test_process_count_lines (PtsTestProcess *process, PtsTestPipe pipe, const char *needle);
 /* The process id while the process runs, else 0 (for /proc/PID/status). */
 GPid pts_test_process_get_pid (PtsTestProcess *process);
 /* The last @n lines of stderr, then of stdout, for error messages. */
@@ -99,7 +98,7 @@ typedef struct
   char *component; /* HOST:PORT in component mode, else NULL */
   char *proxy_jid;
   char *domain;
-  char *http_base; /* the HTTP side's base URL, NULL without one */
+  char *http_base;   /* the HTTP side's base URL, NULL without one */
   gboolean starttls; /* the embedded server requires STARTTLS (--tls-cert) */
 } PtsTestServer;
 
@@ -122,8 +121,7 @@ void pts_test_server_free (PtsTestServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtsTestServer, pts_test_server_free)
 
 /* Splits "host:port" or "[v6]:port". */
-gboolean pts_test_parse_address (const char *text, char **host, guint16 *port,
-                                 GError **error);
+gboolean pts_test_parse_address (const char *text, char **host, guint16 *port, GError **error);
 /* A port on 127.0.0.1 that was free a moment ago. */
 guint16 pts_test_free_port (GError **error);
 
@@ -131,8 +129,7 @@ guint16 pts_test_free_port (GError **error);
 
 /* One send that does not block: the count sent, 0 when the socket has no
  * room, -1 with @error set on failure. */
-gssize pts_test_socket_send_some (GSocket *socket, const void *data, gsize len,
-                                  GError **error);
+gssize pts_test_socket_send_some (GSocket *socket, const void *data, gsize len, GError **error);
 
 /* A TCP connection to @host:@port; connecting and every later blocking
  * operation are bounded by a 60 s socket timeout. */
@@ -149,8 +146,8 @@ gboolean pts_test_socket_read_exact (GSocketConnection *conn, void *buf, gsize l
 /* Reads (and keeps at most @max bytes of) everything until the peer closes
  * or resets the connection; PTS_TEST_ERROR_TIMED_OUT if it is still open
  * after @timeout_ms. */
-GBytes *pts_test_socket_read_until_closed (GSocketConnection *conn, gsize max,
-                                           guint timeout_ms, GError **error);
+GBytes *pts_test_socket_read_until_closed (GSocketConnection *conn, gsize max, guint timeout_ms,
+                                           GError **error);
 
 /* ---- XEP-0065 SOCKS5 ---------------------------------------------------------- */
 
@@ -162,8 +159,7 @@ int pts_test_socks5_connect (const char *host, guint16 port, const char *hash,
                              GSocketConnection **out_conn, GError **error);
 /* The same from the local address @local (NULL: any). */
 int pts_test_socks5_connect_from (const char *host, guint16 port, const char *local,
-                                  const char *hash, GSocketConnection **out_conn,
-                                  GError **error);
+                                  const char *hash, GSocketConnection **out_conn, GError **error);
 
 /* ---- bulk transfer ---------------------------------------------------------------- */
 
@@ -200,13 +196,11 @@ typedef struct _PtsTestClient PtsTestClient;
 /* A stream over @conn as it is: nothing is sent. For the other end of a
  * connection, such as a stand-in server's accepted one: the waits below
  * read what the peer sends as for a client. */
-PtsTestClient *pts_test_client_new_for_connection (GSocketConnection *conn,
-                                                   const char *domain);
+PtsTestClient *pts_test_client_new_for_connection (GSocketConnection *conn, const char *domain);
 /* Sends a stream header and waits for the features. */
 gboolean pts_test_client_open_stream (PtsTestClient *client, GError **error);
 /* @destroy (@data) runs when @client is freed, after its connection closed. */
-void pts_test_client_set_data_full (PtsTestClient *client, gpointer data,
-                                    GDestroyNotify destroy);
+void pts_test_client_set_data_full (PtsTestClient *client, gpointer data, GDestroyNotify destroy);
 /* Opens a client stream to @domain and waits for its features. */
 PtsTestClient *pts_test_client_connect (const char *host, guint16 port, const char *domain,
                                         GError **error);
@@ -219,15 +213,14 @@ gboolean pts_test_client_bind (PtsTestClient *client, const char *resource, GErr
 /* connect + authenticate + bind. */
 /* With the SASL authorization identity @authzid ("" for none). */
 gboolean pts_test_client_authenticate_as (PtsTestClient *client, const char *authzid,
-                                          const char *user, const char *password,
-                                          GError **error);
+                                          const char *user, const char *password, GError **error);
 /* The features of the current stream (NULL before the first). */
 const PtsNode *pts_test_client_get_features (PtsTestClient *client);
 /* The id of the stream the server opened last. */
 const char *pts_test_client_get_stream_id (PtsTestClient *client);
 PtsTestClient *pts_test_client_login (const char *host, guint16 port, const char *domain,
-                                      const char *user, const char *password,
-                                      const char *resource, GError **error);
+                                      const char *user, const char *password, const char *resource,
+                                      GError **error);
 /* The full JID from the bind result, or NULL before. */
 const char *pts_test_client_get_jid (PtsTestClient *client);
 /* A fresh stanza id, unique for this client. */
@@ -236,8 +229,8 @@ char *pts_test_client_next_id (PtsTestClient *client);
 gboolean pts_test_client_send_raw (PtsTestClient *client, const char *data, gssize len,
                                    GError **error);
 /* Formats with g_markup_vprintf_escaped: every %s argument is escaped. */
-gboolean pts_test_client_sendf (PtsTestClient *client, GError **error, const char *format,
-                                ...) G_GNUC_PRINTF (3, 4);
+gboolean pts_test_client_sendf (PtsTestClient *client, GError **error, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 gboolean pts_test_client_sendv (PtsTestClient *client, GError **error, const char *format,
                                 va_list args) G_GNUC_PRINTF (3, 0);
 
@@ -247,8 +240,8 @@ typedef gboolean (*PtsTestStanzaFunc) (const PtsNode *stanza, gpointer user_data
  * (NULL: any), reading more as needed. Stanzas that do not match are kept
  * for later waits. An unmatched stream error fails the wait with
  * PTS_TEST_ERROR_STREAM and its condition. */
-PtsNode *pts_test_client_wait (PtsTestClient *client, PtsTestStanzaFunc match,
-                               gpointer user_data, guint timeout_ms, GError **error);
+PtsNode *pts_test_client_wait (PtsTestClient *client, PtsTestStanzaFunc match, gpointer user_data,
+                               guint timeout_ms, GError **error);
 /* The reply (result or error) to the IQ with @id. */
 PtsNode *pts_test_client_wait_iq (PtsTestClient *client, const char *id, guint timeout_ms,
                                   GError **error);
@@ -259,16 +252,14 @@ PtsNode *pts_test_client_iq (PtsTestClient *client, GError **error, const char *
 PtsNode *pts_test_client_iqv (PtsTestClient *client, GError **error, const char *format,
                               va_list args) G_GNUC_PRINTF (3, 0);
 /* Waits for a stream error and returns its condition. */
-char *pts_test_client_wait_stream_error (PtsTestClient *client, guint timeout_ms,
-                                         GError **error);
+char *pts_test_client_wait_stream_error (PtsTestClient *client, guint timeout_ms, GError **error);
 /* Bytes read from the server so far, whitespace keepalives included. */
 guint64 pts_test_client_get_bytes_received (PtsTestClient *client);
 /* Reads (stanzas are kept) until @count bytes in all have come. */
 gboolean pts_test_client_wait_bytes (PtsTestClient *client, guint64 count, guint timeout_ms,
                                      GError **error);
 /* Reads until the server closes the connection (stanzas are kept). */
-gboolean pts_test_client_wait_closed (PtsTestClient *client, guint timeout_ms,
-                                      GError **error);
+gboolean pts_test_client_wait_closed (PtsTestClient *client, guint timeout_ms, GError **error);
 /* Sends </stream:stream> and closes the socket. */
 void pts_test_client_close (PtsTestClient *client);
 void pts_test_client_free (PtsTestClient *client);

@@ -31,9 +31,18 @@ pts_selfcheck_parse_size (const char *text, guint64 *out, GError **error)
     goto bad;
   switch (g_ascii_toupper (*end))
     {
-    case 'K': unit = 1024; end++; break;
-    case 'M': unit = 1024 * 1024; end++; break;
-    case 'G': unit = 1024 * 1024 * 1024; end++; break;
+    case 'K':
+      unit = 1024;
+      end++;
+      break;
+    case 'M':
+      unit = 1024 * 1024;
+      end++;
+      break;
+    case 'G':
+      unit = 1024 * 1024 * 1024;
+      end++;
+      break;
     default: break;
     }
   if (unit > 1 && *end == 'i')
@@ -75,17 +84,16 @@ pts_selfcheck_expect_result (PtsNode *reply, const char *what, GError **error)
   if (g_strcmp0 (pts_node_get_attr (reply, "type"), "result") == 0)
     return TRUE;
   g_set_error (error, PTS_TEST_ERROR, PTS_TEST_ERROR_PROTOCOL, "%s: %s", what,
-               pts_test_stanza_error_condition (reply)
-                   ? pts_test_stanza_error_condition (reply)
-                   : "not a result");
+               pts_test_stanza_error_condition (reply) ? pts_test_stanza_error_condition (reply)
+                                                       : "not a result");
   return FALSE;
 }
 
 /* disco#items of the domain, then the streamhost query to each item until
  * one answers: the XEP-0065 discovery a client does. */
 static gboolean
-pts_selfcheck_find_proxy (PtsTestClient *client, const char *domain, char **proxy_jid,
-                          char **host, guint16 *port, GError **error)
+pts_selfcheck_find_proxy (PtsTestClient *client, const char *domain, char **proxy_jid, char **host,
+                          guint16 *port, GError **error)
 {
   g_autoptr (PtsNode) items = NULL;
   PtsNode *query;
@@ -115,8 +123,8 @@ pts_selfcheck_find_proxy (PtsTestClient *client, const char *domain, char **prox
       streamhost = pts_test_node_find (hosts, "streamhost", BSP_NS_BYTESTREAMS);
       if (g_strcmp0 (pts_node_get_attr (hosts, "type"), "result") != 0 || streamhost == NULL
           || pts_node_get_attr (streamhost, "host") == NULL
-          || !g_ascii_string_to_unsigned (pts_node_get_attr (streamhost, "port"), 10, 1,
-                                          65535, &value, NULL))
+          || !g_ascii_string_to_unsigned (pts_node_get_attr (streamhost, "port"), 10, 1, 65535,
+                                          &value, NULL))
         continue;
       *proxy_jid = g_strdup (jid);
       *host = g_strdup (pts_node_get_attr (streamhost, "host"));
@@ -164,8 +172,7 @@ pts_selfcheck_run (const char *server_path, guint64 size, gboolean verbose, GErr
   PtsTestTransfer result;
 
   server = pts_test_server_start (server_path, args,
-                                  verbose ? PTS_TEST_SERVER_DEFAULT : PTS_TEST_SERVER_QUIET,
-                                  error);
+                                  verbose ? PTS_TEST_SERVER_DEFAULT : PTS_TEST_SERVER_QUIET, error);
   if (server == NULL)
     {
       g_prefix_error (error, "starting %s: ", server_path);
@@ -176,8 +183,8 @@ pts_selfcheck_run (const char *server_path, guint64 size, gboolean verbose, GErr
                                   PTS_SELFCHECK_PASSWORD, "selfcheck", error);
   if (sender == NULL)
     return FALSE;
-  receiver = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain,
-                                    "receiver", PTS_SELFCHECK_PASSWORD, "selfcheck", error);
+  receiver = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "receiver",
+                                    PTS_SELFCHECK_PASSWORD, "selfcheck", error);
   if (receiver == NULL)
     return FALSE;
   if (!pts_selfcheck_find_proxy (sender, server->domain, &proxy_jid, &host, &port, error))
@@ -228,8 +235,7 @@ pts_selfcheck_run (const char *server_path, guint64 size, gboolean verbose, GErr
 
   size_text = g_format_size_full (size, G_FORMAT_SIZE_IEC_UNITS);
   printf ("%s through the SOCKS5 proxy in %.2f s: %.0f MiB/s, SHA-256 verified\n", size_text,
-          result.seconds,
-          result.seconds > 0 ? size / result.seconds / (1024.0 * 1024.0) : 0.0);
+          result.seconds, result.seconds > 0 ? size / result.seconds / (1024.0 * 1024.0) : 0.0);
   if (verbose)
     printf ("SHA-256 %s\n", result.received_sha256);
   return TRUE;
@@ -245,16 +251,15 @@ main (int argc, char **argv)
   guint64 size = PTS_SELFCHECK_DEFAULT_SIZE;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
-  const GOptionEntry entries[] = {
-    { "server", 's', 0, G_OPTION_ARG_FILENAME, &server_option,
-      "The proxy-test-server binary (default: $PTS_SERVER, else the one built alongside)",
-      "PATH" },
-    { "size", 'n', 0, G_OPTION_ARG_STRING, &size_option,
-      "Bytes to move, with an optional K, M or G (binary) suffix (default: 64M)", "SIZE" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Show the server's log and the digest",
-      NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "server", 's', 0, G_OPTION_ARG_FILENAME, &server_option,
+            "The proxy-test-server binary (default: $PTS_SERVER, else the one built alongside)",
+            "PATH" },
+          { "size", 'n', 0, G_OPTION_ARG_STRING, &size_option,
+            "Bytes to move, with an optional K, M or G (binary) suffix (default: 64M)", "SIZE" },
+          { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Show the server's log and the digest",
+            NULL },
+          G_OPTION_ENTRY_NULL };
 
   setlocale (LC_ALL, "");
   context = g_option_context_new ("- move a file through proxy-test-server and verify it");

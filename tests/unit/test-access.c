@@ -16,9 +16,9 @@ static void
 test_status_readers (void)
 {
   static const StatusCase cases[] = {
-    { "127.0.0.1", TRUE },   { "127.8.9.10", TRUE },    { "::1", TRUE },
-    { "10.1.2.3", TRUE },    { "10.1.3.3", FALSE },     { "192.0.2.7", TRUE },
-    { "192.0.2.8", FALSE },  { "198.51.100.1", FALSE }, { "2001:db8::1", TRUE },
+    { "127.0.0.1", TRUE },    { "127.8.9.10", TRUE },    { "::1", TRUE },
+    { "10.1.2.3", TRUE },     { "10.1.3.3", FALSE },     { "192.0.2.7", TRUE },
+    { "192.0.2.8", FALSE },   { "198.51.100.1", FALSE }, { "2001:db8::1", TRUE },
     { "2001:db9::1", FALSE },
   };
   g_autoptr (PtsConfig) config = pts_config_new ();

@@ -81,9 +81,9 @@ test_plain (gconstpointer data)
 static void
 test_plain_malformed (void)
 {
-  static const char *const inputs[] = { "", "!!!not base64", "YWxpY2U=" /* "alice" */,
-                                        "AGFsaWNl" /* "\0alice" */,
-                                        "AGFsaWNlAHNlY3JldABleHRyYQ==" /* a third NUL */ };
+  static const char *const inputs[]
+      = { "", "!!!not base64", "YWxpY2U=" /* "alice" */, "AGFsaWNl" /* "\0alice" */,
+          "AGFsaWNlAHNlY3JldABleHRyYQ==" /* a third NUL */ };
   g_autoptr (GHashTable) accounts = accounts_new ();
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)

@@ -13,9 +13,9 @@ typedef struct
 {
   const char *name;
   const char *input;
-  const char *body;   /* the decoded data, or NULL for an error */
-  int error;          /* PtsChunkedError when body is NULL */
-  gsize rest;         /* input bytes after the body's end */
+  const char *body; /* the decoded data, or NULL for an error */
+  int error;        /* PtsChunkedError when body is NULL */
+  gsize rest;       /* input bytes after the body's end */
 } ChunkedCase;
 
 /* The decoded body as an event: its bytes, escaped. */
@@ -54,8 +54,7 @@ static const ChunkedCase cases[] = {
  * @cuts; the outcome is the decoded body and the input bytes after its
  * end, or the error. */
 static PtsSplitOutcome *
-decode_pieces (const guint8 *input, gsize len, const gsize *cuts, gsize n_cuts,
-               gpointer user_data)
+decode_pieces (const guint8 *input, gsize len, const gsize *cuts, gsize n_cuts, gpointer user_data)
 {
   g_autoptr (PtsChunked) decoder = pts_chunked_new ();
   g_autoptr (GString) body = g_string_new (NULL);
@@ -115,8 +114,7 @@ test_case (gconstpointer data)
       g_assert_cmpstr (whole->events, ==, expected);
     }
   /* Cut once at every byte, and byte by byte: the same outcome. */
-  pts_split_assert_invariant (decode_pieces, input, len, G_MAXSIZE, PTS_SPLIT_DEFAULT, whole,
-                              NULL);
+  pts_split_assert_invariant (decode_pieces, input, len, G_MAXSIZE, PTS_SPLIT_DEFAULT, whole, NULL);
 }
 
 static void
@@ -144,8 +142,8 @@ test_long_lines (void)
   line[0] = '1';
   line[1] = ';';
   memset (line + 2, 'x', PTS_CHUNKED_MAX_LINE + 6);
-  g_assert_cmpint (pts_chunked_decode (decoder, line, PTS_CHUNKED_MAX_LINE + 8, &used, &error),
-                   ==, -1);
+  g_assert_cmpint (pts_chunked_decode (decoder, line, PTS_CHUNKED_MAX_LINE + 8, &used, &error), ==,
+                   -1);
   g_assert_error (error, PTS_CHUNKED_ERROR, PTS_CHUNKED_ERROR_TOO_LARGE);
 }
 

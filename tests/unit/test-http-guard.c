@@ -29,8 +29,10 @@ static const GuardCase cases[] = {
   { "unknown-coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501 },
   { "coding-list", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
   { "empty-coding", "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", 501 },
-  { "two-codings", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-    "Transfer-Encoding: chunked\r\n\r\n", 501 },
+  { "two-codings",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n",
+    501 },
   { "length-suffix", "POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n", 400 },
   { "length-negative", "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400 },
   { "length-plus", "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400 },

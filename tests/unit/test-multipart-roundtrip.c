@@ -142,8 +142,8 @@ test_roundtrip (gconstpointer data)
                               "data(40,%s)\n"
                               "begin(FILE,%s,application/octet-stream,%zu)@%zu\n"
                               "data(%zu,%s)",
-                              (gsize) (strstr (head, HASH) - head), hash_sum, base,
-                              c->size, strlen (head), c->size, file_sum);
+                              (gsize) (strstr (head, HASH) - head), hash_sum, base, c->size,
+                              strlen (head), c->size, file_sum);
 
   whole = pts_split_run_whole (run_parser, body->data, body->len, NULL);
   g_assert_no_error (whole->error);

@@ -127,8 +127,7 @@ recorder_part_begin (gpointer user_data, const PtsMultipartPart *part, guint64 o
   g_ptr_array_add (rec->events,
                    g_strdup_printf ("begin(%s,%s,%s,%s)@%" G_GUINT64_FORMAT, part->name,
                                     part->filename ? part->filename : "-",
-                                    part->content_type ? part->content_type : "-", length,
-                                    offset));
+                                    part->content_type ? part->content_type : "-", length, offset));
   rec->in_part = TRUE;
   rec->part_offset = offset;
   g_string_truncate (rec->data, 0);
@@ -273,195 +272,311 @@ test_multipart_case (gconstpointer data)
 
   /* At every position up to 2 KiB of body, at 64 for generated long ones. */
   pts_split_assert_invariant (run_parser, body, len, 2048,
-                              c->three_pieces ? PTS_SPLIT_THREE_PIECES : PTS_SPLIT_DEFAULT,
-                              whole, (gpointer) c);
+                              c->three_pieces ? PTS_SPLIT_THREE_PIECES : PTS_SPLIT_DEFAULT, whole,
+                              (gpointer) c);
 }
 
 /* The body that plugin/ sends: SIDHASH first, then FILE. */
 static const MultipartCase valid_cases[] = {
-  { "simple", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, NO_ERROR,
+  { "simple",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    NO_ERROR,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" },
     .three_pieces = TRUE },
-  { "binary-data", SIDHASH_PART NEXT FILE_HEAD "\0\xff\r\n\0-\r\n--\r" CLOSE, NO_ERROR,
+  { "binary-data",
+    SIDHASH_PART NEXT FILE_HEAD "\0\xff\r\n\0-\r\n--\r" CLOSE,
+    NO_ERROR,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(\\x00\\xff\\r\\n\\x00-\\r\\n--\\r)",
       "end" },
     .len = sizeof (SIDHASH_PART NEXT FILE_HEAD "\0\xff\r\n\0-\r\n--\r" CLOSE) - 1 },
-  { "content-type-and-length", OPEN CD ("name=\"FILE\"; filename=\"a.txt\"")
-    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\n\r\nhello" CLOSE, NO_ERROR,
+  { "content-type-and-length",
+    OPEN CD ("name=\"FILE\"; filename=\"a.txt\"") "Content-Type: text/plain; "
+                                                  "charset=utf-8\r\nContent-Length: "
+                                                  "5\r\n\r\nhello" CLOSE,
+    NO_ERROR,
     { "begin(FILE,a.txt,text/plain; charset=utf-8,5)@135", "data(hello)", "end" } },
-  { "content-length-zero", OPEN CD ("name=\"FILE\"") "Content-Length: 0\r\n\r\n" CLOSE,
-    NO_ERROR, { "begin(FILE,-,-,0)@76", "end" } },
-  { "header-names-any-case", OPEN "content-disposition: FORM-DATA; NAME=\"FILE\"; "
-    "FileName=\"a.txt\"\r\nCONTENT-TYPE: image/png\r\n\r\nx" CLOSE, NO_ERROR,
+  { "content-length-zero",
+    OPEN CD ("name=\"FILE\"") "Content-Length: 0\r\n\r\n" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,-,-,0)@76", "end" } },
+  { "header-names-any-case",
+    OPEN "content-disposition: FORM-DATA; NAME=\"FILE\"; "
+         "FileName=\"a.txt\"\r\nCONTENT-TYPE: image/png\r\n\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,a.txt,image/png,-)@100", "data(x)", "end" } },
-  { "unquoted-parameters", OPEN "Content-Disposition: form-data;name=FILE;filename=a.txt\r\n"
-    "\r\nx" CLOSE, NO_ERROR, { "begin(FILE,a.txt,-,-)@69", "data(x)", "end" } },
-  { "empty-file", SIDHASH_PART NEXT FILE_HEAD CLOSE, NO_ERROR,
+  { "unquoted-parameters",
+    OPEN "Content-Disposition: form-data;name=FILE;filename=a.txt\r\n"
+         "\r\nx" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,a.txt,-,-)@69", "data(x)", "end" } },
+  { "empty-file",
+    SIDHASH_PART NEXT FILE_HEAD CLOSE,
+    NO_ERROR,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "end" } },
-  { "empty-name", OPEN CD ("name=\"\"") "\r\nx" CLOSE, NO_ERROR,
+  { "empty-name",
+    OPEN CD ("name=\"\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(,-,-,-)@53", "data(x)", "end" } },
   { "no-parts", "--" B "--", NO_ERROR, { NULL } },
-  { "extra-parts", OPEN CD ("name=\"note\"") "\r\nfirst" NEXT CD ("name=\"SIDHASH\"") "\r\n"
-    HASH NEXT FILE_HEAD "hello" NEXT CD ("name=\"after\"") "Content-Type: text/plain\r\n\r\n"
-    "last" CLOSE, NO_ERROR,
-    { "begin(note,-,-,-)@57", "data(first)", "end", "begin(SIDHASH,-,-,-)@124",
-      "data(" HASH ")", "end", "begin(FILE,a.txt,-,-)@241", "data(hello)", "end",
-      "begin(after,-,text/plain,-)@332", "data(last)", "end" } },
+  { "extra-parts",
+    OPEN CD ("name=\"note\"") "\r\nfirst" NEXT CD ("name=\"SIDHASH\"") "\r\n" HASH NEXT
+        FILE_HEAD "hello" NEXT CD ("name=\"after\"") "Content-Type: text/plain\r\n\r\n"
+                                                     "last" CLOSE,
+    NO_ERROR,
+    { "begin(note,-,-,-)@57", "data(first)", "end", "begin(SIDHASH,-,-,-)@124", "data(" HASH ")",
+      "end", "begin(FILE,a.txt,-,-)@241", "data(hello)", "end", "begin(after,-,text/plain,-)@332",
+      "data(last)", "end" } },
   /* Preamble and epilogue are ignored, delimiter look-alikes included. */
-  { "preamble", "This is the preamble.\r\n--AaB03 is not it, nor is x--" B "\r\n"
-    "\r\n--" B "\r\n" CD ("name=\"FILE\"") "\r\nx" CLOSE, NO_ERROR,
-    { "begin(FILE,-,-,-)@119", "data(x)", "end" }, .three_pieces = TRUE },
-  { "preamble-line-end", "\r\n" OPEN CD ("name=\"FILE\"") "\r\nx" CLOSE, NO_ERROR,
+  { "preamble",
+    "This is the preamble.\r\n--AaB03 is not it, nor is x--" B "\r\n"
+    "\r\n--" B "\r\n" CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@119", "data(x)", "end" },
+    .three_pieces = TRUE },
+  { "preamble-line-end",
+    "\r\n" OPEN CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,-,-)@59", "data(x)", "end" } },
-  { "preamble-lf-only", "\n--" B "\r\n" OPEN CD ("name=\"FILE\"") "\r\nx" CLOSE, NO_ERROR,
+  { "preamble-lf-only",
+    "\n--" B "\r\n" OPEN CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,-,-)@68", "data(x)", "end" } },
-  { "epilogue", OPEN CD ("name=\"FILE\"") "\r\nx\r\n--" B "--\r\nThe epilogue.\r\n--" B
-    "\r\n" CD ("name=\"late\"") "\r\nignored" CLOSE "trailing garbage", NO_ERROR,
+  { "epilogue",
+    OPEN CD ("name=\"FILE\"") "\r\nx\r\n--" B "--\r\nThe epilogue.\r\n--" B
+                              "\r\n" CD ("name=\"late\"") "\r\nignored" CLOSE "trailing garbage",
+    NO_ERROR,
     { "begin(FILE,-,-,-)@57", "data(x)", "end" } },
   /* Line ends and padding. */
-  { "lf-only-headers", "--" B "\n" "Content-Disposition: form-data; name=\"FILE\"\n"
-    "Content-Type: text/plain\n\nx" CLOSE, NO_ERROR,
+  { "lf-only-headers",
+    "--" B "\n"
+    "Content-Disposition: form-data; name=\"FILE\"\n"
+    "Content-Type: text/plain\n\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,text/plain,-)@79", "data(x)", "end" } },
-  { "mixed-line-ends", OPEN "Content-Disposition: form-data; name=\"FILE\"\n"
-    "Content-Type: text/plain\r\n\nx" CLOSE, NO_ERROR,
+  { "mixed-line-ends",
+    OPEN "Content-Disposition: form-data; name=\"FILE\"\n"
+         "Content-Type: text/plain\r\n\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,text/plain,-)@81", "data(x)", "end" } },
-  { "padding-after-delimiter", "--" B " \t \r\n" CD ("name=\"SIDHASH\"") "\r\n" HASH
-    "\r\n--" B "\t\r\n" FILE_HEAD "hello\r\n--" B "--  \r\n", NO_ERROR,
+  { "padding-after-delimiter",
+    "--" B " \t \r\n" CD ("name=\"SIDHASH\"") "\r\n" HASH "\r\n--" B "\t\r\n" FILE_HEAD
+                                              "hello\r\n--" B "--  \r\n",
+    NO_ERROR,
     { "begin(SIDHASH,-,-,-)@63", "data(" HASH ")", "end", "begin(FILE,a.txt,-,-)@181",
       "data(hello)", "end" } },
-  { "close-without-line-end", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "--", NO_ERROR,
+  { "close-without-line-end",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "--",
+    NO_ERROR,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" } },
-  { "data-ends-with-line-ends", OPEN CD ("name=\"FILE\"") "\r\n\r\nx\r\n\r\n" CLOSE, NO_ERROR,
+  { "data-ends-with-line-ends",
+    OPEN CD ("name=\"FILE\"") "\r\n\r\nx\r\n\r\n" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,-,-)@57", "data(\\r\\nx\\r\\n\\r\\n)", "end" } },
   /* Things in the data that look like a delimiter but are not. */
-  { "data-delimiter-prefix", OPEN CD ("name=\"FILE\"") "\r\n\r\n--AaB03y\r\n--AaB0\r\n\r\n--"
-    CLOSE, NO_ERROR,
+  { "data-delimiter-prefix",
+    OPEN CD ("name=\"FILE\"") "\r\n\r\n--AaB03y\r\n--AaB0\r\n\r\n--" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,-,-)@57", "data(\\r\\n--AaB03y\\r\\n--AaB0\\r\\n\\r\\n--)", "end" },
     .three_pieces = TRUE },
-  { "data-delimiter-without-crlf", OPEN CD ("name=\"FILE\"") "\r\n--" B "\r\nx--" B "--"
-    CLOSE, NO_ERROR, { "begin(FILE,-,-,-)@57", "data(--" B "\\r\\nx--" B "--)", "end" } },
-  { "data-delimiter-after-lf-or-cr", OPEN CD ("name=\"FILE\"") "\r\n\n--" B "\r--" B "\n\r--"
-    B "\r\r\n--" B "--", NO_ERROR,
+  { "data-delimiter-without-crlf",
+    OPEN CD ("name=\"FILE\"") "\r\n--" B "\r\nx--" B "--" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@57", "data(--" B "\\r\\nx--" B "--)", "end" } },
+  { "data-delimiter-after-lf-or-cr",
+    OPEN CD ("name=\"FILE\"") "\r\n\n--" B "\r--" B "\n\r--" B "\r\r\n--" B "--",
+    NO_ERROR,
     { "begin(FILE,-,-,-)@57", "data(\\n--" B "\\r--" B "\\n\\r--" B "\\r)", "end" },
     .three_pieces = TRUE },
-  { "data-longer-boundary", "--" B "yz\r\n" CD ("name=\"FILE\"") "\r\nx\r\n--" B "\r\n\r\n--"
-    B "yz--", NO_ERROR, { "begin(FILE,-,-,-)@59", "data(x\\r\\n--" B "\\r\\n)", "end" },
-    .boundary = B "yz", .three_pieces = TRUE },
-  { "data-many-crs", OPEN CD ("name=\"FILE\"") "\r\n\r\r\r\r\n-\r\n--\r\n--A\r\r\n--" B "--",
-    NO_ERROR, { "begin(FILE,-,-,-)@57", "data(\\r\\r\\r\\r\\n-\\r\\n--\\r\\n--A\\r)", "end" },
+  { "data-longer-boundary",
+    "--" B "yz\r\n" CD ("name=\"FILE\"") "\r\nx\r\n--" B "\r\n\r\n--" B "yz--",
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@59", "data(x\\r\\n--" B "\\r\\n)", "end" },
+    .boundary = B "yz",
+    .three_pieces = TRUE },
+  { "data-many-crs",
+    OPEN CD ("name=\"FILE\"") "\r\n\r\r\r\r\n-\r\n--\r\n--A\r\r\n--" B "--",
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@57", "data(\\r\\r\\r\\r\\n-\\r\\n--\\r\\n--A\\r)", "end" },
     .three_pieces = TRUE },
   /* Boundaries: the parser gets the value already unquoted. */
-  { "boundary-specials", "--" "gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?" "\r\n" CD ("name=\"FILE\"")
-    "\r\nx\r\n--gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?--", NO_ERROR,
+  { "boundary-specials",
+    "--"
+    "gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?"
+    "\r\n" CD ("name=\"FILE\"") "\r\nx\r\n--gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?--",
+    NO_ERROR,
     { "begin(FILE,-,-,-)@84", "data(x)", "end" },
-    .boundary = "gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?", .three_pieces = TRUE },
-  { "boundary-one-char", "--x\r\n" CD ("name=\"FILE\"") "\r\n-x\r\n-\r\n--y\r\n--x--", NO_ERROR,
-    { "begin(FILE,-,-,-)@52", "data(-x\\r\\n-\\r\\n--y)", "end" }, .boundary = "x",
+    .boundary = "gc0p4Jq0M2Yt 08j34c0p'()+_,-./:=?",
     .three_pieces = TRUE },
-  { "boundary-dashes", "----\r\n" CD ("name=\"FILE\"") "\r\n---\r\n---\r\n------", NO_ERROR,
-    { "begin(FILE,-,-,-)@53", "data(---\\r\\n---)", "end" }, .boundary = "--",
+  { "boundary-one-char",
+    "--x\r\n" CD ("name=\"FILE\"") "\r\n-x\r\n-\r\n--y\r\n--x--",
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@52", "data(-x\\r\\n-\\r\\n--y)", "end" },
+    .boundary = "x",
     .three_pieces = TRUE },
-  { "boundary-70", "--" "0123456789012345678901234567890123456789012345678901234567890123456789"
-    "\r\n" CD ("name=\"FILE\"") "\r\nx\r\n--"
-    "0123456789012345678901234567890123456789012345678901234567890123456789--", NO_ERROR,
+  { "boundary-dashes",
+    "----\r\n" CD ("name=\"FILE\"") "\r\n---\r\n---\r\n------",
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@53", "data(---\\r\\n---)", "end" },
+    .boundary = "--",
+    .three_pieces = TRUE },
+  { "boundary-70",
+    "--"
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
+    "\r\n" CD (
+        "name=\"FILE\"") "\r\nx\r\n--"
+                         "0123456789012345678901234567890123456789012345678901234567890123456789--",
+    NO_ERROR,
     { "begin(FILE,-,-,-)@121", "data(x)", "end" },
     .boundary = "0123456789012345678901234567890123456789012345678901234567890123456789" },
   /* File names: filename* (RFC 5987) wins over filename, wherever it is. */
-  { "filename-star", OPEN CD ("name=\"FILE\"; filename=\"fallback.txt\"; "
-    "filename*=UTF-8''%C3%A9t%C3%A9%20%E2%82%AC.txt") "\r\nx" CLOSE, NO_ERROR,
+  { "filename-star",
+    OPEN CD ("name=\"FILE\"; filename=\"fallback.txt\"; "
+             "filename*=UTF-8''%C3%A9t%C3%A9%20%E2%82%AC.txt") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,\xc3\xa9t\xc3\xa9 \xe2\x82\xac.txt,-,-)@130", "data(x)", "end" } },
-  { "filename-star-first", OPEN CD ("filename*=utf-8''na%C3%AFve.txt; name=\"FILE\"; "
-    "filename=\"naive.txt\"") "\r\nx" CLOSE, NO_ERROR,
+  { "filename-star-first",
+    OPEN CD ("filename*=utf-8''na%C3%AFve.txt; name=\"FILE\"; "
+             "filename=\"naive.txt\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,na\xc3\xafve.txt,-,-)@112", "data(x)", "end" } },
-  { "filename-star-only", OPEN CD ("name=\"FILE\"; filename*=UTF-8''%E6%96%87%E4%BB%B6")
-    "\r\nx" CLOSE, NO_ERROR, { "begin(FILE,\xe6\x96\x87\xe4\xbb\xb6,-,-)@94", "data(x)", "end" } },
-  { "filename-quoted", OPEN CD ("name=\"FILE\"; filename=\"say \\\"hi\\\"; ok.txt\"") "\r\nx"
-    CLOSE, NO_ERROR, { "begin(FILE,say \"hi\"; ok.txt,-,-)@88", "data(x)", "end" } },
+  { "filename-star-only",
+    OPEN CD ("name=\"FILE\"; filename*=UTF-8''%E6%96%87%E4%BB%B6") "\r\nx" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,\xe6\x96\x87\xe4\xbb\xb6,-,-)@94", "data(x)", "end" } },
+  { "filename-quoted",
+    OPEN CD ("name=\"FILE\"; filename=\"say \\\"hi\\\"; ok.txt\"") "\r\nx" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,say \"hi\"; ok.txt,-,-)@88", "data(x)", "end" } },
   /* libsoup keeps only the last path component of a file name. */
-  { "filename-path", OPEN CD ("name=\"FILE\"; filename=\"../../etc/passwd\"") "\r\nx" CLOSE,
-    NO_ERROR, { "begin(FILE,passwd,-,-)@86", "data(x)", "end" } },
-  { "filename-empty", OPEN CD ("name=\"FILE\"; filename=\"\"") "\r\nx" CLOSE, NO_ERROR,
+  { "filename-path",
+    OPEN CD ("name=\"FILE\"; filename=\"../../etc/passwd\"") "\r\nx" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,passwd,-,-)@86", "data(x)", "end" } },
+  { "filename-empty",
+    OPEN CD ("name=\"FILE\"; filename=\"\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,,-,-)@70", "data(x)", "end" } },
-  { "headers-other-lines-ignored", OPEN "X-Whatever: 1\r\nnot a header line\r\n"
-    CD ("name=\"FILE\"") "\r\nx" CLOSE, NO_ERROR,
+  { "headers-other-lines-ignored",
+    OPEN "X-Whatever: 1\r\nnot a header line\r\n" CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    NO_ERROR,
     { "begin(FILE,-,-,-)@91", "data(x)", "end" } },
 };
 
 static const MultipartCase truncated_cases[] = {
   { "empty", "", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
-  { "preamble-only", "no delimiter here\r\n--" B "-", PTS_MULTIPART_ERROR_TRUNCATED,
-    { NULL } },
+  { "preamble-only", "no delimiter here\r\n--" B "-", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
   { "after-delimiter", "--" B, PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
   { "after-delimiter-padding", "--" B "  ", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
   { "after-delimiter-cr", "--" B "\r", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
   { "after-delimiter-dash", "--" B "-", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
-  { "in-headers", OPEN "Content-Disposition: form-da", PTS_MULTIPART_ERROR_TRUNCATED,
+  { "in-headers", OPEN "Content-Disposition: form-da", PTS_MULTIPART_ERROR_TRUNCATED, { NULL } },
+  { "in-headers-no-blank-line",
+    OPEN CD ("name=\"FILE\""),
+    PTS_MULTIPART_ERROR_TRUNCATED,
     { NULL } },
-  { "in-headers-no-blank-line", OPEN CD ("name=\"FILE\""), PTS_MULTIPART_ERROR_TRUNCATED,
-    { NULL } },
-  { "before-data", OPEN CD ("name=\"FILE\"") "\r\n", PTS_MULTIPART_ERROR_TRUNCATED,
+  { "before-data",
+    OPEN CD ("name=\"FILE\"") "\r\n",
+    PTS_MULTIPART_ERROR_TRUNCATED,
     { "begin(FILE,-,-,-)@57" } },
-  { "in-data", SIDHASH_PART NEXT FILE_HEAD "hel", PTS_MULTIPART_ERROR_TRUNCATED,
+  { "in-data",
+    SIDHASH_PART NEXT FILE_HEAD "hel",
+    PTS_MULTIPART_ERROR_TRUNCATED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hel)" } },
   /* What might be a delimiter is held back, and never handed out. */
-  { "in-data-delimiter-prefix", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--AaB03",
-    PTS_MULTIPART_ERROR_TRUNCATED, { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)" } },
-  { "in-data-cr", SIDHASH_PART NEXT FILE_HEAD "hello\r", PTS_MULTIPART_ERROR_TRUNCATED,
+  { "in-data-delimiter-prefix",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--AaB03",
+    PTS_MULTIPART_ERROR_TRUNCATED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)" } },
-  { "after-part", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "\r\n",
+  { "in-data-cr",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r",
+    PTS_MULTIPART_ERROR_TRUNCATED,
+    { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)" } },
+  { "after-part",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "\r\n",
     PTS_MULTIPART_ERROR_TRUNCATED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" } },
-  { "missing-close", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B,
+  { "missing-close",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B,
     PTS_MULTIPART_ERROR_TRUNCATED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" } },
-  { "half-close", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "-",
+  { "half-close",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "-",
     PTS_MULTIPART_ERROR_TRUNCATED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" } },
 };
 
 static const MultipartCase malformed_cases[] = {
-  { "garbage-after-first-delimiter", "--" B "x\r\n" CD ("name=\"FILE\"") "\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
+  { "garbage-after-first-delimiter",
+    "--" B "x\r\n" CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
   /* The delimiter must not occur in the data (RFC 2046 §5.1.1), so a
    * longer boundary-like line in the data is a framing error. */
-  { "garbage-after-delimiter-in-data", SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "yz\r\n"
-    CLOSE, PTS_MULTIPART_ERROR_MALFORMED,
+  { "garbage-after-delimiter-in-data",
+    SIDHASH_PART NEXT FILE_HEAD "hello\r\n--" B "yz\r\n" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)", "end" } },
-  { "garbage-after-delimiter-in-preamble", "preamble\r\n--" B "x\r\n" OPEN CD ("name=\"FILE\"")
-    "\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
+  { "garbage-after-delimiter-in-preamble",
+    "preamble\r\n--" B "x\r\n" OPEN CD ("name=\"FILE\"") "\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
   { "garbage-after-padding", "--" B "  x\r\n", PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "dash-then-garbage", SIDHASH_PART "\r\n--" B "-x", PTS_MULTIPART_ERROR_MALFORMED,
+  { "dash-then-garbage",
+    SIDHASH_PART "\r\n--" B "-x",
+    PTS_MULTIPART_ERROR_MALFORMED,
     { SIDHASH_EVENTS } },
-  { "cr-without-lf", "--" B "\rContent-Disposition: form-data; name=x\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
+  { "cr-without-lf",
+    "--" B "\rContent-Disposition: form-data; name=x\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
   { "cr-cr-lf", "--" B "\r\r\n", PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
   { "no-headers", OPEN "\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "no-content-disposition", OPEN "Content-Type: text/plain\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "attachment", OPEN "Content-Disposition: attachment; name=\"FILE\"\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "inline", SIDHASH_PART NEXT "Content-Disposition: inline; name=\"FILE\"\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { SIDHASH_EVENTS } },
-  { "form-data-prefix", OPEN "Content-Disposition: form-datax; name=\"FILE\"\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
+  { "no-content-disposition",
+    OPEN "Content-Type: text/plain\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
+  { "attachment",
+    OPEN "Content-Disposition: attachment; name=\"FILE\"\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
+  { "inline",
+    SIDHASH_PART NEXT "Content-Disposition: inline; name=\"FILE\"\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { SIDHASH_EVENTS } },
+  { "form-data-prefix",
+    OPEN "Content-Disposition: form-datax; name=\"FILE\"\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
   /* libsoup reads a disposition made of parameters only as having no type. */
-  { "parameters-only", OPEN "Content-Disposition: name=\"FILE\"\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "empty-disposition", OPEN "Content-Disposition: \r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "no-name", OPEN CD ("filename=\"a.txt\"") "\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED,
+  { "parameters-only",
+    OPEN "Content-Disposition: name=\"FILE\"\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
     { NULL } },
-  { "name-without-value", OPEN CD ("name") "\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED,
+  { "empty-disposition",
+    OPEN "Content-Disposition: \r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
     { NULL } },
-  { "content-length-not-a-number", OPEN CD ("name=\"FILE\"") "Content-Length: five\r\n\r\nx"
-    CLOSE, PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "content-length-negative", OPEN CD ("name=\"FILE\"") "Content-Length: -1\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
-  { "content-length-overflow", OPEN CD ("name=\"FILE\"")
-    "Content-Length: 9223372036854775808\r\n\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED,
+  { "no-name",
+    OPEN CD ("filename=\"a.txt\"") "\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
     { NULL } },
-  { "nul-in-headers", OPEN CD ("name=\"FILE\"") "\0Content-Length: 1\r\n\r\nx" CLOSE,
-    PTS_MULTIPART_ERROR_MALFORMED, { NULL },
+  { "name-without-value", OPEN CD ("name") "\r\nx" CLOSE, PTS_MULTIPART_ERROR_MALFORMED, { NULL } },
+  { "content-length-not-a-number",
+    OPEN CD ("name=\"FILE\"") "Content-Length: five\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
+  { "content-length-negative",
+    OPEN CD ("name=\"FILE\"") "Content-Length: -1\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
+  { "content-length-overflow",
+    OPEN CD ("name=\"FILE\"") "Content-Length: 9223372036854775808\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL } },
+  { "nul-in-headers",
+    OPEN CD ("name=\"FILE\"") "\0Content-Length: 1\r\n\r\nx" CLOSE,
+    PTS_MULTIPART_ERROR_MALFORMED,
+    { NULL },
     .len = sizeof (OPEN CD ("name=\"FILE\"") "\0Content-Length: 1\r\n\r\nx" CLOSE) - 1 },
 };
 
@@ -534,31 +649,64 @@ build_large_file (void)
 }
 
 static const MultipartCase limit_cases[] = {
-  { "headers-at-limit", NULL, NO_ERROR, { "begin(FILE,-,-,-)@16394", "data(x)", "end" },
+  { "headers-at-limit",
+    NULL,
+    NO_ERROR,
+    { "begin(FILE,-,-,-)@16394", "data(x)", "end" },
     .build = build_headers_at_limit },
-  { "headers-over-limit", NULL, PTS_MULTIPART_ERROR_TOO_LARGE, { SIDHASH_EVENTS },
+  { "headers-over-limit",
+    NULL,
+    PTS_MULTIPART_ERROR_TOO_LARGE,
+    { SIDHASH_EVENTS },
     .build = build_headers_over_limit },
-  { "headers-endless", NULL, PTS_MULTIPART_ERROR_TOO_LARGE, { NULL },
+  { "headers-endless",
+    NULL,
+    PTS_MULTIPART_ERROR_TOO_LARGE,
+    { NULL },
     .build = build_headers_endless },
-  { "many-header-lines", NULL, PTS_MULTIPART_ERROR_TOO_LARGE, { NULL },
+  { "many-header-lines",
+    NULL,
+    PTS_MULTIPART_ERROR_TOO_LARGE,
+    { NULL },
     .build = build_many_header_lines },
-  { "large-file", NULL, NO_ERROR,
+  { "large-file",
+    NULL,
+    NO_ERROR,
     { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(262144 bytes)", "end" },
     .build = build_large_file },
 };
 
 /* A callback that fails stops the parser; its error comes out of feed (). */
 static const MultipartCase callback_cases[] = {
-  { "begin-fails", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, CALLBACK_ERROR,
-    { SIDHASH_EVENTS }, .fail_at = FAIL_BEGIN, .fail_part = "FILE" },
-  { "begin-fails-first", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, CALLBACK_ERROR, { NULL },
-    .fail_at = FAIL_BEGIN, .fail_part = "SIDHASH" },
-  { "data-fails", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, CALLBACK_ERROR,
-    { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177" }, .fail_at = FAIL_DATA, .fail_part = "FILE" },
-  { "end-fails", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, CALLBACK_ERROR,
-    { SIDHASH_BEGIN, "data(" HASH ")" }, .fail_at = FAIL_END, .fail_part = "SIDHASH" },
-  { "end-fails-last", SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE, CALLBACK_ERROR,
-    { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)" }, .fail_at = FAIL_END,
+  { "begin-fails",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    CALLBACK_ERROR,
+    { SIDHASH_EVENTS },
+    .fail_at = FAIL_BEGIN,
+    .fail_part = "FILE" },
+  { "begin-fails-first",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    CALLBACK_ERROR,
+    { NULL },
+    .fail_at = FAIL_BEGIN,
+    .fail_part = "SIDHASH" },
+  { "data-fails",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    CALLBACK_ERROR,
+    { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177" },
+    .fail_at = FAIL_DATA,
+    .fail_part = "FILE" },
+  { "end-fails",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    CALLBACK_ERROR,
+    { SIDHASH_BEGIN, "data(" HASH ")" },
+    .fail_at = FAIL_END,
+    .fail_part = "SIDHASH" },
+  { "end-fails-last",
+    SIDHASH_PART NEXT FILE_HEAD "hello" CLOSE,
+    CALLBACK_ERROR,
+    { SIDHASH_EVENTS, "begin(FILE,a.txt,-,-)@177", "data(hello)" },
+    .fail_at = FAIL_END,
     .fail_part = "FILE" },
 };
 
@@ -615,14 +763,14 @@ test_held_back (void)
 static void
 test_offsets (void)
 {
-  static const char body[] = "preamble\r\n" OPEN CD ("name=\"a\"") "\r\nAAAA" NEXT
-      CD ("name=\"b\"") "\r\n" NEXT CD ("name=\"c\"") "\nCCCC" CLOSE;
+  static const char body[] = "preamble\r\n" OPEN CD ("name=\"a\"") "\r\nAAAA" NEXT CD (
+      "name=\"b\"") "\r\n" NEXT CD ("name=\"c\"") "\nCCCC" CLOSE;
   g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) data = g_string_new (NULL);
   g_autoptr (GError) error = NULL;
   g_autofree char *delim = g_strconcat ("\r\n--", B, NULL);
-  Recorder rec = { NULL, (const guint8 *) body, sizeof body - 1, delim, events, data, FALSE,
-                   NULL, 0 };
+  Recorder rec
+      = { NULL, (const guint8 *) body, sizeof body - 1, delim, events, data, FALSE, NULL, 0 };
   g_autoptr (PtsMultipart) parser = pts_multipart_new (B, &recorder_callbacks, &rec);
   g_autofree char *a = NULL, *b = NULL, *c = NULL;
 

@@ -68,9 +68,9 @@ test_pairing (gconstpointer data)
       c[k].near_initiator = m == 'I' || m == 'B';
       c[k].near_target = m == 'T' || m == 'B';
     }
-  g_assert_cmpint (pts_pairing_choose (c, n, tc->want_initiator, tc->want_target, &initiator,
-                                       &target),
-                   ==, tc->result);
+  g_assert_cmpint (
+      pts_pairing_choose (c, n, tc->want_initiator, tc->want_target, &initiator, &target), ==,
+      tc->result);
   g_assert_cmpint (initiator, ==, tc->initiator);
   g_assert_cmpint (target, ==, tc->target);
 }

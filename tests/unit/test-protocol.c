@@ -122,11 +122,11 @@ static const SidhashSyntaxCase sidhash_syntax_cases[] = {
   { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc3", -1, TRUE },
   { "0000000000000000000000000000000000000000", -1, TRUE },
   { "abcdefabcdefabcdefabcdefabcdefabcdefabcd", -1, TRUE },
-  { "1EEDB3F3F84F19CEE0FA2C277A00C652E5890DC3", -1, FALSE }, /* upper case */
-  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc", -1, FALSE },  /* 39 */
-  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc33", -1, FALSE }, /* 41 */
-  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dcg", -1, FALSE }, /* 'g' */
-  { "1eedb3f3f84f19cee0fa 2c277a00c652e5890dc", -1, FALSE }, /* space */
+  { "1EEDB3F3F84F19CEE0FA2C277A00C652E5890DC3", -1, FALSE },   /* upper case */
+  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc", -1, FALSE },    /* 39 */
+  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc33", -1, FALSE },  /* 41 */
+  { "1eedb3f3f84f19cee0fa2c277a00c652e5890dcg", -1, FALSE },   /* 'g' */
+  { "1eedb3f3f84f19cee0fa 2c277a00c652e5890dc", -1, FALSE },   /* space */
   { "1eedb3f3f84f19cee0fa2c277a00c652e5890dc3xyz", 40, TRUE }, /* only len bytes */
   { "", -1, FALSE },
   { NULL, 40, FALSE },
@@ -162,8 +162,7 @@ static const JidCase jid_cases[] = {
     "example.com" },
   { "Alice@Example.COM/Res", TRUE, TRUE, "alice@example.com/Res", "alice@example.com",
     "example.com" },
-  { "alice@example.com", TRUE, FALSE, "alice@example.com", "alice@example.com",
-    "example.com" },
+  { "alice@example.com", TRUE, FALSE, "alice@example.com", "alice@example.com", "example.com" },
   { "EXAMPLE.com", TRUE, FALSE, "example.com", "example.com", "example.com" },
   { "Example.com/Gateway", TRUE, TRUE, "example.com/Gateway", "example.com", "example.com" },
   /* The resource starts at the first '/', and may hold '@' and '/'. */
@@ -173,12 +172,12 @@ static const JidCase jid_cases[] = {
     "\xc3\xa9lise@\xc3\xa9xample.com/\xc3\x89", "\xc3\xa9lise@\xc3\xa9xample.com",
     "\xc3\xa9xample.com" },
   { "", FALSE, FALSE, NULL, NULL, NULL },
-  { "@example.com", FALSE, FALSE, NULL, NULL, NULL },   /* empty node */
-  { "alice@", FALSE, FALSE, NULL, NULL, NULL },         /* empty domain */
-  { "alice@/res", FALSE, FALSE, NULL, NULL, NULL },     /* empty domain */
-  { "/res", FALSE, FALSE, NULL, NULL, NULL },           /* empty domain */
-  { "example.com/", FALSE, FALSE, NULL, NULL, NULL },   /* empty resource */
-  { "a@example.com/", FALSE, FALSE, NULL, NULL, NULL }, /* empty resource */
+  { "@example.com", FALSE, FALSE, NULL, NULL, NULL },    /* empty node */
+  { "alice@", FALSE, FALSE, NULL, NULL, NULL },          /* empty domain */
+  { "alice@/res", FALSE, FALSE, NULL, NULL, NULL },      /* empty domain */
+  { "/res", FALSE, FALSE, NULL, NULL, NULL },            /* empty domain */
+  { "example.com/", FALSE, FALSE, NULL, NULL, NULL },    /* empty resource */
+  { "a@example.com/", FALSE, FALSE, NULL, NULL, NULL },  /* empty resource */
   { "a@b@example.com", FALSE, FALSE, NULL, NULL, NULL }, /* '@' in the domain */
   { "a@b@example.com/r", FALSE, FALSE, NULL, NULL, NULL },
   { "alice@exa\xffmple.com", FALSE, FALSE, NULL, NULL, NULL }, /* not UTF-8 */
@@ -230,9 +229,16 @@ test_text_clean (void)
     { "disk full", 200, "disk full" },
     { "  two\nlines\r\tand\x1b[31mred  ", 200, "two lines  and [31mred" },
     /* a bidi override and a zero-width space are formatting: blanked */
-    { "a\xe2\x80\xae" "b\xe2\x80\x8b" "c", 200, "a b c" },
+    { "a\xe2\x80\xae"
+      "b\xe2\x80\x8b"
+      "c",
+      200, "a b c" },
     /* bytes that are not UTF-8 come out as U+FFFD */
-    { "x\xff\xfe" "y", 200, "x\xef\xbf\xbd\xef\xbf\xbd" "y" },
+    { "x\xff\xfe"
+      "y",
+      200,
+      "x\xef\xbf\xbd\xef\xbf\xbd"
+      "y" },
     /* capped in characters, not bytes */
     { "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc", 3, "\xc3\xbc\xc3\xbc\xc3\xbc" },
   };
@@ -257,8 +263,7 @@ main (int argc, char *argv[])
 
   for (gsize i = 0; i < G_N_ELEMENTS (sidhash_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/common/sidhash/vector/%s",
-                                               sidhash_cases[i].name);
+      g_autofree char *path = g_strdup_printf ("/common/sidhash/vector/%s", sidhash_cases[i].name);
       g_test_add_data_func (path, &sidhash_cases[i], test_sidhash_vector);
     }
   g_test_add_func ("/common/sidhash/case-rule", test_sidhash_case_rule);

@@ -52,7 +52,7 @@ typedef struct
   FakeEndpoint *sink;
   gboolean source_freed, sink_freed;
   gboolean done;
-  GError *error;      /* the done callback's */
+  GError *error; /* the done callback's */
 } Fixture;
 
 static void
@@ -147,12 +147,12 @@ test_backpressure (void)
 
 typedef enum
 {
-  END_OK,              /* source done, sink done */
-  END_SHORT,           /* fewer bytes than expected */
-  END_LONG,            /* more bytes than expected */
-  END_SIZE_MISMATCH,   /* the source announces another size */
-  END_SINK_EARLY,      /* the sink finished, then the source sent more */
-  END_FAIL,            /* an endpoint failed */
+  END_OK,            /* source done, sink done */
+  END_SHORT,         /* fewer bytes than expected */
+  END_LONG,          /* more bytes than expected */
+  END_SIZE_MISMATCH, /* the source announces another size */
+  END_SINK_EARLY,    /* the sink finished, then the source sent more */
+  END_FAIL,          /* an endpoint failed */
 } EndKind;
 
 typedef struct
@@ -209,9 +209,7 @@ test_end (gconstpointer data)
       g_assert_cmpmem (got->str, got->len, bytes, 10);
       pts_relay_sink_done (f.relay);
       break;
-    case END_SIZE_MISMATCH:
-      pts_relay_set_file_info (f.relay, 11, "name");
-      break;
+    case END_SIZE_MISMATCH: pts_relay_set_file_info (f.relay, 11, "name"); break;
     case END_SINK_EARLY:
       pts_relay_push (f.relay, bytes, 4);
       drain (&f, got);
@@ -220,8 +218,8 @@ test_end (gconstpointer data)
       break;
     case END_FAIL:
       {
-        g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TIMEOUT,
-                                                        "no data");
+        g_autoptr (GError) error
+            = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_TIMEOUT, "no data");
         pts_relay_fail (f.relay, error);
         /* A second end changes nothing. */
         pts_relay_source_done (f.relay);

@@ -154,10 +154,10 @@ test_status (void)
   g_assert_cmpint (json_object_get_int_member (counters, "transfers_done"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (counters, "transfers_failed"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (counters, "bytes_relayed"), ==, 1010);
-  g_assert_cmpint (json_object_get_int_member (
-                       json_object_get_object_member (counters, "failed_by_reason"),
-                       "receiver-gone"),
-                   ==, 1);
+  g_assert_cmpint (
+      json_object_get_int_member (json_object_get_object_member (counters, "failed_by_reason"),
+                                  "receiver-gone"),
+      ==, 1);
   (void) c;
 }
 

@@ -81,8 +81,7 @@ test_greeting_need_more (void)
 
 /* VER CMD RSV ATYP LEN HASH[40] PORT[2] */
 static GByteArray *
-request_new (guint8 ver, guint8 cmd, guint8 atyp, guint8 addr_len, const char *addr,
-             guint16 port)
+request_new (guint8 ver, guint8 cmd, guint8 atyp, guint8 addr_len, const char *addr, guint16 port)
 {
   GByteArray *req = g_byte_array_new ();
   guint8 head[] = { ver, cmd, 0x00, atyp, addr_len };
@@ -115,10 +114,8 @@ static const RequestCase request_cases[] = {
   { "len-39", 5, 1, 3, 39, HASH_LOWER, 0, PTS_SOCKS5_FAIL, 0x08 },
   { "len-41", 5, 1, 3, 41, HASH_LOWER, 0, PTS_SOCKS5_FAIL, 0x08 },
   { "len-0", 5, 1, 3, 0, HASH_LOWER, 0, PTS_SOCKS5_FAIL, 0x08 },
-  { "non-hex", 5, 1, 3, 40, "1eedb3f3f84f19cee0fa2c277a00c652e5890dcz", 0, PTS_SOCKS5_FAIL,
-    0x04 },
-  { "hostname", 5, 1, 3, 40, "proxy.example.com.proxy.example.com.abcd", 0, PTS_SOCKS5_FAIL,
-    0x04 },
+  { "non-hex", 5, 1, 3, 40, "1eedb3f3f84f19cee0fa2c277a00c652e5890dcz", 0, PTS_SOCKS5_FAIL, 0x04 },
+  { "hostname", 5, 1, 3, 40, "proxy.example.com.proxy.example.com.abcd", 0, PTS_SOCKS5_FAIL, 0x04 },
   { "port-1", 5, 1, 3, 40, HASH_LOWER, 1, PTS_SOCKS5_FAIL, 0x04 },
   { "port-7777", 5, 1, 3, 40, HASH_LOWER, 7777, PTS_SOCKS5_FAIL, 0x04 },
 };
@@ -127,8 +124,7 @@ static void
 test_request_case (gconstpointer data)
 {
   const RequestCase *c = data;
-  g_autoptr (GByteArray) req = request_new (c->ver, c->cmd, c->atyp, c->addr_len, c->addr,
-                                            c->port);
+  g_autoptr (GByteArray) req = request_new (c->ver, c->cmd, c->atyp, c->addr_len, c->addr, c->port);
   char hash[41] = "";
   guint16 port = 0xffff;
   guint8 rep = 0xaa;
@@ -167,9 +163,9 @@ test_request_need_more (void)
       const char *why = NULL;
 
       g_test_message ("prefix length %" G_GSIZE_FORMAT, len);
-      g_assert_cmpint (pts_socks5_parse_request (req->data, len, &consumed, hash, &port, &rep,
-                                                 &why),
-                       ==, PTS_SOCKS5_NEED_MORE);
+      g_assert_cmpint (
+          pts_socks5_parse_request (req->data, len, &consumed, hash, &port, &rep, &why), ==,
+          PTS_SOCKS5_NEED_MORE);
       g_assert_cmpuint (consumed, ==, 0);
     }
 }
@@ -186,9 +182,9 @@ test_request_trailing (void)
 
   g_test_summary ("Data after the request (an eager initiator) is left unconsumed.");
   g_byte_array_append (req, (const guint8 *) "DATA", 4);
-  g_assert_cmpint (pts_socks5_parse_request (req->data, req->len, &consumed, hash, &port, &rep,
-                                             &why),
-                   ==, PTS_SOCKS5_OK);
+  g_assert_cmpint (
+      pts_socks5_parse_request (req->data, req->len, &consumed, hash, &port, &rep, &why), ==,
+      PTS_SOCKS5_OK);
   g_assert_cmpuint (consumed, ==, 47);
   g_assert_cmpstr (hash, ==, HASH_LOWER);
 }
@@ -265,9 +261,9 @@ test_reply_round_trip (void)
 
   g_test_summary ("The reply echoes DST.ADDR and DST.PORT of the request (XEP-0065), "
                   "lower-cased.");
-  g_assert_cmpint (pts_socks5_parse_request (req->data, req->len, &consumed, hash, &port, &rep,
-                                             &why),
-                   ==, PTS_SOCKS5_OK);
+  g_assert_cmpint (
+      pts_socks5_parse_request (req->data, req->len, &consumed, hash, &port, &rep, &why), ==,
+      PTS_SOCKS5_OK);
   len = pts_socks5_build_reply (out, rep, hash, port);
   g_assert_cmpuint (len, ==, 47);
   g_assert_cmpuint (out[1], ==, 0x00);
@@ -281,16 +277,15 @@ main (int argc, char *argv[])
 
   for (gsize i = 0; i < G_N_ELEMENTS (greeting_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/server/socks5/greeting/%s",
-                                               greeting_cases[i].name);
+      g_autofree char *path
+          = g_strdup_printf ("/server/socks5/greeting/%s", greeting_cases[i].name);
       g_test_add_data_func (path, &greeting_cases[i], test_greeting_case);
     }
   g_test_add_func ("/server/socks5/greeting/need-more", test_greeting_need_more);
 
   for (gsize i = 0; i < G_N_ELEMENTS (request_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/server/socks5/request/%s",
-                                               request_cases[i].name);
+      g_autofree char *path = g_strdup_printf ("/server/socks5/request/%s", request_cases[i].name);
       g_test_add_data_func (path, &request_cases[i], test_request_case);
     }
   g_test_add_func ("/server/socks5/request/need-more", test_request_need_more);

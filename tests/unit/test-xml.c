@@ -12,7 +12,7 @@
 #include "pts-xml.h"
 
 #define NS_STREAM_DECL "xmlns:stream='http://etherx.jabber.org/streams'"
-#define STREAM_OPEN \
+#define STREAM_OPEN                                                                                \
   "<stream:stream xmlns='jabber:client' " NS_STREAM_DECL " to='example.com' version='1.0'>"
 #define STREAM_CLOSE "</stream:stream>"
 /* What the recorder writes for STREAM_OPEN. */
@@ -158,10 +158,10 @@ typedef struct
   guint n_stanzas;       /* stanzas handed out before the end or the error */
   const char *events[8]; /* everything handed out, in order; NULL-terminated */
   const char *restart_on;
-  gsize max_bytes;       /* 0: DEFAULT_MAX_BYTES */
-  guint max_depth;       /* 0: DEFAULT_MAX_DEPTH */
+  gsize max_bytes;          /* 0: DEFAULT_MAX_BYTES */
+  guint max_depth;          /* 0: DEFAULT_MAX_DEPTH */
   GString *(*build) (void); /* builds a long input instead of @input */
-  gboolean any_events;   /* do not compare @events (too long to write down) */
+  gboolean any_events;      /* do not compare @events (too long to write down) */
 } XmlCase;
 
 static void
@@ -196,191 +196,371 @@ test_stream_case (gconstpointer data)
 }
 
 static const XmlCase valid_cases[] = {
-  { "message", STREAM_OPEN "<message to='a@example.com' type='chat'><body>hi &amp; bye</body>"
-    "</message>" STREAM_CLOSE, NO_ERROR, 1,
-    { START, "<message xmlns='jabber:client' to='a@example.com' type='chat'><body>hi &amp; "
-      "bye</body></message>", "end" } },
-  { "xml-declaration", "<?xml version='1.0'?>" STREAM_OPEN "<presence/>", NO_ERROR, 1,
+  { "message",
+    STREAM_OPEN "<message to='a@example.com' type='chat'><body>hi &amp; bye</body>"
+                "</message>" STREAM_CLOSE,
+    NO_ERROR,
+    1,
+    { START,
+      "<message xmlns='jabber:client' to='a@example.com' type='chat'><body>hi &amp; "
+      "bye</body></message>",
+      "end" } },
+  { "xml-declaration",
+    "<?xml version='1.0'?>" STREAM_OPEN "<presence/>",
+    NO_ERROR,
+    1,
     { START, "<presence xmlns='jabber:client'/>" } },
-  { "xml-declaration-encoding", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" STREAM_OPEN
-    "<presence/>", NO_ERROR, 1, { START, "<presence xmlns='jabber:client'/>" } },
-  { "iq-namespaces", STREAM_OPEN "<iq type='set' id='a1'><query "
+  { "xml-declaration-encoding",
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" STREAM_OPEN "<presence/>",
+    NO_ERROR,
+    1,
+    { START, "<presence xmlns='jabber:client'/>" } },
+  { "iq-namespaces",
+    STREAM_OPEN
+    "<iq type='set' id='a1'><query "
     "xmlns='http://jabber.org/protocol/bytestreams' sid='s1'><streamhost jid='proxy.example.com' "
-    "host='127.0.0.1' port='7777'/></query></iq>", NO_ERROR, 1,
+    "host='127.0.0.1' port='7777'/></query></iq>",
+    NO_ERROR,
+    1,
     { START, "<iq xmlns='jabber:client' type='set' id='a1'><query "
-      "xmlns='http://jabber.org/protocol/bytestreams' sid='s1'><streamhost "
-      "jid='proxy.example.com' host='127.0.0.1' port='7777'/></query></iq>" } },
-  { "prefixed-children", STREAM_OPEN "<iq type='result' id='d'><d:query "
+             "xmlns='http://jabber.org/protocol/bytestreams' sid='s1'><streamhost "
+             "jid='proxy.example.com' host='127.0.0.1' port='7777'/></query></iq>" } },
+  { "prefixed-children",
+    STREAM_OPEN
+    "<iq type='result' id='d'><d:query "
     "xmlns:d='http://jabber.org/protocol/disco#info'><d:identity category='proxy'/><feature "
-    "var='x'/></d:query></iq>", NO_ERROR, 1,
+    "var='x'/></d:query></iq>",
+    NO_ERROR,
+    1,
     { START, "<iq xmlns='jabber:client' type='result' id='d'><query "
-      "xmlns='http://jabber.org/protocol/disco#info'><identity category='proxy'/><feature "
-      "xmlns='jabber:client' var='x'/></query></iq>" } },
-  { "prefix-non-ascii-local", STREAM_OPEN "<p:\xc3\xa9t\xc3\xa9 xmlns:p='urn:a'/>", NO_ERROR, 1,
+             "xmlns='http://jabber.org/protocol/disco#info'><identity category='proxy'/><feature "
+             "xmlns='jabber:client' var='x'/></query></iq>" } },
+  { "prefix-non-ascii-local",
+    STREAM_OPEN "<p:\xc3\xa9t\xc3\xa9 xmlns:p='urn:a'/>",
+    NO_ERROR,
+    1,
     { START, "<\xc3\xa9t\xc3\xa9 xmlns='urn:a'/>" } },
-  { "prefix-shadowed", STREAM_OPEN "<p:iq xmlns:p='urn:a'><p:x xmlns:p='urn:b'><p:y/></p:x>"
-    "<p:z/></p:iq>", NO_ERROR, 1,
+  { "prefix-shadowed",
+    STREAM_OPEN "<p:iq xmlns:p='urn:a'><p:x xmlns:p='urn:b'><p:y/></p:x>"
+                "<p:z/></p:iq>",
+    NO_ERROR,
+    1,
     { START, "<iq xmlns='urn:a'><x xmlns='urn:b'><y/></x><z/></iq>" } },
-  { "stream-features", STREAM_OPEN "<stream:features><starttls "
-    "xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>",
-    NO_ERROR, 1,
+  { "stream-features",
+    STREAM_OPEN "<stream:features><starttls "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>",
+    NO_ERROR,
+    1,
     { START, "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
-      "</starttls></stream:features>" } },
-  { "keepalives-and-comments", STREAM_OPEN " \n\t<message/>\r\n \n<!-- a > b -->  <message "
-    "id='2'/> ", NO_ERROR, 2,
+             "</starttls></stream:features>" } },
+  { "keepalives-and-comments",
+    STREAM_OPEN " \n\t<message/>\r\n \n<!-- a > b -->  <message "
+                "id='2'/> ",
+    NO_ERROR,
+    2,
     { START, "<message xmlns='jabber:client'/>", "<message xmlns='jabber:client' id='2'/>" } },
-  { "comment-in-stanza", STREAM_OPEN "<message><!-- <b>x</b> --><body>t</body></message>",
-    NO_ERROR, 1, { START, "<message xmlns='jabber:client'><body>t</body></message>" } },
-  { "escapes", STREAM_OPEN "<message id=\"it's\" a='&lt;&amp;&gt;&quot;'><body>&lt;b&gt; "
+  { "comment-in-stanza",
+    STREAM_OPEN "<message><!-- <b>x</b> --><body>t</body></message>",
+    NO_ERROR,
+    1,
+    { START, "<message xmlns='jabber:client'><body>t</body></message>" } },
+  { "escapes",
+    STREAM_OPEN
+    "<message id=\"it's\" a='&lt;&amp;&gt;&quot;'><body>&lt;b&gt; "
     "&quot;q&quot; &apos;a&apos; &#65;&#x42; caf\xc3\xa9 <![CDATA[<raw> & ]]></body></message>",
-    NO_ERROR, 1,
+    NO_ERROR,
+    1,
     { START, "<message xmlns='jabber:client' id='it&apos;s' a='&lt;&amp;&gt;&quot;'><body>"
-      "&lt;b&gt; &quot;q&quot; &apos;a&apos; AB caf\xc3\xa9 &lt;raw&gt; &amp; </body>"
-      "</message>" } },
-  { "component", "<stream:stream xmlns='jabber:component:accept' " NS_STREAM_DECL
+             "&lt;b&gt; &quot;q&quot; &apos;a&apos; AB caf\xc3\xa9 &lt;raw&gt; &amp; </body>"
+             "</message>" } },
+  { "component",
+    "<stream:stream xmlns='jabber:component:accept' " NS_STREAM_DECL
     " to='proxy.example.com'><handshake>aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d</handshake>",
-    NO_ERROR, 1,
+    NO_ERROR,
+    1,
     { "start <stream:stream to='proxy.example.com'/>",
       "<handshake xmlns='jabber:component:accept'>aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
       "</handshake>" } },
-  { "self-closing-stream", "<stream:stream xmlns='jabber:client' " NS_STREAM_DECL "/>",
-    NO_ERROR, 0, { "start <stream:stream/>", "end" } },
-  { "two-documents", STREAM_OPEN "<a/>" STREAM_CLOSE "\n" STREAM_OPEN "<b/>", NO_ERROR, 2,
+  { "self-closing-stream",
+    "<stream:stream xmlns='jabber:client' " NS_STREAM_DECL "/>",
+    NO_ERROR,
+    0,
+    { "start <stream:stream/>", "end" } },
+  { "two-documents",
+    STREAM_OPEN "<a/>" STREAM_CLOSE "\n" STREAM_OPEN "<b/>",
+    NO_ERROR,
+    2,
     { START, "<a xmlns='jabber:client'/>", "end", START, "<b xmlns='jabber:client'/>" } },
-  { "mixed-content", STREAM_OPEN "<message>one<b/>two</message>", NO_ERROR, 1,
+  { "mixed-content",
+    STREAM_OPEN "<message>one<b/>two</message>",
+    NO_ERROR,
+    1,
     { START, "<message xmlns='jabber:client'>onetwo<b/></message>" } },
-  { "xml-lang", STREAM_OPEN "<message xml:lang='en'/>", NO_ERROR, 1,
+  { "xml-lang",
+    STREAM_OPEN "<message xml:lang='en'/>",
+    NO_ERROR,
+    1,
     { START, "<message xmlns='jabber:client' xml:lang='en'/>" } },
-  { "empty-default-namespace", STREAM_OPEN "<message><x xmlns=''><y/></x></message>", NO_ERROR,
-    1, { START, "<message xmlns='jabber:client'><x xmlns=''><y/></x></message>" } },
-  { "no-namespace", "<stream:stream " NS_STREAM_DECL "><message/>", NO_ERROR, 1,
+  { "empty-default-namespace",
+    STREAM_OPEN "<message><x xmlns=''><y/></x></message>",
+    NO_ERROR,
+    1,
+    { START, "<message xmlns='jabber:client'><x xmlns=''><y/></x></message>" } },
+  { "no-namespace",
+    "<stream:stream " NS_STREAM_DECL "><message/>",
+    NO_ERROR,
+    1,
     { "start <stream:stream/>", "<message/>" } },
   /* Line ends: the reader turns a raw CR LF into LF, and a raw TAB in an
    * attribute value into a space; references survive, so the writer uses
    * them for CR, and for LF and TAB in attribute values. */
-  { "line-ends", STREAM_OPEN "<message a='x&#13;&#10;&#9;y' b='1\t2'><body>l1\r\nl2&#13;"
-    "<![CDATA[\r]]>\t</body></message>", NO_ERROR, 1,
+  { "line-ends",
+    STREAM_OPEN "<message a='x&#13;&#10;&#9;y' b='1\t2'><body>l1\r\nl2&#13;"
+                "<![CDATA[\r]]>\t</body></message>",
+    NO_ERROR,
+    1,
     { START, "<message xmlns='jabber:client' a='x&#13;&#10;&#9;y' b='1 2'><body>l1\nl2&#13;"
-      "&#13;\t</body></message>" } },
-  { "attribute-spacing", STREAM_OPEN "<message  to = \"a\"\n\ttype='chat' />", NO_ERROR, 1,
+             "&#13;\t</body></message>" } },
+  { "attribute-spacing",
+    STREAM_OPEN "<message  to = \"a\"\n\ttype='chat' />",
+    NO_ERROR,
+    1,
     { START, "<message xmlns='jabber:client' to='a' type='chat'/>" } },
   { "incomplete-stanza", STREAM_OPEN "<message><body>hal", NO_ERROR, 0, { START } },
   { "empty", "", NO_ERROR, 0, { NULL } },
-  { "depth-at-limit", STREAM_OPEN "<a><b><c><d><e><f><g><h/></g></f></e></d></c></b></a>",
-    NO_ERROR, 1,
+  { "depth-at-limit",
+    STREAM_OPEN "<a><b><c><d><e><f><g><h/></g></f></e></d></c></b></a>",
+    NO_ERROR,
+    1,
     { START, "<a xmlns='jabber:client'><b><c><d><e><f><g><h/></g></f></e></d></c></b></a>" } },
 };
 
 static const XmlCase malformed_cases[] = {
   { "mismatched-tags", STREAM_OPEN "<message></iq>", PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "mismatched-stream-close", STREAM_OPEN "</stream:features>", PTS_XML_ERROR_MALFORMED, 0,
+  { "mismatched-stream-close",
+    STREAM_OPEN "</stream:features>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
     { START } },
   { "close-without-open", "</stream:stream>", PTS_XML_ERROR_MALFORMED, 0, { NULL } },
-  { "bad-utf8-text", STREAM_OPEN "<message><body>\xff</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "bad-utf8-overlong", STREAM_OPEN "<message><body>\xc0\xaf</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "bad-utf8-surrogate", STREAM_OPEN "<message><body>\xed\xa0\x80</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "bad-utf8-truncated", STREAM_OPEN "<message><body>\xe2\x82</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "bad-utf8-attribute", STREAM_OPEN "<message to='\xfe'/>", PTS_XML_ERROR_MALFORMED, 0,
+  { "bad-utf8-text",
+    STREAM_OPEN "<message><body>\xff</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "bad-utf8-overlong",
+    STREAM_OPEN "<message><body>\xc0\xaf</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "bad-utf8-surrogate",
+    STREAM_OPEN "<message><body>\xed\xa0\x80</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "bad-utf8-truncated",
+    STREAM_OPEN "<message><body>\xe2\x82</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "bad-utf8-attribute",
+    STREAM_OPEN "<message to='\xfe'/>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
     { START } },
   { "bad-utf8-name", STREAM_OPEN "<mess\xffge/>", PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "bad-utf8-between-stanzas", STREAM_OPEN "<a/>\xff<b/>", PTS_XML_ERROR_MALFORMED, 1,
+  { "bad-utf8-between-stanzas",
+    STREAM_OPEN "<a/>\xff<b/>",
+    PTS_XML_ERROR_MALFORMED,
+    1,
     { START, "<a xmlns='jabber:client'/>" } },
-  { "control-character", STREAM_OPEN "<message><body>a\x01b</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "control-character-reference", STREAM_OPEN "<message><body>&#1;</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "control-character-attribute", STREAM_OPEN "<message id='&#x1b;'/>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "noncharacter-fffe", STREAM_OPEN "<message><body>\xef\xbf\xbe</body></message>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
+  { "control-character",
+    STREAM_OPEN "<message><body>a\x01b</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "control-character-reference",
+    STREAM_OPEN "<message><body>&#1;</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "control-character-attribute",
+    STREAM_OPEN "<message id='&#x1b;'/>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "noncharacter-fffe",
+    STREAM_OPEN "<message><body>\xef\xbf\xbe</body></message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
   { "undeclared-prefix", STREAM_OPEN "<foo:bar/>", PTS_XML_ERROR_BAD_NAMESPACE, 0, { START } },
-  { "undeclared-stream-prefix", "<stream:stream xmlns='jabber:client'>",
-    PTS_XML_ERROR_BAD_NAMESPACE, 0, { NULL } },
-  { "undeclared-prefix-nested", STREAM_OPEN "<iq><x:query/></iq>",
-    PTS_XML_ERROR_BAD_NAMESPACE, 0, { START } },
-  { "two-colons", STREAM_OPEN "<a:b:c xmlns:a='urn:a'/>", PTS_XML_ERROR_BAD_NAMESPACE, 0,
+  { "undeclared-stream-prefix",
+    "<stream:stream xmlns='jabber:client'>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
+    { NULL } },
+  { "undeclared-prefix-nested",
+    STREAM_OPEN "<iq><x:query/></iq>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
+    { START } },
+  { "two-colons",
+    STREAM_OPEN "<a:b:c xmlns:a='urn:a'/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
     { START } },
   { "empty-prefix", STREAM_OPEN "<:message/>", PTS_XML_ERROR_BAD_NAMESPACE, 0, { START } },
-  { "empty-local-name", STREAM_OPEN "<a: xmlns:a='urn:a'/>", PTS_XML_ERROR_BAD_NAMESPACE, 0,
+  { "empty-local-name",
+    STREAM_OPEN "<a: xmlns:a='urn:a'/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
     { START } },
-  { "local-name-digit", STREAM_OPEN "<a:1x xmlns:a='urn:a'/>", PTS_XML_ERROR_BAD_NAMESPACE, 0,
+  { "local-name-digit",
+    STREAM_OPEN "<a:1x xmlns:a='urn:a'/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
     { START } },
-  { "local-name-dash", STREAM_OPEN "<a:-x xmlns:a='urn:a'/>", PTS_XML_ERROR_BAD_NAMESPACE, 0,
+  { "local-name-dash",
+    STREAM_OPEN "<a:-x xmlns:a='urn:a'/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
     { START } },
-  { "prefix-bound-to-empty", STREAM_OPEN "<p:iq xmlns:p=''/>", PTS_XML_ERROR_BAD_NAMESPACE, 0,
+  { "prefix-bound-to-empty",
+    STREAM_OPEN "<p:iq xmlns:p=''/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
     { START } },
-  { "prefix-undeclared-inside", STREAM_OPEN "<p:iq xmlns:p='urn:a'><p:x xmlns:p=''/></p:iq>",
-    PTS_XML_ERROR_BAD_NAMESPACE, 0, { START } },
-  { "prefix-out-of-scope", STREAM_OPEN "<iq><a:x xmlns:a='urn:a'/><a:y/></iq>",
-    PTS_XML_ERROR_BAD_NAMESPACE, 0, { START } },
-  { "repeated-attribute", STREAM_OPEN "<iq to='a@example.com' type='get' to='b@example.com'/>",
-    PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "repeated-xmlns", STREAM_OPEN "<iq xmlns='urn:a' xmlns='urn:b'/>", PTS_XML_ERROR_MALFORMED,
-    0, { START } },
-  { "repeated-attribute-in-header", "<stream:stream " NS_STREAM_DECL " to='a' to='b'>",
-    PTS_XML_ERROR_MALFORMED, 0, { NULL } },
+  { "prefix-undeclared-inside",
+    STREAM_OPEN "<p:iq xmlns:p='urn:a'><p:x xmlns:p=''/></p:iq>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
+    { START } },
+  { "prefix-out-of-scope",
+    STREAM_OPEN "<iq><a:x xmlns:a='urn:a'/><a:y/></iq>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    0,
+    { START } },
+  { "repeated-attribute",
+    STREAM_OPEN "<iq to='a@example.com' type='get' to='b@example.com'/>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "repeated-xmlns",
+    STREAM_OPEN "<iq xmlns='urn:a' xmlns='urn:b'/>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { START } },
+  { "repeated-attribute-in-header",
+    "<stream:stream " NS_STREAM_DECL " to='a' to='b'>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
+    { NULL } },
   { "garbage", "hello", PTS_XML_ERROR_MALFORMED, 0, { NULL } },
   { "garbage-in-tag", STREAM_OPEN "<<<>>>", PTS_XML_ERROR_MALFORMED, 0, { START } },
-  { "unquoted-attribute", STREAM_OPEN "<message to=a/>", PTS_XML_ERROR_MALFORMED, 0,
-    { START } },
+  { "unquoted-attribute", STREAM_OPEN "<message to=a/>", PTS_XML_ERROR_MALFORMED, 0, { START } },
   { "bad-name", STREAM_OPEN "<1message/>", PTS_XML_ERROR_MALFORMED, 0, { START } },
   /* An entity reference without any DTD: unknown, so an error. */
-  { "unknown-entity", STREAM_OPEN "<message>&lol9;</message>", PTS_XML_ERROR_MALFORMED, 0,
+  { "unknown-entity",
+    STREAM_OPEN "<message>&lol9;</message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
     { START } },
-  { "char-ref-zero", STREAM_OPEN "<message>&#0;</message>", PTS_XML_ERROR_MALFORMED, 0,
+  { "char-ref-zero", STREAM_OPEN "<message>&#0;</message>", PTS_XML_ERROR_MALFORMED, 0, { START } },
+  { "unterminated-entity",
+    STREAM_OPEN "<message>&amp</message>",
+    PTS_XML_ERROR_MALFORMED,
+    0,
     { START } },
-  { "unterminated-entity", STREAM_OPEN "<message>&amp</message>", PTS_XML_ERROR_MALFORMED, 0,
-    { START } },
-  { "junk-after-stream-end", STREAM_OPEN STREAM_CLOSE "junk", PTS_XML_ERROR_MALFORMED, 0,
+  { "junk-after-stream-end",
+    STREAM_OPEN STREAM_CLOSE "junk",
+    PTS_XML_ERROR_MALFORMED,
+    0,
     { START, "end" } },
 };
 
-#define BILLION_LAUGHS                                                                  \
-  "<!DOCTYPE lolz [<!ENTITY lol 'EXPANDED'>"                                            \
-  "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"                 \
-  "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"       \
-  "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"       \
-  "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"       \
-  "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"       \
-  "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"       \
-  "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"       \
-  "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"       \
-  "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>"       \
+#define BILLION_LAUGHS                                                                             \
+  "<!DOCTYPE lolz [<!ENTITY lol 'EXPANDED'>"                                                       \
+  "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"                            \
+  "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"                  \
+  "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"                  \
+  "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"                  \
+  "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"                  \
+  "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"                  \
+  "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"                  \
+  "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"                  \
+  "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>"                  \
   "]>"
 
 static const XmlCase forbidden_cases[] = {
   { "doctype", "<!DOCTYPE stream:stream>" STREAM_OPEN, PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "doctype-after-declaration", "<?xml version='1.0'?><!DOCTYPE stream:stream>" STREAM_OPEN,
-    PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
+  { "doctype-after-declaration",
+    "<?xml version='1.0'?><!DOCTYPE stream:stream>" STREAM_OPEN,
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
   { "doctype-in-stream", STREAM_OPEN "<!DOCTYPE x>", PTS_XML_ERROR_FORBIDDEN, 0, { START } },
-  { "doctype-in-stanza", STREAM_OPEN "<message><!DOCTYPE x></message>",
-    PTS_XML_ERROR_FORBIDDEN, 0, { START } },
-  { "internal-entity", "<!DOCTYPE s [<!ENTITY e 'EXPANDED'>]>" STREAM_OPEN
-    "<message>&e;</message>", PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "billion-laughs", BILLION_LAUGHS STREAM_OPEN "<message><body>&lol9;</body></message>",
-    PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "billion-laughs-in-stream", STREAM_OPEN BILLION_LAUGHS
-    "<message><body>&lol9;</body></message>", PTS_XML_ERROR_FORBIDDEN, 0, { START } },
-  { "external-entity", "<!DOCTYPE s [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>" STREAM_OPEN
-    "<message>&xxe;</message>", PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "external-dtd", "<!DOCTYPE stream SYSTEM 'http://127.0.0.1:9/evil.dtd'>" STREAM_OPEN,
-    PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "parameter-entity", "<!DOCTYPE s [<!ENTITY % p SYSTEM 'http://127.0.0.1:9/p.dtd'> %p;]>"
-    STREAM_OPEN, PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "processing-instruction", STREAM_OPEN "<?php echo 1; ?>", PTS_XML_ERROR_FORBIDDEN, 0,
+  { "doctype-in-stanza",
+    STREAM_OPEN "<message><!DOCTYPE x></message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
     { START } },
-  { "processing-instruction-in-stanza", STREAM_OPEN "<message><?foo bar?></message>",
-    PTS_XML_ERROR_FORBIDDEN, 0, { START } },
-  { "processing-instruction-before-root", "<?xml-stylesheet href='a.xsl'?>" STREAM_OPEN,
-    PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
-  { "xml-declaration-in-stream", STREAM_OPEN "<?xml version='1.0'?>", PTS_XML_ERROR_FORBIDDEN,
-    0, { START } },
-  { "xml-declaration-in-stanza", STREAM_OPEN "<message><?xml version='1.0'?></message>",
-    PTS_XML_ERROR_FORBIDDEN, 0, { START } },
+  { "internal-entity",
+    "<!DOCTYPE s [<!ENTITY e 'EXPANDED'>]>" STREAM_OPEN "<message>&e;</message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "billion-laughs",
+    BILLION_LAUGHS STREAM_OPEN "<message><body>&lol9;</body></message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "billion-laughs-in-stream",
+    STREAM_OPEN BILLION_LAUGHS "<message><body>&lol9;</body></message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { START } },
+  { "external-entity",
+    "<!DOCTYPE s [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>" STREAM_OPEN
+    "<message>&xxe;</message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "external-dtd",
+    "<!DOCTYPE stream SYSTEM 'http://127.0.0.1:9/evil.dtd'>" STREAM_OPEN,
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "parameter-entity",
+    "<!DOCTYPE s [<!ENTITY % p SYSTEM 'http://127.0.0.1:9/p.dtd'> %p;]>" STREAM_OPEN,
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "processing-instruction",
+    STREAM_OPEN "<?php echo 1; ?>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { START } },
+  { "processing-instruction-in-stanza",
+    STREAM_OPEN "<message><?foo bar?></message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { START } },
+  { "processing-instruction-before-root",
+    "<?xml-stylesheet href='a.xsl'?>" STREAM_OPEN,
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { NULL } },
+  { "xml-declaration-in-stream",
+    STREAM_OPEN "<?xml version='1.0'?>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { START } },
+  { "xml-declaration-in-stanza",
+    STREAM_OPEN "<message><?xml version='1.0'?></message>",
+    PTS_XML_ERROR_FORBIDDEN,
+    0,
+    { START } },
   { "pi-target-xmlfoo", "<?xmlfoo bar?>" STREAM_OPEN, PTS_XML_ERROR_FORBIDDEN, 0, { NULL } },
 };
 
@@ -500,49 +680,131 @@ build_many_small_stanzas (void)
 }
 
 static const XmlCase limit_cases[] = {
-  { "depth-over-limit", STREAM_OPEN "<a><b><c><d><e><f><g><h><i/></h></g></f></e></d></c></b>"
-    "</a>", PTS_XML_ERROR_TOO_DEEP, 0, { START } },
-  { "depth-one", STREAM_OPEN "<message/><iq><query/></iq>", PTS_XML_ERROR_TOO_DEEP, 1,
-    { START, "<message xmlns='jabber:client'/>" }, NULL, 0, 1 },
-  { "depth-very-deep", NULL, PTS_XML_ERROR_TOO_DEEP, 0, { START }, NULL, 1 << 20, 0,
+  { "depth-over-limit",
+    STREAM_OPEN "<a><b><c><d><e><f><g><h><i/></h></g></f></e></d></c></b>"
+                "</a>",
+    PTS_XML_ERROR_TOO_DEEP,
+    0,
+    { START } },
+  { "depth-one",
+    STREAM_OPEN "<message/><iq><query/></iq>",
+    PTS_XML_ERROR_TOO_DEEP,
+    1,
+    { START, "<message xmlns='jabber:client'/>" },
+    NULL,
+    0,
+    1 },
+  { "depth-very-deep",
+    NULL,
+    PTS_XML_ERROR_TOO_DEEP,
+    0,
+    { START },
+    NULL,
+    1 << 20,
+    0,
     build_very_deep },
   { "stanza-at-limit", NULL, NO_ERROR, 2, { NULL }, NULL, 256, 0, build_stanza_at_limit, TRUE },
-  { "stanza-over-limit", NULL, PTS_XML_ERROR_TOO_BIG, 1,
-    { START, "<presence xmlns='jabber:client'/>" }, NULL, 256, 0, build_stanza_over_limit },
-  { "header-one-over-limit", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 256, 0,
-    build_header_one_over_limit, TRUE },
-  { "many-small-stanzas", NULL, NO_ERROR, 1000, { NULL }, NULL, 128, 0,
-    build_many_small_stanzas, TRUE },
+  { "stanza-over-limit",
+    NULL,
+    PTS_XML_ERROR_TOO_BIG,
+    1,
+    { START, "<presence xmlns='jabber:client'/>" },
+    NULL,
+    256,
+    0,
+    build_stanza_over_limit },
+  { "header-one-over-limit",
+    NULL,
+    PTS_XML_ERROR_TOO_BIG,
+    0,
+    { NULL },
+    NULL,
+    256,
+    0,
+    build_header_one_over_limit,
+    TRUE },
+  { "many-small-stanzas",
+    NULL,
+    NO_ERROR,
+    1000,
+    { NULL },
+    NULL,
+    128,
+    0,
+    build_many_small_stanzas,
+    TRUE },
   { "long-text", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, build_long_text },
-  { "gt-in-attribute", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0,
+  { "gt-in-attribute",
+    NULL,
+    PTS_XML_ERROR_TOO_BIG,
+    0,
+    { START },
+    NULL,
+    0,
+    0,
     build_gt_in_attribute },
-  { "gt-in-top-level-text", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0,
+  { "gt-in-top-level-text",
+    NULL,
+    PTS_XML_ERROR_TOO_BIG,
+    0,
+    { START },
+    NULL,
+    0,
+    0,
     build_gt_in_top_level_text },
-  { "gt-in-comment", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0,
-    build_gt_in_comment },
+  { "gt-in-comment", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, build_gt_in_comment },
   { "long-header", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, build_long_header },
   { "long-doctype", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, build_long_doctype },
-  { "bare-entity-declaration", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0,
+  { "bare-entity-declaration",
+    NULL,
+    PTS_XML_ERROR_TOO_BIG,
+    0,
+    { START },
+    NULL,
+    0,
+    0,
     build_bare_entity_declaration },
 };
 
 static const XmlCase restart_cases[] = {
-  { "mid-chunk", STREAM_OPEN SASL_SUCCESS STREAM_OPEN "<iq type='set' id='bind'/>", NO_ERROR, 2,
+  { "mid-chunk",
+    STREAM_OPEN SASL_SUCCESS STREAM_OPEN "<iq type='set' id='bind'/>",
+    NO_ERROR,
+    2,
     { START, SASL_SUCCESS, START, "<iq xmlns='jabber:client' type='set' id='bind'/>" },
     "success" },
-  { "declaration", STREAM_OPEN SASL_SUCCESS "<?xml version='1.0'?>" STREAM_OPEN "<iq/>",
-    NO_ERROR, 2, { START, SASL_SUCCESS, START, "<iq xmlns='jabber:client'/>" }, "success" },
-  { "keepalive-before-header", STREAM_OPEN SASL_SUCCESS "\n \r\n" STREAM_OPEN, NO_ERROR, 1,
-    { START, SASL_SUCCESS, START }, "success" },
+  { "declaration",
+    STREAM_OPEN SASL_SUCCESS "<?xml version='1.0'?>" STREAM_OPEN "<iq/>",
+    NO_ERROR,
+    2,
+    { START, SASL_SUCCESS, START, "<iq xmlns='jabber:client'/>" },
+    "success" },
+  { "keepalive-before-header",
+    STREAM_OPEN SASL_SUCCESS "\n \r\n" STREAM_OPEN,
+    NO_ERROR,
+    1,
+    { START, SASL_SUCCESS, START },
+    "success" },
   /* The new document knows nothing of the old one's prefixes. */
-  { "fresh-document", STREAM_OPEN SASL_SUCCESS "<stream:features/>",
-    PTS_XML_ERROR_BAD_NAMESPACE, 1, { START, SASL_SUCCESS }, "success" },
+  { "fresh-document",
+    STREAM_OPEN SASL_SUCCESS "<stream:features/>",
+    PTS_XML_ERROR_BAD_NAMESPACE,
+    1,
+    { START, SASL_SUCCESS },
+    "success" },
   /* The old document's open element is gone: closing it is an error. */
-  { "old-close-tag", STREAM_OPEN SASL_SUCCESS STREAM_CLOSE, PTS_XML_ERROR_MALFORMED, 1,
-    { START, SASL_SUCCESS }, "success" },
+  { "old-close-tag",
+    STREAM_OPEN SASL_SUCCESS STREAM_CLOSE,
+    PTS_XML_ERROR_MALFORMED,
+    1,
+    { START, SASL_SUCCESS },
+    "success" },
   /* Without the restart the second header is just an unfinished stanza. */
-  { "not-requested", STREAM_OPEN SASL_SUCCESS STREAM_OPEN "<iq type='set' id='bind'/>",
-    NO_ERROR, 1, { START, SASL_SUCCESS } },
+  { "not-requested",
+    STREAM_OPEN SASL_SUCCESS STREAM_OPEN "<iq type='set' id='bind'/>",
+    NO_ERROR,
+    1,
+    { START, SASL_SUCCESS } },
 };
 
 /* ---- whitespace keepalives --------------------------------------------- */
@@ -671,21 +933,21 @@ test_escape (void)
 static void
 test_write_namespaces (void)
 {
-  static const char expected[] =
-    "<iq xmlns='jabber:client' type='set' to='a&amp;b&apos;c&quot;&lt;d&gt;'>"
-    "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s1'>"
-    "<streamhost jid='proxy.example.com'/>"
-    "<x xmlns='http://oneteam.im/bs-proxy'/>"
-    "<activate>t@example.org/R &amp; &lt;co&gt;</activate>"
-    "</query></iq>";
+  static const char expected[]
+      = "<iq xmlns='jabber:client' type='set' to='a&amp;b&apos;c&quot;&lt;d&gt;'>"
+        "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s1'>"
+        "<streamhost jid='proxy.example.com'/>"
+        "<x xmlns='http://oneteam.im/bs-proxy'/>"
+        "<activate>t@example.org/R &amp; &lt;co&gt;</activate>"
+        "</query></iq>";
   /* The same, inside a client or component stream. */
-  static const char expected_in_client[] =
-    "<iq type='set' to='a&amp;b&apos;c&quot;&lt;d&gt;'>"
-    "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s1'>"
-    "<streamhost jid='proxy.example.com'/>"
-    "<x xmlns='http://oneteam.im/bs-proxy'/>"
-    "<activate>t@example.org/R &amp; &lt;co&gt;</activate>"
-    "</query></iq>";
+  static const char expected_in_client[]
+      = "<iq type='set' to='a&amp;b&apos;c&quot;&lt;d&gt;'>"
+        "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s1'>"
+        "<streamhost jid='proxy.example.com'/>"
+        "<x xmlns='http://oneteam.im/bs-proxy'/>"
+        "<activate>t@example.org/R &amp; &lt;co&gt;</activate>"
+        "</query></iq>";
   g_autoptr (PtsNode) iq = pts_node_new ("iq", "jabber:client");
   g_autoptr (PtsNode) parsed = NULL;
   g_autoptr (GError) error = NULL;
@@ -725,10 +987,11 @@ test_write_namespaces (void)
   g_assert_cmpstr (parsed->name, ==, "iq");
   g_assert_cmpstr (parsed->ns, ==, "jabber:client");
   g_assert_cmpstr (pts_node_get_attr (parsed, "to"), ==, "a&b'c\"<d>");
-  g_assert_cmpstr (pts_node_get_text (pts_node_get_child (
-                     pts_node_get_child (parsed, "query", "http://jabber.org/protocol/bytestreams"), "activate",
-                     NULL)),
-                   ==, "t@example.org/R & <co>");
+  g_assert_cmpstr (
+      pts_node_get_text (pts_node_get_child (
+          pts_node_get_child (parsed, "query", "http://jabber.org/protocol/bytestreams"),
+          "activate", NULL)),
+      ==, "t@example.org/R & <co>");
   again = pts_node_to_string (parsed, NULL);
   g_assert_cmpstr (again, ==, expected);
 }
@@ -736,20 +999,20 @@ test_write_namespaces (void)
 static void
 test_write_stream_namespace (void)
 {
-  static const char expected[] =
-    "<stream:features>"
-    "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
-    "</mechanisms>"
-    "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-    "<ver xmlns='jabber:client'/>"
-    "</stream:features>";
-  static const char expected_in_client[] =
-    "<stream:features>"
-    "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
-    "</mechanisms>"
-    "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-    "<ver/>"
-    "</stream:features>";
+  static const char expected[]
+      = "<stream:features>"
+        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
+        "</mechanisms>"
+        "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+        "<ver xmlns='jabber:client'/>"
+        "</stream:features>";
+  static const char expected_in_client[]
+      = "<stream:features>"
+        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
+        "</mechanisms>"
+        "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+        "<ver/>"
+        "</stream:features>";
   g_autoptr (PtsNode) features = pts_node_new ("features", PTS_NS_STREAMS);
   g_autoptr (PtsNode) parsed = NULL;
   g_autoptr (GError) error = NULL;
@@ -898,8 +1161,9 @@ test_node_api (void)
   original_xml = pts_node_to_string (iq, NULL);
   copy_xml = pts_node_to_string (copy, NULL);
   g_assert_cmpstr (copy_xml, ==, original_xml);
-  g_assert_cmpstr (copy_xml, ==, "<iq xmlns='jabber:client' type='set'><query xmlns='urn:q'>u"
-                                 "<item/></query></iq>");
+  g_assert_cmpstr (copy_xml, ==,
+                   "<iq xmlns='jabber:client' type='set'><query xmlns='urn:q'>u"
+                   "<item/></query></iq>");
   g_assert_true (pts_node_get_child (copy, "query", NULL)->parent == copy);
   pts_node_free (NULL);
 }
