@@ -43,31 +43,27 @@ pts_http_guard_named (const char *line, gsize len, const char *name, const char 
 }
 
 guint
-pts_http_guard_check (const char *head, gsize len, const char **why)
+pts_http_guard_scan (PtsHttpGuardScan *scan, const char *head, gsize len, const char **why)
 {
-  gboolean first = TRUE;
-  guint lengths = 0, codings = 0;
-  gsize start = 0;
-
-  for (gsize i = 0; i < len; i++)
+  for (gsize i = scan->line_start; i < len && !scan->ended; i++)
     {
-      const char *line = head + start;
-      gsize line_len = i - start;
+      const char *line = head + scan->line_start;
+      gsize line_len = i - scan->line_start;
       const char *value;
       gsize value_len;
 
       if (head[i] != '\n')
         continue;
-      start = i + 1;
+      scan->line_start = i + 1;
       if (line_len > 0 && line[line_len - 1] == '\r')
         line_len--;
-      if (first)
-        {
-          first = FALSE; /* the request line */
-          continue;
-        }
+      if (scan->lines++ == 0)
+        continue; /* the request line */
       if (line_len == 0)
-        break; /* the end of the head */
+        {
+          scan->ended = TRUE; /* the end of the head */
+          break;
+        }
       if (pts_http_guard_is_space (line[0]))
         {
           *why = "a folded header line";
@@ -78,7 +74,7 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
           gboolean digits = value_len > 0 && value_len <= 19;
           for (gsize k = 0; digits && k < value_len; k++)
             digits = g_ascii_isdigit (value[k]);
-          if (!digits || ++lengths > 1)
+          if (!digits || ++scan->lengths > 1)
             {
               *why = digits ? "more than one Content-Length"
                             : "a Content-Length that is not a number";
@@ -89,7 +85,7 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
         {
           gboolean known = (value_len == 7 && g_ascii_strncasecmp (value, "chunked", 7) == 0)
                            || (value_len == 8 && g_ascii_strncasecmp (value, "identity", 8) == 0);
-          if (!known || ++codings > 1)
+          if (!known || ++scan->codings > 1)
             {
               *why = known ? "more than one Transfer-Encoding"
                            : "a Transfer-Encoding other than chunked";
@@ -100,6 +96,14 @@ pts_http_guard_check (const char *head, gsize len, const char **why)
   return 0;
 }
 
+guint
+pts_http_guard_check (const char *head, gsize len, const char **why)
+{
+  PtsHttpGuardScan scan = { 0 };
+
+  return pts_http_guard_scan (&scan, head, len, why);
+}
+
 /* ---- the input stream ---------------------------------------------------- */
 
 #define PTS_TYPE_HTTP_GUARD_INPUT (pts_http_guard_input_get_type ())
@@ -108,9 +112,10 @@ G_DECLARE_FINAL_TYPE (PtsHttpGuardInput, pts_http_guard_input, PTS, HTTP_GUARD_I
 struct _PtsHttpGuardInput
 {
   GInputStream parent;
-  GInputStream *base;   /* pollable */
-  GOutputStream *reply; /* where a refusal is written */
-  GByteArray *head;     /* the head so far; NULL once it passed */
+  GInputStream *base;    /* pollable */
+  GOutputStream *reply;  /* where a refusal is written */
+  GByteArray *head;      /* the head so far; NULL once it passed */
+  PtsHttpGuardScan scan; /* how far its lines were checked */
   gboolean refused;
 };
 
@@ -128,12 +133,14 @@ pts_http_guard_input_scan (PtsHttpGuardInput *self, const void *buffer, gssize n
 {
   const char *why = NULL;
   guint status;
-  const guint8 *end;
 
   if (self->head == NULL || n <= 0)
     return TRUE;
   g_byte_array_append (self->head, buffer, (guint) n);
-  status = pts_http_guard_check ((const char *) self->head->data, self->head->len, &why);
+  /* Only the lines the new bytes completed: a head that trickles in byte
+   * by byte costs its length once, not its length squared. */
+  status
+      = pts_http_guard_scan (&self->scan, (const char *) self->head->data, self->head->len, &why);
   if (status != 0)
     {
       g_autofree char *answer = g_strdup_printf (
@@ -151,9 +158,7 @@ pts_http_guard_input_scan (PtsHttpGuardInput *self, const void *buffer, gssize n
       return FALSE;
     }
   /* The head is complete (or too long for libsoup anyway): the rest passes. */
-  end = memmem (self->head->data, self->head->len, "\r\n\r\n", 4);
-  if (end != NULL || memmem (self->head->data, self->head->len, "\n\n", 2) != NULL
-      || self->head->len > PTS_HTTP_GUARD_MAX_HEAD)
+  if (self->scan.ended || self->head->len > PTS_HTTP_GUARD_MAX_HEAD)
     g_clear_pointer (&self->head, g_byte_array_unref);
   return TRUE;
 }

@@ -25,9 +25,22 @@ G_BEGIN_DECLS
  * refuse the request itself. */
 #define PTS_HTTP_GUARD_MAX_HEAD (64 * 1024)
 
+/* How far a head's lines were checked; zero-initialised for a new head. */
+typedef struct
+{
+  gsize line_start; /* where the first line not checked yet starts */
+  guint lines;      /* complete lines so far, the request line included */
+  guint lengths;    /* Content-Length headers seen */
+  guint codings;    /* Transfer-Encoding headers seen */
+  gboolean ended;   /* the empty line that ends the head was seen */
+} PtsHttpGuardScan;
+
 /* Why @head (a request head, possibly incomplete: only its complete lines
  * count) must not reach libsoup: an HTTP status and a reason, or 0 when it
- * may. Pure, for the tests. */
+ * may. Checks only the lines completed since the last call with @scan, so
+ * that @head can grow between calls. */
+guint pts_http_guard_scan (PtsHttpGuardScan *scan, const char *head, gsize len, const char **why);
+/* The same for a whole @head at once. Pure, for the tests. */
 guint pts_http_guard_check (const char *head, gsize len, const char **why);
 
 /* @base with its input read through the guard; closing it closes @base. */

@@ -86,6 +86,25 @@ test_guard_every_prefix (void)
     }
 }
 
+static void
+test_guard_byte_by_byte (void)
+{
+  g_test_summary ("Checked as it trickles in, a byte at a time (each call checks only the lines "
+                  "the new byte completed), a head gets the same verdict as checked whole.");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      PtsHttpGuardScan scan = { 0 };
+      const char *head = cases[i].head;
+      gsize len = strlen (head);
+      const char *why = NULL;
+      guint status = 0;
+
+      for (gsize n = 1; n <= len && status == 0; n++)
+        status = pts_http_guard_scan (&scan, head, n, &why);
+      g_assert_cmpuint (status, ==, cases[i].status);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -96,5 +115,6 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &cases[i], test_guard_case);
     }
   g_test_add_func ("/server/http-guard/every-prefix", test_guard_every_prefix);
+  g_test_add_func ("/server/http-guard/byte-by-byte", test_guard_byte_by_byte);
   return g_test_run ();
 }
