@@ -40,7 +40,7 @@ struct _BspDirect
   GSocketClient *client;
   GCancellable *cancellable;
   guint timeout_id;
-  guint running; /* attempts neither failed nor won */
+  guint running;     /* attempts neither failed nor won */
   gboolean finished; /* called back, or stopped */
   GError *last_error;
   BspDirectDone done;
@@ -212,8 +212,8 @@ static void
 bsp_direct_read (BspDirectTry *tr, gsize offset, gsize len, GAsyncReadyCallback callback)
 {
   g_input_stream_read_all_async (g_io_stream_get_input_stream (G_IO_STREAM (tr->conn)),
-                                 tr->buf + offset, len, G_PRIORITY_DEFAULT,
-                                 tr->owner->cancellable, callback, tr);
+                                 tr->buf + offset, len, G_PRIORITY_DEFAULT, tr->owner->cancellable,
+                                 callback, tr);
   bsp_direct_ref (tr->owner);
 }
 
@@ -344,7 +344,8 @@ bsp_direct_connected_cb (GObject *source, GAsyncResult *result, gpointer user_da
   BspDirectTry *tr = user_data;
   BspDirect *self = tr->owner;
   GError *error = NULL;
-  GSocketConnection *conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+  GSocketConnection *conn
+      = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
 
   if (conn != NULL)
     {
@@ -366,9 +367,9 @@ static gboolean
 bsp_direct_timeout (gpointer user_data)
 {
   BspDirect *self = user_data;
-  g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                          "no direct streamhost answered within %u s",
-                                          BSP_DIRECT_TIMEOUT_S);
+  g_autoptr (GError) error
+      = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no direct streamhost answered within %u s",
+                     BSP_DIRECT_TIMEOUT_S);
 
   self->timeout_id = 0;
   bsp_log_info ("%s", error->message);

@@ -284,8 +284,7 @@ bsp_transfer_recv_direct_done (int fd, const char *jid, const GError *error, gpo
       bsp_transfer_recv_direct_won (t, fd, jid);
       return;
     }
-  bsp_log_info ("transfer %s from %s: no direct connection (%s)", t->sid, t->peer,
-                error->message);
+  bsp_log_info ("transfer %s from %s: no direct connection (%s)", t->sid, t->peer, error->message);
   g_clear_pointer (&t->direct, bsp_direct_free);
   if (t->head_start_id != 0)
     {

@@ -51,8 +51,10 @@ driver=build-demo/tests/purple/bsp-purple-driver
 plugin=build-demo/plugin/bsproxy.so
 
 echo "== bob@localhost waits for files; alice@localhost sends ${size_mib} MiB"
+# --no-direct: bob as behind NAT, or the plugin would fetch the file from
+# alice's own streamhost directly, not through the bs-proxy
 "$driver" --user-dir "$work/bob" --account "bob@localhost/demo:$password" --port "$port" \
-  --plugin "$plugin" --accept-dir "$work/received" --timeout 300 >"$work/bob.json" &
+  --plugin "$plugin" --accept-dir "$work/received" --timeout 300 --no-direct >"$work/bob.json" &
 bob=$!
 start=$(date +%s.%N)
 "$driver" --user-dir "$work/alice" --account "alice@localhost/demo:$password" --port "$port" \

@@ -1668,7 +1668,8 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       return FALSE;
     }
   if (self->direct_to != NULL
-      && (strrchr (self->direct_to, ':') == NULL || strrchr (self->direct_to, ':') == self->direct_to))
+      && (strrchr (self->direct_to, ':') == NULL
+          || strrchr (self->direct_to, ':') == self->direct_to))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--direct-to wants HOST:PORT");

@@ -28,10 +28,10 @@
 
 typedef enum
 {
-  DIRECT_REACHABLE,    /* alice's own listener, as offered */
-  DIRECT_CLOSED,       /* a loopback port where nothing listens */
+  DIRECT_REACHABLE,     /* alice's own listener, as offered */
+  DIRECT_CLOSED,        /* a loopback port where nothing listens */
   DIRECT_NEVER_ACCEPTS, /* a listener with a backlog that no one accepts */
-  DIRECT_BLACKHOLE,    /* TEST-NET-1: dropped, or unreachable at once */
+  DIRECT_BLACKHOLE,     /* TEST-NET-1: dropped, or unreachable at once */
 } DirectWay;
 
 typedef struct
@@ -287,9 +287,9 @@ direct_test (DirectFixture *fixture, gconstpointer user_data)
     }
   /* bob first, as someone who waits for files would be */
   bob = direct_spawn (fixture, "bob", DIRECT_BOB, TRUE, bob_args);
-  alice = direct_spawn (fixture, "alice", DIRECT_ALICE, c->plugin_sender,
-                        (const char *const[]){ "--send-file", fixture->file, "--to", DIRECT_BOB,
-                                               NULL });
+  alice = direct_spawn (
+      fixture, "alice", DIRECT_ALICE, c->plugin_sender,
+      (const char *const[]){ "--send-file", fixture->file, "--to", DIRECT_BOB, NULL });
   alice_events = direct_wait (fixture, alice, "alice");
   bob_events = direct_wait (fixture, bob, "bob");
 
@@ -309,8 +309,7 @@ direct_test (DirectFixture *fixture, gconstpointer user_data)
       directly = g_strdup_printf ("%s goes directly", fixture->name);
       g_assert_true (g_str_has_prefix (direct_path_line (bob_events, fixture->name), directly));
       if (c->plugin_sender)
-        g_assert_true (
-            g_str_has_prefix (direct_path_line (alice_events, fixture->name), directly));
+        g_assert_true (g_str_has_prefix (direct_path_line (alice_events, fixture->name), directly));
       /* No byte through the proxy; a <connect/> sent meanwhile was ended. */
       g_assert_false (direct_log_has (fixture, " active: "));
       if (connect >= 0)
