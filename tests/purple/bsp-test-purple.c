@@ -208,3 +208,24 @@ bsp_test_events_count (GPtrArray *events, const char *event, ...)
     }
   return count;
 }
+
+/* For pts_test_client_wait (): an IQ get or set, which the test must answer. */
+gboolean
+bsp_test_is_request (const PtsNode *stanza, gpointer user_data)
+{
+  const char *type = pts_node_get_attr (stanza, "type");
+
+  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
+         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
+}
+
+/* Sends @xml as it is on @client's stream; a failure fails the test. */
+gboolean
+bsp_test_client_send (PtsTestClient *client, const char *xml)
+{
+  g_autoptr (GError) error = NULL;
+
+  pts_test_client_send_raw (client, xml, -1, &error);
+  g_assert_no_error (error);
+  return TRUE;
+}

@@ -48,4 +48,8 @@ JsonObject *bsp_test_events_findv (GPtrArray *events, const char *event, va_list
 JsonObject *bsp_test_events_find (GPtrArray *events, const char *event, ...) G_GNUC_NULL_TERMINATED;
 guint bsp_test_events_count (GPtrArray *events, const char *event, ...) G_GNUC_NULL_TERMINATED;
 
+/* Raw XMPP clients that play a peer or a proxy. */
+gboolean bsp_test_is_request (const PtsNode *stanza, gpointer user_data);
+gboolean bsp_test_client_send (PtsTestClient *client, const char *xml);
+
 G_END_DECLS

@@ -26,7 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "bsp-protocol.h"
-#include "pts-test-util.h"
+#include "bsp-test-purple.h"
 
 #define RACE_PASSWORD "secret"
 #define RACE_SID "race-sid-1"
@@ -59,24 +59,6 @@ race_env_or (const char *name, const char *fallback)
   const char *value = g_getenv (name);
 
   return value != NULL && *value != '\0' ? value : fallback;
-}
-
-static gboolean
-race_match_request (const PtsNode *stanza, gpointer user_data)
-{
-  const char *type = pts_node_get_attr (stanza, "type");
-
-  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
-         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
-}
-
-static void
-race_send (PtsTestClient *client, const char *xml)
-{
-  g_autoptr (GError) error = NULL;
-
-  pts_test_client_send_raw (client, xml, -1, &error);
-  g_assert_no_error (error);
 }
 
 /* Signs everyone in and has bob accept the SI offer; alice's streamhost
@@ -223,7 +205,7 @@ race_proxy_until_connect (Race *race)
     {
       g_autoptr (GError) error = NULL;
       PtsNode *iq
-          = pts_test_client_wait (race->proxy, race_match_request, NULL, RACE_WAIT_MS, &error);
+          = pts_test_client_wait (race->proxy, bsp_test_is_request, NULL, RACE_WAIT_MS, &error);
       const char *id = pts_node_get_attr (iq, "id");
       const char *from = pts_node_get_attr (iq, "from");
       g_autofree char *answer = NULL;
@@ -248,11 +230,23 @@ race_proxy_until_connect (Race *race)
         answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
                                           "<feature-not-implemented xmlns='%s'/></error></iq>",
                                           id, from, BSP_NS_STANZAS);
-      race_send (race->proxy, answer);
+      bsp_test_client_send (race->proxy, answer);
       pts_node_free (iq);
     }
   g_assert_not_reached ();
   return NULL;
+}
+
+/* The proxy confirms bob's @connect. */
+static void
+race_confirm (Race *race, const PtsNode *connect)
+{
+  g_autofree char *answer = g_markup_printf_escaped (
+      "<iq type='result' id='%s' to='%s'><connected xmlns='%s' jid='%s'/></iq>",
+      pts_node_get_attr (connect, "id"), pts_node_get_attr (connect, "from"), BSP_NS_BSPROXY,
+      pts_test_client_get_jid (race->proxy));
+
+  bsp_test_client_send (race->proxy, answer);
 }
 
 /* The result to alice's offer: the streamhost bob says he used. */
@@ -295,7 +289,6 @@ test_direct_wins (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *used = NULL;
   g_autofree char *sidhash = NULL;
-  g_autofree char *late = NULL;
   g_autofree char *ack = NULL;
   g_autofree guint8 *data = g_malloc (RACE_SIZE);
   g_autofree char *received = NULL;
@@ -325,7 +318,7 @@ test_direct_wins (void)
   g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.sender));
 
   /* The proxy's session, made by the <connect/>, is ended behind it. */
-  abort_iq = pts_test_client_wait (race.proxy, race_match_request, NULL, RACE_WAIT_MS, &error);
+  abort_iq = pts_test_client_wait (race.proxy, bsp_test_is_request, NULL, RACE_WAIT_MS, &error);
   g_assert_no_error (error);
   abort = pts_node_get_child (abort_iq, "abort", BSP_NS_BSPROXY);
   g_assert_nonnull (abort);
@@ -333,16 +326,11 @@ test_direct_wins (void)
   g_assert_cmpstr (pts_node_get_attr (abort, "jid"), ==, pts_test_client_get_jid (race.sender));
   g_assert_cmpstr (pts_node_get_attr (abort, "reason"), ==, "cancelled");
   /* the late answer to the <connect/>, then the <abort/>'s */
-  late = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><connected xmlns='%s' "
-                                  "jid='%s'/></iq>",
-                                  pts_node_get_attr (connect, "id"),
-                                  pts_node_get_attr (connect, "from"), BSP_NS_BSPROXY,
-                                  pts_test_client_get_jid (race.proxy));
-  race_send (race.proxy, late);
+  race_confirm (&race, connect);
   ack = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'/>",
                                  pts_node_get_attr (abort_iq, "id"),
                                  pts_node_get_attr (abort_iq, "from"));
-  race_send (race.proxy, ack);
+  bsp_test_client_send (race.proxy, ack);
 
   /* The file, straight from alice's socket into bob's libpurple. */
   pts_test_random_fill (&state, data, RACE_SIZE);
@@ -368,7 +356,6 @@ test_proxy_wins (void)
   g_autoptr (PtsNode) connect = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *used = NULL;
-  g_autofree char *answer = NULL;
   g_autofree char *sidhash = NULL;
   g_autofree char *push = NULL;
   g_autofree char *push_id = NULL;
@@ -380,12 +367,7 @@ test_proxy_wins (void)
     return;
   conn = race_offer (&race);
   connect = race_proxy_until_connect (&race);
-  answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><connected xmlns='%s' "
-                                    "jid='%s'/></iq>",
-                                    pts_node_get_attr (connect, "id"),
-                                    pts_node_get_attr (connect, "from"), BSP_NS_BSPROXY,
-                                    pts_test_client_get_jid (race.proxy));
-  race_send (race.proxy, answer);
+  race_confirm (&race, connect);
   used = race_used (&race);
   g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.proxy));
 
@@ -398,7 +380,7 @@ test_proxy_wins (void)
   push = g_markup_printf_escaped ("<iq type='set' id='%s' to='%s'><ended xmlns='%s' sidhash='%s' "
                                   "reason='sender-cancelled'/></iq>",
                                   push_id, race.bob, BSP_NS_BSPROXY, sidhash);
-  race_send (race.proxy, push);
+  bsp_test_client_send (race.proxy, push);
   push_reply = pts_test_client_wait_iq (race.proxy, push_id, RACE_WAIT_MS, &error);
   g_assert_no_error (error);
   /* now it closes */

@@ -26,7 +26,7 @@
 #include <json-glib/json-glib.h>
 
 #include "bsp-protocol.h"
-#include "pts-test-util.h"
+#include "bsp-test-purple.h"
 
 #define HOSTILE_PASSWORD "secret"
 #define HOSTILE_BOB_RESOURCE "hostile"
@@ -240,25 +240,6 @@ hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
     hostile_send (conn, body, length);
 }
 
-static gboolean
-hostile_match_request (const PtsNode *stanza, gpointer user_data)
-{
-  const char *type = pts_node_get_attr (stanza, "type");
-
-  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
-         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
-}
-
-static gboolean
-hostile_send_raw (PtsTestClient *client, const char *xml)
-{
-  g_autoptr (GError) error = NULL;
-
-  pts_test_client_send_raw (client, xml, -1, &error);
-  g_assert_no_error (error);
-  return TRUE;
-}
-
 /* Plays the proxy (its HTTP side on @listener) until bob's <connect/> is
  * accepted; returns its size attribute. The first c->busy <connect/>s are
  * told to wait. */
@@ -274,7 +255,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (PtsNode) iq
-          = pts_test_client_wait (proxy, hostile_match_request, NULL, HOSTILE_WAIT_MS, &error);
+          = pts_test_client_wait (proxy, bsp_test_is_request, NULL, HOSTILE_WAIT_MS, &error);
       const char *id, *from;
       PtsNode *child;
       g_autofree char *answer = NULL;
@@ -297,7 +278,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
               "<feature var='%s'/><feature var='%s'/>",
               id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY);
           answer = g_strconcat (start, form ? form : "", "</query></iq>", NULL);
-          hostile_send_raw (proxy, answer);
+          bsp_test_client_send (proxy, answer);
           /* With a base, the plugin checks it before it uses the proxy. */
           if (c->base)
             hostile_answer_probe (listener, "/dl/");
@@ -317,7 +298,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='wait'>"
                                             "<resource-constraint xmlns='%s'/></error></iq>",
                                             id, from, BSP_NS_STANZAS);
-          hostile_send_raw (proxy, answer);
+          bsp_test_client_send (proxy, answer);
         }
       else if (child != NULL)
         {
@@ -331,7 +312,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'>"
                                             "<connected xmlns='%s' jid='%s'/></iq>",
                                             id, from, BSP_NS_BSPROXY, me);
-          hostile_send_raw (proxy, answer);
+          bsp_test_client_send (proxy, answer);
           {
             g_autofree char *text = pts_test_node_to_string (iq);
             g_test_message ("the plugin connected: %s", text);
@@ -343,7 +324,7 @@ hostile_play_proxy (PtsTestClient *proxy, const HostileCase *c, const char *http
           answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
                                             "<feature-not-implemented xmlns='%s'/></error></iq>",
                                             id, from, BSP_NS_STANZAS);
-          hostile_send_raw (proxy, answer);
+          bsp_test_client_send (proxy, answer);
         }
     }
   g_assert_not_reached ();
@@ -494,7 +475,7 @@ hostile_test (gconstpointer user_data)
       g_autofree char *forged = g_markup_printf_escaped (
           "<iq type='set' id='%s' to='%s'><activated xmlns='%s' sidhash='%s' url='%s'/></iq>",
           forged_id, bob, BSP_NS_BSPROXY, sidhash, forged_url);
-      hostile_send_raw (sender, forged);
+      bsp_test_client_send (sender, forged);
       reply = pts_test_client_wait_iq (sender, forged_id, HOSTILE_WAIT_MS, &error);
       g_assert_no_error (error);
       g_clear_pointer (&reply, pts_node_free);
@@ -505,7 +486,7 @@ hostile_test (gconstpointer user_data)
   xml = g_markup_printf_escaped ("<iq type='set' id='%s' to='%s'><activated xmlns='%s' "
                                  "sidhash='%s' url='%s'/></iq>",
                                  push_id, bob, BSP_NS_BSPROXY, sidhash, url);
-  hostile_send_raw (proxy, xml);
+  bsp_test_client_send (proxy, xml);
   reply = pts_test_client_wait_iq (proxy, push_id, HOSTILE_WAIT_MS, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (pts_node_get_attr (reply, "type"), ==, "result");
@@ -623,7 +604,7 @@ hostile_send_serve_proxy (HostileSend *hs, PtsNode *iq)
                                       "<feature-not-implemented xmlns='%s'/></error></iq>",
                                       id, from, BSP_NS_STANZAS);
   if (answer != NULL)
-    hostile_send_raw (hs->proxy, answer);
+    bsp_test_client_send (hs->proxy, answer);
   /* With its base known, the plugin checks it before it uses the proxy. */
   if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
     hostile_answer_probe (hs->http, "/up/");
@@ -660,7 +641,7 @@ hostile_send_serve_receiver (HostileSend *hs, PtsNode *iq)
                                       "<feature-not-implemented xmlns='%s'/></error></iq>",
                                       id, from, BSP_NS_STANZAS);
   if (answer != NULL)
-    hostile_send_raw (hs->receiver, answer);
+    bsp_test_client_send (hs->receiver, answer);
 }
 
 /* Accepts the POST and answers 200 once its whole body is in. */
@@ -745,7 +726,7 @@ hostile_send_wait_test (void)
   g_assert_no_error (error);
   hs.receiver = receiver;
   hs.proxy = proxy;
-  hostile_send_raw (receiver, "<presence/>");
+  bsp_test_client_send (receiver, "<presence/>");
 
   account = g_strdup_printf ("alice@%s/sender:" HOSTILE_PASSWORD, server->domain);
   port = g_strdup_printf ("%u", server->c2s_port);
@@ -782,10 +763,10 @@ hostile_send_wait_test (void)
           g_test_message ("the driver's last words:\n%s", tail);
         }
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      from_proxy = pts_test_client_wait (proxy, hostile_match_request, NULL, 100, NULL);
+      from_proxy = pts_test_client_wait (proxy, bsp_test_is_request, NULL, 100, NULL);
       if (from_proxy != NULL)
         hostile_send_serve_proxy (&hs, from_proxy);
-      from_receiver = pts_test_client_wait (receiver, hostile_match_request, NULL, 100, NULL);
+      from_receiver = pts_test_client_wait (receiver, bsp_test_is_request, NULL, 100, NULL);
       if (from_receiver != NULL)
         hostile_send_serve_receiver (&hs, from_receiver);
     }
