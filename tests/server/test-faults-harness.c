@@ -143,12 +143,17 @@ match_activated_push (const PtsNode *stanza, gpointer user_data)
 PtsNode *
 receiver_connect (Fixture *f, const char *sid, const char *size)
 {
-  g_autofree char *size_attr = size != NULL ? g_strdup_printf (" size='%s'", size) : g_strdup ("");
+  const char *alice = pts_test_client_get_jid (f->alice);
 
+  /* The arguments are escaped: the size attribute is in the format. */
+  if (size == NULL)
+    return pts_fixture_iq (
+        f->bob, "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' jid='%s'/></iq>",
+        f->server->proxy_jid, sid, alice);
   return pts_fixture_iq (f->bob,
-                         "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY "' sid='%s' "
-                         "jid='%s'%s/></iq>",
-                         f->server->proxy_jid, sid, pts_test_client_get_jid (f->alice), size_attr);
+                         "<iq type='set' to='%s'><connect xmlns='" NS_BSPROXY
+                         "' sid='%s' jid='%s' size='%s'/></iq>",
+                         f->server->proxy_jid, sid, alice, size);
 }
 
 /* Alice activates @sid for an HTTP upload; returns the proxy's answer. */
