@@ -532,17 +532,7 @@ test_short_sender (gconstpointer data)
   fixture_start (&f, TRUE, NULL);
   hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
   http_target_connect_sized (&f, sid, tc->announced);
-  if (tc->http_initiator)
-    upload_url = http_initiator_activate (&f, sid);
-  else
-    {
-      g_autoptr (PtsNode) reply = NULL;
-
-      initiator_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
-      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
-                                    pts_test_client_get_jid (f.pair.bob));
-      pts_fixture_assert_result (reply);
-    }
+  upload_url = initiator_activate (&f, sid, hash, tc->http_initiator, &initiator_conn);
   download_url = http_target_wait_activated (&f, hash);
   download = job_start_get (download_url, 0);
   if (tc->http_initiator)

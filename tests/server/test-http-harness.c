@@ -307,6 +307,24 @@ push_answer (Fixture *f, const PtsNode *push)
                     pts_node_get_attr (push, "from"), pts_node_get_attr (push, "id"));
 }
 
+/* Alice activates @sid (whose SIDHASH is @hash): over HTTP, returning the
+ * upload URL, or over SOCKS5, returning NULL with her connection in @conn. */
+char *
+initiator_activate (Fixture *f, const char *sid, const char *hash, gboolean http,
+                    GSocketConnection **conn)
+{
+  g_autoptr (PtsNode) reply = NULL;
+
+  if (http)
+    return http_initiator_activate (f, sid);
+  *conn = pts_fixture_socks5 (f->pair.server, NULL, hash);
+  reply = pts_fixture_activate (f->pair.alice, f->pair.server, sid,
+                                pts_test_client_get_jid (f->pair.bob));
+  pts_fixture_assert_result (reply);
+  g_assert_null (pts_node_get_child (reply, "activated", NS_BSPROXY));
+  return NULL;
+}
+
 /* Bob's <activated/> push for @sidhash; returns the download URL. */
 char *
 http_target_wait_activated (Fixture *f, const char *sidhash)

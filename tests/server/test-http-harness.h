@@ -120,6 +120,11 @@ PtsNode *send_activate_x (Fixture *f, const char *sid);
 /* Alice activates @sid for an HTTP upload; returns the upload URL. */
 char *http_initiator_activate (Fixture *f, const char *sid);
 
+/* Alice activates @sid (whose SIDHASH is @hash): over HTTP, returning the
+ * upload URL, or over SOCKS5, returning NULL with her connection in @conn. */
+char *initiator_activate (Fixture *f, const char *sid, const char *hash, gboolean http,
+                          GSocketConnection **conn);
+
 /* Bob's <activated/> push for @sidhash; returns the download URL. */
 char *http_target_wait_activated (Fixture *f, const char *sidhash);
 

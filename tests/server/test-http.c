@@ -72,18 +72,7 @@ test_pair (gconstpointer data)
   else
     target_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
 
-  if (tc->http_initiator)
-    upload_url = http_initiator_activate (&f, sid);
-  else
-    {
-      g_autoptr (PtsNode) reply = NULL;
-
-      initiator_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
-      reply = pts_fixture_activate (f.pair.alice, f.pair.server, sid,
-                                    pts_test_client_get_jid (f.pair.bob));
-      pts_fixture_assert_result (reply);
-      g_assert_null (pts_node_get_child (reply, "activated", NS_BSPROXY));
-    }
+  upload_url = initiator_activate (&f, sid, hash, tc->http_initiator, &initiator_conn);
 
   if (tc->http_target)
     {
