@@ -12,120 +12,31 @@
 #include "pts-split.h"
 #include "test-xml.h"
 
-/* Long inputs for the limit cases. */
+/* Long inputs for the limit cases: head, unit × times, tail. */
 
-static GString *
-repeat (GString *out, const char *text, guint times)
-{
-  for (guint i = 0; i < times; i++)
-    g_string_append (out, text);
-  return out;
-}
-
-static GString *
-build_long_text (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "<message><body>");
-
-  repeat (s, "x", 5000);
-  return g_string_append (s, "</body></message>");
-}
-
-static GString *
-build_gt_in_attribute (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "<message a='");
-
-  repeat (s, ">", 5000);
-  return g_string_append (s, "'/>");
-}
-
-static GString *
-build_gt_in_top_level_text (void)
-{
-  return repeat (g_string_new (STREAM_OPEN), "x>", 3000);
-}
-
-static GString *
-build_gt_in_comment (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "<!--");
-
-  repeat (s, " >", 3000);
-  return g_string_append (s, "-->");
-}
-
-static GString *
-build_long_header (void)
-{
-  GString *s = g_string_new ("<stream:stream " NS_STREAM_DECL " a='");
-
-  repeat (s, "x", 5000);
-  return g_string_append (s, "'>");
-}
-
-static GString *
-build_long_doctype (void)
-{
-  GString *s = g_string_new ("<!DOCTYPE s [");
-
-  repeat (s, "<!ENTITY a 'EXPANDED'>", 400);
-  return g_string_append (s, "]>" STREAM_OPEN);
-}
-
+static const XmlLong long_text = { STREAM_OPEN "<message><body>", "x", 5000, "</body></message>" };
+static const XmlLong gt_in_attribute = { STREAM_OPEN "<message a='", ">", 5000, "'/>" };
+static const XmlLong gt_in_top_level_text = { STREAM_OPEN, "x>", 3000, "" };
+static const XmlLong gt_in_comment = { STREAM_OPEN "<!--", " >", 3000, "-->" };
+static const XmlLong long_header = { "<stream:stream " NS_STREAM_DECL " a='", "x", 5000, "'>" };
+static const XmlLong long_doctype
+    = { "<!DOCTYPE s [", "<!ENTITY a 'EXPANDED'>", 400, "]>" STREAM_OPEN };
 /* GMarkup reads "<!" up to a '>' that ends a comment, CDATA or DOCTYPE; an
  * entity declaration outside a DTD never ends and swallows what follows. */
-static GString *
-build_bare_entity_declaration (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "<!ENTITY x 'EXPANDED'>");
-
-  return repeat (s, "<message>&x;</message>", 1000);
-}
-
-static GString *
-build_very_deep (void)
-{
-  return repeat (g_string_new (STREAM_OPEN), "<a>", 100000);
-}
-
+static const XmlLong bare_entity_declaration
+    = { STREAM_OPEN "<!ENTITY x 'EXPANDED'>", "<message>&x;</message>", 1000, "" };
+static const XmlLong very_deep = { STREAM_OPEN, "<a>", 100000, "" };
 /* 15 + 224 + 17 = 256 bytes. */
-static GString *
-build_stanza_at_limit (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "\n \n<message><body>");
-
-  repeat (s, "x", 224);
-  return g_string_append (s, "</body></message>\n<presence/>");
-}
-
-static GString *
-build_stanza_over_limit (void)
-{
-  GString *s = g_string_new (STREAM_OPEN "<presence/>\n<message><body>");
-
-  repeat (s, "x", 225);
-  return g_string_append (s, "</body></message>");
-}
-
-/* A second document whose self-closing header ends one byte past the limit:
- * GMarkup reports the header at the '/', before the last byte. */
-static GString *
-build_header_one_over_limit (void)
-{
-  GString *s = g_string_new (STREAM_OPEN STREAM_CLOSE "<stream:stream " NS_STREAM_DECL " a='");
-
-  repeat (s, "x", 188); /* 15 + 47 + 4 + 188 + 3 = 257 bytes */
-  return g_string_append (s, "'/>");
-}
-
-static GString *
-build_many_small_stanzas (void)
-{
-  GString *s = g_string_new (STREAM_OPEN);
-
-  return repeat (s, "\n\n\n<r/>", 1000);
-}
+static const XmlLong stanza_at_limit
+    = { STREAM_OPEN "\n \n<message><body>", "x", 224, "</body></message>\n<presence/>" };
+static const XmlLong stanza_over_limit
+    = { STREAM_OPEN "<presence/>\n<message><body>", "x", 225, "</body></message>" };
+/* A second document whose self-closing header ends one byte past the limit
+ * (15 + 47 + 4 + 188 + 3 = 257 bytes): GMarkup reports the header at the
+ * '/', before the last byte. */
+static const XmlLong header_one_over_limit
+    = { STREAM_OPEN STREAM_CLOSE "<stream:stream " NS_STREAM_DECL " a='", "x", 188, "'/>" };
+static const XmlLong many_small_stanzas = { STREAM_OPEN, "\n\n\n<r/>", 1000, "" };
 
 static const XmlCase limit_cases[] = {
   { "depth-over-limit",
@@ -142,16 +53,8 @@ static const XmlCase limit_cases[] = {
     NULL,
     0,
     1 },
-  { "depth-very-deep",
-    NULL,
-    PTS_XML_ERROR_TOO_DEEP,
-    0,
-    { START },
-    NULL,
-    1 << 20,
-    0,
-    build_very_deep },
-  { "stanza-at-limit", NULL, NO_ERROR, 2, { NULL }, NULL, 256, 0, build_stanza_at_limit, TRUE },
+  { "depth-very-deep", NULL, PTS_XML_ERROR_TOO_DEEP, 0, { START }, NULL, 1 << 20, 0, &very_deep },
+  { "stanza-at-limit", NULL, NO_ERROR, 2, { NULL }, NULL, 256, 0, &stanza_at_limit, TRUE },
   { "stanza-over-limit",
     NULL,
     PTS_XML_ERROR_TOO_BIG,
@@ -160,7 +63,7 @@ static const XmlCase limit_cases[] = {
     NULL,
     256,
     0,
-    build_stanza_over_limit },
+    &stanza_over_limit },
   { "header-one-over-limit",
     NULL,
     PTS_XML_ERROR_TOO_BIG,
@@ -169,28 +72,11 @@ static const XmlCase limit_cases[] = {
     NULL,
     256,
     0,
-    build_header_one_over_limit,
+    &header_one_over_limit,
     TRUE },
-  { "many-small-stanzas",
-    NULL,
-    NO_ERROR,
-    1000,
-    { NULL },
-    NULL,
-    128,
-    0,
-    build_many_small_stanzas,
-    TRUE },
-  { "long-text", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, build_long_text },
-  { "gt-in-attribute",
-    NULL,
-    PTS_XML_ERROR_TOO_BIG,
-    0,
-    { START },
-    NULL,
-    0,
-    0,
-    build_gt_in_attribute },
+  { "many-small-stanzas", NULL, NO_ERROR, 1000, { NULL }, NULL, 128, 0, &many_small_stanzas, TRUE },
+  { "long-text", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, &long_text },
+  { "gt-in-attribute", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, &gt_in_attribute },
   { "gt-in-top-level-text",
     NULL,
     PTS_XML_ERROR_TOO_BIG,
@@ -199,10 +85,10 @@ static const XmlCase limit_cases[] = {
     NULL,
     0,
     0,
-    build_gt_in_top_level_text },
-  { "gt-in-comment", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, build_gt_in_comment },
-  { "long-header", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, build_long_header },
-  { "long-doctype", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, build_long_doctype },
+    &gt_in_top_level_text },
+  { "gt-in-comment", NULL, PTS_XML_ERROR_TOO_BIG, 0, { START }, NULL, 0, 0, &gt_in_comment },
+  { "long-header", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, &long_header },
+  { "long-doctype", NULL, PTS_XML_ERROR_TOO_BIG, 0, { NULL }, NULL, 0, 0, &long_doctype },
   { "bare-entity-declaration",
     NULL,
     PTS_XML_ERROR_TOO_BIG,
@@ -211,7 +97,7 @@ static const XmlCase limit_cases[] = {
     NULL,
     0,
     0,
-    build_bare_entity_declaration },
+    &bare_entity_declaration },
 };
 
 static const XmlCase restart_cases[] = {
@@ -256,6 +142,14 @@ static const XmlCase restart_cases[] = {
 };
 
 /* ---- whitespace keepalives --------------------------------------------- */
+
+static GString *
+repeat (GString *out, const char *text, guint times)
+{
+  for (guint i = 0; i < times; i++)
+    g_string_append (out, text);
+  return out;
+}
 
 static void
 test_keepalives (void)

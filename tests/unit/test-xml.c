@@ -140,9 +140,19 @@ test_stream_case (gconstpointer data)
     c->max_bytes ? c->max_bytes : DEFAULT_MAX_BYTES,
     c->max_depth ? c->max_depth : DEFAULT_MAX_DEPTH,
   };
-  g_autoptr (GString) built = c->build ? c->build () : g_string_new (c->input);
-  g_autoptr (PtsSplitOutcome) whole
-      = pts_split_run_whole (run_parser, (const guint8 *) built->str, built->len, &setup);
+  g_autoptr (GString) built = NULL;
+  g_autoptr (PtsSplitOutcome) whole = NULL;
+
+  if (c->long_input != NULL)
+    {
+      built = g_string_new (c->long_input->head);
+      for (guint i = 0; i < c->long_input->times; i++)
+        g_string_append (built, c->long_input->unit);
+      g_string_append (built, c->long_input->tail);
+    }
+  else
+    built = g_string_new (c->input);
+  whole = pts_split_run_whole (run_parser, (const guint8 *) built->str, built->len, &setup);
 
   if (c->error == NO_ERROR)
     g_assert_no_error (whole->error);

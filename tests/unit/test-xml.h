@@ -38,6 +38,15 @@ extern const PtsXmlCallbacks recorder_callbacks;
  * prefix and no default namespace. */
 PtsNode *parse_in_stream (const char *xml, GError **error);
 
+/* A long input: @head, @unit @times over, @tail. */
+typedef struct
+{
+  const char *head;
+  const char *unit;
+  guint times;
+  const char *tail;
+} XmlLong;
+
 typedef struct
 {
   const char *name;
@@ -46,10 +55,10 @@ typedef struct
   guint n_stanzas;       /* stanzas handed out before the end or the error */
   const char *events[8]; /* everything handed out, in order; NULL-terminated */
   const char *restart_on;
-  gsize max_bytes;          /* 0: DEFAULT_MAX_BYTES */
-  guint max_depth;          /* 0: DEFAULT_MAX_DEPTH */
-  GString *(*build) (void); /* builds a long input instead of @input */
-  gboolean any_events;      /* do not compare @events (too long to write down) */
+  gsize max_bytes;           /* 0: DEFAULT_MAX_BYTES */
+  guint max_depth;           /* 0: DEFAULT_MAX_DEPTH */
+  const XmlLong *long_input; /* a long input instead of @input */
+  gboolean any_events;       /* do not compare @events (too long to write down) */
 } XmlCase;
 
 /* Runs an XmlCase (@data) whole, then split at every position. */
