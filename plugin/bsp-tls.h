@@ -32,7 +32,7 @@ void bsp_tls_trust_set (SoupSession *session, BspTlsTrust *trust);
 /* Before @msg is sent, on the thread that sends it: a certificate the
  * system rejects is accepted when it is the one the user accepted for the
  * message's host and port; either way it is kept on @msg for
- * bsp_tls_ask_for (). */
+ * bsp_tls_ask_async (). */
 void bsp_tls_watch (BspTlsTrust *trust, SoupMessage *msg);
 
 /* Whether @error from sending @msg is a certificate that libpurple may
