@@ -88,6 +88,27 @@ send_abort (PtsTestClient *client, Fixture *f, const char *sid, const char *othe
                          f->server->proxy_jid, sid, other_jid, reason, text);
 }
 
+/* The server, then one stream mid-way: an HTTP receiver, an HTTP sender
+ * (SOCKS5 unless @http_sender), 1 MiB through. */
+static void
+ended_stream_start (Fixture *f, gboolean http_sender, const char *sid, FaultStream *s)
+{
+  fixture_start (f);
+  fault_stream_open (f, http_sender, TRUE, sid, s);
+  fault_stream_flow (s);
+}
+
+/* Bob registers as the receiver of Alice's stream @sid (announcing @size
+ * unless NULL); returns its SIDHASH. */
+static char *
+receiver_registered (Fixture *f, const char *sid, const char *size)
+{
+  g_autoptr (PtsNode) reply = receiver_connect (f, sid, size);
+
+  pts_fixture_assert_result (reply);
+  return pts_fixture_sidhash (sid, f->alice, f->bob);
+}
+
 typedef struct
 {
   const char *path;
@@ -110,9 +131,7 @@ test_ended_reset (gconstpointer data)
   g_test_summary ("HTTP to HTTP, mid-stream, one side's HTTP connection is reset and it sends "
                   "no <abort/>: after the grace, both parties get <ended/> saying whose "
                   "connection broke.");
-  fixture_start (&f);
-  fault_stream_open (&f, TRUE, TRUE, "reset-sid", &s);
-  fault_stream_flow (&s);
+  ended_stream_start (&f, TRUE, "reset-sid", &s);
   end_connection (tc->victim == VICTIM_SENDER ? s.sender : s.receiver, END_RST);
   /* The proxy sees a reset download only when it writes to it: the
    * sender goes on until the proxy stops taking its bytes. */
@@ -133,9 +152,7 @@ test_ended_short (void)
   g_test_summary ("A plain SOCKS5 sender (activated over XMPP, as libpurple does) closes its "
                   "stream cleanly before the size the HTTP receiver announced, and sends no "
                   "<abort/>: after the grace both are told short.");
-  fixture_start (&f);
-  fault_stream_open (&f, FALSE, TRUE, "short-sid", &s);
-  fault_stream_flow (&s);
+  ended_stream_start (&f, FALSE, "short-sid", &s);
   end_connection (s.sender, END_FIN);
   assert_ended (&f, f.bob, s.hash, "short", NULL);
   assert_ended (&f, f.alice, s.hash, "short", NULL);
@@ -160,9 +177,7 @@ test_ended_abort_first (void)
                   "a long text with control characters: it gets a result, the sender gets "
                   "<ended reason='receiver-failed'> with the text cleaned and cut to 200 "
                   "characters, the receiver no <ended/>, and the upload no 200.");
-  fixture_start (&f);
-  fault_stream_open (&f, TRUE, TRUE, "abort-sid", &s);
-  fault_stream_flow (&s);
+  ended_stream_start (&f, TRUE, "abort-sid", &s);
   reply = send_abort (f.bob, &f, "abort-sid", pts_test_client_get_jid (f.alice), "failed", text);
   pts_fixture_assert_result (reply);
   {
@@ -197,9 +212,7 @@ test_ended_abort_after_reset (void)
   g_test_summary ("The sender's HTTP connection is reset, and its <abort reason='cancelled'/> "
                   "arrives just after (as a client's XMPP stanza may): the receiver is told "
                   "sender-cancelled, never sender-lost, and the sender nothing.");
-  fixture_start (&f);
-  fault_stream_open (&f, TRUE, TRUE, "late-sid", &s);
-  fault_stream_flow (&s);
+  ended_stream_start (&f, TRUE, "late-sid", &s);
   end_connection (s.sender, END_RST);
   /* the reset is seen first: the session is gone, its record waits */
   assert_sessions_freed (&f);
@@ -232,12 +245,10 @@ test_ended_third_party (void)
                   "either of them, as either reason): each is refused with item-not-found, "
                   "the transfer goes on to its end and nobody gets <ended/>; a malformed "
                   "<abort/> is a bad-request.");
-  fixture_start (&f);
+  ended_stream_start (&f, TRUE, "third-sid", &s);
   carol = pts_fixture_login (f.server, "carol", "x");
   alice = pts_test_client_get_jid (f.alice);
   bob = pts_test_client_get_jid (f.bob);
-  fault_stream_open (&f, TRUE, TRUE, "third-sid", &s);
-  fault_stream_flow (&s);
   for (int i = 0; i < 4; i++)
     {
       g_autoptr (PtsNode) reply = send_abort (carol, &f, "third-sid", i % 2 ? alice : bob,
@@ -272,10 +283,7 @@ test_ended_before_activation (void)
                   "activation with <abort/>: the receiver is told sender-cancelled with the "
                   "sender's text, and the session is gone (the activation then finds none).");
   fixture_start (&f);
-  hash = pts_fixture_sidhash ("early-sid", f.alice, f.bob);
-  reply = receiver_connect (&f, "early-sid", "10");
-  pts_fixture_assert_result (reply);
-  g_clear_pointer (&reply, pts_node_free);
+  hash = receiver_registered (&f, "early-sid", "10");
   reply = send_abort (f.alice, &f, "early-sid", pts_test_client_get_jid (f.bob), "cancelled",
                       "changed my mind");
   pts_fixture_assert_result (reply);
@@ -291,16 +299,13 @@ test_ended_expired (void)
 {
   Fixture f = { 0 };
   g_autofree char *hash = NULL;
-  g_autoptr (PtsNode) reply = NULL;
 
   g_test_summary ("The receiver registered by <connect/> and the sender never activates: when "
                   "the activation timeout drops the session, the receiver is told expired.");
   f.server = pts_fixture_server_start ("--http-port", "0", "--activation-timeout", "1", NULL);
   f.alice = pts_fixture_login (f.server, "alice", "sender");
   f.bob = pts_fixture_login (f.server, "bob", "receiver");
-  hash = pts_fixture_sidhash ("expired-sid", f.alice, f.bob);
-  reply = receiver_connect (&f, "expired-sid", NULL);
-  pts_fixture_assert_result (reply);
+  hash = receiver_registered (&f, "expired-sid", NULL);
   assert_ended (&f, f.bob, hash, "expired", NULL);
   assert_not_ended (&f, f.alice, hash);
   fixture_stop (&f);
