@@ -28,7 +28,7 @@ ROOT=$(pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD=$ROOT/build-bench
 
-ALL_FIGURES="relay conc sizes e2e"
+ALL_FIGURES="relay conc sizes e2e upload"
 QUICK=0
 FIGURES=$ALL_FIGURES
 only_next=0
@@ -79,13 +79,21 @@ if [ "$QUICK" = 1 ]; then
   CONC_SIZE=4M CONC_LABEL="4 MiB"
   SIZES="16M 64M 256M"
   E2E_SIZE=16M E2E_LABEL="16 MiB"
+  UPLOAD_SIZE=64M UPLOAD_LABEL="64 MiB"
+  UPLOAD_STOCK_SIZE=16M UPLOAD_STOCK_LABEL="16 MiB"
 else
   RUNS=3
   RELAY_SIZE=1G RELAY_LABEL="1 GiB"
   CONC_SIZE=64M CONC_LABEL="64 MiB"
   SIZES="64M 1G 4G"
   E2E_SIZE=1G E2E_LABEL="1 GiB"
+  UPLOAD_SIZE=1G UPLOAD_LABEL="1 GiB"
+  # Stock Prosody takes 20 to 30 s for this (about 2 to 3 MiB/s).
+  UPLOAD_STOCK_SIZE=64M UPLOAD_STOCK_LABEL="64 MiB"
 fi
+# mod_http_file_share's size limit: the largest file and a little more.
+UPLOAD_LIMIT=$((1024 * 1024 * 1024 + 1048576))
+UPLOAD_NOTE=""
 LEVELS="1 8 32 128"
 PAIRS="socks5-socks5 http-socks5 socks5-http http-http"
 SOCAT_BUFFER=131072
@@ -99,7 +107,7 @@ log() {
 # ---- packages ------------------------------------------------------------------
 
 install_deps() {
-  packages="socat prosody ejabberd gcc pkg-config meson ninja-build
+  packages="socat prosody ejabberd openssl glib-networking gcc pkg-config meson ninja-build
     libglib2.0-dev libsoup-3.0-dev libjson-glib-dev"
   missing=""
   for p in $packages; do
@@ -148,7 +156,7 @@ build() {
     # shellcheck disable=SC2046
     ${CC:-cc} -O3 -std=gnu11 -D_GNU_SOURCE -DNDEBUG -Wall -Wno-unused-parameter \
       -I "$BUILD" -I "$BENCH_DIR" "$BENCH_DIR"/bsb-*.c \
-      $(pkg-config --cflags --libs glib-2.0) -pthread -o "$BSB"
+      $(pkg-config --cflags --libs gio-2.0) -pthread -o "$BSB"
   fi
 }
 
@@ -161,6 +169,10 @@ PTS_NAMES=""
 EJ_CTL=""
 EJ_PID=""
 PR_PID=""
+PR_PIDS=""
+PR_HTTP=""
+TLS_DIR=""
+TLS_NOTE=""
 
 # Waits (bounded) until process $1 is gone; kills it if it lingers.
 reap() {
@@ -176,34 +188,87 @@ reap() {
   wait "$pid" 2>/dev/null || true
 }
 
-# start_pts NAME: a fresh proxy-test-server; its pid, c2s and SOCKS5
-# addresses go to $WORK/pts-NAME.env.
+# start_pts NAME [OPTION…]: a fresh proxy-test-server with its embedded XMPP
+# server and the benchmark's accounts, any OPTIONs added; its pid, c2s and
+# SOCKS5 addresses go to $WORK/pts-NAME.env. Exits when it does not start.
 start_pts() {
   name=$1
+  shift
+  start_pts_with "$name" --c2s-port 0 --user alice:pw --user bob:pw "$@" || exit 1
+}
+
+# start_pts_with NAME OPTION…: the same with only these OPTIONs (SOCKS5 and
+# HTTP on free ports added); "-" for the c2s address of a component.
+# Returns 1 when it does not start.
+start_pts_with() {
+  name=$1
+  shift
   out=$WORK/pts-$name.out
-  "$PTS" --c2s-port 0 --socks5-port 0 --http-port 0 --user alice:pw --user bob:pw \
-    --max-per-initiator 256 >"$out" 2>"$WORK/pts-$name.log" &
+  "$PTS" --socks5-port 0 --http-port 0 --max-per-initiator 256 "$@" >"$out" \
+    2>"$WORK/pts-$name.log" &
   pid=$!
-  PTS_NAMES="$PTS_NAMES $name"
   i=0
   while ! grep -q '^READY ' "$out" 2>/dev/null; do
     if [ $i -ge 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-      log "proxy-test-server did not start:"
+      log "proxy-test-server $name did not start:"
       cat "$WORK/pts-$name.log" >&2
-      exit 1
+      kill -TERM "$pid" 2>/dev/null || true
+      reap "$pid"
+      return 1
     fi
     sleep 0.05
     i=$((i + 1))
   done
+  PTS_NAMES="$PTS_NAMES $name"
   c2s=$(sed -n 's/^READY .*"c2s":"\([^"]*\)".*/\1/p' "$out")
   socks5=$(sed -n 's/^READY .*"socks5":"\([^"]*\)".*/\1/p' "$out")
-  echo "$pid $c2s $socks5" >"$WORK/pts-$name.env"
+  echo "$pid ${c2s:--} $socks5" >"$WORK/pts-$name.env"
+}
+
+# The relay's worker threads: RELAY_THREADS for every instance (the
+# machine's cores, as the option's default is documented) when the binary
+# has --relay-threads; else the relay is one thread on the main loop.
+relay_threads_setup() {
+  if "$PTS" --help 2>/dev/null | grep -q -- '--relay-threads'; then
+    RELAY_THREADS=$(nproc)
+    THREADS_OPT="--relay-threads $RELAY_THREADS"
+    THREADS_NOTE=""
+  else
+    RELAY_THREADS=1
+    THREADS_OPT=""
+    THREADS_NOTE="this proxy-test-server has no --relay-threads: its relay runs on one thread, and the rows with one worker thread are left out"
+  fi
+}
+
+# make_tls: a throwaway CA and a certificate for localhost and 127.0.0.1
+# signed by it, under $WORK/tls (ca/ca.pem is the CA alone, for the
+# drivers' --ca-dir). Sets TLS_DIR, or TLS_NOTE and returns 1.
+make_tls() {
+  [ -z "$TLS_DIR" ] || return 0
+  [ -z "$TLS_NOTE" ] || return 1
+  d=$WORK/tls
+  mkdir -p "$d/ca"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$d/server.ext"
+  if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=bsb-bench throwaway CA" -keyout "$d/ca.key" -out "$d/ca/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    >"$d/openssl.log" 2>&1 &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout "$d/server.key" -out "$d/server.csr" >>"$d/openssl.log" 2>&1 &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca/ca.pem" -CAkey "$d/ca.key" \
+      -CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.pem" >>"$d/openssl.log" 2>&1; then
+    TLS_DIR=$d
+    return 0
+  fi
+  TLS_NOTE="openssl could not make the certificates: $(tail -n 1 "$d/openssl.log")"
+  return 1
 }
 
 stop_pts() {
   name=$1
   [ -f "$WORK/pts-$name.env" ] || return 0
   read -r pid _ _ <"$WORK/pts-$name.env"
+  rm -f "$WORK/pts-$name.env"
   kill -TERM "$pid" 2>/dev/null || true
   reap "$pid"
   rm -f "$WORK/pts-$name.env"
@@ -218,8 +283,12 @@ start_ejabberd() {
   dir=$WORK/ejabberd
   mkdir -p "$dir/spool" "$dir/logs" "$dir/modules.d"
   # shellcheck disable=SC2046
-  set -- $("$BSB" ports --count 3)
-  EJ_C2S=$1 EJ_P65=$2 ej_dist=$3
+  set -- $("$BSB" ports --count 4)
+  EJ_C2S=$1 EJ_P65=$2 ej_dist=$3 EJ_SVC=$4
+  # The secret of the XEP-0114 listener, where the HTTPS proxy-test-server
+  # attaches as a component (see figure_relay).
+  EJ_SECRET=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  echo "$EJ_SECRET" >"$WORK/ejabberd-component.secret"
   cat >"$dir/ejabberd.yml" <<EOF
 # generated by tests/bench/run.sh
 hosts:
@@ -237,6 +306,11 @@ listen:
     access: c2s
     starttls: false
     starttls_required: false
+  -
+    port: $EJ_SVC
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    password: "$EJ_SECRET"
 acl:
   local:
     user_regexp: ""
@@ -306,14 +380,55 @@ stop_ejabberd() {
   EJ_CTL=""
 }
 
-# Prosody 0.12 with a generated configuration. It refuses root unless
-# run_as_root is set; prosodyctl registers the accounts before it starts.
+# Prosody 0.12 with a generated configuration, one instance per NAME under
+# $WORK/prosody-NAME. It refuses root unless run_as_root is set; prosodyctl
+# registers the accounts before it starts. KIND is proxy65 (the relay
+# contestant) or upload-tuned / upload-stock (XEP-0363 through
+# mod_http_file_share on its own HTTP port, files up to UPLOAD_LIMIT bytes).
+# Sets PR_C2S, PR_P65 (proxy65) or PR_HTTP (upload), and PR_PID.
 start_prosody() {
-  dir=$WORK/prosody
+  name=$1
+  kind=$2
+  dir=$WORK/prosody-$name
   mkdir -p "$dir/data" "$dir/certs"
   # shellcheck disable=SC2046
   set -- $("$BSB" ports --count 2)
-  PR_C2S=$1 PR_P65=$2
+  PR_C2S=$1 PR_HTTP=""
+  case $kind in
+    proxy65)
+      PR_P65=$2
+      modules='"roster", "saslauth", "disco", "ping"'
+      settings="proxy65_ports = { $PR_P65 }
+proxy65_interfaces = { \"127.0.0.1\" }
+http_ports = { }"
+      component='Component "proxy.localhost" "proxy65"
+    proxy65_address = "127.0.0.1"'
+      ;;
+    upload-*)
+      PR_HTTP=$2
+      modules='"roster", "saslauth", "disco", "ping", "http"'
+      settings="http_ports = { $PR_HTTP }
+http_interfaces = { \"127.0.0.1\" }"
+      # Tuned as an operator expecting large files would: the network layer
+      # reads whatever the socket has ("*a") instead of 4 KiB at a time
+      # (network_default_read_size; 256 KiB reached 60 % of "*a" in a trial).
+      # Stock leaves it alone. Both have the size limit (10 MB by default)
+      # and the quotas raised to let the files through at all; uploads
+      # larger than http_max_content_size are streamed to disk either way.
+      # http_host: the URLs point at 127.0.0.1, and Prosody routes HTTP
+      # requests by their Host.
+      if [ "$kind" = upload-tuned ]; then
+        settings="$settings
+network_default_read_size = \"*a\""
+      fi
+      component="Component \"upload.localhost\" \"http_file_share\"
+    http_file_share_size_limit = $UPLOAD_LIMIT
+    http_file_share_daily_quota = $((UPLOAD_LIMIT * 16))
+    http_file_share_global_quota = $((UPLOAD_LIMIT * 16))
+    http_host = \"127.0.0.1\"
+    http_external_url = \"http://127.0.0.1:$PR_HTTP/\""
+      ;;
+  esac
   cat >"$dir/prosody.cfg.lua" <<EOF
 -- generated by tests/bench/run.sh
 run_as_root = true
@@ -326,40 +441,41 @@ local_interfaces = { "127.0.0.1" }
 c2s_ports = { $PR_C2S }
 c2s_interfaces = { "127.0.0.1" }
 s2s_ports = { }
-http_ports = { }
 https_ports = { }
-proxy65_ports = { $PR_P65 }
-proxy65_interfaces = { "127.0.0.1" }
-modules_enabled = { "roster", "saslauth", "disco", "ping" }
+$settings
+modules_enabled = { $modules }
 modules_disabled = { "s2s", "offline", "tls" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
 storage = "internal"
 VirtualHost "localhost"
-Component "proxy.localhost" "proxy65"
-    proxy65_address = "127.0.0.1"
+$component
 EOF
-  if ! prosodyctl --config "$dir/prosody.cfg.lua" register alice localhost pw >"$WORK/prosody.out" 2>&1 ||
-    ! prosodyctl --config "$dir/prosody.cfg.lua" register bob localhost pw >>"$WORK/prosody.out" 2>&1; then
+  if ! prosodyctl --config "$dir/prosody.cfg.lua" register alice localhost pw >"$dir/prosody.out" 2>&1 ||
+    ! prosodyctl --config "$dir/prosody.cfg.lua" register bob localhost pw >>"$dir/prosody.out" 2>&1; then
     log "prosodyctl could not register the accounts:"
-    cat "$WORK/prosody.out" >&2
+    cat "$dir/prosody.out" >&2
     return 1
   fi
-  prosody --config "$dir/prosody.cfg.lua" >>"$WORK/prosody.out" 2>&1 &
+  prosody --config "$dir/prosody.cfg.lua" >>"$dir/prosody.out" 2>&1 &
   PR_PID=$!
-  if ! "$BSB" wait --address "127.0.0.1:$PR_C2S" --timeout 30; then
+  PR_PIDS="$PR_PIDS $PR_PID"
+  if ! "$BSB" wait --address "127.0.0.1:$PR_C2S" --timeout 30 ||
+    { [ -n "$PR_HTTP" ] && ! "$BSB" wait --address "127.0.0.1:$PR_HTTP" --timeout 30; }; then
     log "Prosody did not start:"
-    cat "$WORK/prosody.out" "$dir/prosody.log" >&2 2>/dev/null || true
+    cat "$dir/prosody.out" "$dir/prosody.log" >&2 2>/dev/null || true
     return 1
   fi
 }
 
+# stop_prosody [PID]: that instance; without one, every instance started.
 stop_prosody() {
-  [ -n "$PR_PID" ] || return 0
-  kill -TERM "$PR_PID" 2>/dev/null || true
-  reap "$PR_PID"
-  PR_PID=""
+  for p in ${1:-$PR_PIDS}; do
+    kill -TERM "$p" 2>/dev/null || true
+    reap "$p"
+    PR_PIDS=$(echo " $PR_PIDS " | sed "s/ $p / /; s/^ *//; s/ *\$//")
+  done
 }
 
 cleanup() {
@@ -412,52 +528,109 @@ contestant_args() {
       echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$EJ_C2S --socks5 127.0.0.1:$EJ_P65 --server-pid $EJ_PID"
       ;;
     prosody)
-      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$PR_C2S --socks5 127.0.0.1:$PR_P65 --server-pid $PR_PID"
+      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$PX_C2S --socks5 127.0.0.1:$PX_P65 --server-pid $PX_PID"
+      ;;
+    https-https)
+      read -r pid _ _ <"$WORK/pts-relay-https.env"
+      echo "relay --pair http-http --c2s 127.0.0.1:$EJ_C2S --proxy-jid bsproxy.localhost --ca-file $TLS_DIR/ca/ca.pem --server-pid $pid"
       ;;
     *)
       read -r pid c2s socks5 <"$WORK/pts-$instance.env"
-      echo "relay --pair $c --c2s $c2s --socks5 $socks5 --server-pid $pid"
+      echo "relay --pair ${c%-t1} --c2s $c2s --socks5 $socks5 --server-pid $pid"
       ;;
   esac
 }
 
 BASELINES=""
 
+# https_setup: proxy-test-server with the generated certificate, attached as
+# the XEP-0114 component bsproxy.localhost to the benchmark's ejabberd (the
+# embedded server would require STARTTLS, which bsb-bench's XMPP does not
+# speak; only IQs take that path, the bytes go over HTTPS). Adds the
+# contestant https-https, or says in HTTPS_NOTE why not.
+HTTPS_NOTE=""
+https_setup() {
+  HTTPS=""
+  case " $BASELINES " in
+    *" ejabberd "*) ;;
+    *)
+      HTTPS_NOTE="SKIP HTTPS → HTTPS: ejabberd, which it attaches to, did not start"
+      return 0
+      ;;
+  esac
+  if ! make_tls; then
+    HTTPS_NOTE="SKIP HTTPS → HTTPS: $TLS_NOTE"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  if start_pts_with relay-https --component "127.0.0.1:$EJ_SVC" \
+    --component-secret-file "$WORK/ejabberd-component.secret" --proxy-jid bsproxy.localhost \
+    --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" $THREADS_OPT; then
+    HTTPS=https-https
+  else
+    FAILED=1
+    HTTPS_NOTE="SKIP HTTPS → HTTPS: proxy-test-server did not start with TLS as a component of ejabberd"
+  fi
+}
+
 figure_relay() {
   log "figure 1: relay, one stream of $RELAY_LABEL, $RUNS run(s) each, alternating"
   for pair in $PAIRS; do
-    start_pts "relay-$pair"
+    # shellcheck disable=SC2086
+    start_pts "relay-$pair" $THREADS_OPT
   done
+  https_setup
   run=1
   while [ $run -le "$RUNS" ]; do
-    for c in $PAIRS socat $BASELINES; do
+    for c in $PAIRS $HTTPS socat $BASELINES; do
       # shellcheck disable=SC2046
       measure "relay/$c" $(contestant_args "$c" "relay-$c") --size "$RELAY_SIZE" --seed $((run * 7919))
     done
     run=$((run + 1))
   done
-  for pair in $PAIRS; do
+  for pair in $PAIRS $HTTPS; do
     stop_pts "relay-$pair"
   done
 }
 
+# N simultaneous transfers per pair, with RELAY_THREADS workers; at the
+# highest N also the same binary with one worker thread (pair-t1), and
+# socat's single stream at N = 1.
 figure_concurrency() {
-  log "figure 2: concurrency $LEVELS × $CONC_LABEL, $RUNS run(s) each, alternating"
+  log "figure 2: concurrency $LEVELS × $CONC_LABEL, $RELAY_THREADS relay thread(s), $RUNS run(s) each, alternating"
   for pair in $PAIRS; do
-    start_pts "conc-$pair"
+    # shellcheck disable=SC2086
+    start_pts "conc-$pair" $THREADS_OPT
   done
+  top=""
+  for n in $LEVELS; do top=$n; done
+  one_thread=""
+  if [ -n "$THREADS_OPT" ]; then
+    for pair in $PAIRS; do
+      start_pts "conc-$pair-t1" --relay-threads 1
+      one_thread="$one_thread $pair-t1"
+    done
+  fi
   for n in $LEVELS; do
+    extra=""
+    [ "$n" != 1 ] || extra=socat
+    [ "$n" != "$top" ] || extra=$one_thread
     run=1
     while [ $run -le "$RUNS" ]; do
-      for c in $PAIRS $BASELINES; do
+      for c in $PAIRS $extra $BASELINES; do
         # shellcheck disable=SC2046
-        measure "conc/$n/$c" $(contestant_args "$c" "conc-$c") --size "$CONC_SIZE" \
-          --streams "$n" --seed $((run * 104729 + n))
+        if [ "$c" = socat ]; then
+          measure "conc/$n/$c" $(contestant_args "$c" "") --size "$CONC_SIZE" \
+            --seed $((run * 104729 + n))
+        else
+          measure "conc/$n/$c" $(contestant_args "$c" "conc-$c") --size "$CONC_SIZE" \
+            --streams "$n" --seed $((run * 104729 + n))
+        fi
       done
       run=$((run + 1))
     done
   done
-  for pair in $PAIRS; do
+  for pair in $PAIRS $one_thread; do
     stop_pts "conc-$pair"
   done
 }
@@ -474,34 +647,85 @@ figure_sizes() {
   done
 }
 
+# ---- XEP-0363 HTTP File Upload through Prosody -------------------------------------
+
+# The alternative users have today: alice asks Prosody's mod_http_file_share
+# for a slot, PUTs the file, then GETs it back as bob would, every byte
+# checked; the clock runs from the slot request to the download's last byte.
+# Two Prosody instances side by side, tuned and stock (see start_prosody);
+# stock reads uploads 4 KiB at a time, hence its smaller file. Each stored
+# file is deleted after its run (the disk would fill otherwise).
+figure_upload() {
+  log "figure 5: XEP-0363 through Prosody's mod_http_file_share, tuned $UPLOAD_LABEL, stock $UPLOAD_STOCK_LABEL, $RUNS run(s) each, alternating"
+  if ! start_prosody upload-tuned upload-tuned; then
+    FAILED=1
+    UPLOAD_NOTE="SKIP XEP-0363: Prosody (tuned) did not start"
+    return 0
+  fi
+  up_tuned="$PR_C2S $PR_PID"
+  if ! start_prosody upload-stock upload-stock; then
+    FAILED=1
+    UPLOAD_NOTE="SKIP XEP-0363: Prosody (stock) did not start"
+    return 0
+  fi
+  up_stock="$PR_C2S $PR_PID"
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for variant in tuned stock; do
+      if [ $variant = tuned ]; then
+        set -- $up_tuned
+        size=$UPLOAD_SIZE
+      else
+        set -- $up_stock
+        size=$UPLOAD_STOCK_SIZE
+      fi
+      measure "upload/$variant" upload --c2s "127.0.0.1:$1" --server-pid "$2" --size "$size" \
+        --seed $((run * 6151))
+      find "$WORK/prosody-upload-$variant/data" -type f -path '*http_file_share*' -size +1M \
+        -delete 2>/dev/null || true
+    done
+    run=$((run + 1))
+  done
+  stop_prosody "${up_tuned#* }"
+  stop_prosody "${up_stock#* }"
+}
+
 # ---- end to end: libpurple + plugin ----------------------------------------------
 
 # The libpurple side, timed: two tests/purple drivers (alice sends, bob
 # accepts), each with or without the plugin, through a fresh
-# proxy-test-server; and, as the baseline of the issue, two plain drivers
-# through the benchmark's own ejabberd and its mod_proxy65 (the combo
-# "plain-plain-ejabberd": bob as behind NAT, so the bytes take the proxy).
-# The clock runs from bob's "xfer-offered" to bob's "xfer-completed" (each
-# driver line stamped with the monotonic clock as it comes); the received
-# file must equal the sent one.
-E2E_COMBOS="plugin-plugin plugin-plain plain-plugin plain-plain"
+# proxy-test-server; plain → plain through it is the reference row. Combos
+# are SENDER-RECEIVER[-VARIANT]: -https through a proxy-test-server with the
+# generated certificate (STARTTLS for XMPP, HTTPS for the bytes; both
+# drivers trust the CA with --ca-dir); -direct with bob not behind NAT, so
+# that he may take alice's own streamhost; and, as the baseline of the
+# issue, two plain drivers through the benchmark's own ejabberd and its
+# mod_proxy65 (plain-plain-ejabberd, bob as behind NAT). The clock runs from
+# bob's "xfer-offered" to bob's "xfer-completed" (each driver line stamped
+# with the monotonic clock as it comes); the received file must equal the
+# sent one. Each driver runs under `bsb-bench rusage`: its CPU time and
+# peak RSS, sign-in included, from wait4().
+E2E_COMBOS="plain-plain plugin-plugin plugin-plain plain-plugin plain-plain-direct plugin-plugin-direct"
+E2E_HTTPS=plugin-plugin-https
 E2E_EJ=plain-plain-ejabberd
 E2E_NOTE=""
 E2E_EJ_NOTE=""
+E2E_HTTPS_NOTE=""
 DRIVER=$BUILD/tests/purple/bsp-purple-driver
 PLUGIN=$BUILD/plugin/bsproxy.so
 
 # e2e_pair DIR HOST PORT TIMEOUT FILE SENDER-ARGS RECEIVER-ARGS: bob accepts
 # into DIR/recv while alice sends FILE, both signed in to HOST:PORT; their
 # stamped events go to DIR/alice.events and DIR/bob.events, their stderr to
-# DIR/*.log, their exit statuses to DIR/*.status.
+# DIR/*.log, their exit statuses to DIR/*.status, their CPU time and peak
+# RSS to DIR/*.rusage.
 e2e_pair() {
   dir=$1
   rm -rf "$dir"
   mkdir -p "$dir/recv"
   # shellcheck disable=SC2086
   (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/bob" \
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$BSB" rusage "$dir/bob.rusage" "$DRIVER" --user-dir "$dir/bob" \
       --account bob@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
       $7 --accept-dir "$dir/recv" 2>"$dir/bob.log"
     echo $? >"$dir/bob.status"
@@ -509,7 +733,7 @@ e2e_pair() {
   bob=$!
   # shellcheck disable=SC2086
   (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/alice" \
+    DBUS_SESSION_BUS_ADDRESS=disabled: "$BSB" rusage "$dir/alice.rusage" "$DRIVER" --user-dir "$dir/alice" \
       --account alice@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
       $6 --send-file "$5" --to bob@localhost/bench 2>"$dir/alice.log"
     echo $? >"$dir/alice.status"
@@ -536,40 +760,59 @@ e2e_once() {
   file=$2
   size=$3
   dir=$WORK/e2e/run
-  case $combo in
-    *-ejabberd)
+  sender=${combo%%-*}
+  rest=${combo#*-}
+  receiver=${rest%%-*}
+  variant=${rest#"$receiver"}
+  variant=${variant#-}
+  instance=e2e
+  [ "$variant" != https ] || instance=e2e-tls
+  case $variant in
+    ejabberd)
       pid=$EJ_PID host=127.0.0.1 port=$EJ_C2S
       ;;
     *)
-      read -r pid c2s _ <"$WORK/pts-e2e.env"
+      read -r pid c2s _ <"$WORK/pts-$instance.env"
       host=${c2s%:*}
       port=${c2s##*:}
       ;;
   esac
   sender_args="" receiver_args=""
-  case $combo in plugin-*) sender_args="--plugin $PLUGIN" ;; esac
-  case $combo in *-plugin) receiver_args="--plugin $PLUGIN" ;; esac
+  [ "$sender" != plugin ] || sender_args="--plugin $PLUGIN"
+  [ "$receiver" != plugin ] || receiver_args="--plugin $PLUGIN"
   # Plain libpurple receivers would take alice's own streamhosts first: as
-  # behind NAT, they use the proxy only.
-  case $combo in *-plain | *-ejabberd) receiver_args="--no-direct" ;; esac
+  # behind NAT, they use the proxy only, unless the row is about direct.
+  [ "$receiver" != plain ] || [ "$variant" = direct ] || receiver_args="--no-direct"
+  if [ "$variant" = https ]; then
+    sender_args="$sender_args --ca-dir $TLS_DIR/ca"
+    receiver_args="$receiver_args --ca-dir $TLS_DIR/ca"
+  fi
   # Through ejabberd, bob's libpurple log tells which streamhost it used
   # (a few hundred lines per run, none per block).
-  case $combo in *-ejabberd) receiver_args="$receiver_args --debug" ;; esac
+  [ "$variant" != ejabberd ] || receiver_args="$receiver_args --debug"
+  log=$WORK/pts-$instance.log
+  seen_active=$(grep -c 'active: ' "$log" 2>/dev/null || true)
   clk=$(getconf CLK_TCK)
   cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
   e2e_pair "$dir" "$host" "$port" "$RUN_TIMEOUT" "$file" "$sender_args" "$receiver_args"
   cpu1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
   rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
-  case $combo in
-    *-ejabberd)
+  case $variant in
+    ejabberd)
       route=$(e2e_ej_route "$dir")
       want=SOCKS5-SOCKS5
       ;;
     *)
-      route=$(sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' \
-        "$WORK/pts-e2e.log" | tail -n 1)
-      want=$route
+      # The relay this transfer opened, if any: a direct transfer opens none.
+      route=$(grep 'active: ' "$log" | tail -n +$((seen_active + 1)) |
+        sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' | tail -n 1)
+      if [ "$variant" = direct ]; then
+        route=${route:-direct}
+        want=$route
+      else
+        want=${route:-"a relay through the proxy"}
+      fi
       ;;
   esac
   t0=$(sed -n 's/^\([0-9]*\) {"event":"xfer-offered".*/\1/p' "$dir/bob.events" | head -n 1)
@@ -578,16 +821,23 @@ e2e_once() {
   if [ "$(cat "$dir/alice.status" 2>/dev/null)" = 0 ] && [ "$(cat "$dir/bob.status" 2>/dev/null)" = 0 ] &&
     [ -n "$t0" ] && [ -n "$t1" ] && [ "$route" = "$want" ] && cmp -s "$file" "$received"; then
     awk -v k="e2e/$combo" -v size="$size" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
-      -v clk="$clk" -v rss="$rss" -v route="$route" 'BEGIN {
-        s = (t1 - t0) / 1e6; cpu = (c1 - c0) / clk
-        printf "RUN name=%s ok=1 streams=1 bytes=%d seconds=%.4f mib_s=%.1f cpu_s=%.3f cpu_s_per_gib=%.3f cpu_pct=%.1f peak_rss_kib=%d route=%s\n",
-          k, size, s, size / 1048576 / s, cpu, cpu / (size / 1073741824), 100 * cpu / s, rss, route
+      -v clk="$clk" -v rss="$rss" -v route="$route" \
+      -v snd="$(cat "$dir/alice.rusage" 2>/dev/null)" -v rcv="$(cat "$dir/bob.rusage" 2>/dev/null)" '
+      function get(s, key,    m) {
+        return match(s, key "=[-0-9.]+") ? substr(s, RSTART + length(key) + 1, RLENGTH - length(key) - 1) : -1
+      }
+      BEGIN {
+        s = (t1 - t0) / 1e6; cpu = (c1 - c0) / clk; gib = size / 1073741824
+        printf "RUN name=%s ok=1 streams=1 bytes=%d seconds=%.4f mib_s=%.1f cpu_s=%.3f cpu_s_per_gib=%.3f cpu_pct=%.1f peak_rss_kib=%d route=%s",
+          k, size, s, size / 1048576 / s, cpu, cpu / gib, 100 * cpu / s, rss, route
+        printf " snd_cpu_s_per_gib=%.3f snd_rss_kib=%d rcv_cpu_s_per_gib=%.3f rcv_rss_kib=%d\n",
+          get(snd, "cpu_s") / gib, get(snd, "peak_rss_kib"), get(rcv, "cpu_s") / gib, get(rcv, "peak_rss_kib")
       }' >>"$WORK/runs.txt"
   else
     FAILED=1
     echo "RUN name=e2e/$combo ok=0 route=$route" >>"$WORK/runs.txt"
     if [ "$route" != "$want" ]; then
-      log "FAIL e2e/$combo: the bytes did not take ejabberd's proxy (route $route; drivers' logs: $WORK/e2e/failed-$combo)"
+      log "FAIL e2e/$combo: the bytes did not take the expected path (route ${route:-none}, wanted $want; drivers' logs: $WORK/e2e/failed-$combo)"
     else
       log "FAIL e2e/$combo: the file did not arrive whole (drivers' logs: $WORK/e2e/failed-$combo)"
     fi
@@ -660,7 +910,21 @@ figure_end_to_end() {
   log "figure 4: end to end, libpurple drivers with and without the plugin, $E2E_LABEL, $RUNS run(s) each, alternating"
   "$BSB" file --size "$E2E_SIZE" --seed 4242 --output "$WORK/e2e/bench-file.bin"
   bytes=$(wc -c <"$WORK/e2e/bench-file.bin")
-  start_pts e2e
+  # shellcheck disable=SC2086
+  start_pts e2e $THREADS_OPT
+  if ! make_tls; then
+    E2E_HTTPS_NOTE="SKIP end-to-end over HTTPS: $TLS_NOTE"
+  elif ! "$DRIVER" --help 2>/dev/null | grep -q -- '--ca-dir'; then
+    E2E_HTTPS_NOTE="SKIP end-to-end over HTTPS: the driver cannot trust a CA (no --ca-dir)"
+  # shellcheck disable=SC2086
+  elif start_pts_with e2e-tls --c2s-port 0 --user alice:pw --user bob:pw \
+    --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" $THREADS_OPT; then
+    combos="$combos $E2E_HTTPS"
+  else
+    FAILED=1
+    E2E_HTTPS_NOTE="SKIP end-to-end over HTTPS: proxy-test-server did not start with the certificate"
+  fi
+  [ -z "$E2E_HTTPS_NOTE" ] || echo "$E2E_HTTPS_NOTE"
   run=1
   while [ $run -le "$RUNS" ]; do
     for combo in $combos; do
@@ -669,6 +933,7 @@ figure_end_to_end() {
     run=$((run + 1))
   done
   stop_pts e2e
+  stop_pts e2e-tls
   rm -f "$WORK/e2e/bench-file.bin"
 }
 
@@ -676,6 +941,7 @@ figure_end_to_end() {
 
 install_deps
 build
+relay_threads_setup
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bsb-bench.XXXXXX")
 chmod 755 "$WORK" # the ejabberd user reads its configuration in here
@@ -700,7 +966,8 @@ else
 fi
 if ! wants relay && ! wants conc; then
   :
-elif start_prosody; then
+elif start_prosody relay proxy65; then
+  PX_C2S=$PR_C2S PX_P65=$PR_P65 PX_PID=$PR_PID
   BASELINES="$BASELINES prosody"
 else
   FAILED=1
@@ -711,6 +978,7 @@ if wants relay; then figure_relay; fi
 if wants conc; then figure_concurrency; fi
 if wants sizes; then figure_sizes; fi
 if wants e2e; then figure_end_to_end; fi
+if wants upload; then figure_upload; fi
 
 stop_prosody
 stop_ejabberd
