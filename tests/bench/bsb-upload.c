@@ -144,9 +144,14 @@ bsb_upload_run (BsbXmpp *xmpp, const char *domain, guint64 size, guint64 seed, g
   t1 = g_get_monotonic_time ();
   ok = bsb_http_put (put_url, headers, seed, size, buf_size, timeout_s, &sock, error);
   result->put_seconds = (g_get_monotonic_time () - t1) / 1e6;
-  if (ok)
-    ok = bsb_http_download (get_url, seed, size, buf_size, timeout_s, &sock, &last_byte_us,
-                            error);
+  if (!ok)
+    g_prefix_error (error, "PUT %s: ", put_url);
+  else if (!bsb_http_download (get_url, seed, size, buf_size, timeout_s, &sock, &last_byte_us,
+                               error))
+    {
+      g_prefix_error (error, "GET %s: ", get_url);
+      ok = FALSE;
+    }
   bsb_socket_slot_clear (&sock);
   if (!ok)
     return FALSE;
