@@ -94,8 +94,8 @@ else
   SIZES="64M 1G 4G"
   E2E_SIZE=1G E2E_LABEL="1 GiB"
   UPLOAD_SIZE=1G UPLOAD_LABEL="1 GiB"
-  # Stock Prosody takes 20 to 30 s for this (about 2 to 3 MiB/s).
-  UPLOAD_STOCK_SIZE=64M UPLOAD_STOCK_LABEL="64 MiB"
+  # Stock Prosody takes 10 to 15 s for this (about 2 to 3 MiB/s).
+  UPLOAD_STOCK_SIZE=32M UPLOAD_STOCK_LABEL="32 MiB"
 fi
 # mod_http_file_share's size limit: the largest file and a little more.
 UPLOAD_LIMIT=$((1024 * 1024 * 1024 + 1048576))
