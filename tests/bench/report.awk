@@ -430,7 +430,7 @@ function targets_conc(    ok, ev, i, l, n, k, v, m, e, c, ce, t1, s5, so) {
       # No CPU tick at all (tiny transfers): below the clock's resolution.
       if (m < 1.2 * e || (c > 0 && ce / c < 1.2) || (c <= 0 && ce <= 0)) ok = 0
       ev = ev sprintf("%s %.2f× MiB/s, %s; ", pairs[i], m / e,
-        c > 0 ? sprintf("%.2f× less CPU", ce / c) : "CPU below one clock tick")
+        c > 0 ? sprintf("ejabberd uses %.2f× the CPU", ce / c) : "CPU below one clock tick")
     }
     printf "| relay N = %d: every pair ≥ 1.2× ejabberd in MiB/s and in server CPU-s/GiB | %s | %s |\n", n,
       (e == "" || ce == "") ? "not measured" : check(ok), (e == "" ? "ejabberd not measured; " : "") ev
