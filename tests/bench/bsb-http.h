@@ -1,10 +1,11 @@
 /* bsb-http.h — the HTTP/1.1 clients of the benchmark, on raw sockets or TLS
  *
- * http:// and https:// URLs alike (TLS through bsb-conn.h). The upload POSTs multipart/form-data (part SIDHASH, then part FILE) with
- * an exact Content-Length and waits for the proxy's answer, which comes
- * only once the receiver has every byte. The download GETs the file and
- * checks it as it arrives, with or without chunked transfer coding. The
- * PUT is XEP-0363's upload to a slot.
+ * http:// and https:// URLs alike (TLS through bsb-conn.h). The upload
+ * POSTs multipart/form-data (part SIDHASH, then part FILE) with an exact
+ * Content-Length and waits for the proxy's answer, which comes only once
+ * the receiver has every byte. The download GETs the file and checks it as
+ * it arrives, with or without chunked transfer coding. The PUT is
+ * XEP-0363's upload to a slot.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -486,7 +486,8 @@ main (int argc, char **argv)
       "relay, upload: trust these CA certificates (PEM) for https:// URLs", "FILE" },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("relay|socat|ports|wait|file|stamp|upload");
+  g_autoptr (GOptionContext) context
+      = g_option_context_new ("relay|socat|ports|wait|file|stamp|upload");
   g_autoptr (GError) error = NULL;
   const char *mode;
   int status;

@@ -33,10 +33,10 @@ static char *
 bsb_upload_discover (BsbXmpp *xmpp, const char *domain, GError **error)
 {
   g_autofree char *edomain = bsb_xml_escape (domain);
-  g_autofree char *iq = g_strdup_printf (
-      "<iq type='get' to='%s' id='u-items'>"
-      "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
-      edomain);
+  g_autofree char *iq
+      = g_strdup_printf ("<iq type='get' to='%s' id='u-items'>"
+                         "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
+                         edomain);
   g_autofree char *items = bsb_xmpp_iq (xmpp, iq, "u-items", BSB_IQ_TIMEOUT_MS, error);
   guint n = 0;
 
@@ -115,8 +115,9 @@ bsb_upload_run (BsbXmpp *xmpp, const char *domain, guint64 size, guint64 seed, g
     return FALSE;
   eservice = bsb_xml_escape (service);
   req = g_strdup_printf ("<iq type='get' to='%s' id='u-slot'>"
-                         "<request xmlns='" BSB_NS_UPLOAD "' filename='bench.bin' size='%"
-                         G_GUINT64_FORMAT "' content-type='application/octet-stream'/></iq>",
+                         "<request xmlns='" BSB_NS_UPLOAD
+                         "' filename='bench.bin' size='%" G_GUINT64_FORMAT
+                         "' content-type='application/octet-stream'/></iq>",
                          eservice, size);
 
   t0 = g_get_monotonic_time ();

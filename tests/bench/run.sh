@@ -680,6 +680,7 @@ figure_upload() {
   run=1
   while [ $run -le "$RUNS" ]; do
     for variant in tuned stock; do
+      # shellcheck disable=SC2086
       if [ $variant = tuned ]; then
         set -- $up_tuned
         size=$UPLOAD_SIZE
@@ -920,11 +921,11 @@ figure_end_to_end() {
   bytes=$(wc -c <"$WORK/e2e/bench-file.bin")
   # shellcheck disable=SC2086
   start_pts e2e $THREADS_OPT
+  # shellcheck disable=SC2086
   if ! make_tls; then
     E2E_HTTPS_NOTE="SKIP end-to-end over HTTPS: $TLS_NOTE"
   elif ! "$DRIVER" --help 2>/dev/null | grep -q -- '--ca-dir'; then
     E2E_HTTPS_NOTE="SKIP end-to-end over HTTPS: the driver cannot trust a CA (no --ca-dir)"
-  # shellcheck disable=SC2086
   elif start_pts_with e2e-tls --c2s-port 0 --user alice:pw --user bob:pw \
     --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" $THREADS_OPT; then
     combos="$combos $E2E_HTTPS"
