@@ -330,6 +330,8 @@ function e2e_table(    i, k, r, ejrow, m) {
     r = (k in route) ? route[k] : (ejrow ? "SOCKS5-SOCKS5" : "?")
     if (r != "direct")
       gsub("-", " → ", r)
+    if (combos[i] ~ /-https$/)
+      gsub("HTTP", "HTTPS", r)
     if (!(k in seen) && (ejrow || combos[i] ~ /-https$/))
       continue
     if (status(k) != "") {
