@@ -8,9 +8,6 @@
 #                 e2e, upload), same sizes and runs; combines with --quick.
 #                 The end-to-end figure alone takes a few minutes.
 #
-# The servers are started by servers.sh, the figures that drive whole
-# clients (e2e, upload) are in figures-e2e.sh; both are sourced here.
-#
 # Figures: relay (one transfer per pair, HTTPS → HTTPS included, against
 # socat, ejabberd and Prosody), conc (N = 1, 8, 32, 128 at once, the relay's
 # worker threads shown, one thread at 128), sizes (peak RSS against the
@@ -30,6 +27,9 @@
 # Exits 1 when any transfer failed or its bytes did not verify.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The servers are started by servers.sh, the figures that drive whole
+# clients (e2e, upload) are in figures-e2e.sh; both are sourced here.
 # Some variables are used only by the sourced servers.sh and figures-e2e.sh
 # (shellcheck -x follows them).
 # shellcheck disable=SC2034
@@ -66,7 +66,7 @@ for arg in "$@"; do
       [ -n "$FIGURES" ] || FIGURES=$ALL_FIGURES
       ;;
     -h | --help)
-      sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
