@@ -116,6 +116,18 @@ bsp_test_server_stop (BspTestServer *self, gboolean *clean, GError **error)
   return TRUE;
 }
 
+void
+bsp_test_server_clear (BspTestServer **server)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (*server == NULL)
+    return;
+  bsp_test_server_stop (*server, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (server, bsp_test_server_free);
+}
+
 /* ------------------------------------------------------------------ */
 /* The driver's events                                                 */
 
@@ -207,25 +219,4 @@ bsp_test_events_count (GPtrArray *events, const char *event, ...)
       va_end (args);
     }
   return count;
-}
-
-/* For pts_test_client_wait (): an IQ get or set, which the test must answer. */
-gboolean
-bsp_test_is_request (const PtsNode *stanza, gpointer user_data)
-{
-  const char *type = pts_node_get_attr (stanza, "type");
-
-  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
-         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
-}
-
-/* Sends @xml as it is on @client's stream; a failure fails the test. */
-gboolean
-bsp_test_client_send (PtsTestClient *client, const char *xml)
-{
-  g_autoptr (GError) error = NULL;
-
-  pts_test_client_send_raw (client, xml, -1, &error);
-  g_assert_no_error (error);
-  return TRUE;
 }

@@ -40,6 +40,9 @@ BspTestServer *bsp_test_server_start (const char *const *extra_args, const char 
                                       GError **error);
 gboolean bsp_test_server_stop (BspTestServer *self, gboolean *clean, GError **error);
 void bsp_test_server_free (BspTestServer *self);
+/* A fixture's tear-down: stops *@server (the stop must succeed) and frees
+ * it; nothing when it is NULL. */
+void bsp_test_server_clear (BspTestServer **server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspTestServer, bsp_test_server_free)
 
@@ -47,9 +50,5 @@ JsonObject *bsp_test_event_parse (const char *line, GError **error);
 JsonObject *bsp_test_events_findv (GPtrArray *events, const char *event, va_list args);
 JsonObject *bsp_test_events_find (GPtrArray *events, const char *event, ...) G_GNUC_NULL_TERMINATED;
 guint bsp_test_events_count (GPtrArray *events, const char *event, ...) G_GNUC_NULL_TERMINATED;
-
-/* Raw XMPP clients that play a peer or a proxy. */
-gboolean bsp_test_is_request (const PtsNode *stanza, gpointer user_data);
-gboolean bsp_test_client_send (PtsTestClient *client, const char *xml);
 
 G_END_DECLS

@@ -2,7 +2,7 @@
  * streamhost and a bs-proxy, each side made to win on purpose
  *
  * bob is a real libpurple (bsp-purple-driver) with the plugin. alice is
- * this test: a raw XMPP client (resource "sender") that offers a file with
+ * this test: a raw XMPP client (resource "evil") that offers a file with
  * her own streamhost (a socket of this test) and a bs-proxy, and a second
  * one (resource "proxy") that plays the bs-proxy. bob connects to the
  * streamhost at once; the test holds its SOCKS5 answer back until bob's
@@ -26,14 +26,12 @@
 #include <glib/gstdio.h>
 
 #include "bsp-protocol.h"
-#include "bsp-test-purple.h"
+#include "test-hostile-harness.h"
 
-#define RACE_PASSWORD "secret"
 #define RACE_SID "race-sid-1"
 #define RACE_FILE "race.bin"
 #define RACE_SIZE 300007
-#define RACE_WAIT_MS 20000
-#define RACE_DRIVER_TIMEOUT_S 60
+#define RACE_WAIT_MS HOSTILE_WAIT_MS
 #define RACE_HEAD_START_MS 300
 
 #define NS_SI "http://jabber.org/protocol/si"
@@ -41,11 +39,8 @@
 
 typedef struct
 {
-  PtsTestServer *server;
-  PtsTestProcess *driver;
-  PtsTestClient *sender;
-  PtsTestClient *proxy;
-  GSocket *listener;
+  HostileWorld w;    /* w.peer: alice the sender, w.proxy: the fake bs-proxy */
+  GSocket *listener; /* alice's own streamhost */
   guint16 port;
   char *bob;
   char *accept_dir;
@@ -53,87 +48,30 @@ typedef struct
   gint64 offered_at;
 } Race;
 
-static const char *
-race_env_or (const char *name, const char *fallback)
-{
-  const char *value = g_getenv (name);
-
-  return value != NULL && *value != '\0' ? value : fallback;
-}
-
 /* Signs everyone in and has bob accept the SI offer; alice's streamhost
  * listens on race->port. Returns FALSE when the test can't run here. */
 static gboolean
 race_start (Race *race)
 {
-  const char *server_path = g_getenv ("PTS_SERVER");
-  const char *driver_path = race_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
-  const char *plugin_path = race_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
-  const char *server_args[]
-      = { "--user", "alice:" RACE_PASSWORD, "--user", "bob:" RACE_PASSWORD, NULL };
   g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bob", NULL);
-  g_autofree char *account = NULL;
-  g_autofree char *port = NULL;
   g_autofree char *size = g_strdup_printf ("%u", RACE_SIZE);
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (PtsNode) reply = NULL;
 
-  if (server_path == NULL || driver_path == NULL || plugin_path == NULL)
-    {
-      g_test_skip ("needs PTS_SERVER, the driver and the plugin");
-      return FALSE;
-    }
+  if (!hostile_world_start (&race->w, "alice", "proxy"))
+    return FALSE;
   race->accept_dir = g_build_filename (g_get_user_config_dir (), "received", NULL);
   g_assert_cmpint (g_mkdir_with_parents (race->accept_dir, 0700), ==, 0);
-
-  race->listener
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (race->listener, any, TRUE, &error));
-  g_assert_true (g_socket_listen (race->listener, &error));
-  bound = g_socket_get_local_address (race->listener, &error);
-  g_assert_no_error (error);
-  race->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  g_socket_set_timeout (race->listener, RACE_WAIT_MS / 1000);
-
-  race->server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
-  g_assert_no_error (error);
-  race->bob = g_strdup_printf ("bob@%s/race", race->server->domain);
-  account = g_strconcat (race->bob, ":" RACE_PASSWORD, NULL);
-  port = g_strdup_printf ("%u", race->server->c2s_port);
-  {
-    const char *argv[] = { driver_path,
-                           "--user-dir",
-                           user_dir,
-                           "--account",
-                           account,
-                           "--server",
-                           race->server->c2s_host,
-                           "--port",
-                           port,
-                           "--timeout",
-                           G_STRINGIFY (RACE_DRIVER_TIMEOUT_S), "--debug", "--plugin", plugin_path,
-                                        "--accept-dir", race->accept_dir, NULL };
-    race->driver = pts_test_process_spawn (argv, NULL, &error);
-    g_assert_no_error (error);
-  }
-  race->sender
-      = pts_test_client_login (race->server->c2s_host, race->server->c2s_port, race->server->domain,
-                               "alice", RACE_PASSWORD, "sender", &error);
-  g_assert_no_error (error);
-  race->proxy
-      = pts_test_client_login (race->server->c2s_host, race->server->c2s_port, race->server->domain,
-                               "alice", RACE_PASSWORD, "proxy", &error);
-  g_assert_no_error (error);
-  pts_test_process_wait_line (race->driver, PTS_TEST_STDOUT, "\"signed-on\"", 1, RACE_WAIT_MS, NULL,
-                              &error);
+  race->listener = hostile_listen (&race->port);
+  race->bob = g_strdup_printf ("bob@%s/race", race->w.server->domain);
+  hostile_world_spawn_driver (&race->w, race->bob, user_dir,
+                              (const char *const[]){ "--accept-dir", race->accept_dir, NULL });
+  pts_test_process_wait_line (race->w.driver, PTS_TEST_STDOUT, "\"signed-on\"", 1, RACE_WAIT_MS,
+                              NULL, &error);
   g_assert_no_error (error);
 
   reply = pts_test_client_iq (
-      race->sender, &error,
+      race->w.peer, &error,
       "<iq type='set' to='%s'><si xmlns='" NS_SI "' id='" RACE_SID "' profile='" NS_SI_FT
       "'><file xmlns='" NS_SI_FT "' name='" RACE_FILE "' size='%s'/>"
       "<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' "
@@ -148,16 +86,7 @@ race_start (Race *race)
 static void
 race_finish (Race *race)
 {
-  g_autoptr (GError) error = NULL;
-
-  pts_test_client_close (race->sender);
-  pts_test_client_close (race->proxy);
-  pts_test_server_stop (race->server, &error);
-  g_assert_no_error (error);
-  g_clear_pointer (&race->sender, pts_test_client_free);
-  g_clear_pointer (&race->proxy, pts_test_client_free);
-  g_clear_pointer (&race->driver, pts_test_process_free);
-  g_clear_pointer (&race->server, pts_test_server_free);
+  hostile_world_stop (&race->w);
   g_clear_object (&race->listener);
   g_free (race->bob);
   g_free (race->accept_dir);
@@ -174,15 +103,15 @@ race_offer (Race *race)
   GSocketConnection *conn;
   guint8 greeting[3];
 
-  race->offer_id = pts_test_client_next_id (race->sender);
+  race->offer_id = pts_test_client_next_id (race->w.peer);
   race->offered_at = g_get_monotonic_time ();
-  pts_test_client_sendf (race->sender, &error,
+  pts_test_client_sendf (race->w.peer, &error,
                          "<iq type='set' id='%s' to='%s'><query xmlns='%s' sid='" RACE_SID "'>"
                          "<streamhost jid='%s' host='127.0.0.1' port='%u'/>"
                          "<streamhost jid='%s' host='127.0.0.1' port='9'/></query></iq>",
                          race->offer_id, race->bob, BSP_NS_BYTESTREAMS,
-                         pts_test_client_get_jid (race->sender), race->port,
-                         pts_test_client_get_jid (race->proxy));
+                         pts_test_client_get_jid (race->w.peer), race->port,
+                         pts_test_client_get_jid (race->w.proxy));
   g_assert_no_error (error);
   accepted = g_socket_accept (race->listener, NULL, &error);
   g_assert_no_error (error);
@@ -199,13 +128,13 @@ race_offer (Race *race)
 static PtsNode *
 race_proxy_until_connect (Race *race)
 {
-  const char *me = pts_test_client_get_jid (race->proxy);
+  const char *me = pts_test_client_get_jid (race->w.proxy);
 
   for (guint i = 0; i < 20; i++)
     {
       g_autoptr (GError) error = NULL;
       PtsNode *iq
-          = pts_test_client_wait (race->proxy, bsp_test_is_request, NULL, RACE_WAIT_MS, &error);
+          = pts_test_client_wait (race->w.proxy, hostile_match_request, NULL, RACE_WAIT_MS, &error);
       const char *id = pts_node_get_attr (iq, "id");
       const char *from = pts_node_get_attr (iq, "from");
       g_autofree char *answer = NULL;
@@ -230,7 +159,7 @@ race_proxy_until_connect (Race *race)
         answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
                                           "<feature-not-implemented xmlns='%s'/></error></iq>",
                                           id, from, BSP_NS_STANZAS);
-      bsp_test_client_send (race->proxy, answer);
+      hostile_send_raw (race->w.proxy, answer);
       pts_node_free (iq);
     }
   g_assert_not_reached ();
@@ -244,9 +173,9 @@ race_confirm (Race *race, const PtsNode *connect)
   g_autofree char *answer = g_markup_printf_escaped (
       "<iq type='result' id='%s' to='%s'><connected xmlns='%s' jid='%s'/></iq>",
       pts_node_get_attr (connect, "id"), pts_node_get_attr (connect, "from"), BSP_NS_BSPROXY,
-      pts_test_client_get_jid (race->proxy));
+      pts_test_client_get_jid (race->w.proxy));
 
-  bsp_test_client_send (race->proxy, answer);
+  hostile_send_raw (race->w.proxy, answer);
 }
 
 /* The result to alice's offer: the streamhost bob says he used. */
@@ -255,7 +184,7 @@ race_used (Race *race)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (PtsNode) reply
-      = pts_test_client_wait_iq (race->sender, race->offer_id, RACE_WAIT_MS, &error);
+      = pts_test_client_wait_iq (race->w.peer, race->offer_id, RACE_WAIT_MS, &error);
   PtsNode *used;
 
   g_assert_no_error (error);
@@ -263,20 +192,6 @@ race_used (Race *race)
   used = pts_test_node_find (reply, "streamhost-used", BSP_NS_BYTESTREAMS);
   g_assert_nonnull (used);
   return g_strdup (pts_node_get_attr (used, "jid"));
-}
-
-static void
-race_wait_driver (Race *race)
-{
-  g_autoptr (GError) error = NULL;
-
-  pts_test_process_wait (race->driver, (RACE_DRIVER_TIMEOUT_S + 10) * 1000, &error);
-  if (error != NULL)
-    {
-      g_autofree char *tail = pts_test_process_get_tail (race->driver, 40);
-      g_test_message ("the driver's last words:\n%s", tail);
-    }
-  g_assert_no_error (error);
 }
 
 static void
@@ -305,7 +220,7 @@ test_direct_wins (void)
   connect = race_proxy_until_connect (&race);
 
   /* Now the direct path finishes first: its handshake, to the right hash. */
-  sidhash = bsp_sidhash (RACE_SID, pts_test_client_get_jid (race.sender), race.bob);
+  sidhash = bsp_sidhash (RACE_SID, pts_test_client_get_jid (race.w.peer), race.bob);
   g_assert_true (pts_test_socket_send_all (conn, (const guint8[]){ 5, 0 }, 2, &error));
   g_assert_true (pts_test_socket_read_exact (conn, request, sizeof request, RACE_WAIT_MS, &error));
   g_assert_no_error (error);
@@ -315,31 +230,31 @@ test_direct_wins (void)
   g_assert_true (pts_test_socket_send_all (conn, reply, sizeof reply, &error));
 
   used = race_used (&race);
-  g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.sender));
+  g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.w.peer));
 
   /* The proxy's session, made by the <connect/>, is ended behind it. */
-  abort_iq = pts_test_client_wait (race.proxy, bsp_test_is_request, NULL, RACE_WAIT_MS, &error);
+  abort_iq = pts_test_client_wait (race.w.proxy, hostile_match_request, NULL, RACE_WAIT_MS, &error);
   g_assert_no_error (error);
   abort = pts_node_get_child (abort_iq, "abort", BSP_NS_BSPROXY);
   g_assert_nonnull (abort);
   g_assert_cmpstr (pts_node_get_attr (abort, "sid"), ==, RACE_SID);
-  g_assert_cmpstr (pts_node_get_attr (abort, "jid"), ==, pts_test_client_get_jid (race.sender));
+  g_assert_cmpstr (pts_node_get_attr (abort, "jid"), ==, pts_test_client_get_jid (race.w.peer));
   g_assert_cmpstr (pts_node_get_attr (abort, "reason"), ==, "cancelled");
   /* the late answer to the <connect/>, then the <abort/>'s */
   race_confirm (&race, connect);
   ack = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'/>",
                                  pts_node_get_attr (abort_iq, "id"),
                                  pts_node_get_attr (abort_iq, "from"));
-  bsp_test_client_send (race.proxy, ack);
+  hostile_send_raw (race.w.proxy, ack);
 
   /* The file, straight from alice's socket into bob's libpurple. */
   pts_test_random_fill (&state, data, RACE_SIZE);
   g_assert_true (pts_test_socket_send_all (conn, data, RACE_SIZE, &error));
   g_assert_no_error (error);
-  race_wait_driver (&race);
+  hostile_world_wait_driver (&race.w);
   g_assert_cmpuint (
-      pts_test_process_count_lines (race.driver, PTS_TEST_STDOUT, "\"xfer-completed\""), ==, 1);
-  g_assert_cmpuint (pts_test_process_count_lines (race.driver, PTS_TEST_STDOUT,
+      pts_test_process_count_lines (race.w.driver, PTS_TEST_STDOUT, "\"xfer-completed\""), ==, 1);
+  g_assert_cmpuint (pts_test_process_count_lines (race.w.driver, PTS_TEST_STDOUT,
                                                   RACE_FILE " goes directly, the usual XMPP way"),
                     ==, 1);
   received = g_build_filename (race.accept_dir, RACE_FILE, NULL);
@@ -369,27 +284,27 @@ test_proxy_wins (void)
   connect = race_proxy_until_connect (&race);
   race_confirm (&race, connect);
   used = race_used (&race);
-  g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.proxy));
+  g_assert_cmpstr (used, ==, pts_test_client_get_jid (race.w.proxy));
 
   /* The losing connection stays open (no EOF, no byte) until the push. */
   socket = g_socket_connection_get_socket (conn);
   g_assert_false (g_socket_condition_timed_wait (socket, G_IO_IN, 500 * 1000, NULL, NULL));
 
-  sidhash = bsp_sidhash (RACE_SID, pts_test_client_get_jid (race.sender), race.bob);
-  push_id = pts_test_client_next_id (race.proxy);
+  sidhash = bsp_sidhash (RACE_SID, pts_test_client_get_jid (race.w.peer), race.bob);
+  push_id = pts_test_client_next_id (race.w.proxy);
   push = g_markup_printf_escaped ("<iq type='set' id='%s' to='%s'><ended xmlns='%s' sidhash='%s' "
                                   "reason='sender-cancelled'/></iq>",
                                   push_id, race.bob, BSP_NS_BSPROXY, sidhash);
-  bsp_test_client_send (race.proxy, push);
-  push_reply = pts_test_client_wait_iq (race.proxy, push_id, RACE_WAIT_MS, &error);
+  hostile_send_raw (race.w.proxy, push);
+  push_reply = pts_test_client_wait_iq (race.w.proxy, push_id, RACE_WAIT_MS, &error);
   g_assert_no_error (error);
   /* now it closes */
   g_assert_true (g_socket_condition_timed_wait (socket, G_IO_IN, 5 * G_USEC_PER_SEC, NULL, NULL));
   g_assert_cmpint (g_socket_receive (socket, (char *) &byte, 1, NULL, NULL), ==, 0);
 
-  race_wait_driver (&race);
+  hostile_world_wait_driver (&race.w);
   g_assert_cmpuint (
-      pts_test_process_count_lines (race.driver, PTS_TEST_STDOUT, "\"xfer-cancelled\""), ==, 1);
+      pts_test_process_count_lines (race.w.driver, PTS_TEST_STDOUT, "\"xfer-cancelled\""), ==, 1);
   race_finish (&race);
 }
 
