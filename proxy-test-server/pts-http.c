@@ -331,20 +331,6 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path, 
                     "this file is being downloaded already: one download per transfer");
 }
 
-/* The server side of TLS over @conn with @certificate. Without a CA
- * database: clients present no certificate here (none is asked for), and
- * the default database would be loaded anew for every connection (the whole
- * system trust store parsed on the main loop, some 20 ms of CPU each). */
-static GIOStream *
-pts_http_tls_new (GIOStream *conn, GTlsCertificate *certificate, GError **error)
-{
-  GTlsBackend *backend = g_tls_backend_get_default ();
-
-  return g_initable_new (g_tls_backend_get_server_connection_type (backend), NULL, error,
-                         "base-io-stream", conn, "certificate", certificate, "database", NULL,
-                         NULL);
-}
-
 /* A connection through our listener (its limits, its idle timeout) goes
  * to libsoup. */
 static void
@@ -363,7 +349,8 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
   if (self->certificate != NULL)
     {
       /* HTTPS: the handshake happens on libsoup's first read. */
-      g_autoptr (GIOStream) tls = pts_http_tls_new (G_IO_STREAM (conn), self->certificate, &error);
+      g_autoptr (GIOStream) tls
+          = pts_net_tls_server_new (G_IO_STREAM (conn), self->certificate, &error);
       if (tls == NULL)
         {
           g_message ("HTTPS: %s", error->message);
