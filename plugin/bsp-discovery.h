@@ -28,6 +28,10 @@ typedef struct
    * §1.5): through this network, only its SOCKS5 side can serve. */
   gboolean http_blocked;
   GError *http_blocked_why; /* why, while blocked (see bsp-probe.h) */
+  /* Its SOCKS5 host:port did not open from here, the way libpurple would
+   * connect (through the account's proxy settings): a plain XEP-0065
+   * transfer through it cannot work for us. FALSE until known. */
+  gboolean socks5_blocked;
 } BspProxyInfo;
 
 /* Whether transfers may go over @info's HTTP side from here. */
