@@ -50,6 +50,9 @@ http_port=8080
 open_port=3128
 auth_port=3129
 closed_port=3130
+# A SOCKS5-only proxy (as mod_proxy65) that the server lists before its
+# bs-proxy: from the office it cannot be reached.
+socks5_only=socks5.localhost
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsp-office.XXXXXX") || exit 1
 holder=
@@ -117,7 +120,7 @@ office ip link set bsp-office up && office ip link set lo up || exit 1
 # Sessions that one side never completes end sooner than by default.
 "$server" --listen "$bsproxy" --c2s-port "$c2s_port" --socks5-port 7777 \
   --http-port "$http_port" --user alice:secret --user bob:secret \
-  --activation-timeout 15 --http-idle-timeout 15 \
+  --activation-timeout 15 --http-idle-timeout 15 --test-socks5-only-jid "$socks5_only" \
   >"$tmp/server.out" 2>"$tmp/server.log" &
 echo $! >"$tmp/server.pid"
 wait_for "$tmp/server.out" "READY {" 20 || { cat "$tmp/server.log"; exit 1; }
@@ -193,9 +196,13 @@ check "from the office, squid is reachable" reach "$office_gw" "$open_port"
 #   WHERE: office or internet; PROXY: a driver --proxy value, or "-"
 #   (global:PROXY: the global one; env:URL: from http_proxy); DRIVER_ARGs
 #   go to both drivers
+# $plain names a side that runs plain libpurple (no plugin), $alice_args
+# and $bob_args go to that side's driver only; alice sends once her debug
+# log said $send_after, if set.
 # Leaves the drivers' events in $tmp/NAME/{alice,bob}.out and the lines
 # squid logged meanwhile in $tmp/NAME/access.log; fails unless both
 # drivers exited with status 0 (under ASan: without leaks).
+plain= alice_args= bob_args= send_after=
 run_case() {
   # BSP_OFFICE_CASES="NAME…": only these (the others fail)
   case " ${BSP_OFFICE_CASES:-$1} " in *" $1 "*) ;; *) return 1 ;; esac
@@ -205,6 +212,7 @@ run_case() {
   mkdir -p "$rc_dir/received" || return 1
   head -c "$rc_size" /dev/urandom >"$rc_dir/$rc_name.bin" || return 1
   rc_log_start=$(($(wc -l <"$tmp/squid/access.log") + 1))
+  rc_server_start=$(($(wc -l <"$tmp/server.log") + 1))
   for rc_who in bob alice; do
     if [ $rc_who = alice ]; then
       rc_where=$rc_alice_where rc_proxy=$rc_alice_proxy
@@ -212,9 +220,10 @@ run_case() {
       rc_where=$rc_bob_where rc_proxy=$rc_bob_proxy
     fi
     rc_args="--user-dir $rc_dir/$rc_who --account $rc_who@localhost/office:secret
-      --server $bsproxy --port $c2s_port --timeout 60 --debug --plugin $plugin $*"
-    [ $rc_who = alice ] && rc_args="$rc_args --send-file $rc_dir/$rc_name.bin --to bob@localhost/office"
-    [ $rc_who = bob ] && rc_args="$rc_args --accept-dir $rc_dir/received"
+      --server $bsproxy --port $c2s_port --timeout 60 --debug $*"
+    [ "$plain" = $rc_who ] || rc_args="$rc_args --plugin $plugin"
+    [ $rc_who = alice ] && rc_args="$rc_args $alice_args --send-file $rc_dir/$rc_name.bin --to bob@localhost/office"
+    [ $rc_who = bob ] && rc_args="$rc_args $bob_args --accept-dir $rc_dir/received"
     rc_run=
     case $rc_proxy in
       -) ;;
@@ -224,8 +233,10 @@ run_case() {
     esac
     [ "$rc_where" = office ] && rc_run="$rc_run nsenter --net=/proc/$holder/ns/net"
     # shellcheck disable=SC2086
+    rc_after=
+    [ $rc_who = alice ] && rc_after=$send_after
     DBUS_SESSION_BUS_ADDRESS=disabled: $rc_run "$driver" $rc_args \
-      >"$rc_dir/$rc_who.out" 2>"$rc_dir/$rc_who.log" &
+      ${rc_after:+--send-after "$rc_after"} >"$rc_dir/$rc_who.out" 2>"$rc_dir/$rc_who.log" &
     echo $! >"$tmp/$rc_who.pid"
   done
   rc_status=0
@@ -234,6 +245,7 @@ run_case() {
     rm -f "$tmp/$rc_who.pid"
   done
   tail -n "+$rc_log_start" "$tmp/squid/access.log" >"$rc_dir/access.log"
+  tail -n "+$rc_server_start" "$tmp/server.log" >"$rc_dir/server.log"
   for rc_who in alice bob; do
     grep -v '"event":"xfer-progress"\|"event":"plugin-loaded"' "$rc_dir/$rc_who.out" \
       | sed "s/^/# $rc_name $rc_who: /"
@@ -255,6 +267,15 @@ cancelled() { # NAME WHO
 }
 squid_logged() { # NAME METHOD STATUS [USER]: squid passed the bs-proxy's request
   grep -E -q " [A-Z_]+/$3 [0-9]+ $2 http://$bsproxy:$http_port/[^ ]* ${4:--} " "$tmp/$1/access.log"
+}
+server_says() { # NAME TEXT: proxy-test-server logged TEXT during the case
+  grep -q -F -- "$2" "$tmp/$1/server.log"
+}
+offered() { # NAME JID: the offer bob's libpurple received lists JID as a streamhost
+  grep -F "sid=" "$tmp/$1/bob.log" | grep -q -E "<streamhost [^>]*jid=['\"]$2['\"]"
+}
+offered_without() { # NAME JID: bob received an offer, and without JID
+  grep -F "sid=" "$tmp/$1/bob.log" | grep -q "<streamhost " && ! offered "$1" "$2"
 }
 path_says() { # NAME WHO TEXT: the conversation's one path line says TEXT
   grep '"event":"conversation"' "$tmp/$1/$2.out" | grep ' goes ' | grep -q -F -- "$3"
@@ -344,6 +365,47 @@ check "squid refuses: alice reads that the network's proxy did not let it throug
 check "squid refuses: bob reads that the network's proxy did not let it through" \
   path_says closed bob "the network&apos;s proxy $closed did not let the transfer through"
 check "squid refuses: it refused the check" squid_logged closed GET 403
+
+# A server that lists a SOCKS5-only proxy before its bs-proxy (as many
+# list mod_proxy65), the plugin's sender in the office, a plain receiver
+# outside behind NAT (--no-direct: only proxies). The plain receiver takes
+# the first proxy offered: the plugin puts the bs-proxy first and leaves
+# out the SOCKS5-only one, whose address does not open from the office;
+# the bs-proxy bridges the upload to the receiver's SOCKS5. alice sends once
+# her plugin found that address closed, as a user who sends a little after
+# signing in.
+bridged="alice@localhost/office (HTTP) → bob@localhost/office (SOCKS5)"
+plain=bob bob_args=--no-direct
+send_after="proxy $socks5_only: its SOCKS5 address $bsproxy:7777 does not open from here"
+check "SOCKS5-only proxy listed first, plain receiver: both drivers ended cleanly" run_case \
+  socks5-first $((4 * mib)) office "$open" internet -
+check "SOCKS5-only proxy listed first: the file arrives" arrived socks5-first
+check "SOCKS5-only proxy listed first: alice completed" completed socks5-first alice
+check "SOCKS5-only proxy listed first: bob completed" completed socks5-first bob
+check "SOCKS5-only proxy listed first: squid passed the upload" squid_logged socks5-first POST 200
+check "SOCKS5-only proxy listed first: the bs-proxy bridged it to bob's SOCKS5" \
+  server_says socks5-first "$bridged"
+check "SOCKS5-only proxy listed first: bob was offered the bs-proxy" \
+  offered socks5-first proxy.localhost
+check "SOCKS5-only proxy listed first: from the office it is left out of the offer" \
+  offered_without socks5-first "$socks5_only"
+send_after=
+
+# Outside the office the SOCKS5-only proxy is reachable and offered (after
+# the bs-proxy), unless the user asks for proxies reached over HTTP only.
+check "SOCKS5-only proxy reachable: both drivers ended cleanly" run_case \
+  socks5-reachable $mib internet - internet -
+check "SOCKS5-only proxy reachable: the file arrives" arrived socks5-reachable
+check "SOCKS5-only proxy reachable: it is offered" offered socks5-reachable "$socks5_only"
+alice_args="--pref /plugins/core/bsproxy/offer_http_only=true"
+check "HTTP-only preference: both drivers ended cleanly" run_case \
+  http-only $mib internet - internet -
+check "HTTP-only preference: the file arrives" arrived http-only
+check "HTTP-only preference: the bs-proxy bridged it" server_says http-only "$bridged"
+check "HTTP-only preference: bob was offered the bs-proxy" offered http-only proxy.localhost
+check "HTTP-only preference: the SOCKS5-only proxy is left out of the offer" \
+  offered_without http-only "$socks5_only"
+plain= alice_args= bob_args=
 
 # under ASan: also without leaks
 stop_server() {
