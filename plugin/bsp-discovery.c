@@ -75,6 +75,7 @@ bsp_discovery_entry_free (BspDiscoveryEntry *entry)
   g_free (entry->info.host);
   g_free (entry->info.http_base);
   g_clear_error (&entry->info.http_blocked_why);
+  g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
   g_array_unref (entry->waiters);
   g_free (entry);
 }
@@ -248,9 +249,13 @@ bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
 }
 
 static void
-bsp_discovery_probed (gboolean reachable, const GError *why, gpointer user_data)
+bsp_discovery_probed (gboolean reachable, const GError *why, BspTlsPeer *unverified,
+                      gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
+
+  g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
+  entry->info.tls_unverified = unverified;
 
   entry->probing = FALSE;
   if (reachable != !entry->info.http_blocked || !entry->known)

@@ -8,6 +8,7 @@
 #include <purple.h>
 
 #include "bsp-iq.h"
+#include "bsp-tls.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,10 @@ typedef struct
    * connect (through the account's proxy settings): a plain XEP-0065
    * transfer through it cannot work for us. FALSE until known. */
   gboolean socks5_blocked;
+  /* Its HTTP side answered with a certificate the system does not trust
+   * (NULL: none seen): libpurple is asked about it before a transfer is
+   * committed to that side (bsp_tls_ask ()). */
+  BspTlsPeer *tls_unverified;
 } BspProxyInfo;
 
 /* Whether transfers may go over @info's HTTP side from here. */

@@ -13,6 +13,7 @@
 #include "bsp-log.h"
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
+#include "bsp-tls.h"
 #include "bsp-transfer-private.h"
 #include "bsp-url.h"
 
@@ -143,6 +144,41 @@ bsp_transfer_send_start_activation (BspTransfer *t)
   bsp_transfer_send_activate (t);
 }
 
+/* The user's answer about the certificate of the proxy's HTTP side,
+ * asked before the stream is committed to it. Refused (or nobody to
+ * ask): libpurple's own SOCKS5 path through the same proxy can still run,
+ * unless its SOCKS5 address does not open from here; then the transfer
+ * ends with the certificate's reason on both sides. */
+static void
+bsp_transfer_send_tls_verdict (const GError *error, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+  const BspProxyInfo *info;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || t->owner == NULL)
+    return; /* detached meanwhile: nothing of @t is ours to end */
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      bsp_transfer_detach (t);
+      return;
+    }
+  if (error == NULL)
+    {
+      bsp_transfer_send_start_activation (t);
+      return;
+    }
+  info = bsp_discovery_lookup (t->owner->discovery, t->proxy);
+  if (info == NULL || info->socks5_blocked)
+    {
+      bsp_transfer_fail (t, error->message, BSP_CAUSE_LOCAL);
+      return;
+    }
+  /* The path line says why it does not go over HTTP. */
+  g_free (t->http_blocked);
+  t->http_blocked = g_strdup (error->message);
+  bsp_transfer_fall_back (t, "its certificate was not accepted");
+}
+
 /* What is known of the chosen proxy, once it is (its HTTP side may still
  * have been under its reachability check when the receiver chose it). */
 static void
@@ -165,6 +201,15 @@ bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
     }
   g_free (t->http_base);
   t->http_base = g_strdup (info->http_base);
+  if (info->tls_unverified != NULL)
+    {
+      g_autoptr (BspTlsTrust) trust = bsp_tls_trust_get (t->owner->http);
+
+      /* libpurple's cache and CAs first, then the user, as for XMPP
+       * servers; the answer is kept for the upload (bsp-tls.c). */
+      bsp_tls_ask (trust, info->tls_unverified, t->cancellable, bsp_transfer_send_tls_verdict, t);
+      return;
+    }
   bsp_transfer_send_start_activation (t);
 }
 
