@@ -118,8 +118,8 @@ bsp_prefs_build_frame (gboolean finch, const char *proxy_status)
                    "without a bs-proxy the usual XMPP transfer is used anyway."),
                        NULL);
 
-  pref = purple_plugin_pref_new_with_name_and_label (
-      BSP_PREF_HTTP_ONLY, _("Offer no proxies that speak only SOCKS5"));
+  pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_HTTP_ONLY,
+                                                     _("Offer no proxies that speak only SOCKS5"));
   bsp_prefs_add (&b,
                  _("Behind a web proxy"), pref,
                     _("When sending, leave out the file transfer proxies that speak only SOCKS5, "
