@@ -35,7 +35,7 @@ typedef struct
   gboolean socks5_blocked;
   /* Its HTTP side answered with a certificate the system does not trust
    * (NULL: none seen): libpurple is asked about it before a transfer is
-   * committed to that side (bsp_tls_ask ()). */
+   * committed to that side (bsp_tls_ask_async ()). */
   BspTlsPeer *tls_unverified;
 } BspProxyInfo;
 

@@ -168,11 +168,13 @@ static gpointer bsp_http_download_thread (gpointer data);
 
 /* libpurple's answer about the certificate (bsp-tls.c): GET again, or end. */
 static void
-bsp_http_download_verdict (const GError *error, gpointer user_data)
+bsp_http_download_verdict (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspHttpDownload *down = user_data;
+  g_autoptr (GError) error = NULL;
   gboolean stopped;
 
+  bsp_tls_ask_finish (result, &error);
   g_mutex_lock (&down->lock);
   stopped = down->stopped;
   g_mutex_unlock (&down->lock);
@@ -211,8 +213,8 @@ bsp_http_download_done_cb (gpointer user_data)
       /* Nothing was received: ask libpurple, then GET again or end. */
       down->tls_asked = TRUE;
       g_clear_error (&error);
-      bsp_tls_ask (down->trust, peer, down->owner_cancellable, bsp_http_download_verdict,
-                   bsp_http_download_ref (down));
+      bsp_tls_ask_async (down->trust, peer, down->owner_cancellable, bsp_http_download_verdict,
+                         bsp_http_download_ref (down));
       return G_SOURCE_REMOVE;
     }
   if (down->aborted)

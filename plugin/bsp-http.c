@@ -455,10 +455,12 @@ static gpointer bsp_http_upload_thread (gpointer data);
 
 /* libpurple's answer about the certificate (bsp-tls.c). */
 static void
-bsp_http_upload_verdict (const GError *error, gpointer user_data)
+bsp_http_upload_verdict (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspHttpUpload *up = user_data;
+  g_autoptr (GError) error = NULL;
 
+  bsp_tls_ask_finish (result, &error);
   if (up->done == NULL)
     ; /* freed meanwhile: nobody to tell */
   else if (error != NULL)
@@ -487,8 +489,8 @@ bsp_http_upload_done_cb (gpointer user_data)
       /* Nothing was sent: ask libpurple, then send again or end. */
       up->tls_asked = TRUE;
       g_clear_error (&error);
-      bsp_tls_ask (up->trust, up->tls_peer, up->cancellable, bsp_http_upload_verdict,
-                   bsp_http_upload_ref (up));
+      bsp_tls_ask_async (up->trust, up->tls_peer, up->cancellable, bsp_http_upload_verdict,
+                         bsp_http_upload_ref (up));
       return G_SOURCE_REMOVE;
     }
   if (up->done != NULL)

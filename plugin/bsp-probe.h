@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * bsp_http_proxy_status_error () gives it (BSP_HTTP_ERROR_PROXY_*), or
  * another error whose message is for the debug log. @unverified (the
  * callee's, or NULL): reachable, but with a certificate the system does
- * not trust, for bsp_tls_ask (). Not called after @cancellable was
+ * not trust, for bsp_tls_ask_async (). Not called after @cancellable was
  * cancelled. */
 typedef void (*BspProbeDone) (gboolean reachable, const GError *why, BspTlsPeer *unverified,
                               gpointer user_data);

@@ -3,7 +3,7 @@
  * libsoup checks a proxy's certificate against the system's store, and its
  * SoupMessage::accept-certificate, the only way to overrule that, must
  * answer at once. So a request whose certificate the system rejects first
- * fails; the caller then asks libpurple (bsp_tls_ask ()), as prpl-jabber
+ * fails; the caller then asks libpurple (bsp_tls_ask_async ()), as prpl-jabber
  * does for XMPP servers: the chain goes into libpurple's x509 scheme (by
  * way of a PEM file, the scheme's only import), and the tls_cached
  * verifier checks its cache of accepted certificates and its CAs, or asks
@@ -228,15 +228,12 @@ bsp_tls_import (PurpleCertificateScheme *scheme, GTlsCertificate *certificate)
 
 typedef struct
 {
-  gint ref_count; /* libpurple's verification, and a pending cancel */
+  gint ref_count; /* libpurple's verification */
   BspTlsTrust *trust;
   BspTlsPeer *peer; /* a copy */
   GCancellable *cancellable;
   gulong cancel_id;
-  guint cancel_idle; /* the pending cancelled verdict */
-  BspTlsVerdict done;
-  gpointer user_data;
-  gboolean answered; /* @done ran or is scheduled */
+  GTask *task; /* NULL once answered: taken atomically (a cancel may come from any thread) */
 } BspTlsAsk;
 
 /* Main thread only: the verifications under way (their prompts may be open). */
@@ -252,40 +249,32 @@ bsp_tls_ask_unref (BspTlsAsk *ask)
   g_clear_object (&ask->cancellable);
   bsp_tls_trust_unref (ask->trust);
   bsp_tls_peer_free (ask->peer);
+  g_clear_object (&ask->task);
   g_free (ask);
 }
 
+/* Returns the verdict (@error taken; NULL: accepted), the first time only. */
 static void
-bsp_tls_ask_finish (BspTlsAsk *ask, const GError *error)
+bsp_tls_ask_answer (BspTlsAsk *ask, GError *error)
 {
-  if (ask->answered)
-    return;
-  ask->answered = TRUE;
-  ask->done (error, ask->user_data);
+  g_autoptr (GTask) task = g_atomic_pointer_exchange (&ask->task, NULL);
+
+  if (task == NULL)
+    g_clear_error (&error);
+  else if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
-static gboolean
-bsp_tls_ask_cancelled_idle (gpointer data)
-{
-  BspTlsAsk *ask = data;
-  g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "cancelled while the certificate was checked");
-
-  ask->cancel_idle = 0;
-  bsp_tls_ask_finish (ask, error);
-  return G_SOURCE_REMOVE;
-}
-
-/* The transfer ended while the prompt is open: it answers nobody now. */
+/* The transfer ended while the prompt is open: it answers nobody now.
+ * GTask delivers a cancelled task's verdict from an idle, never from inside
+ * the cancellable's emission (the callback may drop the cancellable). */
 static void
 bsp_tls_ask_cancelled (GCancellable *cancellable, gpointer data)
 {
-  BspTlsAsk *ask = data;
-
-  /* Not from inside the cancellable's emission: @done may drop it. */
-  ask->ref_count++;
-  ask->cancel_idle = g_idle_add_full (G_PRIORITY_DEFAULT, bsp_tls_ask_cancelled_idle, ask,
-                                      (GDestroyNotify) bsp_tls_ask_unref);
+  bsp_tls_ask_answer (data, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "cancelled while the certificate was checked"));
 }
 
 static void
@@ -303,33 +292,29 @@ bsp_tls_verified (PurpleCertificateVerificationStatus status, gpointer data)
       g_hash_table_replace (ask->trust->accepted, g_steal_pointer (&key),
                             g_object_ref (ask->peer->certificate));
       g_mutex_unlock (&ask->trust->lock);
-      bsp_tls_ask_finish (ask, NULL);
+      bsp_tls_ask_answer (ask, NULL);
     }
   else
-    {
-      g_autoptr (GError) error = bsp_tls_not_trusted (ask->peer);
-
-      bsp_tls_ask_finish (ask, error);
-    }
+    bsp_tls_ask_answer (ask, bsp_tls_not_trusted (ask->peer));
   bsp_tls_ask_unref (ask);
 }
 
 void
-bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellable,
-             BspTlsVerdict done, gpointer user_data)
+bsp_tls_ask_async (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellable,
+                   GAsyncReadyCallback callback, gpointer user_data)
 {
   PurpleCertificateScheme *scheme = purple_certificate_find_scheme ("x509");
   PurpleCertificateVerifier *verifier = purple_certificate_find_verifier ("x509", "tls_cached");
   GList *chain = scheme != NULL ? bsp_tls_import (scheme, peer->certificate) : NULL;
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   BspTlsAsk *ask;
 
+  g_task_set_source_tag (task, bsp_tls_ask_async);
   if (verifier == NULL || chain == NULL)
     {
       /* No SSL plugin in libpurple: nobody to ask. */
-      g_autoptr (GError) error = bsp_tls_not_trusted (peer);
-
       purple_certificate_destroy_list (chain);
-      done (error, user_data);
+      g_task_return_error (task, bsp_tls_not_trusted (peer));
       return;
     }
   ask = g_new0 (BspTlsAsk, 1);
@@ -339,8 +324,7 @@ bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellab
   ask->peer->uri = g_uri_ref (peer->uri);
   ask->peer->certificate = g_object_ref (peer->certificate);
   ask->peer->errors = peer->errors;
-  ask->done = done;
-  ask->user_data = user_data;
+  ask->task = g_steal_pointer (&task);
   if (cancellable != NULL)
     {
       ask->cancellable = g_object_ref (cancellable);
@@ -355,10 +339,19 @@ bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellab
 }
 
 gboolean
+bsp_tls_ask_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bsp_tls_ask_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
 bsp_tls_asking (void)
 {
   for (GList *l = bsp_tls_asks; l != NULL; l = l->next)
-    if (!((BspTlsAsk *) l->data)->answered)
+    if (g_atomic_pointer_get (&((BspTlsAsk *) l->data)->task) != NULL)
       return TRUE;
   return FALSE;
 }
@@ -369,14 +362,13 @@ bsp_tls_shutdown (void)
   while (bsp_tls_asks != NULL)
     {
       BspTlsAsk *ask = bsp_tls_asks->data;
-      g_autoptr (GError) error
-          = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the plugin was unloaded");
 
       bsp_tls_asks = g_list_delete_link (bsp_tls_asks, bsp_tls_asks);
-      /* Nothing of ours may run after this: the verdict now, not later. */
+      /* The transfers have stopped (they hold what their callbacks need):
+       * the verdict goes to them now or in the next iteration. */
       ask->ref_count++;
-      g_clear_handle_id (&ask->cancel_idle, g_source_remove);
-      bsp_tls_ask_finish (ask, error);
+      bsp_tls_ask_answer (
+          ask, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the plugin was unloaded"));
       /* libpurple drops the verification with its prompt, unanswered. */
       purple_request_close_with_handle (ask);
       bsp_tls_ask_unref (ask); /* libpurple's */

@@ -32,7 +32,7 @@ void bsp_tls_trust_set (SoupSession *session, BspTlsTrust *trust);
 /* Before @msg is sent, on the thread that sends it: a certificate the
  * system rejects is accepted when it is the one the user accepted for the
  * message's host and port; either way it is kept on @msg for
- * bsp_tls_ask_for (). */
+ * bsp_tls_ask_async (). */
 void bsp_tls_watch (BspTlsTrust *trust, SoupMessage *msg);
 
 /* Whether @error from sending @msg is a certificate that libpurple may
@@ -51,17 +51,17 @@ BspTlsPeer *bsp_tls_peer_take (SoupMessage *msg);
 void bsp_tls_peer_free (BspTlsPeer *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspTlsPeer, bsp_tls_peer_free)
 
-/* NULL: accepted (and kept in @trust); else BSP_TLS_ERROR_NOT_TRUSTED, or
- * G_IO_ERROR_CANCELLED when @cancellable fired first. */
-typedef void (*BspTlsVerdict) (const GError *error, gpointer user_data);
-
 /* On the main thread: asks libpurple's own verification (the x509 scheme,
  * the tls_cached verifier, which Pidgin's and Finch's users know from
  * their XMPP servers) about @peer: it checks its cache and CAs and, if
- * need be, asks the user "Accept certificate for HOST?". @done runs once,
- * possibly before this returns. */
-void bsp_tls_ask (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellable,
-                  BspTlsVerdict done, gpointer user_data);
+ * need be, asks the user "Accept certificate for HOST?". @callback runs
+ * once, on this thread's main context, never before this returns. */
+void bsp_tls_ask_async (BspTlsTrust *trust, const BspTlsPeer *peer, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data);
+/* TRUE: accepted (and kept in @trust); else BSP_TLS_ERROR_NOT_TRUSTED, or
+ * G_IO_ERROR_CANCELLED when @cancellable fired first or the plugin was
+ * unloaded. */
+gboolean bsp_tls_ask_finish (GAsyncResult *result, GError **error);
 
 /* Whether a prompt waits for the user's answer about a transfer's
  * certificate (the transfers' stall watch waits too). */

@@ -150,33 +150,30 @@ bsp_transfer_send_start_activation (BspTransfer *t)
  * unless its SOCKS5 address does not open from here; then the transfer
  * ends with the certificate's reason on both sides. */
 static void
-bsp_transfer_send_tls_verdict (const GError *error, gpointer user_data)
+bsp_transfer_send_tls_verdict (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BspTransfer *t = user_data;
+  BspTransfer *t = user_data; /* a reference of the question's own */
+  g_autoptr (GError) error = NULL;
   const BspProxyInfo *info;
 
+  bsp_tls_ask_finish (result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || t->owner == NULL)
-    return; /* detached meanwhile: nothing of @t is ours to end */
-  if (purple_xfer_is_canceled (t->xfer))
+    ; /* detached meanwhile: nothing of @t is ours to end */
+  else if (purple_xfer_is_canceled (t->xfer))
+    bsp_transfer_detach (t);
+  else if (error == NULL)
+    bsp_transfer_send_start_activation (t);
+  else if ((info = bsp_discovery_lookup (t->owner->discovery, t->proxy)) == NULL
+           || info->socks5_blocked)
+    bsp_transfer_fail (t, error->message, BSP_CAUSE_LOCAL);
+  else
     {
-      bsp_transfer_detach (t);
-      return;
+      /* The path line says why it does not go over HTTP. */
+      g_free (t->http_blocked);
+      t->http_blocked = g_strdup (error->message);
+      bsp_transfer_fall_back (t, "its certificate was not accepted");
     }
-  if (error == NULL)
-    {
-      bsp_transfer_send_start_activation (t);
-      return;
-    }
-  info = bsp_discovery_lookup (t->owner->discovery, t->proxy);
-  if (info == NULL || info->socks5_blocked)
-    {
-      bsp_transfer_fail (t, error->message, BSP_CAUSE_LOCAL);
-      return;
-    }
-  /* The path line says why it does not go over HTTP. */
-  g_free (t->http_blocked);
-  t->http_blocked = g_strdup (error->message);
-  bsp_transfer_fall_back (t, "its certificate was not accepted");
+  bsp_transfer_unref (t);
 }
 
 /* What is known of the chosen proxy, once it is (its HTTP side may still
@@ -207,7 +204,8 @@ bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
 
       /* libpurple's cache and CAs first, then the user, as for XMPP
        * servers; the answer is kept for the upload (bsp-tls.c). */
-      bsp_tls_ask (trust, info->tls_unverified, t->cancellable, bsp_transfer_send_tls_verdict, t);
+      bsp_tls_ask_async (trust, info->tls_unverified, t->cancellable, bsp_transfer_send_tls_verdict,
+                         bsp_transfer_ref (t));
       return;
     }
   bsp_transfer_send_start_activation (t);

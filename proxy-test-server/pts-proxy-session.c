@@ -215,29 +215,30 @@ pts_proxy_socks5_attach (PtsProxy *self, const char *hash, GSocketConnection *co
   return TRUE;
 }
 
+/* The relay of @session (NULL for none) once it is activated, or NULL. */
+static PtsRelay *
+pts_proxy_relay_of (PtsSession *session)
+{
+  PtsProxySession *ps = session != NULL ? session->glue : NULL;
+
+  return ps != NULL ? ps->relay : NULL;
+}
+
 PtsEndpoint *
 pts_proxy_find_upload (PtsProxy *self, const char *token)
 {
-  PtsSession *session = pts_session_table_find_upload (self->table, token);
-  PtsProxySession *ps = session != NULL ? session->glue : NULL;
-  PtsEndpoint *ep;
+  PtsRelay *relay = pts_proxy_relay_of (pts_session_table_find_upload (self->table, token));
+  PtsEndpoint *ep = relay != NULL ? pts_relay_get_source (relay) : NULL;
 
-  if (ps == NULL || ps->relay == NULL)
-    return NULL;
-  ep = pts_relay_get_source (ps->relay);
   return pts_http_endpoint_is_upload (ep) ? ep : NULL;
 }
 
 PtsEndpoint *
 pts_proxy_find_download (PtsProxy *self, const char *token)
 {
-  PtsSession *session = pts_session_table_find_download (self->table, token);
-  PtsProxySession *ps = session != NULL ? session->glue : NULL;
-  PtsEndpoint *ep;
+  PtsRelay *relay = pts_proxy_relay_of (pts_session_table_find_download (self->table, token));
+  PtsEndpoint *ep = relay != NULL ? pts_relay_get_sink (relay) : NULL;
 
-  if (ps == NULL || ps->relay == NULL)
-    return NULL;
-  ep = pts_relay_get_sink (ps->relay);
   return pts_http_endpoint_is_download (ep) ? ep : NULL;
 }
 

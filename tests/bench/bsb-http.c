@@ -1,4 +1,4 @@
-/* bsb-http.c — the two HTTP/1.1 clients of the bs-proxy extension, on raw sockets
+/* bsb-http.c — the HTTP/1.1 clients of the benchmark, on raw sockets or TLS
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bsb-conn.h"
 #include "bsb-http.h"
 #include "bsb-net.h"
 #include "bsb-stream.h"
@@ -17,24 +18,29 @@
 #define BSB_HTTP_BOUNDARY "bsb-bench-7f3c2a91d04e6b58"
 
 gboolean
-bsb_http_parse_url (const char *url, char **host, guint16 *port, char **path, GError **error)
+bsb_http_parse_url (const char *url, gboolean *tls, char **host, guint16 *port, char **path,
+                    GError **error)
 {
   const char *rest, *slash;
   g_autofree char *authority = NULL;
 
-  if (url == NULL || !g_str_has_prefix (url, "http://"))
+  if (url != NULL && g_str_has_prefix (url, "http://"))
+    *tls = FALSE;
+  else if (url != NULL && g_str_has_prefix (url, "https://"))
+    *tls = TRUE;
+  else
     {
-      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "not an http:// URL: %s",
+      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "not an http:// or https:// URL: %s",
                    url ? url : "(null)");
       return FALSE;
     }
-  rest = url + strlen ("http://");
+  rest = strstr (url, "://") + 3;
   slash = strchr (rest, '/');
   authority = slash ? g_strndup (rest, slash - rest) : g_strdup (rest);
   if (strchr (authority, ':') == NULL)
     {
       *host = g_strdup (authority);
-      *port = 80;
+      *port = *tls ? 443 : 80;
     }
   else if (!bsb_net_parse_address (authority, host, port, error))
     return FALSE;
@@ -45,14 +51,14 @@ bsb_http_parse_url (const char *url, char **host, guint16 *port, char **path, GE
 /* Reads the response head into @buf; returns its length (through the empty
  * line) and the bytes read in *@filled, or 0 on error. */
 static gsize
-bsb_http_read_head (int fd, char *buf, gsize cap, gsize *filled, GError **error)
+bsb_http_read_head (BsbConn *conn, char *buf, gsize cap, gsize *filled, GError **error)
 {
   gsize len = 0;
 
   cap = MIN (cap, (gsize) BSB_HTTP_MAX_HEAD);
   while (len < cap)
     {
-      gssize n = bsb_net_read (fd, buf + len, cap - len, error);
+      gssize n = bsb_conn_read (conn, buf + len, cap - len, error);
       char *end;
 
       if (n < 0)
@@ -103,6 +109,60 @@ bsb_http_header (const char *head, const char *name)
   return NULL;
 }
 
+/* Sends @head, then @size bytes of the stream @seed, then @trailer on a
+ * new connection to @host:@port, and reads the answer's head: TRUE when
+ * its status is @want. */
+static gboolean
+bsb_http_send (const char *what, gboolean tls, const char *host, guint16 port, const char *head,
+               guint64 seed, guint64 size, const char *trailer, gsize buf_size, guint want,
+               int timeout_s, BsbSocketSlot *slot, GError **error)
+{
+  g_autoptr (BsbConn) conn = NULL;
+  g_autofree guint8 *buf = NULL;
+  gsize head_len, filled = 0;
+  guint status;
+  gboolean ok = FALSE;
+
+  conn = bsb_conn_open (host, port, tls, timeout_s, error);
+  if (conn == NULL)
+    return FALSE;
+  buf = g_malloc (buf_size);
+  if (!bsb_socket_slot_set (slot, bsb_conn_get_fd (conn), error))
+    goto out;
+  if (!bsb_conn_write_all (conn, head, strlen (head), error))
+    goto out;
+  for (guint64 off = 0; off < size;)
+    {
+      gsize n = (gsize) MIN ((guint64) buf_size, size - off);
+      bsb_stream_fill (seed, off, buf, n);
+      if (!bsb_conn_write_all (conn, buf, n, error))
+        {
+          g_prefix_error (error, "%s after %" G_GUINT64_FORMAT " bytes: ", what, off);
+          goto out;
+        }
+      off += n;
+    }
+  if (!bsb_conn_write_all (conn, trailer, strlen (trailer), error))
+    goto out;
+
+  head_len = bsb_http_read_head (conn, (char *) buf, buf_size - 1, &filled, error);
+  if (head_len == 0)
+    goto out;
+  buf[head_len] = '\0';
+  status = bsb_http_status ((const char *) buf);
+  if (status != want)
+    {
+      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "%s answered %u: %.300s", what, status,
+                   (const char *) buf);
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  bsb_socket_slot_unset (slot);
+  return ok;
+}
+
 gboolean
 bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 size, gsize buf_size,
                  gboolean part_length, int timeout_s, BsbSocketSlot *slot, GError **error)
@@ -112,15 +172,11 @@ bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 siz
   g_autofree char *prefix = NULL;
   g_autofree char *head = NULL;
   g_autofree char *file_length = NULL;
-  g_autofree guint8 *buf = NULL;
   const char *trailer = "\r\n--" BSB_HTTP_BOUNDARY "--\r\n";
+  gboolean tls;
   guint16 port;
-  gsize head_len, filled = 0;
-  guint status;
-  gboolean ok = FALSE;
-  int fd;
 
-  if (!bsb_http_parse_url (url, &host, &port, &path, error))
+  if (!bsb_http_parse_url (url, &tls, &host, &port, &path, error))
     return FALSE;
   if (part_length)
     file_length = g_strdup_printf ("Content-Length: %" G_GUINT64_FORMAT "\r\n", size);
@@ -142,47 +198,33 @@ bsb_http_upload (const char *url, const char *sidhash, guint64 seed, guint64 siz
                           "\r\n"
                           "%s",
                           path, host, port, strlen (prefix) + size + strlen (trailer), prefix);
-
-  fd = bsb_net_connect (host, port, timeout_s, error);
-  if (fd < 0)
-    return FALSE;
-  buf = g_malloc (buf_size);
-  if (!bsb_socket_slot_set (slot, fd, error))
-    goto out;
-  if (!bsb_net_write_all (fd, head, strlen (head), error))
-    goto out;
-  for (guint64 off = 0; off < size;)
-    {
-      gsize n = (gsize) MIN ((guint64) buf_size, size - off);
-      bsb_stream_fill (seed, off, buf, n);
-      if (!bsb_net_write_all (fd, buf, n, error))
-        {
-          g_prefix_error (error, "upload after %" G_GUINT64_FORMAT " bytes: ", off);
-          goto out;
-        }
-      off += n;
-    }
-  if (!bsb_net_write_all (fd, trailer, strlen (trailer), error))
-    goto out;
-
   /* The answer comes once the receiver has everything. */
-  head_len = bsb_http_read_head (fd, (char *) buf, buf_size - 1, &filled, error);
-  if (head_len == 0)
-    goto out;
-  buf[head_len] = '\0';
-  status = bsb_http_status ((const char *) buf);
-  if (status != 200)
-    {
-      g_set_error (error, BSB_ERROR, BSB_ERROR_PROTOCOL, "upload answered %u: %.300s", status,
-                   (const char *) buf);
-      goto out;
-    }
-  ok = TRUE;
+  return bsb_http_send ("upload", tls, host, port, head, seed, size, trailer, buf_size, 200,
+                        timeout_s, slot, error);
+}
 
-out:
-  bsb_socket_slot_unset (slot);
-  close (fd);
-  return ok;
+gboolean
+bsb_http_put (const char *url, const char *extra_headers, guint64 seed, guint64 size,
+              gsize buf_size, int timeout_s, BsbSocketSlot *slot, GError **error)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *head = NULL;
+  gboolean tls;
+  guint16 port;
+
+  if (!bsb_http_parse_url (url, &tls, &host, &port, &path, error))
+    return FALSE;
+  head = g_strdup_printf ("PUT %s HTTP/1.1\r\n"
+                          "Host: %s:%u\r\n"
+                          "Content-Type: application/octet-stream\r\n"
+                          "Content-Length: %" G_GUINT64_FORMAT "\r\n"
+                          "%s"
+                          "Connection: close\r\n"
+                          "\r\n",
+                          path, host, port, size, extra_headers ? extra_headers : "");
+  return bsb_http_send ("PUT", tls, host, port, head, seed, size, "", buf_size, 201, timeout_s,
+                        slot, error);
 }
 
 typedef enum
@@ -299,30 +341,31 @@ bsb_http_download (const char *url, guint64 seed, guint64 size, gsize buf_size, 
   BsbChunked dec = { 0 };
   gboolean chunked;
   guint64 expected = 0;
+  g_autoptr (BsbConn) conn = NULL;
+  gboolean tls;
   guint16 port;
   gsize head_len, filled = 0;
   guint status;
   gboolean ok = FALSE;
-  int fd;
 
-  if (!bsb_http_parse_url (url, &host, &port, &path, error))
+  if (!bsb_http_parse_url (url, &tls, &host, &port, &path, error))
     return FALSE;
   request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
                              "Host: %s:%u\r\n"
                              "Connection: close\r\n"
                              "\r\n",
                              path, host, port);
-  fd = bsb_net_connect (host, port, timeout_s, error);
-  if (fd < 0)
+  conn = bsb_conn_open (host, port, tls, timeout_s, error);
+  if (conn == NULL)
     return FALSE;
   buf = g_malloc (buf_size + 1);
   bsb_stream_check_init (&check, seed);
   *last_byte_us = 0;
-  if (!bsb_socket_slot_set (slot, fd, error))
+  if (!bsb_socket_slot_set (slot, bsb_conn_get_fd (conn), error))
     goto out;
-  if (!bsb_net_write_all (fd, request, strlen (request), error))
+  if (!bsb_conn_write_all (conn, request, strlen (request), error))
     goto out;
-  head_len = bsb_http_read_head (fd, (char *) buf, buf_size, &filled, error);
+  head_len = bsb_http_read_head (conn, (char *) buf, buf_size, &filled, error);
   if (head_len == 0)
     goto out;
   {
@@ -389,7 +432,7 @@ bsb_http_download (const char *url, guint64 seed, guint64 size, gsize buf_size, 
                 break;
               }
           }
-        r = bsb_net_read (fd, buf, buf_size, error);
+        r = bsb_conn_read (conn, buf, buf_size, error);
         if (r < 0)
           goto out;
         if (r == 0)
@@ -422,6 +465,5 @@ bsb_http_download (const char *url, guint64 seed, guint64 size, gsize buf_size, 
 
 out:
   bsb_socket_slot_unset (slot);
-  close (fd);
   return ok;
 }

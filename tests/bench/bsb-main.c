@@ -11,6 +11,12 @@
  *                               writes the data stream to a file
  *   bsb-bench stamp             copies stdin to stdout, each line prefixed
  *                               with the monotonic clock in microseconds
+ *   bsb-bench upload [OPTION…]  one file through XEP-0363 HTTP File Upload
+ *                               (slot, PUT, GET), timed and verified
+ *   bsb-bench rusage OUTPUT COMMAND [ARG…]
+ *                               runs COMMAND, then writes its CPU seconds
+ *                               and peak RSS (wait4) to OUTPUT; exits with
+ *                               COMMAND's status
  *
  * A measurement prints one line on stdout,
  *   RUN name=… ok=1 streams=… bytes=… seconds=… mib_s=… cpu_s=…
@@ -29,13 +35,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bsb-batch.h"
+#include "bsb-conn.h"
 #include "bsb-net.h"
 #include "bsb-procstat.h"
 #include "bsb-socat.h"
 #include "bsb-stream.h"
+#include "bsb-upload.h"
 #include "bsb-xmpp.h"
 
 #define BSB_GIB (1024.0 * 1024.0 * 1024.0)
@@ -63,6 +73,7 @@ typedef struct
   int count;
   char *address;
   char *output;
+  char *ca_file;
 } BsbOptions;
 
 static void
@@ -81,6 +92,7 @@ bsb_options_clear (BsbOptions *o)
   g_free (o->socat);
   g_free (o->address);
   g_free (o->output);
+  g_free (o->ca_file);
 }
 
 /* "1073741824", "64M", "1G", "256K" (binary units). */
@@ -244,6 +256,94 @@ bsb_mode_relay (BsbOptions *o, GError **error)
 }
 
 static int
+bsb_mode_upload (BsbOptions *o, GError **error)
+{
+  g_autofree char *c2s_host = NULL;
+  g_autofree char *user = NULL;
+  g_autofree char *pass = NULL;
+  g_autoptr (BsbXmpp) xmpp = NULL;
+  BsbUploadResult result = { 0 };
+  BsbProcWatch *watch = NULL;
+  guint16 c2s_port = 0;
+  guint64 size = 0, buf_size = 0;
+  double cpu_s = -1;
+  gint64 rss = -1;
+  gboolean ok;
+
+  if (!bsb_net_parse_address (o->c2s, &c2s_host, &c2s_port, error)
+      || !bsb_parse_size (o->size ? o->size : "1G", &size, error)
+      || !bsb_parse_size (o->buffer ? o->buffer : "256K", &buf_size, error)
+      || !bsb_parse_account (o->initiator ? o->initiator : "alice:pw", &user, &pass, error))
+    return 2;
+  if (buf_size < 4096 || buf_size > (64 << 20))
+    {
+      g_set_error_literal (error, BSB_ERROR, BSB_ERROR_USAGE, "--buffer is 4K to 64M");
+      return 2;
+    }
+  xmpp = bsb_xmpp_login (c2s_host, c2s_port, o->domain, user, pass, "bench-u", 30, error);
+  if (xmpp == NULL)
+    return 1;
+  if (o->server_pid > 0)
+    watch = bsb_proc_watch_start ((pid_t) o->server_pid);
+  ok = bsb_upload_run (xmpp, o->domain, size, (guint64) o->seed, (gsize) buf_size, o->timeout,
+                       &result, error);
+  if (watch != NULL)
+    bsb_proc_watch_stop (watch, &cpu_s, &rss);
+  bsb_print_run (o->name, ok, 1, result.bytes, result.seconds, cpu_s, rss);
+  return ok ? 0 : 1;
+}
+
+/* rusage OUTPUT COMMAND [ARG…]: what COMMAND cost, from wait4(). */
+static int
+bsb_mode_rusage (int argc, char **argv)
+{
+  struct rusage ru;
+  int wstatus = 0;
+  pid_t pid, got;
+  FILE *fp;
+
+  if (argc < 2)
+    {
+      fprintf (stderr, "bsb-bench rusage: OUTPUT COMMAND [ARG…]\n");
+      return 2;
+    }
+  pid = fork ();
+  if (pid < 0)
+    {
+      fprintf (stderr, "bsb-bench rusage: fork: %s\n", g_strerror (errno));
+      return 127;
+    }
+  if (pid == 0)
+    {
+      execvp (argv[1], argv + 1);
+      fprintf (stderr, "bsb-bench rusage: %s: %s\n", argv[1], g_strerror (errno));
+      _exit (127);
+    }
+  do
+    got = wait4 (pid, &wstatus, 0, &ru);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    {
+      fprintf (stderr, "bsb-bench rusage: wait4: %s\n", g_strerror (errno));
+      return 127;
+    }
+  fp = fopen (argv[0], "w");
+  if (fp != NULL)
+    {
+      fprintf (fp, "cpu_s=%.3f peak_rss_kib=%ld\n",
+               ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+                   + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+               ru.ru_maxrss);
+      fclose (fp);
+    }
+  else
+    fprintf (stderr, "bsb-bench rusage: %s: %s\n", argv[0], g_strerror (errno));
+  if (WIFSIGNALED (wstatus))
+    return 128 + WTERMSIG (wstatus);
+  return WEXITSTATUS (wstatus);
+}
+
+static int
 bsb_mode_socat (BsbOptions *o, GError **error)
 {
   BsbSocatResult result = { 0 };
@@ -382,13 +482,19 @@ main (int argc, char **argv)
     { "count", 0, 0, G_OPTION_ARG_INT, &o.count, "ports: how many (1)", "N" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &o.address, "wait: where", "HOST:PORT" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &o.output, "file: the file to write", "PATH" },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ca_file,
+      "relay, upload: trust these CA certificates (PEM) for https:// URLs", "FILE" },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("relay|socat|ports|wait|file|stamp");
+  g_autoptr (GOptionContext) context
+      = g_option_context_new ("relay|socat|ports|wait|file|stamp|upload");
   g_autoptr (GError) error = NULL;
   const char *mode;
   int status;
 
+  /* rusage takes a command line of its own, untouched. */
+  if (argc >= 2 && g_str_equal (argv[1], "rusage"))
+    return bsb_mode_rusage (argc - 2, argv + 2);
   o.streams = 1;
   o.seed = 1;
   o.timeout = -1;
@@ -414,6 +520,12 @@ main (int argc, char **argv)
     o.proxy_jid = g_strdup_printf ("proxy.%s", o.domain);
   if (o.timeout < 0)
     o.timeout = g_str_equal (mode, "wait") ? 10 : 600;
+  if (o.ca_file != NULL && !bsb_conn_set_ca_file (o.ca_file, &error))
+    {
+      fprintf (stderr, "bsb-bench: --ca-file: %s\n", error->message);
+      bsb_options_clear (&o);
+      return 2;
+    }
 
   if (g_str_equal (mode, "relay"))
     status = bsb_mode_relay (&o, &error);
@@ -427,6 +539,8 @@ main (int argc, char **argv)
     status = bsb_mode_file (&o, &error);
   else if (g_str_equal (mode, "stamp"))
     status = bsb_mode_stamp (&o, &error);
+  else if (g_str_equal (mode, "upload"))
+    status = bsb_mode_upload (&o, &error);
   else
     {
       g_set_error (&error, BSB_ERROR, BSB_ERROR_USAGE, "unknown mode \"%s\"", mode);

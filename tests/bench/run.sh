@@ -1,12 +1,18 @@
 #!/bin/sh
 # tests/bench/run.sh — proxy-test-server against socat, ejabberd and Prosody, on loopback
 #
-#   sh tests/bench/run.sh           the full benchmark (about 10 to 20 minutes)
+#   sh tests/bench/run.sh           the full benchmark (about 20 to 25 minutes)
 #   sh tests/bench/run.sh --quick   small sizes, one run each: a smoke check
 #   sh tests/bench/run.sh --only e2e
 #                 only the figures named (comma-separated: relay, conc, sizes,
-#                 e2e), same sizes and runs; combines with --quick. The
-#                 end-to-end figure alone takes a few minutes.
+#                 e2e, upload), same sizes and runs; combines with --quick.
+#                 The end-to-end figure alone takes a few minutes.
+#
+# Figures: relay (one transfer per pair, HTTPS → HTTPS included, against
+# socat, ejabberd and Prosody), conc (N = 1, 8, 32, 128 at once, the relay's
+# worker threads shown, one thread at 128), sizes (peak RSS against the
+# file), e2e (libpurple with and without the plugin), upload (XEP-0363
+# through Prosody's mod_http_file_share); then the targets table.
 #
 # Installs what it needs from Debian (only what is missing), builds the project
 # in release mode into build-bench/, starts every server itself on 127.0.0.1
@@ -21,6 +27,12 @@
 # Exits 1 when any transfer failed or its bytes did not verify.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The servers are started by servers.sh, the figures that drive whole
+# clients (e2e, upload) are in figures-e2e.sh; both are sourced here.
+# Some variables are used only by the sourced servers.sh and figures-e2e.sh
+# (shellcheck -x follows them).
+# shellcheck disable=SC2034
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -28,7 +40,7 @@ ROOT=$(pwd)
 BENCH_DIR=$ROOT/tests/bench
 BUILD=$ROOT/build-bench
 
-ALL_FIGURES="relay conc sizes e2e"
+ALL_FIGURES="relay conc sizes e2e upload"
 QUICK=0
 FIGURES=$ALL_FIGURES
 only_next=0
@@ -54,7 +66,7 @@ for arg in "$@"; do
       [ -n "$FIGURES" ] || FIGURES=$ALL_FIGURES
       ;;
     -h | --help)
-      sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -79,13 +91,21 @@ if [ "$QUICK" = 1 ]; then
   CONC_SIZE=4M CONC_LABEL="4 MiB"
   SIZES="16M 64M 256M"
   E2E_SIZE=16M E2E_LABEL="16 MiB"
+  UPLOAD_SIZE=64M UPLOAD_LABEL="64 MiB"
+  UPLOAD_STOCK_SIZE=16M UPLOAD_STOCK_LABEL="16 MiB"
 else
   RUNS=3
   RELAY_SIZE=1G RELAY_LABEL="1 GiB"
   CONC_SIZE=64M CONC_LABEL="64 MiB"
   SIZES="64M 1G 4G"
   E2E_SIZE=1G E2E_LABEL="1 GiB"
+  UPLOAD_SIZE=1G UPLOAD_LABEL="1 GiB"
+  # Stock Prosody takes 10 to 15 s for this (about 2 to 3 MiB/s).
+  UPLOAD_STOCK_SIZE=32M UPLOAD_STOCK_LABEL="32 MiB"
 fi
+# mod_http_file_share's size limit: the largest file and a little more.
+UPLOAD_LIMIT=$((1024 * 1024 * 1024 + 1048576))
+UPLOAD_NOTE=""
 LEVELS="1 8 32 128"
 PAIRS="socks5-socks5 http-socks5 socks5-http http-http"
 SOCAT_BUFFER=131072
@@ -99,7 +119,7 @@ log() {
 # ---- packages ------------------------------------------------------------------
 
 install_deps() {
-  packages="socat prosody ejabberd gcc pkg-config meson ninja-build
+  packages="socat prosody ejabberd openssl glib-networking gcc pkg-config meson ninja-build
     libglib2.0-dev libsoup-3.0-dev libjson-glib-dev"
   missing=""
   for p in $packages; do
@@ -148,7 +168,7 @@ build() {
     # shellcheck disable=SC2046
     ${CC:-cc} -O3 -std=gnu11 -D_GNU_SOURCE -DNDEBUG -Wall -Wno-unused-parameter \
       -I "$BUILD" -I "$BENCH_DIR" "$BENCH_DIR"/bsb-*.c \
-      $(pkg-config --cflags --libs glib-2.0) -pthread -o "$BSB"
+      $(pkg-config --cflags --libs gio-2.0) -pthread -o "$BSB"
   fi
 }
 
@@ -161,206 +181,13 @@ PTS_NAMES=""
 EJ_CTL=""
 EJ_PID=""
 PR_PID=""
+PR_PIDS=""
+PR_HTTP=""
+TLS_DIR=""
+TLS_NOTE=""
 
-# Waits (bounded) until process $1 is gone; kills it if it lingers.
-reap() {
-  pid=$1
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-    sleep 0.05
-    i=$((i + 1))
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-# start_pts NAME: a fresh proxy-test-server; its pid, c2s and SOCKS5
-# addresses go to $WORK/pts-NAME.env.
-start_pts() {
-  name=$1
-  out=$WORK/pts-$name.out
-  "$PTS" --c2s-port 0 --socks5-port 0 --http-port 0 --user alice:pw --user bob:pw \
-    --max-per-initiator 256 >"$out" 2>"$WORK/pts-$name.log" &
-  pid=$!
-  PTS_NAMES="$PTS_NAMES $name"
-  i=0
-  while ! grep -q '^READY ' "$out" 2>/dev/null; do
-    if [ $i -ge 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-      log "proxy-test-server did not start:"
-      cat "$WORK/pts-$name.log" >&2
-      exit 1
-    fi
-    sleep 0.05
-    i=$((i + 1))
-  done
-  c2s=$(sed -n 's/^READY .*"c2s":"\([^"]*\)".*/\1/p' "$out")
-  socks5=$(sed -n 's/^READY .*"socks5":"\([^"]*\)".*/\1/p' "$out")
-  echo "$pid $c2s $socks5" >"$WORK/pts-$name.env"
-}
-
-stop_pts() {
-  name=$1
-  [ -f "$WORK/pts-$name.env" ] || return 0
-  read -r pid _ _ <"$WORK/pts-$name.env"
-  kill -TERM "$pid" 2>/dev/null || true
-  reap "$pid"
-  rm -f "$WORK/pts-$name.env"
-}
-
-# ejabberd with its own configuration, control configuration, node name,
-# cookie, spool, logs and pid file. Debian's ejabberdctl sources the control
-# file after its options, so everything it needs is in ours; ERL_DIST_PORT
-# keeps epmd out of the picture. As root, ejabberdctl runs the node as the
-# package's ejabberd user; otherwise a copy of it runs as the caller.
-start_ejabberd() {
-  dir=$WORK/ejabberd
-  mkdir -p "$dir/spool" "$dir/logs" "$dir/modules.d"
-  # shellcheck disable=SC2046
-  set -- $("$BSB" ports --count 3)
-  EJ_C2S=$1 EJ_P65=$2 ej_dist=$3
-  cat >"$dir/ejabberd.yml" <<EOF
-# generated by tests/bench/run.sh
-hosts:
-  - localhost
-loglevel: warning
-log_rotate_count: 0
-auth_method: internal
-auth_password_format: plain
-listen:
-  -
-    port: $EJ_C2S
-    ip: "127.0.0.1"
-    module: ejabberd_c2s
-    max_stanza_size: 262144
-    access: c2s
-    starttls: false
-    starttls_required: false
-acl:
-  local:
-    user_regexp: ""
-access_rules:
-  c2s:
-    allow: all
-  local:
-    allow: local
-modules:
-  mod_disco: {}
-  mod_roster: {}
-  mod_admin_extra: {}
-  mod_proxy65:
-    host: "proxy.localhost"
-    ip: "127.0.0.1"
-    hostname: "127.0.0.1"
-    port: $EJ_P65
-    access: local
-    max_connections: infinity
-EOF
-  cookie=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-  cat >"$dir/ejabberdctl.cfg" <<EOF
-# generated by tests/bench/run.sh
-ERLANG_NODE=bsbench$$@localhost
-ERL_OPTIONS="-setcookie $cookie -env ERL_CRASH_DUMP_BYTES 0"
-ERL_DIST_PORT=$ej_dist
-INET_DIST_INTERFACE=127.0.0.1
-EJABBERD_CONFIG_PATH=$dir/ejabberd.yml
-EJABBERD_PID_PATH=$dir/ejabberd.pid
-EJABBERD_BYPASS_WARNINGS=true
-CONTRIB_MODULES_CONF_DIR=$dir/modules.d
-EOF
-  printf '{lookup,["file","native"]}.\n{host,{127,0,0,1},["localhost"]}.\n' >"$dir/inetrc"
-  ctl=/usr/sbin/ejabberdctl
-  if [ "$(id -u)" = 0 ]; then
-    chown -R ejabberd:ejabberd "$dir"
-  else
-    sed 's/^INSTALLUSER=.*/INSTALLUSER=/' /usr/sbin/ejabberdctl >"$WORK/ejabberdctl"
-    ctl="bash $WORK/ejabberdctl"
-  fi
-  EJ_CTL="$ctl --config-dir $dir --ctl-config $dir/ejabberdctl.cfg --config $dir/ejabberd.yml
-    --logs $dir/logs --spool $dir/spool"
-  # shellcheck disable=SC2086
-  if ! $EJ_CTL start >"$WORK/ejabberd.out" 2>&1 || ! $EJ_CTL started >>"$WORK/ejabberd.out" 2>&1; then
-    log "ejabberd did not start:"
-    cat "$WORK/ejabberd.out" "$dir"/logs/*.log >&2 2>/dev/null || true
-    return 1
-  fi
-  EJ_PID=$(cat "$dir/ejabberd.pid")
-  # shellcheck disable=SC2086
-  $EJ_CTL register alice localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
-    $EJ_CTL register bob localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
-    $EJ_CTL add_rosteritem alice localhost bob localhost bob bench both >>"$WORK/ejabberd.out" 2>&1 &&
-    $EJ_CTL add_rosteritem bob localhost alice localhost alice bench both >>"$WORK/ejabberd.out" 2>&1 &&
-    "$BSB" wait --address "127.0.0.1:$EJ_C2S" --timeout 30
-}
-
-stop_ejabberd() {
-  [ -n "$EJ_CTL" ] || return 0
-  # shellcheck disable=SC2086,SC2015
-  $EJ_CTL stop >/dev/null 2>&1 && $EJ_CTL stopped >/dev/null 2>&1 || true
-  if [ -n "$EJ_PID" ] && kill -0 "$EJ_PID" 2>/dev/null; then
-    kill -TERM "$EJ_PID" 2>/dev/null || true
-    sleep 1
-    kill -KILL "$EJ_PID" 2>/dev/null || true
-  fi
-  EJ_CTL=""
-}
-
-# Prosody 0.12 with a generated configuration. It refuses root unless
-# run_as_root is set; prosodyctl registers the accounts before it starts.
-start_prosody() {
-  dir=$WORK/prosody
-  mkdir -p "$dir/data" "$dir/certs"
-  # shellcheck disable=SC2046
-  set -- $("$BSB" ports --count 2)
-  PR_C2S=$1 PR_P65=$2
-  cat >"$dir/prosody.cfg.lua" <<EOF
--- generated by tests/bench/run.sh
-run_as_root = true
-pidfile = "$dir/prosody.pid"
-data_path = "$dir/data"
-certificates = "$dir/certs"
-log = { { levels = { min = "warn" }, to = "file", filename = "$dir/prosody.log" } }
-interfaces = { "127.0.0.1" }
-local_interfaces = { "127.0.0.1" }
-c2s_ports = { $PR_C2S }
-c2s_interfaces = { "127.0.0.1" }
-s2s_ports = { }
-http_ports = { }
-https_ports = { }
-proxy65_ports = { $PR_P65 }
-proxy65_interfaces = { "127.0.0.1" }
-modules_enabled = { "roster", "saslauth", "disco", "ping" }
-modules_disabled = { "s2s", "offline", "tls" }
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
-storage = "internal"
-VirtualHost "localhost"
-Component "proxy.localhost" "proxy65"
-    proxy65_address = "127.0.0.1"
-EOF
-  if ! prosodyctl --config "$dir/prosody.cfg.lua" register alice localhost pw >"$WORK/prosody.out" 2>&1 ||
-    ! prosodyctl --config "$dir/prosody.cfg.lua" register bob localhost pw >>"$WORK/prosody.out" 2>&1; then
-    log "prosodyctl could not register the accounts:"
-    cat "$WORK/prosody.out" >&2
-    return 1
-  fi
-  prosody --config "$dir/prosody.cfg.lua" >>"$WORK/prosody.out" 2>&1 &
-  PR_PID=$!
-  if ! "$BSB" wait --address "127.0.0.1:$PR_C2S" --timeout 30; then
-    log "Prosody did not start:"
-    cat "$WORK/prosody.out" "$dir/prosody.log" >&2 2>/dev/null || true
-    return 1
-  fi
-}
-
-stop_prosody() {
-  [ -n "$PR_PID" ] || return 0
-  kill -TERM "$PR_PID" 2>/dev/null || true
-  reap "$PR_PID"
-  PR_PID=""
-}
+# shellcheck source=tests/bench/servers.sh
+. "$BENCH_DIR/servers.sh"
 
 cleanup() {
   status=$?
@@ -412,25 +239,61 @@ contestant_args() {
       echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$EJ_C2S --socks5 127.0.0.1:$EJ_P65 --server-pid $EJ_PID"
       ;;
     prosody)
-      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$PR_C2S --socks5 127.0.0.1:$PR_P65 --server-pid $PR_PID"
+      echo "relay --pair socks5-socks5 --c2s 127.0.0.1:$PX_C2S --socks5 127.0.0.1:$PX_P65 --server-pid $PX_PID"
+      ;;
+    https-https)
+      read -r pid _ _ <"$WORK/pts-relay-https.env"
+      echo "relay --pair http-http --c2s 127.0.0.1:$EJ_C2S --proxy-jid bsproxy.localhost --ca-file $TLS_DIR/ca/ca.pem --server-pid $pid"
       ;;
     *)
       read -r pid c2s socks5 <"$WORK/pts-$instance.env"
-      echo "relay --pair $c --c2s $c2s --socks5 $socks5 --server-pid $pid"
+      echo "relay --pair ${c%-t1} --c2s $c2s --socks5 $socks5 --server-pid $pid"
       ;;
   esac
 }
 
 BASELINES=""
 
+# https_setup: proxy-test-server with the generated certificate, attached as
+# the XEP-0114 component bsproxy.localhost to the benchmark's ejabberd (the
+# embedded server would require STARTTLS, which bsb-bench's XMPP does not
+# speak; only IQs take that path, the bytes go over HTTPS). Adds the
+# contestant https-https, or says in HTTPS_NOTE why not.
+HTTPS_NOTE=""
+https_setup() {
+  HTTPS=""
+  case " $BASELINES " in
+    *" ejabberd "*) ;;
+    *)
+      HTTPS_NOTE="SKIP HTTPS → HTTPS: ejabberd, which it attaches to, did not start"
+      return 0
+      ;;
+  esac
+  if ! make_tls; then
+    HTTPS_NOTE="SKIP HTTPS → HTTPS: $TLS_NOTE"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  if start_pts_with relay-https --component "127.0.0.1:$EJ_SVC" \
+    --component-secret-file "$WORK/ejabberd-component.secret" --proxy-jid bsproxy.localhost \
+    --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" $THREADS_OPT; then
+    HTTPS=https-https
+  else
+    FAILED=1
+    HTTPS_NOTE="SKIP HTTPS → HTTPS: proxy-test-server did not start with TLS as a component of ejabberd"
+  fi
+}
+
 figure_relay() {
   log "figure 1: relay, one stream of $RELAY_LABEL, $RUNS run(s) each, alternating"
   for pair in $PAIRS; do
-    start_pts "relay-$pair"
+    # shellcheck disable=SC2086
+    start_pts "relay-$pair" $THREADS_OPT
   done
+  https_setup
   run=1
   while [ $run -le "$RUNS" ]; do
-    for c in $PAIRS socat $BASELINES; do
+    for c in $PAIRS $HTTPS socat $BASELINES; do
       # shellcheck disable=SC2046
       measure "relay/$c" $(contestant_args "$c" "relay-$c") --size "$RELAY_SIZE" --seed $((run * 7919))
     done
@@ -439,25 +302,47 @@ figure_relay() {
   for pair in $PAIRS; do
     stop_pts "relay-$pair"
   done
+  stop_pts relay-https
 }
 
+# N simultaneous transfers per pair, with RELAY_THREADS workers; at the
+# highest N also the same binary with one worker thread (pair-t1), and
+# socat's single stream at N = 1.
 figure_concurrency() {
-  log "figure 2: concurrency $LEVELS × $CONC_LABEL, $RUNS run(s) each, alternating"
+  log "figure 2: concurrency $LEVELS × $CONC_LABEL, $RELAY_THREADS relay thread(s), $RUNS run(s) each, alternating"
   for pair in $PAIRS; do
-    start_pts "conc-$pair"
+    # shellcheck disable=SC2086
+    start_pts "conc-$pair" $THREADS_OPT
   done
+  top=""
+  for n in $LEVELS; do top=$n; done
+  one_thread=""
+  if [ -n "$THREADS_OPT" ]; then
+    for pair in $PAIRS; do
+      start_pts "conc-$pair-t1" --relay-threads 1
+      one_thread="$one_thread $pair-t1"
+    done
+  fi
   for n in $LEVELS; do
+    extra=""
+    [ "$n" != 1 ] || extra=socat
+    [ "$n" != "$top" ] || extra=$one_thread
     run=1
     while [ $run -le "$RUNS" ]; do
-      for c in $PAIRS $BASELINES; do
+      for c in $PAIRS $extra $BASELINES; do
         # shellcheck disable=SC2046
-        measure "conc/$n/$c" $(contestant_args "$c" "conc-$c") --size "$CONC_SIZE" \
-          --streams "$n" --seed $((run * 104729 + n))
+        if [ "$c" = socat ]; then
+          measure "conc/$n/$c" $(contestant_args "$c" "") --size "$CONC_SIZE" \
+            --seed $((run * 104729 + n))
+        else
+          measure "conc/$n/$c" $(contestant_args "$c" "conc-$c") --size "$CONC_SIZE" \
+            --streams "$n" --seed $((run * 104729 + n))
+        fi
       done
       run=$((run + 1))
     done
   done
-  for pair in $PAIRS; do
+  for pair in $PAIRS $one_thread; do
     stop_pts "conc-$pair"
   done
 }
@@ -474,208 +359,26 @@ figure_sizes() {
   done
 }
 
-# ---- end to end: libpurple + plugin ----------------------------------------------
+# shellcheck source=tests/bench/figures-e2e.sh
+. "$BENCH_DIR/figures-e2e.sh"
 
-# The libpurple side, timed: two tests/purple drivers (alice sends, bob
-# accepts), each with or without the plugin, through a fresh
-# proxy-test-server; and, as the baseline of the issue, two plain drivers
-# through the benchmark's own ejabberd and its mod_proxy65 (the combo
-# "plain-plain-ejabberd": bob as behind NAT, so the bytes take the proxy).
-# The clock runs from bob's "xfer-offered" to bob's "xfer-completed" (each
-# driver line stamped with the monotonic clock as it comes); the received
-# file must equal the sent one.
-E2E_COMBOS="plugin-plugin plugin-plain plain-plugin plain-plain"
-E2E_EJ=plain-plain-ejabberd
-E2E_NOTE=""
-E2E_EJ_NOTE=""
-DRIVER=$BUILD/tests/purple/bsp-purple-driver
-PLUGIN=$BUILD/plugin/bsproxy.so
-
-# e2e_pair DIR HOST PORT TIMEOUT FILE SENDER-ARGS RECEIVER-ARGS: bob accepts
-# into DIR/recv while alice sends FILE, both signed in to HOST:PORT; their
-# stamped events go to DIR/alice.events and DIR/bob.events, their stderr to
-# DIR/*.log, their exit statuses to DIR/*.status.
-e2e_pair() {
-  dir=$1
-  rm -rf "$dir"
-  mkdir -p "$dir/recv"
-  # shellcheck disable=SC2086
-  (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/bob" \
-      --account bob@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
-      $7 --accept-dir "$dir/recv" 2>"$dir/bob.log"
-    echo $? >"$dir/bob.status"
-  ) | "$BSB" stamp >"$dir/bob.events" &
-  bob=$!
-  # shellcheck disable=SC2086
-  (
-    DBUS_SESSION_BUS_ADDRESS=disabled: "$DRIVER" --user-dir "$dir/alice" \
-      --account alice@localhost/bench:pw --server "$2" --port "$3" --timeout "$4" \
-      $6 --send-file "$5" --to bob@localhost/bench 2>"$dir/alice.log"
-    echo $? >"$dir/alice.status"
-  ) | "$BSB" stamp >"$dir/alice.events"
-  wait "$bob" || true
-}
-
-# e2e_ej_route DIR: the path a transfer through ejabberd took, from bob's
-# libpurple log (--debug): SOCKS5-SOCKS5 when bob used the proxy's
-# streamhost, IBB when libpurple fell back to in-band bytestreams.
-e2e_ej_route() {
-  if grep -q "<streamhost-used jid='proxy\.localhost'/>" "$1/bob.log" 2>/dev/null; then
-    echo SOCKS5-SOCKS5
-  elif grep -q "<open [^>]*protocol/ibb" "$1/bob.log" 2>/dev/null; then
-    echo IBB
-  else
-    echo none
-  fi
-}
-
-# e2e_once COMBO FILE SIZE
-e2e_once() {
-  combo=$1
-  file=$2
-  size=$3
-  dir=$WORK/e2e/run
-  case $combo in
-    *-ejabberd)
-      pid=$EJ_PID host=127.0.0.1 port=$EJ_C2S
-      ;;
-    *)
-      read -r pid c2s _ <"$WORK/pts-e2e.env"
-      host=${c2s%:*}
-      port=${c2s##*:}
-      ;;
-  esac
-  sender_args="" receiver_args=""
-  case $combo in plugin-*) sender_args="--plugin $PLUGIN" ;; esac
-  case $combo in *-plugin) receiver_args="--plugin $PLUGIN" ;; esac
-  # Plain libpurple receivers would take alice's own streamhosts first: as
-  # behind NAT, they use the proxy only.
-  case $combo in *-plain | *-ejabberd) receiver_args="--no-direct" ;; esac
-  # Through ejabberd, bob's libpurple log tells which streamhost it used
-  # (a few hundred lines per run, none per block).
-  case $combo in *-ejabberd) receiver_args="$receiver_args --debug" ;; esac
-  clk=$(getconf CLK_TCK)
-  cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
-  e2e_pair "$dir" "$host" "$port" "$RUN_TIMEOUT" "$file" "$sender_args" "$receiver_args"
-  cpu1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-  rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
-  case $combo in
-    *-ejabberd)
-      route=$(e2e_ej_route "$dir")
-      want=SOCKS5-SOCKS5
-      ;;
-    *)
-      route=$(sed -n 's/.*active: .* (\([A-Z0-9]*\)) → .* (\([A-Z0-9]*\))$/\1-\2/p' \
-        "$WORK/pts-e2e.log" | tail -n 1)
-      want=$route
-      ;;
-  esac
-  t0=$(sed -n 's/^\([0-9]*\) {"event":"xfer-offered".*/\1/p' "$dir/bob.events" | head -n 1)
-  t1=$(sed -n 's/^\([0-9]*\) {"event":"xfer-completed".*/\1/p' "$dir/bob.events" | head -n 1)
-  received=$dir/recv/$(basename "$file")
-  if [ "$(cat "$dir/alice.status" 2>/dev/null)" = 0 ] && [ "$(cat "$dir/bob.status" 2>/dev/null)" = 0 ] &&
-    [ -n "$t0" ] && [ -n "$t1" ] && [ "$route" = "$want" ] && cmp -s "$file" "$received"; then
-    awk -v k="e2e/$combo" -v size="$size" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
-      -v clk="$clk" -v rss="$rss" -v route="$route" 'BEGIN {
-        s = (t1 - t0) / 1e6; cpu = (c1 - c0) / clk
-        printf "RUN name=%s ok=1 streams=1 bytes=%d seconds=%.4f mib_s=%.1f cpu_s=%.3f cpu_s_per_gib=%.3f cpu_pct=%.1f peak_rss_kib=%d route=%s\n",
-          k, size, s, size / 1048576 / s, cpu, cpu / (size / 1073741824), 100 * cpu / s, rss, route
-      }' >>"$WORK/runs.txt"
-  else
-    FAILED=1
-    echo "RUN name=e2e/$combo ok=0 route=$route" >>"$WORK/runs.txt"
-    if [ "$route" != "$want" ]; then
-      log "FAIL e2e/$combo: the bytes did not take ejabberd's proxy (route $route; drivers' logs: $WORK/e2e/failed-$combo)"
-    else
-      log "FAIL e2e/$combo: the file did not arrive whole (drivers' logs: $WORK/e2e/failed-$combo)"
-    fi
-    rm -rf "$WORK/e2e/failed-$combo"
-    mv "$dir" "$WORK/e2e/failed-$combo"
-    return 0
-  fi
-  log "e2e/$combo ($route): $(tail -n 1 "$WORK/runs.txt" | sed -n 's/.* mib_s=\([^ ]*\).*/\1/p') MiB/s"
-}
-
-# e2e_probe_ejabberd: one small transfer, not counted, plain libpurple to
-# plain libpurple through ejabberd before its figure is measured. Prints why
-# ejabberd cannot serve as the baseline, or nothing when it can.
-e2e_probe_ejabberd() {
-  case " $BASELINES " in
-    *" ejabberd "*) ;;
-    *)
-      echo "ejabberd did not start (see the log above)"
-      return 0
-      ;;
-  esac
-  dir=$WORK/e2e/probe-ejabberd
-  "$BSB" file --size 1M --seed 99 --output "$WORK/e2e/probe.bin" >/dev/null
-  e2e_pair "$dir" 127.0.0.1 "$EJ_C2S" 60 "$WORK/e2e/probe.bin" "" "--no-direct --debug"
-  a=$dir/alice.events
-  b=$dir/bob.events
-  if ! grep -q '"event":"signed-on"' "$a" || ! grep -q '"event":"signed-on"' "$b"; then
-    reason=$(sed -n 's/.*"event":"connection-error".*"reason":"\([^"]*\)".*/\1/p' "$a" "$b" | head -n 1)
-    echo "libpurple could not sign in to ejabberd's c2s on 127.0.0.1:$EJ_C2S (${reason:-no signed-on event}; logs in $dir)"
-  elif ! grep -q '"event":"ft-proxy-ready"' "$a" || ! grep -q '"event":"ft-proxy-ready"' "$b"; then
-    echo "libpurple found no bytestreams proxy: no ft-proxy-ready event, so disco#items of localhost gave no proxy.localhost with a streamhost (logs in $dir)"
-  elif ! grep -q '"event":"buddy-online"' "$a"; then
-    echo "alice never saw bob online: the rosters (mod_roster, ejabberdctl add_rosteritem) are not in place (logs in $dir)"
-  elif [ "$(e2e_ej_route "$dir")" != SOCKS5-SOCKS5 ]; then
-    echo "bob did not use ejabberd's proxy (route $(e2e_ej_route "$dir"); logs in $dir)"
-  elif ! grep -q '"event":"xfer-completed"' "$b" || ! cmp -s "$WORK/e2e/probe.bin" "$dir/recv/probe.bin"; then
-    echo "a 1 MiB transfer through ejabberd's proxy did not arrive whole (logs in $dir)"
-  else
-    rm -rf "$dir"
-  fi
-  rm -f "$WORK/e2e/probe.bin"
-}
-
-figure_end_to_end() {
-  for target in bsp-purple-driver bsproxy; do
-    if meson introspect "$BUILD" --targets 2>/dev/null | grep -q "\"name\": \"$target\""; then
-      meson compile -C "$BUILD" "$target" >/dev/null 2>&1 || true
-    fi
-  done
-  if [ ! -x "$DRIVER" ] || ! "$DRIVER" --help 2>/dev/null | grep -q -- '--send-file'; then
-    E2E_NOTE="SKIP end-to-end: plugin driver not available"
-    echo "$E2E_NOTE"
-    return 0
-  fi
-  if [ ! -f "$PLUGIN" ]; then
-    E2E_NOTE="SKIP end-to-end: the plugin (bsproxy.so) was not built"
-    echo "$E2E_NOTE"
-    return 0
-  fi
-  mkdir -p "$WORK/e2e"
-  combos=$E2E_COMBOS
-  E2E_EJ_NOTE=$(e2e_probe_ejabberd)
-  if [ -z "$E2E_EJ_NOTE" ]; then
-    combos="$combos $E2E_EJ"
-  else
-    E2E_EJ_NOTE="SKIP end-to-end through ejabberd: $E2E_EJ_NOTE"
-    echo "$E2E_EJ_NOTE"
-    KEEP_WORK=1
-  fi
-  log "figure 4: end to end, libpurple drivers with and without the plugin, $E2E_LABEL, $RUNS run(s) each, alternating"
-  "$BSB" file --size "$E2E_SIZE" --seed 4242 --output "$WORK/e2e/bench-file.bin"
-  bytes=$(wc -c <"$WORK/e2e/bench-file.bin")
-  start_pts e2e
-  run=1
-  while [ $run -le "$RUNS" ]; do
-    for combo in $combos; do
-      e2e_once "$combo" "$WORK/e2e/bench-file.bin" "$bytes"
-    done
-    run=$((run + 1))
-  done
-  stop_pts e2e
-  rm -f "$WORK/e2e/bench-file.bin"
+# report MODE: report.awk over the RUN lines, "table" or "results".
+report() {
+  awk -v mode="$1" -v relay_label="$RELAY_LABEL" -v conc_label="$CONC_LABEL" \
+    -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v runs="$RUNS" \
+    -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" \
+    -v e2e_ej_note="$E2E_EJ_NOTE" -v e2e_https_note="$E2E_HTTPS_NOTE" -v https_note="$HTTPS_NOTE" \
+    -v relay_threads="$RELAY_THREADS" -v threads_note="$THREADS_NOTE" \
+    -v upload_label="$UPLOAD_LABEL" -v upload_stock_label="$UPLOAD_STOCK_LABEL" \
+    -v upload_note="$UPLOAD_NOTE" -v any_failed="$FAILED" -v figures="$FIGURES" \
+    -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
 }
 
 # ---- main ----------------------------------------------------------------------
 
 install_deps
 build
+relay_threads_setup
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bsb-bench.XXXXXX")
 chmod 755 "$WORK" # the ejabberd user reads its configuration in here
@@ -700,7 +403,8 @@ else
 fi
 if ! wants relay && ! wants conc; then
   :
-elif start_prosody; then
+elif start_prosody relay proxy65; then
+  PX_C2S=$PR_C2S PX_P65=$PR_P65 PX_PID=$PR_PID
   BASELINES="$BASELINES prosody"
 else
   FAILED=1
@@ -711,6 +415,7 @@ if wants relay; then figure_relay; fi
 if wants conc; then figure_concurrency; fi
 if wants sizes; then figure_sizes; fi
 if wants e2e; then figure_end_to_end; fi
+if wants upload; then figure_upload; fi
 
 stop_prosody
 stop_ejabberd
@@ -722,20 +427,17 @@ stop_ejabberd
   echo "proxy-test-server $(sed -n "s/^  version: '\([^']*\)'.*/\1/p" meson.build) (release build, --buffer-size default),"
   echo "socat $(dpkg-query -W -f='${Version}' socat) with -b $SOCAT_BUFFER,"
   echo "ejabberd $(dpkg-query -W -f='${Version}' ejabberd) (mod_proxy65 defaults, no shaper),"
-  echo "Prosody $(dpkg-query -W -f='${Version}' prosody) (mod_proxy65 defaults)."
-  echo "Clients: tests/bench/bsb-bench (C, 256 KiB buffers, every byte checked); time from the activation IQ to the receiver's last byte;"
+  echo "Prosody $(dpkg-query -W -f='${Version}' prosody) (mod_proxy65 defaults; mod_http_file_share tuned and stock, see its table)."
+  echo "proxy-test-server's relay: $RELAY_THREADS worker thread(s)${THREADS_OPT:+ (--relay-threads $RELAY_THREADS)}; HTTPS with a certificate from a throwaway CA made by openssl for the run."
+  echo "Clients: tests/bench/bsb-bench (C, 256 KiB buffers, every byte checked; TLS through GIO); time from the activation IQ to the receiver's last byte;"
   echo "server CPU and peak RSS from /proc (VmHWM after clear_refs, and VmRSS samples), socat's from wait4()."
   echo
-  awk -v mode=table -v relay_label="$RELAY_LABEL" -v conc_label="$CONC_LABEL" \
-    -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v runs="$RUNS" \
-    -v socat_buffer="$SOCAT_BUFFER" -v e2e_label="$E2E_LABEL" -v e2e_note="$E2E_NOTE" -v e2e_ej_note="$E2E_EJ_NOTE" \
-    -v figures="$FIGURES" -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
+  report table
 } >"$WORK/table.md"
 
 cat "$WORK/table.md"
 echo
-awk -v mode=results -v conc_levels="$LEVELS" -v size_labels="$SIZES" -v figures="$FIGURES" \
-  -f "$BENCH_DIR/report.awk" "$WORK/runs.txt"
+report results
 
 # A smoke check or a part does not replace the figures of a full run.
 if [ "$QUICK" = 1 ]; then

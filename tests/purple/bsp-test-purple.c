@@ -116,6 +116,18 @@ bsp_test_server_stop (BspTestServer *self, gboolean *clean, GError **error)
   return TRUE;
 }
 
+void
+bsp_test_server_clear (BspTestServer **server)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (*server == NULL)
+    return;
+  bsp_test_server_stop (*server, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (server, bsp_test_server_free);
+}
+
 /* ------------------------------------------------------------------ */
 /* The driver's events                                                 */
 

@@ -40,6 +40,9 @@ BspTestServer *bsp_test_server_start (const char *const *extra_args, const char 
                                       GError **error);
 gboolean bsp_test_server_stop (BspTestServer *self, gboolean *clean, GError **error);
 void bsp_test_server_free (BspTestServer *self);
+/* A fixture's tear-down: stops *@server (the stop must succeed) and frees
+ * it; nothing when it is NULL. */
+void bsp_test_server_clear (BspTestServer **server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BspTestServer, bsp_test_server_free)
 

@@ -15,25 +15,23 @@
  * control case (an honest answer) shows the fake proxy is good enough to
  * complete a transfer, so that the refusals are the plugin's doing.
  *
+ * The program test-hostile also runs test-hostile-send.c (the plugin as
+ * sender, told to wait); test-hostile-harness.c is what they share.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
 
 #include <string.h>
 
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "bsp-protocol.h"
-#include "pts-test-util.h"
+#include "test-hostile-harness.h"
 
-#define HOSTILE_PASSWORD "secret"
 #define HOSTILE_BOB_RESOURCE "hostile"
 #define HOSTILE_SID "hostile-sid-1"
-#define HOSTILE_FILE "hostile.bin"
-#define HOSTILE_WAIT_MS 20000
-#define HOSTILE_DRIVER_TIMEOUT_S 60
 
 #define NS_SI "http://jabber.org/protocol/si"
 #define NS_SI_FT "http://jabber.org/protocol/si/profile/file-transfer"
@@ -95,116 +93,6 @@ static const HostileCase hostile_cases[] = {
     1000, TRUE, "http://127.0.0.1:{port}/dl/token", HOSTILE_HTTP_EXACT, NULL, FALSE, 2 },
 };
 
-static const char *
-hostile_env_or (const char *name, const char *fallback)
-{
-  const char *value = g_getenv (name);
-  return value != NULL ? value : fallback;
-}
-
-/* A loopback listener on a port the kernel picks. */
-static GSocket *
-hostile_listen (guint16 *port)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  GSocket *socket
-      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, TRUE, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_socket_listen (socket, &error));
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  g_socket_set_timeout (socket, HOSTILE_WAIT_MS / 1000);
-  return socket;
-}
-
-static gboolean
-hostile_has_pending (GSocket *listener)
-{
-  return (g_socket_condition_check (listener, G_IO_IN) & G_IO_IN) != 0;
-}
-
-/* Whether a SOCKS5 client came to @listener: a connection that sends a
- * byte. One closed without a byte is the plugin's check at sign-in that
- * the proxy's SOCKS5 address opens (bsp-discovery.c), not a transfer. */
-static gboolean
-hostile_socks5_came (GSocket *listener)
-{
-  while (hostile_has_pending (listener))
-    {
-      g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, NULL);
-      char byte;
-
-      if (conn == NULL)
-        return FALSE;
-      g_socket_set_timeout (conn, 5);
-      if (g_socket_receive (conn, &byte, 1, NULL, NULL) != 0)
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-hostile_send (GSocket *conn, const void *data, gsize len)
-{
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      gssize n = g_socket_send (conn, (const char *) p, len, NULL, NULL);
-      if (n <= 0)
-        return FALSE; /* the plugin hung up: fine, it may */
-      p += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
-/* Accepts one connection on @listener and reads a request head from it. */
-static GSocket *
-hostile_accept_request (GSocket *listener, GString *request)
-{
-  g_autoptr (GError) error = NULL;
-  GSocket *conn = g_socket_accept (listener, NULL, &error);
-
-  g_assert_no_error (error);
-  g_socket_set_timeout (conn, HOSTILE_WAIT_MS / 1000);
-  while (strstr (request->str, "\r\n\r\n") == NULL && request->len < 16384)
-    {
-      char buf[1024];
-      gssize n = g_socket_receive (conn, buf, sizeof buf, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, >, 0);
-      g_string_append_len (request, buf, n);
-    }
-  g_test_message ("the plugin asked: %.*s", (int) strcspn (request->str, "\r"), request->str);
-  return conn;
-}
-
-/* Answers the plugin's reachability check of the advertised base, whose
- * path is @path (PROTOCOL.md §1.5), as a bs-proxy does. */
-static void
-hostile_answer_probe (GSocket *listener, const char *path)
-{
-  static const char answer[] = "HTTP/1.1 204 No Content\r\nBs-Proxy: 1\r\n"
-                               "Connection: close\r\n\r\n";
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GString) request = g_string_new (NULL);
-  g_autoptr (GSocket) conn = hostile_accept_request (listener, request);
-  g_autofree char *line = g_strdup_printf ("GET %s HTTP/1.1\r\n", path);
-
-  g_assert_true (g_str_has_prefix (request->str, line));
-  g_assert_cmpint (g_socket_send (conn, answer, sizeof answer - 1, NULL, &error), ==,
-                   sizeof answer - 1);
-  g_assert_no_error (error);
-}
-
 /* Accepts one GET on @listener and answers it as @c says. */
 static void
 hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
@@ -258,25 +146,6 @@ hostile_serve (GSocket *listener, const HostileCase *c, guint16 other_port)
                           length);
   if (hostile_send (conn, head, strlen (head)))
     hostile_send (conn, body, length);
-}
-
-static gboolean
-hostile_match_request (const PtsNode *stanza, gpointer user_data)
-{
-  const char *type = pts_node_get_attr (stanza, "type");
-
-  return pts_node_is (stanza, "iq", PTS_TEST_NS_CLIENT)
-         && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0);
-}
-
-static gboolean
-hostile_send_raw (PtsTestClient *client, const char *xml)
-{
-  g_autoptr (GError) error = NULL;
-
-  pts_test_client_send_raw (client, xml, -1, &error);
-  g_assert_no_error (error);
-  return TRUE;
 }
 
 /* Plays the proxy (its HTTP side on @listener) until bob's <connect/> is
@@ -400,26 +269,18 @@ static void
 hostile_test (gconstpointer user_data)
 {
   const HostileCase *c = user_data;
-  const char *server_path = g_getenv ("PTS_SERVER");
-  const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
-  const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
-  const char *server_args[]
-      = { "--user", "alice:" HOSTILE_PASSWORD, "--user", "bob:" HOSTILE_PASSWORD, NULL };
+  HostileWorld w;
+  PtsTestClient *sender, *proxy;
+  PtsTestProcess *driver;
+  GSocket *http, *trap;
+  guint16 http_port, trap_port;
   g_autoptr (GError) error = NULL;
-  g_autoptr (PtsTestServer) server = NULL;
-  g_autoptr (PtsTestClient) sender = NULL;
-  g_autoptr (PtsTestClient) proxy = NULL;
-  g_autoptr (PtsTestProcess) driver = NULL;
-  g_autoptr (GSocket) http = NULL;
-  g_autoptr (GSocket) trap = NULL;
   g_autoptr (PtsNode) reply = NULL;
   g_autoptr (JsonObject) said = NULL;
   g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "bob", NULL);
   g_autofree char *accept_dir = g_build_filename (g_get_user_config_dir (), "received", NULL);
   g_autofree char *received = g_build_filename (accept_dir, HOSTILE_FILE, NULL);
   g_autofree char *bob = NULL;
-  g_autofree char *account = NULL;
-  g_autofree char *port = NULL;
   g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, c->size);
   g_autofree char *http_base = NULL;
   g_autofree char *url = NULL;
@@ -428,50 +289,28 @@ hostile_test (gconstpointer user_data)
   g_autofree char *xml = NULL;
   g_autofree char *offer_id = NULL;
   g_autofree char *push_id = NULL;
-  guint16 http_port, trap_port;
   GStatBuf st;
 
   g_test_summary (c->summary);
-  if (server_path == NULL || driver_path == NULL || plugin_path == NULL)
-    {
-      g_test_skip ("needs PTS_SERVER, the driver and the plugin");
-      return;
-    }
+  if (!hostile_world_start (&w, "alice", "proxy"))
+    return;
+  sender = w.peer;
+  proxy = w.proxy;
+  http = w.http;
+  trap = w.trap;
+  http_port = w.http_port;
+  trap_port = w.trap_port;
   g_assert_cmpint (g_mkdir_with_parents (accept_dir, 0700), ==, 0);
-
-  http = hostile_listen (&http_port);
-  trap = hostile_listen (&trap_port);
   http_base = g_strdup_printf ("http://127.0.0.1:%u/dl/", http_port);
   url = hostile_expand (c->url, http_port, trap_port);
 
-  server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
-  g_assert_no_error (error);
-  bob = g_strdup_printf ("bob@%s/" HOSTILE_BOB_RESOURCE, server->domain);
-  account = g_strconcat (bob, ":" HOSTILE_PASSWORD, NULL);
-  port = g_strdup_printf ("%u", server->c2s_port);
-
+  bob = g_strdup_printf ("bob@%s/" HOSTILE_BOB_RESOURCE, w.server->domain);
   {
-    const char *argv[] = { driver_path,
-                           "--user-dir",
-                           user_dir,
-                           "--account",
-                           account,
-                           "--server",
-                           server->c2s_host,
-                           "--port",
-                           port,
-                           "--timeout",
-                           G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin",
-                                        plugin_path, "--accept-dir", accept_dir, NULL };
-    driver = pts_test_process_spawn (argv, NULL, &error);
-    g_assert_no_error (error);
+    const char *extra[] = { "--accept-dir", accept_dir, NULL };
+
+    hostile_world_spawn_driver (&w, bob, user_dir, extra);
   }
-  sender = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "alice",
-                                  HOSTILE_PASSWORD, "evil", &error);
-  g_assert_no_error (error);
-  proxy = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "alice",
-                                 HOSTILE_PASSWORD, "proxy", &error);
-  g_assert_no_error (error);
+  driver = w.driver;
   pts_test_process_wait_line (driver, PTS_TEST_STDOUT, "\"signed-on\"", 1, HOSTILE_WAIT_MS, NULL,
                               &error);
   g_assert_no_error (error);
@@ -533,14 +372,7 @@ hostile_test (gconstpointer user_data)
   if (c->http != HOSTILE_HTTP_NONE)
     hostile_serve (http, c, trap_port);
 
-  /* The driver ends by itself once the transfer ended, either way. */
-  pts_test_process_wait (driver, (HOSTILE_DRIVER_TIMEOUT_S + 10) * 1000, &error);
-  if (error != NULL)
-    {
-      g_autofree char *tail = pts_test_process_get_tail (driver, 40);
-      g_test_message ("the driver's last words:\n%s", tail);
-    }
-  g_assert_no_error (error);
+  hostile_world_wait_driver (&w);
 
   /* Nothing went where the URL should not lead. */
   g_assert_false (hostile_has_pending (trap));
@@ -573,256 +405,7 @@ hostile_test (gconstpointer user_data)
         g_assert_cmpint (st.st_size, <=, c->size);
     }
 
-  pts_test_client_close (sender);
-  pts_test_client_close (proxy);
-  pts_test_server_stop (server, &error);
-  g_assert_no_error (error);
-}
-
-/* ---- the plugin as sender: a proxy that says "wait" to the activation ---- */
-
-typedef struct
-{
-  PtsTestClient *receiver; /* bob/evil: accepts the offer, names the fake proxy */
-  PtsTestClient *proxy;    /* bob/fakeproxy: the bs-proxy */
-  const char *http_base;
-  GSocket *http; /* its HTTP side */
-  guint16 trap_port;
-  guint activations;
-  gint64 last_activation;
-  gboolean activated;
-} HostileSend;
-
-static void
-hostile_send_serve_proxy (HostileSend *hs, PtsNode *iq)
-{
-  const char *id = pts_node_get_attr (iq, "id");
-  const char *from = pts_node_get_attr (iq, "from");
-  const char *type = pts_node_get_attr (iq, "type");
-  PtsNode *query;
-  g_autofree char *answer = NULL;
-
-  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
-    answer = g_markup_printf_escaped (
-        "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
-        "<identity category='proxy' type='bytestreams' name='fake'/>"
-        "<feature var='%s'/><feature var='%s'/><feature var='%s'/>"
-        "<x xmlns='jabber:x:data' type='result'>"
-        "<field var='FORM_TYPE' type='hidden'><value>%s</value></field>"
-        "<field var='http-base'><value>%s</value></field></x></query></iq>",
-        id, from, BSP_NS_DISCO_INFO, BSP_NS_BYTESTREAMS, BSP_NS_BSPROXY, BSP_NS_BSPROXY_BRIDGE,
-        BSP_NS_BSPROXY, hs->http_base);
-  else if ((query = pts_node_get_child (iq, "query", BSP_NS_BYTESTREAMS)) != NULL
-           && g_strcmp0 (type, "get") == 0)
-    answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
-                                      "<streamhost jid='%s' host='127.0.0.1' port='%u'/>"
-                                      "</query></iq>",
-                                      id, from, BSP_NS_BYTESTREAMS,
-                                      pts_test_client_get_jid (hs->proxy), hs->trap_port);
-  else if (query != NULL && pts_node_get_child (query, "x", BSP_NS_BSPROXY) != NULL)
-    {
-      gint64 now = g_get_monotonic_time ();
-
-      if (hs->activations++ == 0)
-        answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='wait'>"
-                                          "<remote-server-timeout xmlns='%s'/></error></iq>",
-                                          id, from, BSP_NS_STANZAS);
-      else
-        {
-          g_test_message ("activation again after %.2f s", (now - hs->last_activation) / 1e6);
-          g_assert_cmpint (now - hs->last_activation, >=, G_USEC_PER_SEC - 100000);
-          answer = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><activated "
-                                            "xmlns='%s' url='%stoken'/></iq>",
-                                            id, from, BSP_NS_BSPROXY, hs->http_base);
-          hs->activated = TRUE;
-        }
-      hs->last_activation = now;
-    }
-  else if (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0)
-    answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
-                                      "<feature-not-implemented xmlns='%s'/></error></iq>",
-                                      id, from, BSP_NS_STANZAS);
-  if (answer != NULL)
-    hostile_send_raw (hs->proxy, answer);
-  /* With its base known, the plugin checks it before it uses the proxy. */
-  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
-    hostile_answer_probe (hs->http, "/up/");
-}
-
-static void
-hostile_send_serve_receiver (HostileSend *hs, PtsNode *iq)
-{
-  const char *id = pts_node_get_attr (iq, "id");
-  const char *from = pts_node_get_attr (iq, "from");
-  PtsNode *query = pts_node_get_child (iq, "query", BSP_NS_BYTESTREAMS);
-  g_autofree char *answer = NULL;
-
-  if (pts_node_get_child (iq, "query", BSP_NS_DISCO_INFO) != NULL)
-    answer = g_markup_printf_escaped (
-        "<iq type='result' id='%s' to='%s'><query xmlns='%s'>"
-        "<identity category='client' type='pc'/><feature var='%s'/><feature var='%s'/>"
-        "<feature var='%s'/></query></iq>",
-        id, from, BSP_NS_DISCO_INFO, NS_SI, NS_SI_FT, BSP_NS_BYTESTREAMS);
-  else if (pts_node_get_child (iq, "si", NS_SI) != NULL)
-    answer = g_markup_printf_escaped (
-        "<iq type='result' id='%s' to='%s'><si xmlns='%s'><feature "
-        "xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='submit'>"
-        "<field var='stream-method'><value>%s</value></field></x></feature></si></iq>",
-        id, from, NS_SI, BSP_NS_BYTESTREAMS);
-  else if (query != NULL && g_strcmp0 (pts_node_get_attr (iq, "type"), "set") == 0)
-    answer
-        = g_markup_printf_escaped ("<iq type='result' id='%s' to='%s'><query xmlns='%s' "
-                                   "sid='%s'><streamhost-used jid='%s'/></query></iq>",
-                                   id, from, BSP_NS_BYTESTREAMS, pts_node_get_attr (query, "sid"),
-                                   pts_test_client_get_jid (hs->proxy));
-  else if (g_strcmp0 (pts_node_get_attr (iq, "type"), "get") == 0)
-    answer = g_markup_printf_escaped ("<iq type='error' id='%s' to='%s'><error type='cancel'>"
-                                      "<feature-not-implemented xmlns='%s'/></error></iq>",
-                                      id, from, BSP_NS_STANZAS);
-  if (answer != NULL)
-    hostile_send_raw (hs->receiver, answer);
-}
-
-/* Accepts the POST and answers 200 once its whole body is in. */
-static void
-hostile_take_upload (GSocket *listener)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, &error);
-  g_autoptr (GString) request = g_string_new (NULL);
-  const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  const char *end, *cl;
-
-  g_assert_no_error (error);
-  g_socket_set_timeout (conn, HOSTILE_WAIT_MS / 1000);
-  for (;;)
-    {
-      char buf[4096];
-      gssize n;
-
-      end = strstr (request->str, "\r\n\r\n");
-      cl = end ? g_strstr_len (request->str, end - request->str, "Content-Length: ") : NULL;
-      if (cl != NULL
-          && request->len - (gsize) (end + 4 - request->str)
-                 >= g_ascii_strtoull (cl + 16, NULL, 10))
-        break;
-      n = g_socket_receive (conn, buf, sizeof buf, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, >, 0);
-      g_string_append_len (request, buf, n);
-    }
-  g_test_message ("the plugin uploaded: %.*s", (int) strcspn (request->str, "\r"), request->str);
-  g_assert_true (g_str_has_prefix (request->str, "POST /up/token HTTP/1.1\r\n"));
-  hostile_send (conn, ok, strlen (ok));
-}
-
-static void
-hostile_send_wait_test (void)
-{
-  const char *server_path = g_getenv ("PTS_SERVER");
-  const char *driver_path = hostile_env_or ("BSP_DRIVER", BSP_DRIVER_PATH);
-  const char *plugin_path = hostile_env_or ("BSP_PLUGIN", BSP_PLUGIN_PATH);
-  const char *server_args[]
-      = { "--user", "alice:" HOSTILE_PASSWORD, "--user", "bob:" HOSTILE_PASSWORD, NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (PtsTestServer) server = NULL;
-  g_autoptr (PtsTestClient) receiver = NULL;
-  g_autoptr (PtsTestClient) proxy = NULL;
-  g_autoptr (PtsTestProcess) driver = NULL;
-  g_autoptr (GSocket) http = NULL;
-  g_autoptr (GSocket) trap = NULL;
-  g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "alice", NULL);
-  g_autofree char *file = g_build_filename (g_get_user_config_dir (), HOSTILE_FILE, NULL);
-  g_autofree char *http_base = NULL, *account = NULL, *port = NULL, *pref = NULL;
-  g_autofree char *to = NULL;
-  gint64 deadline;
-  HostileSend hs = { 0 };
-  guint16 http_port;
-
-  g_test_summary ("The plugin sends; the bs-proxy answers its first activation with a "
-                  "wait-type error (remote-server-timeout): the plugin activates again after "
-                  "1 s, uploads, and the transfer completes");
-  if (server_path == NULL || driver_path == NULL || plugin_path == NULL)
-    {
-      g_test_skip ("needs PTS_SERVER, the driver and the plugin");
-      return;
-    }
-  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
-  g_assert_true (g_file_set_contents (file, "0123456789", 10, NULL));
-  http = hostile_listen (&http_port);
-  trap = hostile_listen (&hs.trap_port);
-  http_base = g_strdup_printf ("http://127.0.0.1:%u/up/", http_port);
-  hs.http_base = http_base;
-  hs.http = http;
-
-  server = pts_test_server_start (server_path, server_args, PTS_TEST_SERVER_QUIET, &error);
-  g_assert_no_error (error);
-  receiver = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "bob",
-                                    HOSTILE_PASSWORD, "evil", &error);
-  g_assert_no_error (error);
-  proxy = pts_test_client_login (server->c2s_host, server->c2s_port, server->domain, "bob",
-                                 HOSTILE_PASSWORD, "fakeproxy", &error);
-  g_assert_no_error (error);
-  hs.receiver = receiver;
-  hs.proxy = proxy;
-  hostile_send_raw (receiver, "<presence/>");
-
-  account = g_strdup_printf ("alice@%s/sender:" HOSTILE_PASSWORD, server->domain);
-  port = g_strdup_printf ("%u", server->c2s_port);
-  pref = g_strdup_printf ("/plugins/core/bsproxy/proxy_jid=%s", pts_test_client_get_jid (proxy));
-  to = g_strdup (pts_test_client_get_jid (receiver));
-  {
-    const char *argv[]
-        = { driver_path,
-            "--user-dir",
-            user_dir,
-            "--account",
-            account,
-            "--server",
-            server->c2s_host,
-            "--port",
-            port,
-            "--timeout",
-            G_STRINGIFY (HOSTILE_DRIVER_TIMEOUT_S), "--debug", "--plugin", plugin_path, "--pref",
-                         pref, "--send-file", file, "--to", to, NULL };
-    driver = pts_test_process_spawn (argv, NULL, &error);
-    g_assert_no_error (error);
-  }
-
-  /* Both play their parts until the activation is through. */
-  deadline = g_get_monotonic_time () + HOSTILE_WAIT_MS * 1000;
-  while (!hs.activated)
-    {
-      g_autoptr (PtsNode) from_proxy = NULL;
-      g_autoptr (PtsNode) from_receiver = NULL;
-
-      if (g_get_monotonic_time () >= deadline)
-        {
-          g_autofree char *tail = pts_test_process_get_tail (driver, 60);
-          g_test_message ("the driver's last words:\n%s", tail);
-        }
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      from_proxy = pts_test_client_wait (proxy, hostile_match_request, NULL, 100, NULL);
-      if (from_proxy != NULL)
-        hostile_send_serve_proxy (&hs, from_proxy);
-      from_receiver = pts_test_client_wait (receiver, hostile_match_request, NULL, 100, NULL);
-      if (from_receiver != NULL)
-        hostile_send_serve_receiver (&hs, from_receiver);
-    }
-  g_assert_cmpuint (hs.activations, ==, 2);
-  hostile_take_upload (http);
-
-  pts_test_process_wait (driver, (HOSTILE_DRIVER_TIMEOUT_S + 10) * 1000, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (pts_test_process_count_lines (driver, PTS_TEST_STDOUT, "\"xfer-completed\""),
-                    ==, 1);
-  /* no fallback: nobody came to the SOCKS5 streamhost */
-  g_assert_false (hostile_socks5_came (trap));
-
-  pts_test_client_close (receiver);
-  pts_test_client_close (proxy);
-  pts_test_server_stop (server, &error);
-  g_assert_no_error (error);
+  hostile_world_stop (&w);
 }
 
 int
@@ -836,6 +419,6 @@ main (int argc, char **argv)
 
   for (guint i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
     g_test_add_data_func (hostile_cases[i].path, &hostile_cases[i], hostile_test);
-  g_test_add_func ("/hostile/send/activation-wait", hostile_send_wait_test);
+  test_hostile_add_send ();
   return g_test_run ();
 }

@@ -91,14 +91,7 @@ fixture_set_up_tls (Fixture *fixture, gconstpointer user_data)
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  if (fixture->server != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-
-      bsp_test_server_stop (fixture->server, NULL, &error);
-      g_assert_no_error (error);
-    }
-  g_clear_pointer (&fixture->server, bsp_test_server_free);
+  bsp_test_server_clear (&fixture->server);
   g_clear_pointer (&fixture->user_dir, g_free);
   g_clear_pointer (&fixture->ca_dir, g_free);
   pts_test_certificates_clear (&fixture->certs);

@@ -17,20 +17,58 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define WAIT_MS 20000
 
-/* The server with the test CA's certificate, then @option and @value
- * (NULL: none); NULL (test skipped) without openssl. */
-static PtsTestServer *
-server_start_tls (PtsTestCertificates *certs, const char *option, const char *value)
+/* The server with the test CA's certificate, and the CA's files. */
+typedef struct
+{
+  PtsTestCertificates certs;
+  PtsTestServer *server;
+} TlsFixture;
+
+/* Starts the server with the test CA's certificate, then @option and @value
+ * (NULL: none); FALSE (test skipped) without openssl. */
+static gboolean
+tls_fixture_start (TlsFixture *f, const char *option, const char *value)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!pts_test_certificates_make (certs, &error))
+  f->server = NULL;
+  if (!pts_test_certificates_make (&f->certs, &error))
     {
       g_test_skip (error->message);
-      return NULL;
+      return FALSE;
     }
-  return pts_fixture_server_start ("--tls-cert", certs->cert, "--tls-key", certs->key, option,
-                                   value, NULL);
+  f->server = pts_fixture_server_start ("--tls-cert", f->certs.cert, "--tls-key", f->certs.key,
+                                        option, value, NULL);
+  return TRUE;
+}
+
+static void
+tls_fixture_stop (TlsFixture *f)
+{
+  pts_fixture_server_stop (g_steal_pointer (&f->server));
+  pts_test_certificates_clear (&f->certs);
+}
+
+/* The server's @pipe shows a line with @needle (waiting for it). */
+static void
+assert_logged (PtsTestServer *server, PtsTestPipe pipe, const char *needle)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (
+      pts_test_process_wait_line (server->process, pipe, needle, 1, WAIT_MS, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* @client's connection ends and the server logs why (@needle). */
+static void
+assert_cut_off (TlsFixture *f, PtsTestClient *client, const char *needle)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (pts_test_client_wait_closed (client, WAIT_MS, &error));
+  g_assert_no_error (error);
+  assert_logged (f->server, PTS_TEST_STDERR, needle);
 }
 
 static gboolean
@@ -42,19 +80,17 @@ match_name (const PtsNode *stanza, gpointer name)
 static void
 test_sign_in (void)
 {
-  PtsTestCertificates certs;
-  PtsTestServer *server;
+  TlsFixture f;
   g_autoptr (PtsTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
   PtsNode *mechanisms;
 
   g_test_summary ("With --tls-cert a client that trusts the CA does the handshake, gets PLAIN "
                   "(and no second STARTTLS) on the fresh stream, signs in and binds over TLS.");
-  server = server_start_tls (&certs, NULL, NULL);
-  if (server == NULL)
+  if (!tls_fixture_start (&f, NULL, NULL))
     return;
-  client = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port, server->domain,
-                                             certs.ca, &error);
+  client = pts_test_client_connect_starttls (f.server->c2s_host, f.server->c2s_port,
+                                             f.server->domain, f.certs.ca, &error);
   g_assert_no_error (error);
   mechanisms
       = pts_node_get_child (pts_test_client_get_features (client), "mechanisms", PTS_TEST_NS_SASL);
@@ -65,17 +101,15 @@ test_sign_in (void)
   g_assert_true (pts_test_client_bind (client, "tls", &error));
   g_assert_no_error (error);
   g_assert_cmpstr (pts_test_client_get_jid (client), ==, "alice@localhost/tls");
-  pts_fixture_assert_log_count (server, "alice@localhost/tls signed in", 1);
+  pts_fixture_assert_log_count (f.server, "alice@localhost/tls signed in", 1);
   g_clear_pointer (&client, pts_test_client_free);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  tls_fixture_stop (&f);
 }
 
 static void
 test_sasl_before_tls (void)
 {
-  PtsTestCertificates certs;
-  PtsTestServer *server;
+  TlsFixture f;
   g_autoptr (PtsTestClient) client = NULL;
   g_autoptr (PtsNode) failure = NULL;
   g_autoptr (GError) error = NULL;
@@ -84,10 +118,10 @@ test_sasl_before_tls (void)
 
   g_test_summary ("With --tls-cert a client that tries SASL PLAIN in clear is refused "
                   "(encryption-required) and its stream closed: no password is checked.");
-  server = server_start_tls (&certs, NULL, NULL);
-  if (server == NULL)
+  if (!tls_fixture_start (&f, NULL, NULL))
     return;
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
+  client
+      = pts_test_client_connect (f.server->c2s_host, f.server->c2s_port, f.server->domain, &error);
   g_assert_no_error (error);
   /* The first features: STARTTLS, required, and no SASL. */
   starttls = pts_node_get_child (pts_test_client_get_features (client), "starttls", NS_TLS);
@@ -106,10 +140,9 @@ test_sasl_before_tls (void)
   g_assert_no_error (error);
   g_assert_cmpstr (condition, ==, "policy-violation");
   g_assert_true (pts_test_client_wait_closed (client, WAIT_MS, &error));
-  pts_fixture_assert_log_count (server, "authentication failed", 0);
-  pts_fixture_assert_log_count (server, "signed in", 0);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  pts_fixture_assert_log_count (f.server, "authentication failed", 0);
+  pts_fixture_assert_log_count (f.server, "signed in", 0);
+  tls_fixture_stop (&f);
 }
 
 /* A raw client that asked for TLS and got <proceed/>. */
@@ -131,91 +164,70 @@ client_proceeded (PtsTestServer *server)
 static void
 test_handshake_failure (void)
 {
-  PtsTestCertificates certs;
-  PtsTestServer *server;
+  TlsFixture f;
   g_autoptr (PtsTestClient) bad = NULL, good = NULL;
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("A client that gets <proceed/> and then sends no TLS loses its own "
                   "connection, logged with the reason; the server goes on serving others "
                   "over TLS.");
-  server = server_start_tls (&certs, NULL, NULL);
-  if (server == NULL)
+  if (!tls_fixture_start (&f, NULL, NULL))
     return;
-  bad = client_proceeded (server);
+  bad = client_proceeded (f.server);
   g_assert_true (pts_test_client_send_raw (bad, "GET / HTTP/1.0\r\n\r\n", -1, &error));
-  g_assert_true (pts_test_client_wait_closed (bad, WAIT_MS, &error));
-  g_assert_no_error (error);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR, "TLS handshake", 1,
-                                             WAIT_MS, NULL, &error));
-  g_assert_no_error (error);
+  assert_cut_off (&f, bad, "TLS handshake");
 
-  good = pts_test_client_connect_starttls (server->c2s_host, server->c2s_port, server->domain,
-                                           certs.ca, &error);
+  good = pts_test_client_connect_starttls (f.server->c2s_host, f.server->c2s_port, f.server->domain,
+                                           f.certs.ca, &error);
   g_assert_no_error (error);
   g_assert_true (pts_test_client_authenticate (good, "bob", PTS_FIXTURE_PASSWORD, &error));
   g_clear_pointer (&good, pts_test_client_free);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  tls_fixture_stop (&f);
 }
 
 static void
 test_handshake_timeout (void)
 {
-  PtsTestCertificates certs;
-  PtsTestServer *server;
+  TlsFixture f;
   g_autoptr (PtsTestClient) quiet = NULL;
-  g_autoptr (GError) error = NULL;
 
   g_test_summary ("The login timeout covers the TLS handshake: a client that asks for TLS "
                   "and then says nothing is cut off after --login-timeout.");
-  server = server_start_tls (&certs, "--login-timeout", "1");
-  if (server == NULL)
+  if (!tls_fixture_start (&f, "--login-timeout", "1"))
     return;
-  quiet = client_proceeded (server);
-  g_assert_true (pts_test_client_wait_closed (quiet, WAIT_MS, &error));
-  g_assert_no_error (error);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR,
-                                             "during the TLS handshake", 1, WAIT_MS, NULL, &error));
-  g_assert_no_error (error);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  quiet = client_proceeded (f.server);
+  assert_cut_off (&f, quiet, "during the TLS handshake");
+  tls_fixture_stop (&f);
 }
 
 static void
 test_pipelined (void)
 {
-  PtsTestCertificates certs;
-  PtsTestServer *server;
+  TlsFixture f;
   g_autoptr (PtsTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
   g_test_summary ("A stanza sent in clear after <starttls/>, before <proceed/> could be read, "
                   "is never acted on: the connection ends (RFC 6120 §5.4.2.3).");
-  server = server_start_tls (&certs, NULL, NULL);
-  if (server == NULL)
+  if (!tls_fixture_start (&f, NULL, NULL))
     return;
-  client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
+  client
+      = pts_test_client_connect (f.server->c2s_host, f.server->c2s_port, f.server->domain, &error);
   g_assert_no_error (error);
   g_assert_true (pts_test_client_send_raw (client,
                                            "<starttls xmlns='" NS_TLS
                                            "'/><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
                                            "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>",
                                            -1, &error));
-  g_assert_true (pts_test_client_wait_closed (client, WAIT_MS, &error));
-  g_assert_no_error (error);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDERR,
-                                             "data after <starttls/>", 1, WAIT_MS, NULL, &error));
-  g_assert_no_error (error);
-  pts_fixture_assert_log_count (server, "signed in", 0);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  assert_cut_off (&f, client, "data after <starttls/>");
+  pts_fixture_assert_log_count (f.server, "signed in", 0);
+  tls_fixture_stop (&f);
 }
 
 static void
 test_features (void)
 {
-  PtsTestCertificates certs;
+  TlsFixture f;
   PtsTestServer *server;
   g_autoptr (PtsTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
@@ -223,19 +235,13 @@ test_features (void)
   g_test_summary ("READY says \"starttls\":true with --tls-cert and false without; without "
                   "it a <starttls/> gets <failure/> and the stream ends, as RFC 6120 "
                   "§5.4.2.2 says for a server that does not offer TLS.");
-  server = server_start_tls (&certs, NULL, NULL);
-  if (server == NULL)
+  if (!tls_fixture_start (&f, NULL, NULL))
     return;
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "\"starttls\":true",
-                                             1, WAIT_MS, NULL, &error));
-  g_assert_no_error (error);
-  pts_fixture_server_stop (server);
-  pts_test_certificates_clear (&certs);
+  assert_logged (f.server, PTS_TEST_STDOUT, "\"starttls\":true");
+  tls_fixture_stop (&f);
 
   server = pts_fixture_server_start (NULL);
-  g_assert_true (pts_test_process_wait_line (server->process, PTS_TEST_STDOUT, "\"starttls\":false",
-                                             1, WAIT_MS, NULL, &error));
-  g_assert_no_error (error);
+  assert_logged (server, PTS_TEST_STDOUT, "\"starttls\":false");
   client = pts_test_client_connect (server->c2s_host, server->c2s_port, server->domain, &error);
   g_assert_no_error (error);
   g_assert_true (pts_test_client_send_raw (client, "<starttls xmlns='" NS_TLS "'/>", -1, &error));

@@ -143,6 +143,11 @@ gboolean pts_test_socket_send_all (GSocketConnection *conn, const void *data, gs
 /* Reads exactly @len bytes; PTS_TEST_ERROR_CLOSED if the peer closes first. */
 gboolean pts_test_socket_read_exact (GSocketConnection *conn, void *buf, gsize len,
                                      guint timeout_ms, GError **error);
+/* One non-blocking receive after waiting for data until @deadline
+ * (monotonic µs). Returns the count, 0 at the end of the stream, -1 on
+ * error. */
+gssize pts_test_socket_receive (GSocket *socket, guint8 *buf, gsize len, gint64 deadline,
+                                GError **error);
 /* Reads (and keeps at most @max bytes of) everything until the peer closes
  * or resets the connection; PTS_TEST_ERROR_TIMED_OUT if it is still open
  * after @timeout_ms. */

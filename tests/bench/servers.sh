@@ -1,0 +1,315 @@
+#!/bin/sh
+# tests/bench/servers.sh — the servers of tests/bench/run.sh: proxy-test-server,
+# ejabberd, Prosody, and the throwaway TLS certificates
+#
+# Sourced by run.sh, which defines log, $PTS, $BSB, $WORK and the state
+# variables these functions set (PTS_NAMES, EJ_*, PR_*, TLS_*); every server
+# started here is stopped by run.sh's cleanup, on exit and on Ctrl-C.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=sh disable=SC2034
+
+# Waits (bounded) until process $1 is gone; kills it if it lingers.
+reap() {
+  pid=$1
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# start_pts NAME [OPTION…]: a fresh proxy-test-server with its embedded XMPP
+# server and the benchmark's accounts, any OPTIONs added; its pid, c2s and
+# SOCKS5 addresses go to $WORK/pts-NAME.env. Exits when it does not start.
+start_pts() {
+  name=$1
+  shift
+  start_pts_with "$name" --c2s-port 0 --user alice:pw --user bob:pw "$@" || exit 1
+}
+
+# start_pts_with NAME OPTION…: the same with only these OPTIONs (SOCKS5 and
+# HTTP on free ports added); "-" for the c2s address of a component.
+# Returns 1 when it does not start.
+start_pts_with() {
+  name=$1
+  shift
+  out=$WORK/pts-$name.out
+  "$PTS" --socks5-port 0 --http-port 0 --max-per-initiator 256 "$@" >"$out" \
+    2>"$WORK/pts-$name.log" &
+  pid=$!
+  i=0
+  while ! grep -q '^READY ' "$out" 2>/dev/null; do
+    if [ $i -ge 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+      log "proxy-test-server $name did not start:"
+      cat "$WORK/pts-$name.log" >&2
+      kill -TERM "$pid" 2>/dev/null || true
+      reap "$pid"
+      return 1
+    fi
+    sleep 0.05
+    i=$((i + 1))
+  done
+  PTS_NAMES="$PTS_NAMES $name"
+  c2s=$(sed -n 's/^READY .*"c2s":"\([^"]*\)".*/\1/p' "$out")
+  socks5=$(sed -n 's/^READY .*"socks5":"\([^"]*\)".*/\1/p' "$out")
+  echo "$pid ${c2s:--} $socks5" >"$WORK/pts-$name.env"
+}
+
+# The relay's worker threads: RELAY_THREADS for every instance (the
+# machine's cores, as the option's default is documented) when the binary
+# has --relay-threads; else the relay is one thread on the main loop.
+relay_threads_setup() {
+  if "$PTS" --help 2>/dev/null | grep -q -- '--relay-threads'; then
+    RELAY_THREADS=$(nproc)
+    THREADS_OPT="--relay-threads $RELAY_THREADS"
+    THREADS_NOTE=""
+  else
+    RELAY_THREADS=1
+    THREADS_OPT=""
+    THREADS_NOTE="this proxy-test-server has no --relay-threads: its relay runs on one thread, and the rows with one worker thread are left out"
+  fi
+}
+
+# make_tls: a throwaway CA and a certificate for localhost and 127.0.0.1
+# signed by it, under $WORK/tls (ca/ca.pem is the CA alone, for the
+# drivers' --ca-dir). Sets TLS_DIR, or TLS_NOTE and returns 1.
+make_tls() {
+  [ -z "$TLS_DIR" ] || return 0
+  [ -z "$TLS_NOTE" ] || return 1
+  d=$WORK/tls
+  mkdir -p "$d/ca"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$d/server.ext"
+  if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=bsb-bench throwaway CA" -keyout "$d/ca.key" -out "$d/ca/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    >"$d/openssl.log" 2>&1 &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout "$d/server.key" -out "$d/server.csr" >>"$d/openssl.log" 2>&1 &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca/ca.pem" -CAkey "$d/ca.key" \
+      -CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.pem" >>"$d/openssl.log" 2>&1; then
+    TLS_DIR=$d
+    return 0
+  fi
+  TLS_NOTE="openssl could not make the certificates: $(tail -n 1 "$d/openssl.log")"
+  return 1
+}
+
+stop_pts() {
+  name=$1
+  [ -f "$WORK/pts-$name.env" ] || return 0
+  read -r pid _ _ <"$WORK/pts-$name.env"
+  rm -f "$WORK/pts-$name.env"
+  kill -TERM "$pid" 2>/dev/null || true
+  reap "$pid"
+  rm -f "$WORK/pts-$name.env"
+}
+
+# ejabberd with its own configuration, control configuration, node name,
+# cookie, spool, logs and pid file. Debian's ejabberdctl sources the control
+# file after its options, so everything it needs is in ours; ERL_DIST_PORT
+# keeps epmd out of the picture. As root, ejabberdctl runs the node as the
+# package's ejabberd user; otherwise a copy of it runs as the caller.
+start_ejabberd() {
+  dir=$WORK/ejabberd
+  mkdir -p "$dir/spool" "$dir/logs" "$dir/modules.d"
+  # shellcheck disable=SC2046
+  set -- $("$BSB" ports --count 4)
+  EJ_C2S=$1 EJ_P65=$2 ej_dist=$3 EJ_SVC=$4
+  # The secret of the XEP-0114 listener, where the HTTPS proxy-test-server
+  # attaches as a component (see figure_relay).
+  EJ_SECRET=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  echo "$EJ_SECRET" >"$WORK/ejabberd-component.secret"
+  cat >"$dir/ejabberd.yml" <<EOF
+# generated by tests/bench/run.sh
+hosts:
+  - localhost
+loglevel: warning
+log_rotate_count: 0
+auth_method: internal
+auth_password_format: plain
+listen:
+  -
+    port: $EJ_C2S
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    max_stanza_size: 262144
+    access: c2s
+    starttls: false
+    starttls_required: false
+  -
+    port: $EJ_SVC
+    ip: "127.0.0.1"
+    module: ejabberd_service
+    password: "$EJ_SECRET"
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  c2s:
+    allow: all
+  local:
+    allow: local
+modules:
+  mod_disco: {}
+  mod_roster: {}
+  mod_admin_extra: {}
+  mod_proxy65:
+    host: "proxy.localhost"
+    ip: "127.0.0.1"
+    hostname: "127.0.0.1"
+    port: $EJ_P65
+    access: local
+    max_connections: infinity
+EOF
+  cookie=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  cat >"$dir/ejabberdctl.cfg" <<EOF
+# generated by tests/bench/run.sh
+ERLANG_NODE=bsbench$$@localhost
+ERL_OPTIONS="-setcookie $cookie -env ERL_CRASH_DUMP_BYTES 0"
+ERL_DIST_PORT=$ej_dist
+INET_DIST_INTERFACE=127.0.0.1
+EJABBERD_CONFIG_PATH=$dir/ejabberd.yml
+EJABBERD_PID_PATH=$dir/ejabberd.pid
+EJABBERD_BYPASS_WARNINGS=true
+CONTRIB_MODULES_CONF_DIR=$dir/modules.d
+EOF
+  printf '{lookup,["file","native"]}.\n{host,{127,0,0,1},["localhost"]}.\n' >"$dir/inetrc"
+  ctl=/usr/sbin/ejabberdctl
+  if [ "$(id -u)" = 0 ]; then
+    chown -R ejabberd:ejabberd "$dir"
+  else
+    sed 's/^INSTALLUSER=.*/INSTALLUSER=/' /usr/sbin/ejabberdctl >"$WORK/ejabberdctl"
+    ctl="bash $WORK/ejabberdctl"
+  fi
+  EJ_CTL="$ctl --config-dir $dir --ctl-config $dir/ejabberdctl.cfg --config $dir/ejabberd.yml
+    --logs $dir/logs --spool $dir/spool"
+  # shellcheck disable=SC2086
+  if ! $EJ_CTL start >"$WORK/ejabberd.out" 2>&1 || ! $EJ_CTL started >>"$WORK/ejabberd.out" 2>&1; then
+    log "ejabberd did not start:"
+    cat "$WORK/ejabberd.out" "$dir"/logs/*.log >&2 2>/dev/null || true
+    return 1
+  fi
+  EJ_PID=$(cat "$dir/ejabberd.pid")
+  # shellcheck disable=SC2086
+  $EJ_CTL register alice localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL register bob localhost pw >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL add_rosteritem alice localhost bob localhost bob bench both >>"$WORK/ejabberd.out" 2>&1 &&
+    $EJ_CTL add_rosteritem bob localhost alice localhost alice bench both >>"$WORK/ejabberd.out" 2>&1 &&
+    "$BSB" wait --address "127.0.0.1:$EJ_C2S" --timeout 30
+}
+
+stop_ejabberd() {
+  [ -n "$EJ_CTL" ] || return 0
+  # shellcheck disable=SC2086,SC2015
+  $EJ_CTL stop >/dev/null 2>&1 && $EJ_CTL stopped >/dev/null 2>&1 || true
+  if [ -n "$EJ_PID" ] && kill -0 "$EJ_PID" 2>/dev/null; then
+    kill -TERM "$EJ_PID" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$EJ_PID" 2>/dev/null || true
+  fi
+  EJ_CTL=""
+}
+
+# Prosody 0.12 with a generated configuration, one instance per NAME under
+# $WORK/prosody-NAME. It refuses root unless run_as_root is set; prosodyctl
+# registers the accounts before it starts. KIND is proxy65 (the relay
+# contestant) or upload-tuned / upload-stock (XEP-0363 through
+# mod_http_file_share on its own HTTP port, files up to UPLOAD_LIMIT bytes).
+# Sets PR_C2S, PR_P65 (proxy65) or PR_HTTP (upload), and PR_PID.
+start_prosody() {
+  name=$1
+  kind=$2
+  dir=$WORK/prosody-$name
+  mkdir -p "$dir/data" "$dir/certs"
+  # shellcheck disable=SC2046
+  set -- $("$BSB" ports --count 2)
+  PR_C2S=$1 PR_HTTP=""
+  case $kind in
+    proxy65)
+      PR_P65=$2
+      modules='"roster", "saslauth", "disco", "ping"'
+      settings="proxy65_ports = { $PR_P65 }
+proxy65_interfaces = { \"127.0.0.1\" }
+http_ports = { }"
+      component='Component "proxy.localhost" "proxy65"
+    proxy65_address = "127.0.0.1"'
+      ;;
+    upload-*)
+      PR_HTTP=$2
+      modules='"roster", "saslauth", "disco", "ping", "http"'
+      settings="http_ports = { $PR_HTTP }
+http_interfaces = { \"127.0.0.1\" }"
+      # Tuned as an operator expecting large files would: the network layer
+      # reads 1 MiB at a time instead of its default 4 KiB
+      # (network_default_read_size). "*a" (whatever the socket has) was as
+      # fast in trials but overran the HTTP parser's buffer limit now and
+      # then. Stock leaves it alone. Both have the size limit (10 MB by
+      # default) and the quotas raised to let the files through at all;
+      # uploads larger than http_max_content_size are streamed to disk
+      # either way. http_host: the URLs point at 127.0.0.1, and Prosody
+      # routes HTTP requests by their Host.
+      if [ "$kind" = upload-tuned ]; then
+        settings="$settings
+network_default_read_size = 1048576"
+      fi
+      component="Component \"upload.localhost\" \"http_file_share\"
+    http_file_share_size_limit = $UPLOAD_LIMIT
+    http_file_share_daily_quota = $((UPLOAD_LIMIT * 16))
+    http_file_share_global_quota = $((UPLOAD_LIMIT * 16))
+    http_host = \"127.0.0.1\"
+    http_external_url = \"http://127.0.0.1:$PR_HTTP/\""
+      ;;
+  esac
+  cat >"$dir/prosody.cfg.lua" <<EOF
+-- generated by tests/bench/run.sh
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+certificates = "$dir/certs"
+log = { { levels = { min = "warn" }, to = "file", filename = "$dir/prosody.log" } }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $PR_C2S }
+c2s_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+https_ports = { }
+$settings
+modules_enabled = { $modules }
+modules_disabled = { "s2s", "offline", "tls" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+VirtualHost "localhost"
+$component
+EOF
+  if ! prosodyctl --config "$dir/prosody.cfg.lua" register alice localhost pw >"$dir/prosody.out" 2>&1 ||
+    ! prosodyctl --config "$dir/prosody.cfg.lua" register bob localhost pw >>"$dir/prosody.out" 2>&1; then
+    log "prosodyctl could not register the accounts:"
+    cat "$dir/prosody.out" >&2
+    return 1
+  fi
+  prosody --config "$dir/prosody.cfg.lua" >>"$dir/prosody.out" 2>&1 &
+  PR_PID=$!
+  PR_PIDS="$PR_PIDS $PR_PID"
+  if ! "$BSB" wait --address "127.0.0.1:$PR_C2S" --timeout 30 ||
+    { [ -n "$PR_HTTP" ] && ! "$BSB" wait --address "127.0.0.1:$PR_HTTP" --timeout 30; }; then
+    log "Prosody did not start:"
+    cat "$dir/prosody.out" "$dir/prosody.log" >&2 2>/dev/null || true
+    return 1
+  fi
+}
+
+# stop_prosody [PID]: that instance; without one, every instance started.
+stop_prosody() {
+  for p in ${1:-$PR_PIDS}; do
+    kill -TERM "$p" 2>/dev/null || true
+    reap "$p"
+    PR_PIDS=$(echo " $PR_PIDS " | sed "s/ $p / /; s/^ *//; s/ *\$//")
+  done
+}
