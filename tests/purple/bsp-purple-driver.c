@@ -70,6 +70,8 @@ typedef struct
   int timeout;
   gboolean debug;
   char *send_file;
+  char *send_after; /* --send-after: send once the debug log said this */
+  gboolean send_after_seen;
   char *send_to;
   char *accept_dir;
   gboolean decline;
@@ -361,9 +363,19 @@ static PurpleDnsQueryUiOps driver_dns_ops = {
 /* ------------------------------------------------------------------ */
 /* Debug log (stderr, only with --debug) and the core UI               */
 
+static gboolean driver_check_goal_idle (gpointer user_data);
+
 static void
 driver_debug_print (PurpleDebugLevel level, const char *category, const char *text)
 {
+  Driver *self = driver_global;
+
+  if (self != NULL && self->send_after != NULL && !self->send_after_seen
+      && strstr (text, self->send_after) != NULL)
+    {
+      self->send_after_seen = TRUE;
+      g_idle_add (driver_check_goal_idle, self);
+    }
   fprintf (stderr, "purple: %s: %s", category != NULL ? category : "-", text);
   if (*text == '\0' || text[strlen (text) - 1] != '\n')
     fputc ('\n', stderr);
@@ -770,7 +782,8 @@ driver_maybe_send (Driver *self)
   DriverAccount *da;
   g_autofree char *bare = NULL;
 
-  if (self->send_file == NULL || self->send_started || self->finished || !self->proxy_ready)
+  if (self->send_file == NULL || self->send_started || self->finished || !self->proxy_ready
+      || (self->send_after != NULL && !self->send_after_seen))
     return;
   da = g_ptr_array_index (self->accounts, 0);
   bare = bsp_jid_bare (self->send_to);
@@ -1557,6 +1570,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       NULL },
     { "send-file", 0, 0, G_OPTION_ARG_FILENAME, &self->send_file,
       "Send this file from the first account (needs --to) once the peer is online", "PATH" },
+    { "send-after", 0, 0, G_OPTION_ARG_STRING, &self->send_after,
+      "Send --send-file only once libpurple's debug log (--debug) has a line holding TEXT, "
+      "as a user who sends a while after signing in",
+      "TEXT" },
     { "to", 0, 0, G_OPTION_ARG_STRING, &self->send_to, "The full JID to send --send-file to",
       "JID" },
     { "accept-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->accept_dir,
@@ -1720,6 +1737,7 @@ driver_clear (Driver *self)
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->ca_dir, g_free);
+  g_clear_pointer (&self->send_after, g_free);
   g_clear_pointer (&self->certificate, g_free);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_pointer (&self->user_dir, g_free);
