@@ -441,6 +441,19 @@ bsp_discovery_lookup (BspDiscovery *self, const char *jid)
   return entry && entry->known && entry->ok ? &entry->info : NULL;
 }
 
+const BspProxyInfo *
+bsp_discovery_find_http_blocked (BspDiscovery *self)
+{
+  GHashTableIter iter;
+  BspDiscoveryEntry *entry;
+
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->known && entry->ok && entry->info.http && entry->info.http_blocked)
+      return &entry->info;
+  return NULL;
+}
+
 void
 bsp_discovery_ensure (BspDiscovery *self, const char *jid, BspDiscoveryFunc func,
                       gpointer user_data)

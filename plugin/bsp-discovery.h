@@ -56,6 +56,9 @@ void bsp_discovery_free (BspDiscovery *discovery);
 void bsp_discovery_start (BspDiscovery *discovery, const char *extra_jid);
 /* What is known of @jid now, or NULL. */
 const BspProxyInfo *bsp_discovery_lookup (BspDiscovery *discovery, const char *jid);
+/* A bs-proxy known now whose HTTP side does not answer from here, or NULL
+ * (the first found, when several). */
+const BspProxyInfo *bsp_discovery_find_http_blocked (BspDiscovery *discovery);
 /* Calls @func once @jid's info is known (at once if it already is). */
 void bsp_discovery_ensure (BspDiscovery *discovery, const char *jid, BspDiscoveryFunc func,
                            gpointer user_data);

@@ -360,6 +360,10 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
     }
   if (t->candidates->len == 0)
     {
+      /* No proxy offered (a sender that reaches none): when our own
+       * network keeps a bs-proxy's HTTP side from us, that is worth
+       * saying too. */
+      bsp_transfer_note_blocked (t, bsp_discovery_find_http_blocked (self->discovery));
       bsp_transfer_say_path (t, FALSE, NULL, FALSE);
       g_clear_pointer (&direct, bsp_direct_free);
       return FALSE;

@@ -330,20 +330,27 @@ bsp_transfers_streamhost_rank (BspTransfers *self, const char *me, xmlnode *sh)
   return 2;
 }
 
-/* Whether a streamhost of rank 2 is a SOCKS5-only proxy of no use from
- * here: its SOCKS5 address did not open, or the user wants no SOCKS5-only
- * proxies (then every one not known as a bs-proxy goes, but one still
- * under its check stays). A bs-proxy stays in any case: the receiver may
- * reach its HTTP side, or learn from it why the transfer does not go over
- * HTTP. */
+/* Whether a streamhost of rank 2 is a proxy of no use from here: a
+ * SOCKS5-only proxy whose SOCKS5 address did not open, or any SOCKS5-only
+ * proxy when the user wants none (but one still under its check stays); a
+ * bs-proxy only when neither its HTTP side nor its SOCKS5 address opens
+ * from here (a receiver that picked it would leave us no way to send; the
+ * reason goes to the transfer's path line). A bs-proxy whose SOCKS5 side we
+ * reach stays: it bridges to a receiver over HTTP. */
 static gboolean
-bsp_transfers_leave_out (BspTransfers *self, xmlnode *sh, const char **why)
+bsp_transfers_leave_out (BspTransfers *self, BspTransfer *t, xmlnode *sh, const char **why)
 {
   const char *jid = xmlnode_get_attrib (sh, "jid");
   const BspProxyInfo *info = jid ? bsp_discovery_lookup (self->discovery, jid) : NULL;
 
   if (info != NULL && info->http)
-    return FALSE;
+    {
+      if (!info->http_blocked || !info->socks5_blocked)
+        return FALSE;
+      bsp_transfer_note_blocked (t, info);
+      *why = "neither its HTTP side nor its SOCKS5 address opens from here";
+      return TRUE;
+    }
   if (info != NULL && info->socks5_blocked)
     {
       *why = "its SOCKS5 address does not open from here";
@@ -381,7 +388,7 @@ bsp_transfers_order_streamhosts (BspTransfers *self, BspTransfer *t, xmlnode *qu
 
         if (bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) != rank)
           continue;
-        if (rank == 2 && kept > 0 && bsp_transfers_leave_out (self, hosts->pdata[i], &why))
+        if (rank == 2 && kept > 0 && bsp_transfers_leave_out (self, t, hosts->pdata[i], &why))
           {
             bsp_log_info ("transfer %s: %s left out of the offer: %s", t->sid,
                           xmlnode_get_attrib (hosts->pdata[i], "jid"), why);
@@ -478,4 +485,6 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
         bsp_discovery_ensure (self->discovery, t->offered->pdata[i], bsp_transfer_send_check_offer,
                               t);
   }
+  /* Every bs-proxy left out for good: say why now. */
+  bsp_transfer_send_check_offer (NULL, t);
 }

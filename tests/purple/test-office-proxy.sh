@@ -258,7 +258,7 @@ check "from the office, squid is reachable" reach "$office_gw" "$open_port"
 # Leaves the drivers' events in $tmp/NAME/{alice,bob}.out and the lines
 # squid logged meanwhile in $tmp/NAME/access.log; fails unless both
 # drivers exited with status 0 (under ASan: without leaks).
-port= plain= alice_args= bob_args= send_after=
+port= plain= alice_args= bob_args= send_after= bob_ready=
 run_case() {
   # BSP_OFFICE_CASES="NAME…": only these (the others fail)
   case " ${BSP_OFFICE_CASES:-$1} " in *" $1 "*) ;; *) return 1 ;; esac
@@ -301,6 +301,16 @@ run_case() {
     DBUS_SESSION_BUS_ADDRESS=disabled: $rc_run "$driver" $rc_args \
       ${rc_after:+--send-after "$rc_after"} >"$rc_dir/$rc_who.out" 2>"$rc_dir/$rc_who.log" &
     echo $! >"$tmp/$rc_who.pid"
+    # Bob signed in and his check of the bs-proxy ended ($bob_ready in his
+    # log) before alice offers: as a user who receives a while after
+    # signing in. Bounded: 60 s.
+    if [ $rc_who = bob ] && [ -n "$bob_ready" ]; then
+      rc_wait=0
+      until grep -q -F -- "$bob_ready" "$rc_dir/bob.log" 2>/dev/null || [ $rc_wait -ge 600 ]; do
+        sleep 0.1
+        rc_wait=$((rc_wait + 1))
+      done
+    fi
   done
   rc_status=0
   for rc_who in alice bob; do
@@ -408,6 +418,9 @@ check "wrong password: alice reads that the network's proxy refused her credenti
   path_says auth-wrong alice "the network&apos;s proxy $auth refused the user name and password"
 check "wrong password: squid refused alice's credentials" squid_logged auth-wrong GET 407 alice
 
+# bob's own check must have found his network's proxy in the way before
+# the offer arrives: alice, who reaches no proxy, offers none.
+bob_ready="proxy.localhost: its HTTP side is not reachable from here"
 check "no credentials: both drivers ended cleanly" run_case \
   auth-missing $mib office "http://$auth" office "http://$auth"
 check "no credentials: the file arrives" arrived auth-missing
@@ -422,6 +435,7 @@ check "no credentials: squid asked for them" squid_logged auth-missing GET 407
 # squid's own refusal (403 and its error page) is named as the office
 # proxy's, not the bs-proxy's.
 closed=$office_gw:$closed_port
+bob_ready="proxy.localhost: its HTTP side is not reachable from here"
 check "squid refuses: both drivers ended cleanly" run_case \
   closed $mib office "http://$closed" office "http://$closed"
 check "squid refuses: the file arrives" arrived closed
@@ -432,6 +446,7 @@ check "squid refuses: alice reads that the network's proxy did not let it throug
 check "squid refuses: bob reads that the network's proxy did not let it through" \
   path_says closed bob "the network&apos;s proxy $closed did not let the transfer through"
 check "squid refuses: it refused the check" squid_logged closed GET 403
+bob_ready=
 
 # HTTPS: both behind squid, the bs-proxy's HTTP side reached through
 # CONNECT tunnels (as XMPP is), its certificate checked by libpurple's
@@ -482,7 +497,7 @@ check "HTTPS, certificate rejected: alice reads the certificate's reason" \
 check "HTTPS, certificate rejected: no file arrives" not arrived https-reject
 check "HTTPS, certificate rejected: no stream was activated at the bs-proxy" \
   not server_says https-reject " active: "
-port= plain= alice_args= bob_args= send_after=
+port= plain= alice_args= bob_args= send_after= bob_ready=
 
 # A server that lists a SOCKS5-only proxy before its bs-proxy (as many
 # list mod_proxy65), the plugin's sender in the office, a plain receiver
