@@ -126,13 +126,9 @@ static const PtsOption pts_options[] = {
   { "buffer-size", 0, PTS_OPT_INT, PTS_FIELD (buffer_size), "262144", 4096, 64 * 1024 * 1024,
     "BYTES", "Relay buffer per transfer in bytes", NULL },
   { "relay-copy", 0, PTS_OPT_BOOL, PTS_FIELD (relay_copy), NULL, 0, 0, NULL,
-    "Copy every relay's bytes through the proxy, even between two SOCKS5 connections "
-    "(which splice(2) otherwise moves inside the kernel)",
-    NULL },
+    "Copy every relay's bytes, even SOCKS5 to SOCKS5 (else moved by splice(2))", NULL },
   { "relay-threads", 0, PTS_OPT_INT, PTS_FIELD (relay_threads), "0", 0, 256, "N",
-    "Worker threads that run the relays between two SOCKS5 connections: 0 = one per core, "
-    "1 = none (every relay on the main thread, with the XMPP side)",
-    NULL },
+    "Worker threads for SOCKS5 to SOCKS5 relays: 0 = one per core, 1 = the main thread", NULL },
   { "max-stanza", 0, PTS_OPT_INT, PTS_FIELD (max_stanza), "262144", 4096, 16 * 1024 * 1024, "BYTES",
     "Largest XMPP stanza accepted in bytes", NULL },
   { "keepalive", 0, PTS_OPT_INT, PTS_FIELD (keepalive), "60", 0, 86400, "SECONDS",

@@ -40,13 +40,13 @@ pts_proxy_new (const PtsConfig *config)
   self->table = pts_session_table_new (&limits, (GDestroyNotify) pts_proxy_session_free);
   self->endings = pts_proxy_endings_new ();
   {
-    guint threads = config->relay_threads > 0 ? (guint) config->relay_threads
-                                              : g_get_num_processors ();
+    guint threads
+        = config->relay_threads > 0 ? (guint) config->relay_threads : g_get_num_processors ();
 
     if (threads > 1)
       self->pool = pts_relay_pool_new (threads);
-    g_debug ("relays between SOCKS5 connections: %u worker thread(s)%s",
-             threads > 1 ? threads : 0, threads > 1 ? "" : ", on the main thread");
+    g_debug ("relays between SOCKS5 connections: %u worker thread(s)%s", threads > 1 ? threads : 0,
+             threads > 1 ? "" : ", on the main thread");
   }
   return self;
 }

@@ -59,8 +59,8 @@ struct _PtsRelay
   guint8 *buf; /* the ring, or NULL when the bytes go through the pipe */
   int pipe[2]; /* read end, write end; -1 when the ring is used */
   gsize capacity;
-  gsize head;  /* first buffered byte (ring only) */
-  gsize count; /* buffered bytes, in the ring or in the pipe */
+  gsize head;              /* first buffered byte (ring only) */
+  gsize count;             /* buffered bytes, in the ring or in the pipe */
   gboolean source_blocked; /* the pipe took no more before it held capacity */
 
   PtsEndpoint *source;
@@ -96,14 +96,14 @@ struct _PtsRelay
   _Atomic gint ref;
   _Atomic gint handed; /* released by the main thread at the hand-over */
   gint stopped;        /* atomic: the endpoints are stopped and freed */
-  gboolean freed; /* main thread: pts_relay_free() was called */
-  GMutex lock;    /* with @cond: the main thread waits for a worker's stop */
+  gboolean freed;      /* main thread: pts_relay_free() was called */
+  GMutex lock;         /* with @cond: the main thread waits for a worker's stop */
   GCond cond;
 };
 
 static void pts_relay_close_pipe (PtsRelay *self);
 
-#define PTS_RELAY_PUBLISH(field, value)                                                           \
+#define PTS_RELAY_PUBLISH(field, value)                                                            \
   atomic_store_explicit (&self->field, (value), memory_order_relaxed)
 #define PTS_RELAY_READ(field) atomic_load_explicit (&self->field, memory_order_relaxed)
 
@@ -442,7 +442,9 @@ pts_relay_done_cb (gpointer user_data)
 static gboolean
 pts_relay_end_idle (gpointer user_data)
 {
-  PtsRelay *self = user_data;
+  /* Once stopped, a worker's relay may be freed by the main thread at any
+   * moment: this reference keeps it until the end of this function. */
+  PtsRelay *self = pts_relay_ref (user_data);
 
   g_clear_pointer (&self->end_source, g_source_unref);
   pts_relay_stop_endpoints (self, self->end_error);
@@ -450,6 +452,7 @@ pts_relay_end_idle (gpointer user_data)
     pts_relay_invoke (self, self->home, pts_relay_done_cb);
   else if (self->done != NULL)
     self->done (self, self->end_error, self->user_data);
+  pts_relay_unref (self);
   return G_SOURCE_REMOVE;
 }
 

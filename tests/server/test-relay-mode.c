@@ -50,7 +50,8 @@ static void
 test_mode (gconstpointer data)
 {
   const ModeCase *tc = data;
-  PtsTestServer *server = pts_fixture_server_start (tc->options[0], tc->options[1], tc->options[2], NULL);
+  PtsTestServer *server
+      = pts_fixture_server_start (tc->options[0], tc->options[1], tc->options[2], NULL);
   g_autoptr (PtsTestClient) alice = pts_fixture_login (server, "alice", "sender");
   g_autoptr (PtsTestClient) bob = pts_fixture_login (server, "bob", "receiver");
   g_autoptr (PtsNode) reply = NULL;

@@ -266,8 +266,7 @@ static const RelayCase relay_cases[] = {
   { "/unit/relay-threads/splice/main", TRUE, FALSE, 64 * MIB, -1, 64 * MIB, -1 },
   { "/unit/relay-threads/splice/worker", TRUE, TRUE, 64 * MIB, -1, 64 * MIB, -1 },
   { "/unit/relay-threads/copy/worker", FALSE, TRUE, 64 * MIB, -1, 64 * MIB, -1 },
-  { "/unit/relay-threads/splice/expected", TRUE, TRUE, 3 * MIB + 5, 3 * MIB + 5, 3 * MIB + 5,
-    -1 },
+  { "/unit/relay-threads/splice/expected", TRUE, TRUE, 3 * MIB + 5, 3 * MIB + 5, 3 * MIB + 5, -1 },
   /* More than expected: the receiver gets exactly what it expects, the
    * transfer fails on the sender's account (nothing more in the pipe). */
   { "/unit/relay-threads/splice/overrun", TRUE, TRUE, 3 * MIB + 100, 3 * MIB, 3 * MIB,
