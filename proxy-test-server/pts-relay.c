@@ -270,10 +270,12 @@ pts_relay_use_pipe (PtsRelay *self)
       self->pipe[0] = self->pipe[1] = -1;
       return FALSE;
     }
-  /* As large as the ring would be; past the user's pipe allowance
-   * (/proc/sys/fs/pipe-user-pages-soft) the kernel refuses, and the pipe
-   * keeps what it has. */
-  fcntl (self->pipe[1], F_SETPIPE_SZ, (int) MIN (self->capacity, G_MAXINT));
+  /* As large as the ring would be, or the largest the kernel allows
+   * (/proc/sys/fs/pipe-max-size); past the user's pipe allowance
+   * (pipe-user-pages-soft) the pipe keeps what it has. */
+  for (gsize want = MIN (self->capacity, G_MAXINT / 2); want >= 4096; want /= 2)
+    if (fcntl (self->pipe[1], F_SETPIPE_SZ, (int) want) >= 0)
+      break;
   size = fcntl (self->pipe[1], F_GETPIPE_SZ);
   if (size <= 0)
     {
