@@ -41,6 +41,8 @@ typedef struct
   int idle_timeout;       /* seconds */
   int progress_interval_ms;
   int buffer_size;       /* relay buffer per transfer, bytes */
+  gboolean relay_copy;   /* no splice(2): every relay copies through its ring */
+  int relay_threads;     /* worker threads for relays; 0 = one per core, 1 = main thread */
   int max_stanza;        /* bytes */
   int keepalive;         /* seconds between whitespace keepalives, 0 = off */
   int login_timeout;     /* seconds for a c2s client to sign in */

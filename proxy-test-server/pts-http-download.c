@@ -5,6 +5,9 @@
  * libsoup has written it (wrote-chunk). A download that cannot end whole
  * is cut, never closed with a final chunk (PROTOCOL.md §5.3).
  *
+ * Threads: main thread only, where libsoup writes the response: a relay
+ * with an HTTP end is never handed to a worker (pts-proxy-session.c).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"

@@ -7,6 +7,9 @@
  * what then does not fit waits in a small overflow. The answer goes out
  * once the relay ended (PROTOCOL.md §3.5, §5).
  *
+ * Threads: main thread only, with libsoup and the HTTP server: a relay
+ * with an HTTP end is never handed to a worker (pts-proxy-session.c).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"

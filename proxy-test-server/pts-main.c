@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "pts-component.h"
@@ -189,6 +190,9 @@ main (int argc, char **argv)
 
   /* Every connection costs a descriptor: use what the system allows. */
   pts_listener_raise_fd_limit ();
+  /* A receiver gone while the relay splices to it is an EPIPE, not a
+   * signal (splice(2) has no MSG_NOSIGNAL). */
+  signal (SIGPIPE, SIG_IGN);
   app.loop = g_main_loop_new (NULL, FALSE);
   /* Before READY: a signal right after it must end us cleanly. */
   sigint = g_unix_signal_add (SIGINT, pts_app_quit, &app);

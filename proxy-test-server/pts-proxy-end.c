@@ -10,6 +10,10 @@
  * Only the session's parties are ever told, and only text that
  * bsp_text_clean() made safe.
  *
+ * Threads: main thread only. An <abort/> fails a relay with
+ * pts_relay_fail(), which a worker's relay receives in its own context;
+ * its end comes back here on the main thread.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"

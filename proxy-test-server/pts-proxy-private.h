@@ -6,6 +6,7 @@
 
 #include "pts-pairing.h"
 #include "pts-proxy.h"
+#include "pts-relay-pool.h"
 #include "pts-relay.h"
 #include "pts-session.h"
 
@@ -50,6 +51,7 @@ struct _PtsProxy
   gpointer peer_data;
   guint next_id;
   GHashTable *endings; /* SIDHASH → PtsProxyEnding: lost, waiting for an <abort/> */
+  PtsRelayPool *pool;  /* the relays' workers; NULL: all on the main thread */
 };
 
 /* pts-proxy.c */

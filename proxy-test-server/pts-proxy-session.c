@@ -6,6 +6,12 @@
  * idleness, and an HTTP target gets <progress/> pushes. The session table
  * frees all of it with the session.
  *
+ * Threads: everything here runs on the main thread. A relay between two
+ * SOCKS5 connections runs on a worker (pts_relay_start_in()); this file
+ * then only reads its published counters and kinds, fails it
+ * (pts_relay_fail() queues that in the worker), frees it (which waits for
+ * the worker to stop it), and gets its end on the main thread.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
@@ -105,8 +111,10 @@ pts_session_relay_done (PtsRelay *relay, const GError *error, gpointer user_data
   double secs = (g_get_monotonic_time () - session->activated) / (double) G_USEC_PER_SEC;
 
   if (error == NULL)
-    g_message ("session %.8s… done: %" G_GUINT64_FORMAT " bytes in %.2f s (%.1f MiB/s)",
-               session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0);
+    g_message ("session %.8s… done: %" G_GUINT64_FORMAT " bytes in %.2f s (%.1f MiB/s, %s, %s)",
+               session->hash, bytes, secs, secs > 0 ? bytes / secs / 1048576.0 : 0.0,
+               pts_relay_mode (relay),
+               pts_relay_get_context (relay) != NULL ? "worker thread" : "main thread");
   else
     {
       g_message ("session %.8s… failed after %" G_GUINT64_FORMAT " bytes: %s", session->hash, bytes,
@@ -228,7 +236,10 @@ PtsEndpoint *
 pts_proxy_find_upload (PtsProxy *self, const char *token)
 {
   PtsRelay *relay = pts_proxy_relay_of (pts_session_table_find_upload (self->table, token));
-  PtsEndpoint *ep = relay != NULL ? pts_relay_get_source (relay) : NULL;
+  /* Only an HTTP end is looked at: a socket end may be a worker's. */
+  PtsEndpoint *ep = relay != NULL && g_str_equal (pts_relay_kind (relay, TRUE), "http")
+                        ? pts_relay_get_source (relay)
+                        : NULL;
 
   return pts_http_endpoint_is_upload (ep) ? ep : NULL;
 }
@@ -237,7 +248,9 @@ PtsEndpoint *
 pts_proxy_find_download (PtsProxy *self, const char *token)
 {
   PtsRelay *relay = pts_proxy_relay_of (pts_session_table_find_download (self->table, token));
-  PtsEndpoint *ep = relay != NULL ? pts_relay_get_sink (relay) : NULL;
+  PtsEndpoint *ep = relay != NULL && g_str_equal (pts_relay_kind (relay, FALSE), "http")
+                        ? pts_relay_get_sink (relay)
+                        : NULL;
 
   return pts_http_endpoint_is_download (ep) ? ep : NULL;
 }
@@ -264,12 +277,18 @@ pts_proxy_push_new (PtsProxy *self, PtsSession *session, const char *name)
 static gint64
 pts_session_total (PtsProxySession *ps)
 {
-  PtsEndpoint *source = pts_relay_get_source (ps->relay);
   gint64 size = -1;
 
+  /* The file info of a SOCKS5 source is set before the start, for good. */
   pts_relay_get_file_info (ps->relay, &size, NULL);
-  if (size < 0 && pts_http_endpoint_is_upload (source))
-    size = pts_http_upload_get_total (source);
+  if (size < 0 && g_str_equal (pts_relay_kind (ps->relay, TRUE), "http"))
+    {
+      /* An HTTP upload: its relay is on the main thread. */
+      PtsEndpoint *source = pts_relay_get_source (ps->relay);
+
+      if (pts_http_endpoint_is_upload (source))
+        size = pts_http_upload_get_total (source);
+    }
   return size;
 }
 
@@ -344,13 +363,8 @@ pts_proxy_pair (PtsProxy *self, PtsProxySession *ps, const char *initiator, cons
 static const char *
 pts_session_side (PtsProxySession *ps, gboolean initiator)
 {
-  PtsEndpoint *ep;
-
   if (ps->relay != NULL)
-    {
-      ep = initiator ? pts_relay_get_source (ps->relay) : pts_relay_get_sink (ps->relay);
-      return ep ? ep->klass->kind : "gone";
-    }
+    return pts_relay_kind (ps->relay, initiator);
   /* Before activation, which connection is whose is not known yet. */
   if (!initiator && ps->session->http_target)
     return "http";
@@ -388,8 +402,13 @@ pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndp
                                gboolean socks5_source)
 {
   PtsProxy *self = ps->proxy;
+  gboolean plain;
 
   ps->relay = pts_relay_new (self->config->buffer_size, source, sink, pts_session_relay_done, ps);
+  /* Two plain sockets (never TLS: the SOCKS5 side has none): zero-copy. */
+  plain = g_str_equal (source->klass->kind, "socks5") && g_str_equal (sink->klass->kind, "socks5");
+  if (plain && !self->config->relay_copy)
+    pts_relay_use_pipe (ps->relay);
   /* The size the receiver expects: the download's Content-Length, and a
    * sender that gives fewer or more bytes fails the transfer. */
   pts_relay_expect_size (ps->relay, ps->session->expected_size);
@@ -399,5 +418,15 @@ pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndp
       = g_timeout_add_seconds (MAX (1, self->config->idle_timeout / 4), pts_session_idle_check, ps);
   if (ps->session->http_target)
     ps->progress_id = g_timeout_add (self->config->progress_interval_ms, pts_session_progress, ps);
-  pts_relay_start (ps->relay);
+  if (plain && self->pool != NULL)
+    {
+      /* Both its ends are the relay's own: a worker takes it whole. The
+       * HTTP ends stay on the main thread with libsoup. */
+      gint *load;
+      GMainContext *context = pts_relay_pool_pick (self->pool, &load);
+
+      pts_relay_start_in (ps->relay, context, load);
+    }
+  else
+    pts_relay_start (ps->relay);
 }

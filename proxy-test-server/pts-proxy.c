@@ -5,6 +5,11 @@
  * hangs on each — the SOCKS5 connections, the relay, the timers — is in
  * pts-proxy-session.c.
  *
+ * Threads: all of this runs on the main thread (XMPP, the session table,
+ * activation, the HTTP side). Only relays between two SOCKS5 connections
+ * run on the pool's workers (pts-relay-pool.h); what the main thread may
+ * still do with them is in pts-relay.c's opening comment.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
@@ -34,6 +39,15 @@ pts_proxy_new (const PtsConfig *config)
   self->config = config;
   self->table = pts_session_table_new (&limits, (GDestroyNotify) pts_proxy_session_free);
   self->endings = pts_proxy_endings_new ();
+  {
+    guint threads
+        = config->relay_threads > 0 ? (guint) config->relay_threads : g_get_num_processors ();
+
+    if (threads > 1)
+      self->pool = pts_relay_pool_new (threads);
+    g_debug ("relays between SOCKS5 connections: %u worker thread(s)%s", threads > 1 ? threads : 0,
+             threads > 1 ? "" : ", on the main thread");
+  }
   return self;
 }
 
@@ -51,6 +65,8 @@ pts_proxy_free (PtsProxy *self)
   if (self == NULL)
     return;
   pts_session_table_free (self->table);
+  /* After the sessions: each relay was stopped in its worker. */
+  g_clear_pointer (&self->pool, pts_relay_pool_free);
   g_hash_table_unref (self->endings);
   g_free (self->http_base);
   g_free (self->host);
@@ -475,6 +491,11 @@ pts_proxy_build_status (PtsProxy *self, JsonBuilder *builder, gboolean tls)
   json_builder_add_boolean_value (builder, self->http_base != NULL);
   json_builder_set_member_name (builder, "tls");
   json_builder_add_boolean_value (builder, tls);
+  json_builder_set_member_name (builder, "relay_threads");
+  json_builder_begin_array (builder);
+  for (guint i = 0; self->pool != NULL && i < pts_relay_pool_size (self->pool); i++)
+    json_builder_add_int_value (builder, pts_relay_pool_load (self->pool, i));
+  json_builder_end_array (builder);
   pts_session_table_build_status (self->table, builder, g_get_monotonic_time (),
                                   pts_proxy_describe_session, self);
   json_builder_end_object (builder);

@@ -1,10 +1,32 @@
 /* pts-relay.c — moves bytes from one source to one sink through a bounded buffer
  *
+ * Threads. A relay is made on the main thread and runs in one context: the
+ * main one (pts_relay_start()), or a worker's (pts_relay_start_in()); its
+ * endpoints, ring or pipe, and end rules belong to that context's thread
+ * alone from the start on. The main thread may, at any time:
+ *  - read the published counters (bytes in and out, buffered bytes, last
+ *    activity): atomics the owner stores after each change;
+ *  - read what was set before the start (file info of a SOCKS5 source, the
+ *    endpoints' kinds) and whether the relay has stopped (an atomic);
+ *  - fail it: from another thread, pts_relay_fail() queues the failure in
+ *    the owner's context;
+ *  - free it: for a worker's relay, pts_relay_free() has the worker stop
+ *    the endpoints and waits for that (a mutex and condition), then drops
+ *    its reference. Every invocation queued across threads holds a
+ *    reference (atomic), so the memory outlives them.
+ * The done callback always runs on the main thread: a worker's relay
+ * queues it there once it has stopped, and it is skipped if the relay was
+ * freed in the meantime.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pts-relay.h"
 
@@ -34,10 +56,12 @@ pts_relay_error_reason (const GError *error)
 
 struct _PtsRelay
 {
-  guint8 *buf;
+  guint8 *buf; /* the ring, or NULL when the bytes go through the pipe */
+  int pipe[2]; /* read end, write end; -1 when the ring is used */
   gsize capacity;
-  gsize head;  /* first buffered byte */
-  gsize count; /* buffered bytes */
+  gsize head;              /* first buffered byte (ring only) */
+  gsize count;             /* buffered bytes, in the ring or in the pipe */
+  gboolean source_blocked; /* the pipe took no more before it held capacity */
 
   PtsEndpoint *source;
   PtsEndpoint *sink;
@@ -47,6 +71,11 @@ struct _PtsRelay
   guint64 bytes_in;
   guint64 bytes_out;
   gint64 last_activity;
+  /* The same, published for other threads (pts_relay_publish()). */
+  _Atomic guint64 pub_bytes_in;
+  _Atomic guint64 pub_bytes_out;
+  _Atomic gint64 pub_last_activity;
+  _Atomic gsize pub_buffered;
   gboolean source_finished;
   gboolean sink_finished; /* the receiver has every byte it asked for */
   gboolean overrun;       /* the sender gave more than expected: taken up to it */
@@ -56,9 +85,36 @@ struct _PtsRelay
   char *file_name;
   gboolean running;
   gboolean ended;
-  guint end_idle_id;
+  GSource *end_source;
   GError *end_error;
+
+  const char *source_kind; /* the endpoints' kinds, for other threads */
+  const char *sink_kind;
+  GMainContext *context; /* where it runs; NULL: the global default */
+  GMainContext *home;    /* where done runs (a worker's relay), else NULL */
+  gint *load;            /* the worker's count of relays, atomic */
+  _Atomic gint ref;
+  _Atomic gint handed; /* released by the main thread at the hand-over */
+  gint stopped;        /* atomic: the endpoints are stopped and freed */
+  gboolean freed;      /* main thread: pts_relay_free() was called */
+  GMutex lock;         /* with @cond: the main thread waits for a worker's stop */
+  GCond cond;
 };
+
+static void pts_relay_close_pipe (PtsRelay *self);
+
+#define PTS_RELAY_PUBLISH(field, value)                                                            \
+  atomic_store_explicit (&self->field, (value), memory_order_relaxed)
+#define PTS_RELAY_READ(field) atomic_load_explicit (&self->field, memory_order_relaxed)
+
+static void
+pts_relay_publish (PtsRelay *self)
+{
+  PTS_RELAY_PUBLISH (pub_bytes_in, self->bytes_in);
+  PTS_RELAY_PUBLISH (pub_bytes_out, self->bytes_out);
+  PTS_RELAY_PUBLISH (pub_last_activity, self->last_activity);
+  PTS_RELAY_PUBLISH (pub_buffered, self->count);
+}
 
 PtsRelay *
 pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayDoneFunc done,
@@ -68,6 +124,7 @@ pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayD
 
   self->capacity = capacity;
   self->buf = g_malloc (capacity);
+  self->pipe[0] = self->pipe[1] = -1;
   self->source = source;
   self->sink = sink;
   source->relay = self;
@@ -77,7 +134,49 @@ pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayD
   self->last_activity = g_get_monotonic_time ();
   self->file_size = -1;
   self->expected = -1;
+  self->source_kind = source->klass->kind;
+  self->sink_kind = sink->klass->kind;
+  atomic_init (&self->ref, 1);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  pts_relay_publish (self);
   return self;
+}
+
+/* The reference count, the hand-over and the failures queued across
+ * threads use C11 atomics with release and acquire, in this file: GLib's
+ * own (its GMutex, its reference counts) are outside what a
+ * ThreadSanitizer build instruments, and the order they give would not be
+ * seen. */
+static PtsRelay *
+pts_relay_ref (PtsRelay *self)
+{
+  atomic_fetch_add_explicit (&self->ref, 1, memory_order_relaxed);
+  return self;
+}
+
+static void
+pts_relay_unref (PtsRelay *self)
+{
+  if (atomic_fetch_sub_explicit (&self->ref, 1, memory_order_acq_rel) != 1)
+    return;
+  g_clear_error (&self->end_error);
+  g_free (self->file_name);
+  g_free (self->buf);
+  pts_relay_close_pipe (self);
+  g_clear_pointer (&self->home, g_main_context_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self);
+}
+
+/* Queues @func in the relay's context with a reference, dropped after. */
+static void
+pts_relay_invoke (PtsRelay *self, GMainContext *context, GSourceFunc func)
+{
+  g_main_context_invoke_full (context, G_PRIORITY_HIGH, func, pts_relay_ref (self),
+                              (GDestroyNotify) pts_relay_unref);
 }
 
 static void pts_relay_end (PtsRelay *self, const GError *error);
@@ -133,6 +232,135 @@ pts_relay_stop_endpoints (PtsRelay *self, const GError *error)
       self->sink->klass->free (self->sink);
       self->sink = NULL;
     }
+  if (self->end_source != NULL)
+    {
+      g_source_destroy (self->end_source);
+      g_clear_pointer (&self->end_source, g_source_unref);
+    }
+  if (!g_atomic_int_get (&self->stopped))
+    {
+      if (self->load != NULL)
+        g_atomic_int_dec_and_test (self->load);
+      g_atomic_int_set (&self->stopped, TRUE);
+    }
+}
+
+static void
+pts_relay_close_pipe (PtsRelay *self)
+{
+  for (int i = 0; i < 2; i++)
+    if (self->pipe[i] >= 0)
+      {
+        close (self->pipe[i]);
+        self->pipe[i] = -1;
+      }
+}
+
+gboolean
+pts_relay_use_pipe (PtsRelay *self)
+{
+  int size;
+
+  g_return_val_if_fail (!self->running && self->count == 0, FALSE);
+  if (self->pipe[0] >= 0)
+    return TRUE;
+  if (pipe2 (self->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+    {
+      g_debug ("no pipe for the relay (%s): it copies", g_strerror (errno));
+      self->pipe[0] = self->pipe[1] = -1;
+      return FALSE;
+    }
+  /* As large as the ring would be, or the largest the kernel allows
+   * (/proc/sys/fs/pipe-max-size); past the user's pipe allowance
+   * (pipe-user-pages-soft) the pipe keeps what it has. */
+  for (gsize want = MIN (self->capacity, G_MAXINT / 2); want >= 4096; want /= 2)
+    if (fcntl (self->pipe[1], F_SETPIPE_SZ, (int) want) >= 0)
+      break;
+  size = fcntl (self->pipe[1], F_GETPIPE_SZ);
+  if (size <= 0)
+    {
+      pts_relay_close_pipe (self);
+      return FALSE;
+    }
+  self->capacity = size;
+  g_clear_pointer (&self->buf, g_free);
+  return TRUE;
+}
+
+gboolean
+pts_relay_drop_pipe (PtsRelay *self)
+{
+  if (self->pipe[0] < 0)
+    return TRUE;
+  if (self->count != 0)
+    return FALSE;
+  pts_relay_close_pipe (self);
+  self->buf = g_malloc (self->capacity);
+  self->head = 0;
+  return TRUE;
+}
+
+int
+pts_relay_pipe_in (PtsRelay *self, gsize *space)
+{
+  *space = self->source_blocked ? 0 : self->capacity - self->count;
+  return self->pipe[1];
+}
+
+guint64
+pts_relay_wants (PtsRelay *self)
+{
+  if (self->expected < 0)
+    return G_MAXUINT64;
+  return (guint64) self->expected - MIN (self->bytes_in, (guint64) self->expected);
+}
+
+int
+pts_relay_pipe_out (PtsRelay *self, gsize *avail)
+{
+  *avail = self->count;
+  return self->pipe[0];
+}
+
+const char *
+pts_relay_mode (PtsRelay *self)
+{
+  return self->pipe[0] >= 0 ? "splice" : "copy";
+}
+
+void
+pts_relay_source_blocked (PtsRelay *self)
+{
+  self->source_blocked = TRUE;
+}
+
+/* Stops the endpoints, in the relay's own thread. */
+static void
+pts_relay_stop (PtsRelay *self)
+{
+  if (!self->ended)
+    {
+      g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_CANCELLED,
+                                                      "the proxy is shutting down");
+      self->ended = TRUE;
+      self->running = FALSE;
+      pts_relay_stop_endpoints (self, error);
+    }
+  else
+    pts_relay_stop_endpoints (self, self->end_error);
+}
+
+/* In a worker: the main thread waits for this in pts_relay_free(). */
+static gboolean
+pts_relay_stop_cb (gpointer user_data)
+{
+  PtsRelay *self = user_data;
+
+  pts_relay_stop (self);
+  g_mutex_lock (&self->lock);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -140,42 +368,93 @@ pts_relay_free (PtsRelay *self)
 {
   if (self == NULL)
     return;
-  g_clear_handle_id (&self->end_idle_id, g_source_remove);
-  if (!self->ended)
+  self->freed = TRUE;
+  if (self->home == NULL)
+    pts_relay_stop (self);
+  else if (!g_atomic_int_get (&self->stopped))
     {
-      g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_CANCELLED,
-                                                      "the proxy is shutting down");
-      self->ended = TRUE;
-      pts_relay_stop_endpoints (self, error);
+      g_mutex_lock (&self->lock);
+      pts_relay_invoke (self, self->context, pts_relay_stop_cb);
+      while (!g_atomic_int_get (&self->stopped))
+        g_cond_wait (&self->cond, &self->lock);
+      g_mutex_unlock (&self->lock);
     }
-  else
-    pts_relay_stop_endpoints (self, self->end_error);
-  g_clear_error (&self->end_error);
-  g_free (self->file_name);
-  g_free (self->buf);
-  g_free (self);
+  pts_relay_unref (self);
+}
+
+static void
+pts_relay_run (PtsRelay *self)
+{
+  self->running = TRUE;
+  self->last_activity = g_get_monotonic_time ();
+  pts_relay_publish (self);
+  self->source->klass->wake (self->source);
+  self->sink->klass->wake (self->sink);
 }
 
 void
 pts_relay_start (PtsRelay *self)
 {
-  self->running = TRUE;
-  self->last_activity = g_get_monotonic_time ();
-  self->source->klass->wake (self->source);
-  self->sink->klass->wake (self->sink);
+  pts_relay_run (self);
 }
 
-/* Ends the transfer from the main loop, so that no endpoint is freed under
- * its own callback. */
 static gboolean
-pts_relay_end_idle (gpointer user_data)
+pts_relay_start_cb (gpointer user_data)
 {
   PtsRelay *self = user_data;
 
-  self->end_idle_id = 0;
-  pts_relay_stop_endpoints (self, self->end_error);
-  if (self->done != NULL)
+  /* Everything the main thread set up is seen from here on. */
+  g_assert (atomic_load_explicit (&self->handed, memory_order_acquire));
+  if (!self->ended)
+    pts_relay_run (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pts_relay_start_in (PtsRelay *self, GMainContext *context, gint *load)
+{
+  self->context = g_main_context_ref (context);
+  self->home = g_main_context_ref_thread_default ();
+  self->load = load;
+  atomic_store_explicit (&self->handed, TRUE, memory_order_release);
+  pts_relay_invoke (self, context, pts_relay_start_cb);
+}
+
+GMainContext *
+pts_relay_get_context (PtsRelay *self)
+{
+  return self->context;
+}
+
+/* On the main thread, a worker's relay having stopped. */
+static gboolean
+pts_relay_done_cb (gpointer user_data)
+{
+  PtsRelay *self = user_data;
+
+  /* Everything the worker did is seen from here on. */
+  g_assert (g_atomic_int_get (&self->stopped));
+  if (!self->freed && self->done != NULL)
     self->done (self, self->end_error, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the transfer from the relay's loop, so that no endpoint is freed
+ * under its own callback. */
+static gboolean
+pts_relay_end_idle (gpointer user_data)
+{
+  /* Once stopped, a worker's relay may be freed by the main thread at any
+   * moment: this reference keeps it until the end of this function. */
+  PtsRelay *self = pts_relay_ref (user_data);
+
+  g_clear_pointer (&self->end_source, g_source_unref);
+  pts_relay_stop_endpoints (self, self->end_error);
+  if (self->home != NULL)
+    pts_relay_invoke (self, self->home, pts_relay_done_cb);
+  else if (self->done != NULL)
+    self->done (self, self->end_error, self->user_data);
+  pts_relay_unref (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -188,7 +467,10 @@ pts_relay_end (PtsRelay *self, const GError *error)
   self->running = FALSE;
   if (error != NULL)
     self->end_error = g_error_copy (error);
-  self->end_idle_id = g_idle_add_full (G_PRIORITY_HIGH, pts_relay_end_idle, self, NULL);
+  self->end_source = g_idle_source_new ();
+  g_source_set_priority (self->end_source, G_PRIORITY_HIGH);
+  g_source_set_callback (self->end_source, pts_relay_end_idle, self, NULL);
+  g_source_attach (self->end_source, self->context);
 }
 
 gsize
@@ -219,7 +501,7 @@ pts_relay_commit (PtsRelay *self, gsize n)
 {
   gboolean was_empty = self->count == 0;
 
-  g_assert (n <= self->capacity - self->count);
+  g_assert (n <= self->capacity - self->count || self->pipe[0] >= 0);
   if (n == 0)
     return;
   if (self->overrun)
@@ -235,7 +517,9 @@ pts_relay_commit (PtsRelay *self, gsize n)
   if (self->expected >= 0 && self->bytes_in + n > (guint64) self->expected)
     {
       /* The receiver still gets exactly what it expects; the transfer then
-       * fails, on the sender's account. */
+       * fails, on the sender's account. (Through the pipe, the source
+       * never puts more in than expected, and gives the excess here.) */
+      g_assert (self->pipe[0] < 0 || self->bytes_in == (guint64) self->expected);
       n = (gsize) ((guint64) self->expected - self->bytes_in);
       self->overrun = TRUE;
       self->source_finished = TRUE;
@@ -243,6 +527,7 @@ pts_relay_commit (PtsRelay *self, gsize n)
   self->count += n;
   self->bytes_in += n;
   self->last_activity = g_get_monotonic_time ();
+  pts_relay_publish (self);
   if ((was_empty || self->overrun) && self->running && self->sink != NULL)
     self->sink->klass->wake (self->sink);
 }
@@ -319,7 +604,7 @@ pts_relay_read_ptr (PtsRelay *self, gsize *avail)
 void
 pts_relay_consume (PtsRelay *self, gsize n)
 {
-  gboolean was_full = self->count == self->capacity;
+  gboolean was_full = self->count == self->capacity || self->source_blocked;
 
   g_assert (n <= self->count);
   if (n == 0)
@@ -328,8 +613,10 @@ pts_relay_consume (PtsRelay *self, gsize n)
   self->count -= n;
   self->bytes_out += n;
   self->last_activity = g_get_monotonic_time ();
+  pts_relay_publish (self);
   if (self->count == 0)
     self->head = 0;
+  self->source_blocked = FALSE;
   if (was_full && self->running && self->source != NULL && !self->source_finished)
     self->source->klass->wake (self->source);
 }
@@ -344,34 +631,80 @@ pts_relay_sink_done (PtsRelay *self)
     pts_relay_end_through (self);
 }
 
+typedef struct
+{
+  PtsRelay *relay;
+  GError *error;
+  _Atomic gboolean ready; /* released once the above are set */
+} PtsRelayFailure;
+
+static gboolean
+pts_relay_fail_cb (gpointer user_data)
+{
+  PtsRelayFailure *failure = user_data;
+
+  g_assert (atomic_load_explicit (&failure->ready, memory_order_acquire));
+  pts_relay_end (failure->relay, failure->error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pts_relay_failure_free (PtsRelayFailure *failure)
+{
+  pts_relay_unref (failure->relay);
+  g_error_free (failure->error);
+  g_free (failure);
+}
+
 void
 pts_relay_fail (PtsRelay *self, const GError *error)
 {
-  pts_relay_end (self, error);
+  PtsRelayFailure *failure;
+
+  if (self->home == NULL || g_main_context_is_owner (self->context))
+    {
+      pts_relay_end (self, error);
+      return;
+    }
+  /* From the main thread, for a worker's relay. */
+  failure = g_new0 (PtsRelayFailure, 1);
+  failure->relay = pts_relay_ref (self);
+  failure->error = g_error_copy (error);
+  atomic_store_explicit (&failure->ready, TRUE, memory_order_release);
+  g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, pts_relay_fail_cb, failure,
+                              (GDestroyNotify) pts_relay_failure_free);
 }
 
 guint64
 pts_relay_bytes_in (PtsRelay *self)
 {
-  return self->bytes_in;
+  return PTS_RELAY_READ (pub_bytes_in);
 }
 
 guint64
 pts_relay_bytes_out (PtsRelay *self)
 {
-  return self->bytes_out;
+  return PTS_RELAY_READ (pub_bytes_out);
 }
 
 gsize
 pts_relay_buffered (PtsRelay *self)
 {
-  return self->count;
+  return PTS_RELAY_READ (pub_buffered);
 }
 
 gint64
 pts_relay_last_activity (PtsRelay *self)
 {
-  return self->last_activity;
+  return PTS_RELAY_READ (pub_last_activity);
+}
+
+const char *
+pts_relay_kind (PtsRelay *self, gboolean source)
+{
+  if (g_atomic_int_get (&self->stopped))
+    return "gone";
+  return source ? self->source_kind : self->sink_kind;
 }
 
 PtsEndpoint *

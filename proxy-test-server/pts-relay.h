@@ -5,6 +5,11 @@
  * end-of-transfer rules; the endpoints own their I/O and only ever do it from
  * their own main-loop callbacks, never from inside a wake().
  *
+ * Threads: a relay runs on the main thread or on one worker (see the
+ * opening comment of pts-relay.c for what the main thread may still do);
+ * the functions below marked "any thread" are the only ones for other
+ * threads than the relay's own.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #pragma once
@@ -57,9 +62,46 @@ typedef void (*PtsRelayDoneFunc) (PtsRelay *relay, const GError *error, gpointer
 PtsRelay *pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink,
                          PtsRelayDoneFunc done, gpointer user_data);
 /* Frees the relay and its endpoints; ends the transfer with @error first if
- * it is still running (no done callback then). */
+ * it is still running (no done callback then). Main thread: a worker's
+ * relay is stopped in its worker, waited for. */
 void pts_relay_free (PtsRelay *relay);
+/* Runs the relay in the calling thread's default context (the main one). */
 void pts_relay_start (PtsRelay *relay);
+/* Hands the relay to a worker's @context (pts-relay-pool.h) and starts it
+ * there; from then on its endpoints live in that thread, and @load (the
+ * worker's count, atomic) is counted down when it stops. Call from the
+ * main thread, whose context runs the done callback. */
+void pts_relay_start_in (PtsRelay *relay, GMainContext *context, gint *load);
+/* Where the relay's I/O runs (NULL: the global default context): the
+ * endpoints attach their sources there. */
+GMainContext *pts_relay_get_context (PtsRelay *relay);
+
+/* Zero-copy (splice(2)) between two raw sockets: the bytes go through a
+ * pipe of the ring's size (or what the kernel allows) instead of the ring,
+ * with the same counting, backpressure and end rules. The source splices
+ * into pts_relay_pipe_in()'s fd and commits what it moved; the sink
+ * splices out of pts_relay_pipe_out()'s fd and consumes. Call before the
+ * start; FALSE: no pipe to be had, the relay copies. */
+gboolean pts_relay_use_pipe (PtsRelay *relay);
+/* Back to the ring, while nothing is in the pipe (a socket splice(2)
+ * refuses): FALSE if bytes are in it already. */
+gboolean pts_relay_drop_pipe (PtsRelay *relay);
+/* The pipe's write end (-1: the relay copies) and how many bytes the source
+ * may put in: 0 when full or blocked. Never more than pts_relay_wants()
+ * goes in: what lies in the pipe is as good as sent. */
+int pts_relay_pipe_in (PtsRelay *relay, gsize *space);
+/* How many more bytes the receiver expects (G_MAXUINT64: it didn't say).
+ * At 0, a source gives whatever more comes with pts_relay_commit(), which
+ * drops it and fails the transfer on the sender's account. */
+guint64 pts_relay_wants (PtsRelay *relay);
+/* The pipe's read end (-1: the relay copies) and the bytes in it. */
+int pts_relay_pipe_out (PtsRelay *relay, gsize *avail);
+/* The pipe took nothing though it holds less than its size (its slots hold
+ * partial pages): the source waits until the sink consumes. */
+void pts_relay_source_blocked (PtsRelay *relay);
+
+/* "splice" while the bytes go through the pipe, else "copy". */
+const char *pts_relay_mode (PtsRelay *relay);
 
 /* Source side. */
 guint8 *pts_relay_write_ptr (PtsRelay *relay, gsize *space);
@@ -88,13 +130,18 @@ gboolean pts_relay_source_finished (PtsRelay *relay);
 void pts_relay_sink_done (PtsRelay *relay);
 
 /* Either side: the transfer failed. Ends it (asynchronously safe: may be
- * called from an endpoint's own callback). */
+ * called from an endpoint's own callback). Any thread. */
 void pts_relay_fail (PtsRelay *relay, const GError *error);
 
+/* Any thread: the counters as last published by the relay's thread. */
 guint64 pts_relay_bytes_in (PtsRelay *relay);
 guint64 pts_relay_bytes_out (PtsRelay *relay);
 gsize pts_relay_buffered (PtsRelay *relay);
 gint64 pts_relay_last_activity (PtsRelay *relay);
+/* Any thread: the kind of the source's (@source) or sink's endpoint,
+ * "gone" once they are stopped. */
+const char *pts_relay_kind (PtsRelay *relay, gboolean source);
+/* The relay's thread only. */
 PtsEndpoint *pts_relay_get_source (PtsRelay *relay);
 PtsEndpoint *pts_relay_get_sink (PtsRelay *relay);
 

@@ -1,5 +1,9 @@
 /* pts-session.c — the proxy's session table: one session per stream, keyed by SIDHASH
  *
+ * Threads: main thread only, counters and /status included; a relay that
+ * ran on a worker ends its session from the main thread
+ * (pts-proxy-session.c).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"

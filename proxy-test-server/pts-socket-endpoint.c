@@ -3,7 +3,12 @@
  * The hot path of SOCKS5 relaying: non-blocking recv()/send() straight into
  * and out of the relay's ring buffer, driven by one fd watch per socket whose
  * conditions follow the buffer's state (no reads while it is full, no write
- * interest while it is empty).
+ * interest while it is empty). Between two such sockets the bytes need not
+ * come up to the proxy at all: the relay's pipe takes them with splice(2)
+ * from one socket and gives them to the other (pts_relay_use_pipe()).
+ *
+ * Threads: an endpoint lives in its relay's thread (its watch is attached
+ * to the relay's context); nothing here is touched from another.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,6 +17,7 @@
 #define G_LOG_DOMAIN "pts-relay"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -116,11 +122,90 @@ pts_socket_endpoint_fail (PtsSocketEndpoint *self, const char *what, int err)
   pts_relay_fail (self->parent.relay, error);
 }
 
+#define PTS_SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+
+/* Reads the socket into the relay's pipe. TRUE: go on reading (into the
+ * ring, when the kernel refused to splice before anything was moved). */
+static gboolean
+pts_socket_endpoint_splice_in (PtsSocketEndpoint *self, int pipe_fd)
+{
+  PtsRelay *relay = self->parent.relay;
+
+  for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
+    {
+      guint64 wants = pts_relay_wants (relay);
+      gsize space;
+      gssize n;
+
+      if (wants == 0)
+        {
+          /* Every expected byte is in: whatever more comes is the
+           * sender's excess (or its end). */
+          guint8 scratch[4096];
+
+          n = recv (self->fd, scratch, sizeof scratch, 0);
+          if (n > 0)
+            pts_relay_commit (relay, n);
+        }
+      else
+        {
+          pts_relay_pipe_in (relay, &space);
+          if (space == 0)
+            {
+              pts_socket_endpoint_set_events (self, 0);
+              return FALSE;
+            }
+          space = MIN (space, wants);
+          n = splice (self->fd, NULL, pipe_fd, NULL, space, PTS_SPLICE_FLAGS);
+          if (n > 0)
+            {
+              pts_relay_commit (relay, n);
+              if ((gsize) n < space)
+                return FALSE; /* drained for now, or the pipe's slots are */
+              continue;
+            }
+        }
+      if (n == 0)
+        {
+          pts_socket_endpoint_set_events (self, 0);
+          pts_relay_source_done (relay);
+          return FALSE;
+        }
+      if (n > 0 || errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        {
+          char c;
+
+          /* Either the socket is drained, or the pipe's slots are taken
+           * by partial pages before it holds its size in bytes. */
+          if (recv (self->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+            {
+              pts_relay_source_blocked (relay);
+              pts_socket_endpoint_set_events (self, 0);
+            }
+          return FALSE;
+        }
+      if ((errno == EINVAL || errno == ENOSYS) && pts_relay_drop_pipe (relay))
+        {
+          g_debug ("splice(2) refused on this socket (%s): the relay copies", g_strerror (errno));
+          return TRUE;
+        }
+      pts_socket_endpoint_fail (self, "reading from the sender", errno);
+      return FALSE;
+    }
+  return FALSE;
+}
+
 static void
 pts_socket_endpoint_do_read (PtsSocketEndpoint *self)
 {
   PtsRelay *relay = self->parent.relay;
+  gsize unused;
+  int pipe_fd = pts_relay_pipe_in (relay, &unused);
 
+  if (pipe_fd >= 0 && !pts_socket_endpoint_splice_in (self, pipe_fd))
+    return;
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
     {
       gsize space;
@@ -160,12 +245,19 @@ static void
 pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
 {
   PtsRelay *relay = self->parent.relay;
+  gsize unused;
+  int pipe_fd = pts_relay_pipe_out (relay, &unused);
 
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
     {
       gsize avail;
-      const guint8 *ptr = pts_relay_read_ptr (relay, &avail);
+      const guint8 *ptr = NULL;
       gssize n;
+
+      if (pipe_fd >= 0)
+        pts_relay_pipe_out (relay, &avail);
+      else
+        ptr = pts_relay_read_ptr (relay, &avail);
 
       if (avail == 0)
         {
@@ -178,7 +270,11 @@ pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
             pts_socket_endpoint_set_events (self, G_IO_IN);
           return;
         }
-      n = send (self->fd, ptr, avail, MSG_NOSIGNAL);
+      /* splice(2) has no MSG_NOSIGNAL: the server ignores SIGPIPE. */
+      if (pipe_fd >= 0)
+        n = splice (pipe_fd, NULL, self->fd, NULL, avail, PTS_SPLICE_FLAGS);
+      else
+        n = send (self->fd, ptr, avail, MSG_NOSIGNAL);
       if (n > 0)
         {
           pts_relay_consume (relay, n);
@@ -255,7 +351,7 @@ pts_socket_endpoint_wake (PtsEndpoint *ep)
       watch->in_set = TRUE;
       g_source_set_name (self->watch, "pts-socket-endpoint");
       g_source_add_poll (self->watch, &watch->pfd);
-      g_source_attach (self->watch, NULL);
+      g_source_attach (self->watch, pts_relay_get_context (self->parent.relay));
     }
 }
 

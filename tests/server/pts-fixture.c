@@ -33,6 +33,16 @@ pts_fixture_server_startv (const char *const *users, const char *const *options,
     g_strv_builder_addv (builder, (const char **) options);
   for (const char *arg = first_arg; arg != NULL; arg = va_arg (*ap, const char *))
     g_strv_builder_add (builder, arg);
+  /* The same tests run again against the server's other relay modes
+   * (tests/server/meson.build: --relay-copy, --relay-threads). */
+  if (g_getenv ("PTS_TEST_SERVER_ARGS") != NULL)
+    {
+      g_auto (GStrv) extra = g_strsplit (g_getenv ("PTS_TEST_SERVER_ARGS"), " ", -1);
+
+      for (char **arg = extra; *arg != NULL; arg++)
+        if (**arg != '\0')
+          g_strv_builder_add (builder, *arg);
+    }
   args = g_strv_builder_end (builder);
 
   server
