@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "bsp-http-proxy.h"
+#include "bsp-prefs.h"
 #include "bsp-probe.h"
 #include "bsp-tls.h"
 
