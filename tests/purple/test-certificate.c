@@ -171,8 +171,8 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
   for (const char *const *a
        = (const char *const[]){ "--user-dir", user_dir, "--account", account_arg, "--server",
                                 "localhost", "--port", fixture->server->c2s_port, "--timeout",
-                                timeout, "--default-security", "--ca-dir",
-                                fixture->ca_dir, "--debug", NULL };
+                                timeout, "--default-security", "--ca-dir", fixture->ca_dir,
+                                "--debug", NULL };
        *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   if (plugin)
@@ -264,13 +264,13 @@ run_transfer (Fixture *fixture, gboolean alice_plugin, gboolean bob_plugin, cons
                                             CERT_STALL_S * PTS_TEST_SLOWDOWN);
   /* The plugin's side: its check's limit and, when @late, the late
    * answer and the stall limit (the list ends at its first NULL). */
-  const char *plugin_args[] = { "--pref", probe, late ? "--certificate-delay" : NULL, delay,
-                                "--pref", stall, NULL };
+  const char *plugin_args[]
+      = { "--pref", probe, late ? "--certificate-delay" : NULL, delay, "--pref", stall, NULL };
   const char *const *bob_more = bob_plugin ? plugin_args : NULL;
   const char *const *alice_more = alice_plugin ? plugin_args : NULL;
 
-  const char *const bob_args[] = { "--accept-dir", fixture->accept_dir, "--no-direct",
-                                   "--certificate", answer, NULL };
+  const char *const bob_args[]
+      = { "--accept-dir", fixture->accept_dir, "--no-direct", "--certificate", answer, NULL };
   const char *const alice_args[]
       = { "--send-file", fixture->file, "--to", CERT_BOB, "--certificate", answer, NULL };
 

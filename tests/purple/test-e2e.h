@@ -37,7 +37,6 @@ typedef struct
   char *sha256;
 } E2eFile;
 
-
 typedef enum
 {
   E2E_PLAIN,  /* libpurple alone */
