@@ -7,13 +7,15 @@
  * on another server are looked up on demand. A bs-proxy that advertises
  * its http-base is known only once that base has been checked from here
  * (bsp-probe.c), so that no transfer is committed to an HTTP side this
- * network cannot reach.
+ * network cannot reach. Its SOCKS5 address is tried once too, as libpurple
+ * would connect to it, so that a sender offers no proxy it cannot use.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "bsp-discovery.h"
 #include "bsp-http.h"
@@ -36,9 +38,11 @@ typedef struct
   BspProxyInfo info;
   gboolean known; /* disco#info answered (or failed) */
   gboolean asked;
-  gboolean ok;      /* is_proxy after the answer */
-  gboolean probing; /* its http-base is being checked */
-  GArray *waiters;  /* BspDiscoveryWaiter */
+  gboolean ok;                          /* is_proxy after the answer */
+  gboolean probing;                     /* its http-base is being checked */
+  GArray *waiters;                      /* BspDiscoveryWaiter */
+  PurpleProxyConnectData *socks5_check; /* its SOCKS5 address, being tried */
+  guint socks5_timeout_id;
 } BspDiscoveryEntry;
 
 struct _BspDiscovery
@@ -57,12 +61,21 @@ bsp_proxy_info_http_usable (const BspProxyInfo *info)
 }
 
 static void
+bsp_discovery_socks5_stop (BspDiscoveryEntry *entry)
+{
+  g_clear_handle_id (&entry->socks5_timeout_id, g_source_remove);
+  g_clear_pointer (&entry->socks5_check, purple_proxy_connect_cancel);
+}
+
+static void
 bsp_discovery_entry_free (BspDiscoveryEntry *entry)
 {
+  bsp_discovery_socks5_stop (entry);
   g_free (entry->info.jid);
   g_free (entry->info.host);
   g_free (entry->info.http_base);
   g_clear_error (&entry->info.http_blocked_why);
+  g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
   g_array_unref (entry->waiters);
   g_free (entry);
 }
@@ -118,6 +131,56 @@ bsp_discovery_entry_done (BspDiscoveryEntry *entry)
 }
 
 static void
+bsp_discovery_socks5_reached (BspDiscoveryEntry *entry, gboolean reached, const char *why)
+{
+  bsp_discovery_socks5_stop (entry);
+  entry->info.socks5_blocked = !reached;
+  if (!reached)
+    bsp_log_info ("proxy %s: its SOCKS5 address %s:%u does not open from here (%s)",
+                  entry->info.jid, entry->info.host, entry->info.port, why);
+}
+
+static void
+bsp_discovery_socks5_connected (gpointer user_data, gint source, const gchar *error_message)
+{
+  BspDiscoveryEntry *entry = user_data;
+
+  entry->socks5_check = NULL; /* libpurple frees it after this call */
+  if (source >= 0)
+    close (source); /* reachable: that is all we wanted to know */
+  bsp_discovery_socks5_reached (entry, source >= 0,
+                                error_message ? error_message : "no connection");
+}
+
+static gboolean
+bsp_discovery_socks5_timeout (gpointer user_data)
+{
+  BspDiscoveryEntry *entry = user_data;
+
+  entry->socks5_timeout_id = 0;
+  bsp_discovery_socks5_reached (entry, FALSE, "no connection within the time allowed");
+  return G_SOURCE_REMOVE;
+}
+
+/* Opens a TCP connection to the proxy's SOCKS5 address as prpl-jabber
+ * would (through the account's proxy, if any) and closes it at once. */
+static void
+bsp_discovery_socks5_check (BspDiscoveryEntry *entry)
+{
+  PurpleAccount *account = purple_connection_get_account (entry->discovery->gc);
+
+  if (entry->socks5_check != NULL || entry->info.host == NULL || entry->info.port == 0)
+    return;
+  entry->socks5_check = purple_proxy_connect (NULL, account, entry->info.host, entry->info.port,
+                                              bsp_discovery_socks5_connected, entry);
+  if (entry->socks5_check != NULL)
+    entry->socks5_timeout_id
+        = g_timeout_add_seconds (BSP_PROBE_TIMEOUT_S, bsp_discovery_socks5_timeout, entry);
+  else
+    bsp_discovery_socks5_reached (entry, FALSE, "libpurple could not start a connection");
+}
+
+static void
 bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
@@ -137,6 +200,7 @@ bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why,
                 entry->info.host ? entry->info.host : "?", entry->info.port,
                 entry->info.http ? "yes" : "no", entry->info.bridge ? " (bridges to SOCKS5)" : "",
                 entry->info.http_base ? ", under an advertised base" : "");
+  bsp_discovery_socks5_check (entry);
 }
 
 /* The text of the first <value/> of the form's field @var, or NULL. */
@@ -185,9 +249,13 @@ bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
 }
 
 static void
-bsp_discovery_probed (gboolean reachable, const GError *why, gpointer user_data)
+bsp_discovery_probed (gboolean reachable, const GError *why, BspTlsPeer *unverified,
+                      gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
+
+  g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
+  entry->info.tls_unverified = unverified;
 
   entry->probing = FALSE;
   if (reachable != !entry->info.http_blocked || !entry->known)

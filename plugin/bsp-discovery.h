@@ -8,6 +8,7 @@
 #include <purple.h>
 
 #include "bsp-iq.h"
+#include "bsp-tls.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,14 @@ typedef struct
    * §1.5): through this network, only its SOCKS5 side can serve. */
   gboolean http_blocked;
   GError *http_blocked_why; /* why, while blocked (see bsp-probe.h) */
+  /* Its SOCKS5 host:port did not open from here, the way libpurple would
+   * connect (through the account's proxy settings): a plain XEP-0065
+   * transfer through it cannot work for us. FALSE until known. */
+  gboolean socks5_blocked;
+  /* Its HTTP side answered with a certificate the system does not trust
+   * (NULL: none seen): libpurple is asked about it before a transfer is
+   * committed to that side (bsp_tls_ask_async ()). */
+  BspTlsPeer *tls_unverified;
 } BspProxyInfo;
 
 /* Whether transfers may go over @info's HTTP side from here. */

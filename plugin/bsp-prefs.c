@@ -17,6 +17,7 @@ bsp_prefs_init (void)
 {
   purple_prefs_add_none (BSP_PREFS_ROOT);
   purple_prefs_add_bool (BSP_PREF_SEND_HTTP, TRUE);
+  purple_prefs_add_bool (BSP_PREF_HTTP_ONLY, FALSE);
   purple_prefs_add_bool (BSP_PREF_RECV_HTTP, TRUE);
   purple_prefs_add_string (BSP_PREF_PROXY_JID, "");
   purple_prefs_add_int (BSP_PREF_STALL_SECONDS, BSP_STALL_DEFAULT);
@@ -118,6 +119,16 @@ bsp_prefs_build_frame (gboolean finch, const char *proxy_status)
                    "without a bs-proxy the usual XMPP transfer is used anyway."),
                        NULL);
 
+  pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_HTTP_ONLY,
+                                                     _("Offer no proxies that speak only SOCKS5"));
+  bsp_prefs_add (&b,
+                 _("Behind a web proxy"), pref,
+                    _("When sending, leave out the file transfer proxies that speak only SOCKS5, "
+                   "so that the other side cannot choose one this network blocks. Proxies "
+                   "found unreachable from here are left out anyway. Example: turn this on "
+                   "at an office where only the web proxy lets traffic out."),
+                       NULL);
+
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_RECV_HTTP, _("Use HTTP through a bs-proxy for receiving files"));
   bsp_prefs_add (&b,
@@ -161,6 +172,12 @@ gboolean
 bsp_prefs_get_send_http (void)
 {
   return purple_prefs_get_bool (BSP_PREF_SEND_HTTP);
+}
+
+gboolean
+bsp_prefs_get_http_only (void)
+{
+  return purple_prefs_get_bool (BSP_PREF_HTTP_ONLY);
 }
 
 gboolean

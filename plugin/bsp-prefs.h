@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 
 #define BSP_PREFS_ROOT "/plugins/core/bsproxy"
 #define BSP_PREF_SEND_HTTP BSP_PREFS_ROOT "/send_http"
+#define BSP_PREF_HTTP_ONLY BSP_PREFS_ROOT "/offer_http_only"
 #define BSP_PREF_RECV_HTTP BSP_PREFS_ROOT "/recv_http"
 #define BSP_PREF_PROXY_JID BSP_PREFS_ROOT "/proxy_jid"
 #define BSP_PREF_STALL_SECONDS BSP_PREFS_ROOT "/stall_seconds"
@@ -36,6 +37,7 @@ PurplePluginPrefFrame *bsp_prefs_build_frame (gboolean finch, const char *proxy_
 char *bsp_prefs_wrap (const char *text, guint width);
 
 gboolean bsp_prefs_get_send_http (void);
+gboolean bsp_prefs_get_http_only (void);
 gboolean bsp_prefs_get_recv_http (void);
 char *bsp_prefs_dup_proxy_jid (void);
 guint bsp_prefs_get_stall_seconds (void);

@@ -62,6 +62,7 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   g_autoptr (GError) why = NULL;
+  BspTlsPeer *unverified = NULL;
   gboolean reachable = FALSE;
 
   if (probe->caller != NULL && g_cancellable_is_cancelled (probe->caller))
@@ -87,16 +88,19 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       g_input_stream_close (body, NULL, NULL);
     }
   else if (bsp_tls_can_ask (msg, error))
-    /* The HTTP side answered with a certificate the system does not
-     * trust: whether to trust it is the user's question, asked at the
-     * first transfer (bsp-tls.c), not a blocked path. */
-    reachable = TRUE;
+    {
+      /* The HTTP side answered with a certificate the system does not
+       * trust: whether to trust it is the user's question, asked at the
+       * first transfer (bsp-tls.c), not a blocked path. */
+      reachable = TRUE;
+      unverified = bsp_tls_peer_take (msg);
+    }
   else if (probe->timed_out)
     why = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer within %d s",
                        BSP_PROBE_TIMEOUT_S);
   else
     why = g_steal_pointer (&error);
-  probe->done (reachable, why, probe->user_data);
+  probe->done (reachable, why, unverified, probe->user_data);
   bsp_probe_free (probe);
 }
 
@@ -111,7 +115,7 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
     {
       g_autoptr (GError) why = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                                     "the advertised base is not a URL");
-      done (FALSE, why, user_data);
+      done (FALSE, why, NULL, user_data);
       return;
     }
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);

@@ -6,6 +6,8 @@
 
 #include <libsoup/soup.h>
 
+#include "bsp-tls.h"
+
 G_BEGIN_DECLS
 
 /* How long a check may take before it counts as "not reachable". */
@@ -13,9 +15,12 @@ G_BEGIN_DECLS
 
 /* @reachable, and when not, why: the network's proxy's refusal as
  * bsp_http_proxy_status_error () gives it (BSP_HTTP_ERROR_PROXY_*), or
- * another error whose message is for the debug log. Not called after
- * @cancellable was cancelled. */
-typedef void (*BspProbeDone) (gboolean reachable, const GError *why, gpointer user_data);
+ * another error whose message is for the debug log. @unverified (the
+ * callee's, or NULL): reachable, but with a certificate the system does
+ * not trust, for bsp_tls_ask_async (). Not called after @cancellable was
+ * cancelled. */
+typedef void (*BspProbeDone) (gboolean reachable, const GError *why, BspTlsPeer *unverified,
+                              gpointer user_data);
 
 /* GETs @base (a bs-proxy's advertised http-base) through @session, that is
  * through the account's proxy settings, and calls @done once: reachable

@@ -19,7 +19,8 @@
 #include "bsp-transfer-private.h"
 
 /* Whether the proxy knows @t's session with us as a party: once it
- * answered our <connect/> (recv), once we asked for the activation (send). */
+ * answered our <connect/> (recv; or may have, while the answer is on its
+ * way), once we asked for the activation (send). */
 static gboolean
 bsp_transfer_proxy_knows (BspTransfer *t)
 {
@@ -27,6 +28,7 @@ bsp_transfer_proxy_knows (BspTransfer *t)
     return FALSE;
   switch (t->state)
     {
+    case BSP_STATE_CONNECTING: return t->connect_pending;
     case BSP_STATE_WAIT_ACTIVATED:
     case BSP_STATE_ACTIVATING:
     case BSP_STATE_TRANSFERRING: return TRUE;

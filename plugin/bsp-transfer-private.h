@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "bsp-direct.h"
 #include "bsp-http.h"
 #include "bsp-transfer.h"
 
@@ -27,6 +28,9 @@ G_BEGIN_DECLS
 /* A proxy's wait-type error to <connect/> or the activation is tried
  * again this many times, after 1 s, then 2 s, before falling back. */
 #define BSP_WAIT_RETRIES 2
+/* The receiver tries the sender's own streamhosts alone for this long
+ * before the bs-proxy path starts beside them (plugin/bsp-transfer-recv.c). */
+#define BSP_DIRECT_HEAD_START_MS 300
 
 typedef enum
 {
@@ -79,6 +83,10 @@ struct _BspTransfer
                               * <abort/>), or can't be told any more */
   gboolean writing;          /* recv: inside purple_xfer_write_file () */
   guint retries;             /* wait-type errors tried again so far */
+  BspDirect *direct;         /* recv: the attempts at the sender's own streamhosts */
+  guint head_start_id;       /* recv: until the bs-proxy path starts beside them */
+  gboolean connect_pending;  /* recv: <connect/> sent, not answered yet */
+  gboolean proxies_tried;    /* recv: no bs-proxy served; the direct attempts decide */
 };
 
 struct _BspTransfers

@@ -2,6 +2,20 @@
  * plugin: the sender's streamhost offer, <connect/> to a bs-proxy, the proxy's pushes, and the
  * GET into the PurpleXfer (PROTOCOL.md §2)
  *
+ * Direct first, without waiting: when the offer also names the sender's
+ * own streamhosts, those are tried at once (bsp-direct.c) and the bs-proxy
+ * path starts beside them after BSP_DIRECT_HEAD_START_MS. Whichever is
+ * ready first wins: a direct connection whose SOCKS5 handshake went through
+ * is answered with streamhost-used naming the sender and handed to
+ * libpurple, which moves the bytes as on its own direct path; a proxy that
+ * confirmed <connect/> is answered with its own name as before. The loser
+ * ends: a <connect/> still on its way gets an <abort/> behind it, so the
+ * proxy keeps no session; a direct connection stays open until the
+ * proxy's <activated/> (libpurple's sender takes its close before then as
+ * the end of the transfer). 300 ms covers TCP and the handshake's two
+ * round trips on a LAN or between hosts of one region, and is all a
+ * receiver behind a firewall loses.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
@@ -60,6 +74,8 @@ bsp_transfer_recv_activated (BspTransfer *t, const char *url)
   g_autoptr (GError) error = NULL;
 
   g_clear_handle_id (&t->timer_id, g_source_remove);
+  /* The sender used the proxy: a direct connection left open may go. */
+  g_clear_pointer (&t->direct, bsp_direct_free);
   if (!bsp_url_check (url, t->http_base, &error))
     {
       g_autofree char *reason = g_strdup_printf (
@@ -108,6 +124,7 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
 
   if (t->owner == NULL)
     return;
+  t->connect_pending = FALSE;
   if (bsp_transfer_retry_later (t, iq, bsp_transfer_recv_connect_again))
     return;
   if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
@@ -120,6 +137,13 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
       return;
     }
 
+  /* The proxy path won the race with the direct one, if there was one. */
+  if (t->direct != NULL)
+    {
+      bsp_log_info ("transfer %s from %s: %s answered before any direct streamhost", t->sid,
+                    t->peer, t->proxy);
+      bsp_direct_stop (t->direct);
+    }
   /* Tell the sender which streamhost we "used": the proxy. */
   answer = bsp_iq_new ("result", xmlnode_get_attrib (t->consumed, "from"),
                        xmlnode_get_attrib (t->consumed, "id"), "query", BSP_NS_BYTESTREAMS, &query);
@@ -190,6 +214,7 @@ bsp_transfer_recv_connect (BspTransfer *t)
        sh = xmlnode_get_next_twin (sh))
     xmlnode_insert_child (connect, xmlnode_copy (sh));
   bsp_iq_tracker_send (t->owner->iq, iq, 30, bsp_transfer_recv_connected, t);
+  t->connect_pending = TRUE;
 }
 
 static void
@@ -197,11 +222,101 @@ bsp_transfer_recv_try_next (BspTransfer *t)
 {
   if (t->candidate >= t->candidates->len)
     {
+      if (t->direct != NULL)
+        {
+          /* The direct attempts still run: they decide. */
+          t->proxies_tried = TRUE;
+          return;
+        }
       bsp_transfer_fall_back (t, "no offered streamhost speaks bs-proxy");
       return;
     }
   bsp_discovery_ensure (t->owner->discovery, t->candidates->pdata[t->candidate],
                         bsp_transfer_recv_candidate_info, t);
+}
+
+/* A direct connection won: the offer is answered with the sender's own
+ * streamhost and libpurple reads the stream from @fd. */
+static void
+bsp_transfer_recv_direct_won (BspTransfer *t, int fd, const char *jid)
+{
+  BspTransfers *owner = t->owner;
+  xmlnode *answer, *query, *used;
+
+  g_clear_handle_id (&t->head_start_id, g_source_remove);
+  g_clear_handle_id (&t->timer_id, g_source_remove); /* a <connect/> tried again later */
+  bsp_discovery_cancel (owner->discovery, t);
+  bsp_iq_tracker_forget (owner->iq, t);
+  /* A <connect/> on its way: the <abort/> reaches the proxy after it and
+   * ends the session there (PROTOCOL.md §5.6); no one else knows of it. */
+  bsp_transfer_abort (t, FALSE, NULL);
+  t->connect_pending = FALSE;
+  bsp_log_info ("transfer %s from %s: connected directly to the sender's streamhost", t->sid,
+                t->peer);
+  purple_xfer_start (t->xfer, fd, NULL, 0);
+  if (purple_xfer_is_canceled (t->xfer))
+    {
+      /* libpurple could not open the file, said so, and closed @fd. */
+      bsp_iq_send_error (owner->gc, xmlnode_get_attrib (t->consumed, "from"),
+                         xmlnode_get_attrib (t->consumed, "id"), "cancel", "item-not-found");
+      bsp_transfer_detach (t);
+      return;
+    }
+  answer = bsp_iq_new ("result", xmlnode_get_attrib (t->consumed, "from"),
+                       xmlnode_get_attrib (t->consumed, "id"), "query", BSP_NS_BYTESTREAMS, &query);
+  xmlnode_set_attrib (query, "sid", t->sid);
+  used = xmlnode_new_child (query, "streamhost-used");
+  xmlnode_set_attrib (used, "jid", jid);
+  bsp_iq_send_stanza (owner->gc, answer);
+  g_clear_pointer (&t->consumed, xmlnode_free);
+  bsp_transfer_say_path (t, FALSE, NULL, TRUE);
+  /* libpurple's own transfer from here on, as if it had connected itself. */
+  bsp_transfer_detach (t);
+}
+
+static void
+bsp_transfer_recv_direct_done (int fd, const char *jid, const GError *error, gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  if (fd >= 0)
+    {
+      bsp_transfer_recv_direct_won (t, fd, jid);
+      return;
+    }
+  bsp_log_info ("transfer %s from %s: no direct connection (%s)", t->sid, t->peer, error->message);
+  g_clear_pointer (&t->direct, bsp_direct_free);
+  if (t->head_start_id != 0)
+    {
+      /* No need to wait any longer. */
+      g_clear_handle_id (&t->head_start_id, g_source_remove);
+      bsp_transfer_recv_try_next (t);
+    }
+  else if (t->proxies_tried)
+    bsp_transfer_fall_back (t, "no offered streamhost speaks bs-proxy or is reachable directly");
+}
+
+static gboolean
+bsp_transfer_recv_head_start_over (gpointer user_data)
+{
+  BspTransfer *t = user_data;
+
+  t->head_start_id = 0;
+  bsp_log_info ("transfer %s from %s: no direct connection yet; trying the bs-proxies beside it",
+                t->sid, t->peer);
+  bsp_transfer_recv_try_next (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether the receiver may connect to the sender itself: not when the
+ * account goes through a proxy of its own (Tor, an office's), which a
+ * direct connection would bypass. */
+static gboolean
+bsp_transfer_recv_may_go_direct (BspTransfer *t)
+{
+  PurpleProxyInfo *info = purple_proxy_get_setup (purple_connection_get_account (t->owner->gc));
+
+  return info == NULL || purple_proxy_info_get_type (info) == PURPLE_PROXY_NONE;
 }
 
 /* The sender's streamhost offer: take it when the user wants HTTP and a
@@ -212,6 +327,7 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
   BspTransfer *t
       = bsp_transfers_find (self, BSP_ROLE_RECV, xmlnode_get_attrib (query, "sid"), from);
   g_autofree char *peer = NULL;
+  BspDirect *direct;
 
   if (t == NULL || t->state != BSP_STATE_OFFERED)
     return FALSE;
@@ -227,6 +343,7 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
     }
 
   peer = bsp_jid_normalize (from);
+  direct = bsp_transfer_recv_may_go_direct (t) ? bsp_direct_new (t->sidhash) : NULL;
   t->candidates = g_ptr_array_new_with_free_func (g_free);
   for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
        sh = xmlnode_get_next_twin (sh))
@@ -234,6 +351,9 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
       const char *jid = xmlnode_get_attrib (sh, "jid");
       g_autofree char *norm = jid ? bsp_jid_normalize (jid) : NULL;
       /* The sender's own address is a direct connection, not a proxy. */
+      if (norm != NULL && g_strcmp0 (norm, peer) == 0 && direct != NULL)
+        bsp_direct_add (direct, jid, xmlnode_get_attrib (sh, "host"),
+                        xmlnode_get_attrib (sh, "port"));
       if (norm != NULL && g_strcmp0 (norm, peer) != 0
           && !g_ptr_array_find_with_equal_func (t->candidates, norm, g_str_equal, NULL))
         g_ptr_array_add (t->candidates, g_steal_pointer (&norm));
@@ -241,12 +361,25 @@ bsp_transfers_recv_offer (BspTransfers *self, const char *from, xmlnode *iq, xml
   if (t->candidates->len == 0)
     {
       bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+      g_clear_pointer (&direct, bsp_direct_free);
       return FALSE;
     }
 
   t->consumed = xmlnode_copy (iq);
   t->state = BSP_STATE_CONNECTING;
   t->candidate = 0;
+  if (direct != NULL && bsp_direct_count (direct) > 0)
+    {
+      bsp_log_info ("transfer %s from %s: trying %u direct streamhost(s), then %u other(s) "
+                    "for a bs-proxy",
+                    t->sid, t->peer, bsp_direct_count (direct), t->candidates->len);
+      t->direct = g_steal_pointer (&direct);
+      t->head_start_id
+          = g_timeout_add (BSP_DIRECT_HEAD_START_MS, bsp_transfer_recv_head_start_over, t);
+      bsp_direct_start (t->direct, bsp_transfer_recv_direct_done, t);
+      return TRUE;
+    }
+  g_clear_pointer (&direct, bsp_direct_free);
   bsp_log_info ("transfer %s from %s: looking for a bs-proxy among %u streamhost(s)", t->sid,
                 t->peer, t->candidates->len);
   bsp_transfer_recv_try_next (t);

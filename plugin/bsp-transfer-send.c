@@ -13,6 +13,7 @@
 #include "bsp-log.h"
 #include "bsp-prefs.h"
 #include "bsp-protocol.h"
+#include "bsp-tls.h"
 #include "bsp-transfer-private.h"
 #include "bsp-url.h"
 
@@ -143,6 +144,38 @@ bsp_transfer_send_start_activation (BspTransfer *t)
   bsp_transfer_send_activate (t);
 }
 
+/* The user's answer about the certificate of the proxy's HTTP side,
+ * asked before the stream is committed to it. Refused (or nobody to
+ * ask): libpurple's own SOCKS5 path through the same proxy can still run,
+ * unless its SOCKS5 address does not open from here; then the transfer
+ * ends with the certificate's reason on both sides. */
+static void
+bsp_transfer_send_tls_verdict (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BspTransfer *t = user_data; /* a reference of the question's own */
+  g_autoptr (GError) error = NULL;
+  const BspProxyInfo *info;
+
+  bsp_tls_ask_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || t->owner == NULL)
+    ; /* detached meanwhile: nothing of @t is ours to end */
+  else if (purple_xfer_is_canceled (t->xfer))
+    bsp_transfer_detach (t);
+  else if (error == NULL)
+    bsp_transfer_send_start_activation (t);
+  else if ((info = bsp_discovery_lookup (t->owner->discovery, t->proxy)) == NULL
+           || info->socks5_blocked)
+    bsp_transfer_fail (t, error->message, BSP_CAUSE_LOCAL);
+  else
+    {
+      /* The path line says why it does not go over HTTP. */
+      g_free (t->http_blocked);
+      t->http_blocked = g_strdup (error->message);
+      bsp_transfer_fall_back (t, "its certificate was not accepted");
+    }
+  bsp_transfer_unref (t);
+}
+
 /* What is known of the chosen proxy, once it is (its HTTP side may still
  * have been under its reachability check when the receiver chose it). */
 static void
@@ -165,6 +198,16 @@ bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
     }
   g_free (t->http_base);
   t->http_base = g_strdup (info->http_base);
+  if (info->tls_unverified != NULL)
+    {
+      g_autoptr (BspTlsTrust) trust = bsp_tls_trust_get (t->owner->http);
+
+      /* libpurple's cache and CAs first, then the user, as for XMPP
+       * servers; the answer is kept for the upload (bsp-tls.c). */
+      bsp_tls_ask_async (trust, info->tls_unverified, t->cancellable, bsp_transfer_send_tls_verdict,
+                         bsp_transfer_ref (t));
+      return;
+    }
   bsp_transfer_send_start_activation (t);
 }
 
@@ -287,21 +330,65 @@ bsp_transfers_streamhost_rank (BspTransfers *self, const char *me, xmlnode *sh)
   return 2;
 }
 
+/* Whether a streamhost of rank 2 is a SOCKS5-only proxy of no use from
+ * here: its SOCKS5 address did not open, or the user wants no SOCKS5-only
+ * proxies (then every one not known as a bs-proxy goes, but one still
+ * under its check stays). A bs-proxy stays in any case: the receiver may
+ * reach its HTTP side, or learn from it why the transfer does not go over
+ * HTTP. */
+static gboolean
+bsp_transfers_leave_out (BspTransfers *self, xmlnode *sh, const char **why)
+{
+  const char *jid = xmlnode_get_attrib (sh, "jid");
+  const BspProxyInfo *info = jid ? bsp_discovery_lookup (self->discovery, jid) : NULL;
+
+  if (info != NULL && info->http)
+    return FALSE;
+  if (info != NULL && info->socks5_blocked)
+    {
+      *why = "its SOCKS5 address does not open from here";
+      return TRUE;
+    }
+  if (bsp_prefs_get_http_only ()
+      && bsp_discovery_state (self->discovery, jid) != BSP_PROXY_CHECKING)
+    {
+      *why = "the user wants no SOCKS5-only proxies";
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* Puts the streamhosts of @query in rank order, each rank in the order
- * prpl-jabber gave (the list is modified in place, as the signal allows). */
+ * prpl-jabber gave, without the SOCKS5-only ones this side cannot use,
+ * unless nothing else would be left (the list is modified in place, as
+ * the signal allows). */
 static void
-bsp_transfers_order_streamhosts (BspTransfers *self, xmlnode *query)
+bsp_transfers_order_streamhosts (BspTransfers *self, BspTransfer *t, xmlnode *query)
 {
   g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
   g_autoptr (GPtrArray) hosts = g_ptr_array_new ();
+  guint kept = 0;
 
   for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
        sh = xmlnode_get_next_twin (sh))
     g_ptr_array_add (hosts, sh);
+  for (guint i = 0; i < hosts->len; i++)
+    kept += bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) < 2;
   for (guint rank = 0; rank < 3; rank++)
     for (guint i = 0; i < hosts->len; i++)
-      if (bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) == rank)
+      {
+        const char *why = NULL;
+
+        if (bsp_transfers_streamhost_rank (self, me, hosts->pdata[i]) != rank)
+          continue;
+        if (rank == 2 && kept > 0 && bsp_transfers_leave_out (self, hosts->pdata[i], &why))
+          {
+            bsp_log_info ("transfer %s: %s left out of the offer: %s", t->sid,
+                          xmlnode_get_attrib (hosts->pdata[i], "jid"), why);
+            continue;
+          }
         xmlnode_insert_child (query, xmlnode_copy (hosts->pdata[i]));
+      }
   /* The originals go; freeing a node unlinks it from its parent. */
   for (guint i = 0; i < hosts->len; i++)
     xmlnode_free (hosts->pdata[i]);
@@ -353,16 +440,15 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
   if (t->offered != NULL)
     g_ptr_array_unref (t->offered);
   t->offered = g_ptr_array_new_with_free_func (g_free);
-  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+  info = extra_norm ? bsp_discovery_lookup (self->discovery, extra_norm) : NULL;
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL && info != NULL;
        sh = xmlnode_get_next_twin (sh))
     {
-      const char *jid = xmlnode_get_attrib (sh, "jid");
-      if (jid != NULL)
-        g_ptr_array_add (t->offered, bsp_jid_normalize (jid));
+      g_autofree char *jid = bsp_jid_normalize (xmlnode_get_attrib (sh, "jid"));
+      if (g_strcmp0 (jid, extra_norm) == 0)
+        info = NULL; /* prpl-jabber offers it already */
     }
-  info = extra_norm ? bsp_discovery_lookup (self->discovery, extra_norm) : NULL;
-  if (info != NULL && info->host != NULL && info->port != 0 && bsp_prefs_get_send_http ()
-      && !g_ptr_array_find_with_equal_func (t->offered, extra_norm, g_str_equal, NULL))
+  if (info != NULL && info->host != NULL && info->port != 0 && bsp_prefs_get_send_http ())
     {
       /* Modifying in place is what the signal allows. */
       xmlnode *sh = xmlnode_new_child (query, "streamhost");
@@ -371,11 +457,18 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
       xmlnode_set_attrib (sh, "jid", info->jid);
       xmlnode_set_attrib (sh, "host", info->host);
       xmlnode_set_attrib (sh, "port", port);
-      g_ptr_array_add (t->offered, g_strdup (info->jid));
+    }
+  if (bsp_prefs_get_send_http ())
+    bsp_transfers_order_streamhosts (self, t, query);
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    {
+      const char *jid = xmlnode_get_attrib (sh, "jid");
+      if (jid != NULL)
+        g_ptr_array_add (t->offered, bsp_jid_normalize (jid));
     }
   if (!bsp_prefs_get_send_http ())
     return;
-  bsp_transfers_order_streamhosts (self, query);
   /* Whether the network's proxy keeps the offered bs-proxies' HTTP sides
    * from us, once that is known of each. */
   {

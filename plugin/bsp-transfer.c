@@ -51,6 +51,8 @@ bsp_transfer_unref (BspTransfer *t)
   g_clear_handle_id (&t->timer_id, g_source_remove);
   g_clear_pointer (&t->upload, bsp_http_upload_free);
   g_clear_pointer (&t->download, bsp_http_download_free);
+  g_clear_pointer (&t->direct, bsp_direct_free);
+  g_clear_handle_id (&t->head_start_id, g_source_remove);
   if (t->xfer != NULL)
     purple_xfer_unref (t->xfer);
   g_free (t->sid);
@@ -103,6 +105,8 @@ bsp_transfer_detach (BspTransfer *t)
   t->owner = NULL;
   t->state = BSP_STATE_ENDED;
   g_clear_handle_id (&t->timer_id, g_source_remove);
+  g_clear_handle_id (&t->head_start_id, g_source_remove);
+  g_clear_pointer (&t->direct, bsp_direct_free);
   g_cancellable_cancel (t->cancellable);
   /* Joins the upload's or download's worker: nothing of it outlives this. */
   g_clear_pointer (&t->upload, bsp_http_upload_free);

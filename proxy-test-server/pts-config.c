@@ -66,6 +66,11 @@ static const PtsOption pts_options[] = {
     "JID of the bytestreams proxy (default: proxy.DOMAIN); with --component, the "
     "component's name on the server",
     NULL },
+  { "test-socks5-only-jid", 0, PTS_OPT_STRING, PTS_FIELD (socks5_only_jid), NULL, 0, 0, "JID",
+    "For tests: the embedded server also lists JID, before the proxy, as a bytestreams proxy "
+    "without the bs-proxy extension (served by the same SOCKS5 port), as a server with a "
+    "SOCKS5-only proxy does",
+    NULL },
   { "advertise-host", 0, PTS_OPT_STRING, PTS_FIELD (advertise_host), NULL, 0, 0, "HOST",
     "SOCKS5 host to tell clients when it differs from the bound address (NAT)", NULL },
   { "advertise-port", 0, PTS_OPT_INT, PTS_FIELD (advertise_port), "0", 0, 65535, "PORT",
@@ -593,6 +598,18 @@ pts_config_finish (PtsConfig *config, GError **error)
       || strchr (config->proxy_jid, '/'))
     {
       g_set_error (error, PTS_CONFIG_ERROR, 0, "invalid proxy JID \"%s\"", config->proxy_jid);
+      return FALSE;
+    }
+  if (config->socks5_only_jid != NULL
+      && (!bsp_jid_is_valid (config->socks5_only_jid) || strchr (config->socks5_only_jid, '@')
+          || strchr (config->socks5_only_jid, '/')
+          || g_strcmp0 (config->socks5_only_jid, config->proxy_jid) == 0
+          || config->component != NULL))
+    {
+      g_set_error (error, PTS_CONFIG_ERROR, 0,
+                   "--test-socks5-only-jid wants a JID other than the proxy's, without "
+                   "--component; got \"%s\"",
+                   config->socks5_only_jid);
       return FALSE;
     }
 

@@ -18,6 +18,7 @@ typedef struct
   int socks5_port;
   int http_port; /* -1 = HTTP side disabled */
   char *proxy_jid;
+  char *socks5_only_jid; /* tests: a second, SOCKS5-only proxy, listed first */
   char *advertise_host;
   int advertise_port;
   char *http_base_url;

@@ -43,6 +43,7 @@ typedef struct
   gboolean completed; /* the body's end is queued */
   gboolean finished;
   gboolean used; /* a GET was attached once */
+  guint wake_id; /* the pump after a wake, once the waker is done */
 } PtsHttpDownload;
 
 static char *
@@ -165,10 +166,27 @@ pts_http_download_attach (PtsEndpoint *ep, SoupServerMessage *msg)
   return 0;
 }
 
+static gboolean
+pts_http_download_woken (gpointer user_data)
+{
+  PtsHttpDownload *self = user_data;
+
+  self->wake_id = 0;
+  pts_http_download_pump (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The relay wakes us from within the upload's first push of a read round:
+ * pumping right then would hand libsoup that one read (a single TLS record,
+ * 16 KiB) as its own HTTP chunk, with its framing in records of their own.
+ * The pump waits for the round to end, and takes all of it. */
 static void
 pts_http_download_wake (PtsEndpoint *ep)
 {
-  pts_http_download_pump ((PtsHttpDownload *) ep);
+  PtsHttpDownload *self = (PtsHttpDownload *) ep;
+
+  if (self->wake_id == 0 && !self->finished)
+    self->wake_id = g_idle_add_full (G_PRIORITY_DEFAULT, pts_http_download_woken, self, NULL);
 }
 
 static void
@@ -179,6 +197,7 @@ pts_http_download_finish (PtsEndpoint *ep, const GError *error)
   if (self->finished)
     return;
   self->finished = TRUE;
+  g_clear_handle_id (&self->wake_id, g_source_remove);
   if (self->msg == NULL)
     return;
   g_signal_handlers_disconnect_by_data (self->msg, self);

@@ -117,6 +117,8 @@ struct _PtsHttpGuardInput
   GByteArray *head;      /* the head so far; NULL once it passed */
   PtsHttpGuardScan scan; /* how far its lines were checked */
   gboolean refused;
+  gboolean tls;       /* the base is TLS: it may hold bytes the socket no longer shows */
+  gboolean read_full; /* ...and the last read filled its buffer: some may wait there */
 };
 
 static void pts_http_guard_input_pollable_init (GPollableInputStreamInterface *iface);
@@ -182,6 +184,7 @@ pts_http_guard_input_read (GInputStream *stream, void *buffer, gsize count,
   if (!pts_http_guard_input_check_refused (self, error))
     return -1;
   n = g_input_stream_read (self->base, buffer, count, cancellable, error);
+  self->read_full = self->tls && n > 0 && (gsize) n == count;
   return pts_http_guard_input_scan (self, buffer, n, error) ? n : -1;
 }
 
@@ -196,6 +199,7 @@ pts_http_guard_input_read_nonblocking (GPollableInputStream *stream, void *buffe
     return -1;
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base), buffer, count,
                                                 NULL, error);
+  self->read_full = self->tls && n > 0 && (gsize) n == count;
   return pts_http_guard_input_scan (self, buffer, n, error) ? n : -1;
 }
 
@@ -204,9 +208,58 @@ pts_http_guard_input_is_readable (GPollableInputStream *stream)
 {
   PtsHttpGuardInput *self = PTS_HTTP_GUARD_INPUT (stream);
 
-  return self->refused
+  return self->refused || self->read_full
          || g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
 }
+
+/* TLS hands out one record at a time: a read that filled its buffer may
+ * have left the rest of a record decrypted inside the TLS connection, and
+ * the socket, already drained of it, never signals it. A watch over TLS is
+ * therefore also ready while the last read was full; the next read, short
+ * or blocked, settles it. (GLib's own source over the TLS stream waits for
+ * the socket alone: a reader that stops before it would block, after a
+ * round of reads or with little room, would otherwise wait for the next
+ * packet, and at the end of a body for nothing at all.) */
+typedef struct
+{
+  GSource source;
+  PtsHttpGuardInput *input;
+} PtsHttpGuardHeld;
+
+static gboolean
+pts_http_guard_held_prepare (GSource *source, gint *timeout)
+{
+  *timeout = -1;
+  return ((PtsHttpGuardHeld *) source)->input->read_full;
+}
+
+static gboolean
+pts_http_guard_held_check (GSource *source)
+{
+  return ((PtsHttpGuardHeld *) source)->input->read_full;
+}
+
+/* Only readies its parent (the stream's pollable source), which calls back. */
+static gboolean
+pts_http_guard_held_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+pts_http_guard_held_finalize (GSource *source)
+{
+  g_object_unref (((PtsHttpGuardHeld *) source)->input);
+}
+
+static GSourceFuncs pts_http_guard_held_funcs = {
+  pts_http_guard_held_prepare,
+  pts_http_guard_held_check,
+  pts_http_guard_held_dispatch,
+  pts_http_guard_held_finalize,
+  NULL,
+  NULL,
+};
 
 static GSource *
 pts_http_guard_input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
@@ -214,8 +267,18 @@ pts_http_guard_input_create_source (GPollableInputStream *stream, GCancellable *
   PtsHttpGuardInput *self = PTS_HTTP_GUARD_INPUT (stream);
   g_autoptr (GSource) base
       = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
+  GSource *source = g_pollable_source_new_full (stream, base, cancellable);
 
-  return g_pollable_source_new_full (stream, base, cancellable);
+  if (self->tls)
+    {
+      g_autoptr (GSource) held
+          = g_source_new (&pts_http_guard_held_funcs, sizeof (PtsHttpGuardHeld));
+
+      ((PtsHttpGuardHeld *) held)->input = g_object_ref (self);
+      g_source_set_static_name (held, "PtsHttpGuardHeld");
+      g_source_add_child_source (source, held);
+    }
+  return source;
 }
 
 static gboolean
@@ -363,6 +426,7 @@ pts_http_guard_new (GIOStream *base)
   PtsHttpGuardInput *input = g_object_new (PTS_TYPE_HTTP_GUARD_INPUT, NULL);
 
   input->base = g_object_ref (g_io_stream_get_input_stream (base));
+  input->tls = G_IS_TLS_CONNECTION (base);
   input->reply = g_object_ref (g_io_stream_get_output_stream (base));
   self->base = g_object_ref (base);
   self->input = G_INPUT_STREAM (input);

@@ -350,7 +350,7 @@ pts_http_accepted (GSocketConnection *conn, gpointer user_data)
     {
       /* HTTPS: the handshake happens on libsoup's first read. */
       g_autoptr (GIOStream) tls
-          = g_tls_server_connection_new (G_IO_STREAM (conn), self->certificate, &error);
+          = pts_net_tls_server_new (G_IO_STREAM (conn), self->certificate, &error);
       if (tls == NULL)
         {
           g_message ("HTTPS: %s", error->message);

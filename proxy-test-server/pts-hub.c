@@ -236,6 +236,13 @@ pts_hub_server_iq (PtsHub *self, PtsClient *client, PtsNode *iq, const char *to_
     {
       PtsNode *reply = pts_stanza_iq_result (iq);
       PtsNode *q = pts_node_add_child (reply, "query", BSP_NS_DISCO_ITEMS);
+      if (to_bare == NULL && pts_node_get_attr (child, "node") == NULL
+          && self->config->socks5_only_jid != NULL)
+        {
+          PtsNode *item = pts_node_add_child (q, "item", NULL);
+          pts_node_set_attr (item, "jid", self->config->socks5_only_jid);
+          pts_node_set_attr (item, "name", "SOCKS5 file transfer proxy");
+        }
       if (to_bare == NULL && pts_node_get_attr (child, "node") == NULL)
         {
           PtsNode *item = pts_node_add_child (q, "item", NULL);
@@ -294,7 +301,9 @@ pts_hub_route (PtsHub *self, PtsNode *stanza)
         pts_hub_bounce (self, owned, "jid-malformed");
       return;
     }
-  if (g_strcmp0 (bare, self->config->proxy_jid) == 0)
+  if (g_strcmp0 (bare, self->config->proxy_jid) == 0
+      || (self->config->socks5_only_jid != NULL
+          && g_strcmp0 (bare, self->config->socks5_only_jid) == 0))
     {
       pts_proxy_handle_stanza (self->proxy, g_steal_pointer (&owned));
       return;

@@ -44,3 +44,13 @@ pts_net_local_port (GSocket *socket)
 
   return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
 }
+
+GIOStream *
+pts_net_tls_server_new (GIOStream *conn, GTlsCertificate *certificate, GError **error)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+
+  return g_initable_new (g_tls_backend_get_server_connection_type (backend), NULL, error,
+                         "base-io-stream", conn, "certificate", certificate, "database", NULL,
+                         NULL);
+}

@@ -120,7 +120,7 @@ pts_proxy_form_field (PtsNode *form, const char *var, const char *type, const ch
 }
 
 static void
-pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
+pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query, gboolean socks5_only)
 {
   PtsNode *reply, *q, *identity;
 
@@ -138,7 +138,7 @@ pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
   pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_BYTESTREAMS);
   pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_DISCO_INFO);
   pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", PTS_NS_PING);
-  if (self->http_base != NULL)
+  if (self->http_base != NULL && !socks5_only)
     {
       pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_BSPROXY);
       pts_node_set_attr (pts_node_add_child (q, "feature", NULL), "var", BSP_NS_BSPROXY_BRIDGE);
@@ -160,7 +160,7 @@ pts_proxy_disco_info (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
 }
 
 static void
-pts_proxy_streamhost (PtsProxy *self, const PtsNode *iq)
+pts_proxy_streamhost (PtsProxy *self, const PtsNode *iq, const char *jid)
 {
   PtsNode *reply, *q, *host;
   g_autofree char *port = NULL;
@@ -174,7 +174,7 @@ pts_proxy_streamhost (PtsProxy *self, const PtsNode *iq)
   q = pts_node_add_child (reply, "query", BSP_NS_BYTESTREAMS);
   host = pts_node_add_child (q, "streamhost", NULL);
   port = g_strdup_printf ("%u", self->port);
-  pts_node_set_attr (host, "jid", self->config->proxy_jid);
+  pts_node_set_attr (host, "jid", jid);
   pts_node_set_attr (host, "host", self->host);
   pts_node_set_attr (host, "port", port);
   pts_proxy_send (self, reply);
@@ -403,7 +403,9 @@ pts_proxy_handle_iq (PtsProxy *self, PtsNode *iq)
 {
   const char *type = pts_node_get_attr (iq, "type");
   PtsNode *child = iq->children->len > 0 ? iq->children->pdata[0] : NULL;
-  gboolean get;
+  const char *to;
+  g_autofree char *norm = NULL;
+  gboolean get, socks5_only;
 
   /* Answers to our pushes, and errors: nothing to do. */
   if (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0)
@@ -419,8 +421,19 @@ pts_proxy_handle_iq (PtsProxy *self, PtsNode *iq)
       return;
     }
   get = g_str_equal (type, "get");
-  if (get && pts_node_is (child, "query", BSP_NS_DISCO_INFO))
-    pts_proxy_disco_info (self, iq, child);
+  /* --test-socks5-only-jid: the same SOCKS5 side under a second name that
+   * knows nothing of the bs-proxy extension. */
+  to = pts_node_get_attr (iq, "to");
+  norm = to ? bsp_jid_normalize (to) : NULL;
+  socks5_only = norm != NULL && self->config->socks5_only_jid != NULL
+                && g_strcmp0 (norm, self->config->socks5_only_jid) == 0;
+  if (socks5_only
+      && (pts_node_is (child, "connect", BSP_NS_BSPROXY)
+          || pts_node_is (child, "abort", BSP_NS_BSPROXY)
+          || pts_node_get_child (child, "x", BSP_NS_BSPROXY) != NULL))
+    pts_proxy_reply_error (self, iq, "feature-not-implemented", "a SOCKS5-only proxy");
+  else if (get && pts_node_is (child, "query", BSP_NS_DISCO_INFO))
+    pts_proxy_disco_info (self, iq, child, socks5_only);
   else if (get && pts_node_is (child, "query", BSP_NS_DISCO_ITEMS))
     {
       PtsNode *reply = pts_stanza_iq_result (iq);
@@ -430,7 +443,7 @@ pts_proxy_handle_iq (PtsProxy *self, PtsNode *iq)
   else if (get && pts_node_is (child, "ping", PTS_NS_PING))
     pts_proxy_send (self, pts_stanza_iq_result (iq));
   else if (get && pts_node_is (child, "query", BSP_NS_BYTESTREAMS))
-    pts_proxy_streamhost (self, iq);
+    pts_proxy_streamhost (self, iq, socks5_only ? norm : self->config->proxy_jid);
   else if (!get && pts_node_is (child, "query", BSP_NS_BYTESTREAMS))
     pts_proxy_activate (self, iq, child);
   else if (!get && pts_node_is (child, "connect", BSP_NS_BSPROXY))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pts-xmpp-conn.h"
+#include "pts-net.h"
 
 #define PTS_XMPP_READ_SIZE 16384
 /* A peer that does not read what it is sent is cut off past this. */
@@ -421,7 +422,7 @@ pts_xmpp_conn_handshake (PtsXmppConn *self)
   g_autoptr (GIOStream) tls = NULL;
 
   self->tls_handshaking = TRUE;
-  tls = g_tls_server_connection_new (self->stream, self->tls_certificate, &error);
+  tls = pts_net_tls_server_new (self->stream, self->tls_certificate, &error);
   if (tls == NULL)
     {
       g_prefix_error (&error, "TLS: ");

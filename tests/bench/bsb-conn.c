@@ -59,9 +59,14 @@ bsb_conn_open (const char *host, guint16 port, gboolean tls, int timeout_s, GErr
   g_socket_set_timeout (socket, (guint) timeout_s);
   base = g_socket_connection_factory_create_connection (socket);
   identity = g_network_address_new (host, port);
-  stream = g_tls_client_connection_new (G_IO_STREAM (base), identity, error);
-  if (stream != NULL && bsb_conn_ca != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (stream), bsb_conn_ca);
+  /* The CA file's database is given at construction: set afterwards, the
+   * system's whole trust store would be parsed first, for every connection. */
+  if (bsb_conn_ca != NULL)
+    stream = g_initable_new (
+        g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()), NULL, error,
+        "base-io-stream", base, "server-identity", identity, "database", bsb_conn_ca, NULL);
+  else
+    stream = g_tls_client_connection_new (G_IO_STREAM (base), identity, error);
   if (stream == NULL || !g_tls_connection_handshake (G_TLS_CONNECTION (stream), NULL, error))
     {
       g_prefix_error (error, "TLS with %s:%u: ", host, port);

@@ -141,9 +141,10 @@ e2e_once() {
   sender_args="" receiver_args=""
   [ "$sender" != plugin ] || sender_args="--plugin $PLUGIN"
   [ "$receiver" != plugin ] || receiver_args="--plugin $PLUGIN"
-  # Plain libpurple receivers would take alice's own streamhosts first: as
-  # behind NAT, they use the proxy only, unless the row is about direct.
-  [ "$receiver" != plain ] || [ "$variant" = direct ] || receiver_args="--no-direct"
+  # Receivers, plain or with the plugin, would take alice's own streamhosts
+  # first: as behind NAT, they use the proxy only, unless the row is about
+  # direct.
+  [ "$variant" = direct ] || receiver_args="$receiver_args --no-direct"
   if [ "$variant" = https ]; then
     sender_args="$sender_args --ca-dir $TLS_DIR/ca"
     receiver_args="$receiver_args --ca-dir $TLS_DIR/ca"

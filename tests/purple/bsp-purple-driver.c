@@ -14,6 +14,8 @@
  *   {"event":"plugin-error","path":"…","reason":"…"}
  *   {"event":"connection-error","account":"…","reason":"…"}
  *   {"event":"timeout","seconds":30}
+ *   {"event":"streamhost-offer","ms":123}       (--timing: an offer came in)
+ *   {"event":"proxy-connect","ms":456}          (--timing: a bs-proxy <connect/> went out)
  *   {"event":"done"}
  *
  * Exit status 0 once the goal is reached ("done"), 1 on a plugin or
@@ -68,6 +70,8 @@ typedef struct
   int timeout;
   gboolean debug;
   char *send_file;
+  char *send_after; /* --send-after: send once the debug log said this */
+  gboolean send_after_seen;
   char *send_to;
   char *accept_dir;
   gboolean decline;
@@ -78,6 +82,8 @@ typedef struct
   int expect;             /* transfers that must end before we finish */
   gboolean progress_bar;
   gboolean no_direct;
+  char *direct_to;           /* HOST:PORT for the sender's own streamhosts in offers */
+  gboolean timing;           /* report when offers come and <connect/>s go */
   char **prefs;              /* NAME=VALUE, set once the plugin loaded */
   gboolean default_security; /* leave the account's connection security as libpurple has it */
   char *ca_dir;              /* more CA certificates for libpurple's x509 verifier */
@@ -357,9 +363,19 @@ static PurpleDnsQueryUiOps driver_dns_ops = {
 /* ------------------------------------------------------------------ */
 /* Debug log (stderr, only with --debug) and the core UI               */
 
+static gboolean driver_check_goal_idle (gpointer user_data);
+
 static void
 driver_debug_print (PurpleDebugLevel level, const char *category, const char *text)
 {
+  Driver *self = driver_global;
+
+  if (self != NULL && self->send_after != NULL && !self->send_after_seen
+      && strstr (text, self->send_after) != NULL)
+    {
+      self->send_after_seen = TRUE;
+      g_idle_add (driver_check_goal_idle, self);
+    }
   fprintf (stderr, "purple: %s: %s", category != NULL ? category : "-", text);
   if (*text == '\0' || text[strlen (text) - 1] != '\n')
     fputc ('\n', stderr);
@@ -635,6 +651,49 @@ driver_xfer_ended (Driver *self, gboolean ok)
   driver_check_goal (self);
 }
 
+/* --direct-to: the sender's own streamhosts of an offer point at HOST:PORT
+ * instead (a closed port, a listener that never accepts, an address that
+ * drops everything). */
+static void
+driver_redirect_direct_streamhosts (Driver *self, xmlnode *query)
+{
+  const char *colon = strrchr (self->direct_to, ':');
+  g_autofree char *host = g_strndup (self->direct_to, colon - self->direct_to);
+
+  for (xmlnode *sh = xmlnode_get_child (query, "streamhost"); sh != NULL;
+       sh = xmlnode_get_next_twin (sh))
+    {
+      const char *jid = xmlnode_get_attrib (sh, "jid");
+
+      if (jid != NULL && strchr (jid, '@') != NULL)
+        {
+          xmlnode_set_attrib (sh, "host", host);
+          xmlnode_set_attrib (sh, "port", colon + 1);
+        }
+    }
+}
+
+static void
+driver_timing_event (const char *event)
+{
+  g_autoptr (JsonBuilder) builder = driver_event_begin (event);
+
+  json_builder_set_member_name (builder, "ms");
+  json_builder_add_int_value (builder, g_get_monotonic_time () / 1000);
+  driver_event_emit (builder);
+}
+
+/* --timing: when the plugin sends a bs-proxy its <connect/>. */
+static void
+driver_sending_xmlnode_cb (PurpleConnection *gc, xmlnode **packet, gpointer user_data)
+{
+  xmlnode *iq = packet ? *packet : NULL;
+
+  if (iq != NULL && g_strcmp0 (iq->name, "iq") == 0
+      && xmlnode_get_child_with_namespace (iq, "connect", BSP_NS_BSPROXY) != NULL)
+    driver_timing_event ("proxy-connect");
+}
+
 /* --no-direct: as if the peers sat behind two NATs, drop the streamhosts
  * of an offer that are the sender itself (a JID with a node), so that only
  * proxies remain. */
@@ -693,8 +752,16 @@ driver_receiving_xmlnode_cb (PurpleConnection *gc, xmlnode **packet, gpointer us
     return;
   id = xmlnode_get_attrib (iq, "id");
   query = xmlnode_get_child_with_namespace (iq, "query", "http://jabber.org/protocol/bytestreams");
-  if (self->no_direct && query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "set") == 0)
-    driver_strip_direct_streamhosts (query);
+  if (query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "set") == 0
+      && xmlnode_get_child (query, "streamhost") != NULL)
+    {
+      if (self->no_direct)
+        driver_strip_direct_streamhosts (query);
+      if (self->direct_to != NULL)
+        driver_redirect_direct_streamhosts (self, query);
+      if (self->timing)
+        driver_timing_event ("streamhost-offer");
+    }
   if (self->proxy_ready)
     return;
   if (query == NULL || xmlnode_get_child (query, "streamhost") == NULL
@@ -715,7 +782,8 @@ driver_maybe_send (Driver *self)
   DriverAccount *da;
   g_autofree char *bare = NULL;
 
-  if (self->send_file == NULL || self->send_started || self->finished || !self->proxy_ready)
+  if (self->send_file == NULL || self->send_started || self->finished || !self->proxy_ready
+      || (self->send_after != NULL && !self->send_after_seen))
     return;
   da = g_ptr_array_index (self->accounts, 0);
   bare = bsp_jid_bare (self->send_to);
@@ -998,6 +1066,9 @@ driver_connect_xfer_signals (Driver *self)
   if (jabber != NULL)
     purple_signal_connect (jabber, "jabber-receiving-xmlnode", self,
                            PURPLE_CALLBACK (driver_receiving_xmlnode_cb), self);
+  if (jabber != NULL && self->timing)
+    purple_signal_connect (jabber, "jabber-sending-xmlnode", self,
+                           PURPLE_CALLBACK (driver_sending_xmlnode_cb), self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1499,6 +1570,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
       NULL },
     { "send-file", 0, 0, G_OPTION_ARG_FILENAME, &self->send_file,
       "Send this file from the first account (needs --to) once the peer is online", "PATH" },
+    { "send-after", 0, 0, G_OPTION_ARG_STRING, &self->send_after,
+      "Send --send-file only once libpurple's debug log (--debug) has a line holding TEXT, "
+      "as a user who sends a while after signing in",
+      "TEXT" },
     { "to", 0, 0, G_OPTION_ARG_STRING, &self->send_to, "The full JID to send --send-file to",
       "JID" },
     { "accept-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->accept_dir,
@@ -1528,6 +1603,10 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
     { "no-direct", 0, 0, G_OPTION_ARG_NONE, &self->no_direct,
       "Ignore the direct streamhosts of incoming offers, as behind NAT: only proxies are used",
       NULL },
+    { "direct-to", 0, 0, G_OPTION_ARG_STRING, &self->direct_to,
+      "Point the direct streamhosts of incoming offers at HOST:PORT instead", "HOST:PORT" },
+    { "timing", 0, 0, G_OPTION_ARG_NONE, &self->timing,
+      "Report when streamhost offers come in and bs-proxy <connect/>s go out", NULL },
     { "default-security", 0, 0, G_OPTION_ARG_NONE, &self->default_security,
       "Leave the accounts' connection security as libpurple sets it (TLS required)", NULL },
     { "ca-dir", 0, 0, G_OPTION_ARG_FILENAME, &self->ca_dir,
@@ -1605,6 +1684,14 @@ driver_parse_options (Driver *self, int *argc, char ***argv, GError **error)
                            "--to must be a full JID (with a /resource)");
       return FALSE;
     }
+  if (self->direct_to != NULL
+      && (strrchr (self->direct_to, ':') == NULL
+          || strrchr (self->direct_to, ':') == self->direct_to))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--direct-to wants HOST:PORT");
+      return FALSE;
+    }
   if (self->expect <= 0)
     self->expect = 1;
   if (self->plugin_late && self->plugin_path == NULL)
@@ -1650,6 +1737,7 @@ driver_clear (Driver *self)
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->ca_dir, g_free);
+  g_clear_pointer (&self->send_after, g_free);
   g_clear_pointer (&self->certificate, g_free);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_pointer (&self->user_dir, g_free);
@@ -1662,6 +1750,7 @@ driver_clear (Driver *self)
   g_clear_pointer (&self->plugin_path, g_free);
   g_clear_pointer (&self->send_file, g_free);
   g_clear_pointer (&self->send_to, g_free);
+  g_clear_pointer (&self->direct_to, g_free);
   g_clear_pointer (&self->proxy, g_free);
   g_clear_pointer (&self->global_proxy, g_free);
   g_clear_pointer (&self->accept_dir, g_free);

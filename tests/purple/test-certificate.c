@@ -7,7 +7,11 @@
  * which the system's store (libsoup's check) does not trust and which the
  * certificate does not name. The plugin then asks libpurple's tls_cached
  * verifier, whose prompt ("Accept certificate for 127.0.0.1?") the driver
- * answers as the case says (--certificate).
+ * answers as the case says (--certificate). The plugin's sender asks
+ * before the stream is committed to HTTP: rejected, the file still goes
+ * libpurple's own way, by SOCKS5 through the same proxy (here it can; where
+ * it can't, test-office-proxy.sh shows both sides cancelled with the
+ * certificate's reason).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -354,6 +358,39 @@ test_reject (Fixture *fixture, gconstpointer user_data)
 }
 
 static void
+test_reject_fallback (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (Driver) alice = { 0 }, bob = { 0 };
+
+  g_test_summary ("The plugin's sender rejects the certificate before anything was committed "
+                  "to HTTP, and the proxy's SOCKS5 side is reachable: the transfer goes "
+                  "libpurple's own way through it, the file arrives intact, and the path line "
+                  "says that the certificate was not trusted and why");
+  if (fixture->server == NULL)
+    return;
+  run_transfer (fixture, TRUE, FALSE, "reject", NULL, &alice, &bob);
+  g_assert_cmpint (alice.status, ==, 0);
+  g_assert_cmpint (bob.status, ==, 0);
+  g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT, NULL));
+  g_assert_nonnull (
+      bsp_test_events_find (alice.events, "certificate-answer", "answer", "Reject", NULL));
+  g_assert_nonnull (bsp_test_events_find (alice.events, "xfer-completed", NULL));
+  g_assert_nonnull (bsp_test_events_find (bob.events, "xfer-completed", NULL));
+  g_assert_null (bsp_test_events_find (alice.events, "xfer-cancelled", NULL));
+  g_assert_true (
+      has_line_containing (&alice, "goes the usual XMPP way, not over HTTP: " CERT_REASON));
+  g_assert_true (has_line_containing (&alice, "it is made out for another host"));
+  assert_received (fixture);
+  /* Through the proxy, SOCKS5 on both ends: nothing went over HTTP. */
+  g_assert_cmpuint (pts_test_process_count_lines (fixture->server->server->process, PTS_TEST_STDERR,
+                                                  CERT_ALICE " (SOCKS5) → " CERT_BOB " (SOCKS5)"),
+                    ==, 1);
+  g_assert_cmpuint (pts_test_process_count_lines (fixture->server->server->process, PTS_TEST_STDERR,
+                                                  CERT_ALICE " (HTTP)"),
+                    ==, 0);
+}
+
+static void
 test_accept (Fixture *fixture, gconstpointer user_data)
 {
   const CertCase *c = user_data;
@@ -420,8 +457,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add ("/purple/certificate/upload-reject", Fixture, &upload_reject, fixture_set_up,
-              test_reject, fixture_tear_down);
+  g_test_add ("/purple/certificate/upload-reject-fallback", Fixture, &upload_reject, fixture_set_up,
+              test_reject_fallback, fixture_tear_down);
   g_test_add ("/purple/certificate/upload-accept", Fixture, &upload_accept, fixture_set_up,
               test_accept, fixture_tear_down);
   g_test_add ("/purple/certificate/upload-accept-slow", Fixture, &upload_accept_slow,

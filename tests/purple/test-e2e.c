@@ -43,7 +43,9 @@ e2e_run_transfer (E2eRun *run, E2eFixture *fixture, const E2eCase *c, const E2eF
     g_ptr_array_add (alice_args, (gpointer) *arg);
   g_ptr_array_add (alice_args, NULL);
 
-  if (c->no_direct)
+  /* A plugin receiver goes straight to the sender when it can
+   * (test-e2e-direct.c): these cases are about the proxy's paths. */
+  if (c->no_direct || c->receiver == E2E_PLUGIN)
     g_ptr_array_add (bob_args, (gpointer) "--no-direct");
   for (const char *const *arg = bob_extra; arg != NULL && *arg != NULL; arg++)
     {

@@ -133,6 +133,25 @@ hostile_has_pending (GSocket *listener)
   return (g_socket_condition_check (listener, G_IO_IN) & G_IO_IN) != 0;
 }
 
+/* A connection closed without a byte is the plugin's check at sign-in
+ * that the proxy's SOCKS5 address opens (bsp-discovery.c), not a client. */
+gboolean
+hostile_socks5_came (GSocket *listener)
+{
+  while (hostile_has_pending (listener))
+    {
+      g_autoptr (GSocket) conn = g_socket_accept (listener, NULL, NULL);
+      char byte;
+
+      if (conn == NULL)
+        return FALSE;
+      g_socket_set_timeout (conn, 5);
+      if (g_socket_receive (conn, &byte, 1, NULL, NULL) != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 gboolean
 hostile_send (GSocket *conn, const void *data, gsize len)
 {

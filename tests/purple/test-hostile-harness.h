@@ -48,6 +48,8 @@ void hostile_world_stop (HostileWorld *w);
 /* A loopback listener on a port the kernel picks. */
 GSocket *hostile_listen (guint16 *port);
 gboolean hostile_has_pending (GSocket *listener);
+/* Whether a SOCKS5 client came to @listener: a connection that sends a byte. */
+gboolean hostile_socks5_came (GSocket *listener);
 gboolean hostile_send (GSocket *conn, const void *data, gsize len);
 /* Accepts one connection on @listener and reads a request head from it. */
 GSocket *hostile_accept_request (GSocket *listener, GString *request);

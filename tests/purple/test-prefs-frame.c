@@ -20,8 +20,8 @@
   "\"x@@y\" is not a valid JID: write the proxy's address, for example "                           \
   "proxy.example.org."
 
-static const char *const options[]
-    = { BSP_PREF_SEND_HTTP, BSP_PREF_RECV_HTTP, BSP_PREF_PROXY_JID, BSP_PREF_STALL_SECONDS };
+static const char *const options[] = { BSP_PREF_SEND_HTTP, BSP_PREF_HTTP_ONLY, BSP_PREF_RECV_HTTP,
+                                       BSP_PREF_PROXY_JID, BSP_PREF_STALL_SECONDS };
 
 static void
 test_pidgin_layout (void)

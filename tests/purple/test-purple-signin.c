@@ -273,7 +273,7 @@ test_assert_plugin_info (DriverRun *run)
       info = json_object_get_string_member (after, "label");
       g_assert_nonnull (strstr (info, "Example: "));
     }
-  g_assert_cmpuint (options, ==, 4);
+  g_assert_cmpuint (options, ==, 5);
 }
 
 static void
@@ -323,7 +323,8 @@ test_signin_plugin (Fixture *fixture, gconstpointer user_data)
 
   test_run_driver (fixture, (const char *const[]){ "--plugin", plugin, NULL }, &run);
   g_assert_true (test_has_event (&run, "plugin-loaded", "id", "core-bsproxy", NULL));
-  test_assert_prefs (&run, "/plugins/core/bsproxy/send_http", "/plugins/core/bsproxy/recv_http",
+  test_assert_prefs (&run, "/plugins/core/bsproxy/send_http",
+                     "/plugins/core/bsproxy/offer_http_only", "/plugins/core/bsproxy/recv_http",
                      "/plugins/core/bsproxy/proxy_jid", "/plugins/core/bsproxy/stall_seconds",
                      NULL);
   test_assert_plugin_info (&run);
