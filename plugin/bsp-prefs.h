@@ -21,8 +21,9 @@ G_BEGIN_DECLS
 #define BSP_STALL_DEFAULT 30
 
 /* Not in the dialog (prefs.xml, or a test that must allow for a slow
- * build): how long the check of a bs-proxy's HTTP side may take before it
- * counts as not reachable (bsp-probe.c), its bounds and its default. */
+ * build): how long a check of a bs-proxy's HTTP or SOCKS5 side may take
+ * before that side counts as not reachable (bsp-probe.h), its bounds and
+ * its default. */
 #define BSP_PREF_PROBE_SECONDS BSP_PREFS_ROOT "/probe_seconds"
 #define BSP_PROBE_MIN 1
 #define BSP_PROBE_MAX 600

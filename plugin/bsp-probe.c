@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include "bsp-http-proxy.h"
-#include "bsp-prefs.h"
 #include "bsp-probe.h"
 #include "bsp-tls.h"
 

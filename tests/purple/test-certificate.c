@@ -368,7 +368,7 @@ test_reject_fallback (Fixture *fixture, gconstpointer user_data)
                   "says that the certificate was not trusted and why");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, TRUE, FALSE, "reject", NULL, &alice, &bob);
+  run_transfer (fixture, TRUE, FALSE, "reject", FALSE, &alice, &bob);
   g_assert_cmpint (alice.status, ==, 0);
   g_assert_cmpint (bob.status, ==, 0);
   g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT, NULL));
