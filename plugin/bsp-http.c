@@ -4,11 +4,12 @@
  * Nothing here blocks the main loop or holds a whole file. The upload runs
  * in a worker thread of its own with libsoup's synchronous API: libsoup
  * writes a request body in small pieces, and on the main loop every piece
- * cost a turn of libpurple's loop. The body is a small stream class that
- * yields the multipart head, then the file (read in large blocks), then
- * the tail; the worker touches no libpurple object and hands progress and
- * the end back to the main context. The download (bsp-http-download.c)
- * works the same way, reading in large blocks.
+ * cost a turn of libpurple's loop. The body is a small stream class
+ * (bsp-multipart-stream.c) that yields the multipart head, then the file
+ * (read in large blocks), then the tail; the worker touches no libpurple
+ * object and hands progress and the end back to the main context. The
+ * download (bsp-http-download.c) works the same way, reading in large
+ * blocks.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -20,6 +21,7 @@
 #include "bsp-http.h"
 #include "bsp-log.h"
 #include "bsp-multipart.h"
+#include "bsp-multipart-stream.h"
 #include "bsp-tls.h"
 
 G_DEFINE_QUARK (bsp - http - error - quark, bsp_http_error)
@@ -120,218 +122,6 @@ guint8 *
 bsp_http_block_new (gsize size)
 {
   return g_aligned_alloc (1, size, 4096);
-}
-
-/* ==== the upload body ========================================================= */
-
-/* head, then exactly @size bytes of the file, then tail: a read never
- * spans two of them.
- *
- * libsoup writes a request body by splicing it in 8 KiB pieces, each a
- * send(2) of its own and a signal emission; at a GiB that is most of the
- * sender's CPU time. So on HTTP/1.x, when libsoup asks for the first
- * piece (the request line and headers are out by then), the stream
- * writes the whole body itself, in large blocks, onto the connection
- * libsoup reported in SoupMessage::network-event, and then ends: libsoup
- * goes on to read the answer. The bytes on the wire are the same. Without
- * that connection (or over HTTP/2, whose body is framed), libsoup's reads
- * are answered from the block, read from the file in large blocks.
- * Only the synchronous read is implemented: the upload runs in a thread
- * of its own (GInputStream's default async read would run it in GIO's
- * pool, which works too, but nothing here asks for it). */
-#define BSP_MULTIPART_BLOCK (256 * 1024)
-
-typedef void (*BspMultipartProgress) (guint64 file_done, gpointer user_data);
-
-#define BSP_TYPE_MULTIPART_STREAM (bsp_multipart_stream_get_type ())
-G_DECLARE_FINAL_TYPE (BspMultipartStream, bsp_multipart_stream, BSP, MULTIPART_STREAM, GInputStream)
-
-struct _BspMultipartStream
-{
-  GInputStream parent;
-  GBytes *head;
-  GInputStream *inner;
-  GBytes *tail;
-  gsize head_off;
-  gsize tail_off;
-  guint64 file_left; /* of the offered size, not read from the file yet */
-  guint64 file_done; /* file bytes handed to the reader */
-  gboolean inner_done;
-  guint8 *block;
-  gsize block_off;
-  gsize block_len;
-  BspMultipartProgress progress;
-  gpointer progress_data;
-  SoupMessage *msg;      /* not a reference: it owns the stream */
-  GOutputStream *direct; /* the connection's output, once libsoup told it */
-  gboolean started;
-};
-
-G_DEFINE_TYPE (BspMultipartStream, bsp_multipart_stream, G_TYPE_INPUT_STREAM)
-
-/* Copies from @data at *@off; returns the count, 0 when used up. */
-static gsize
-bsp_multipart_stream_take (const guint8 *data, gsize len, gsize *off, void *buffer, gsize count)
-{
-  gsize n = MIN (count, len - *off);
-
-  memcpy (buffer, data + *off, n);
-  *off += n;
-  return n;
-}
-
-static gsize
-bsp_multipart_stream_take_bytes (GBytes *bytes, gsize *off, void *buffer, gsize count)
-{
-  gsize len;
-  const guint8 *data = g_bytes_get_data (bytes, &len);
-
-  return bsp_multipart_stream_take (data, len, off, buffer, count);
-}
-
-/* A read that needs no file I/O: from the head, the block or the tail.
- * Returns FALSE when the block is used up and the file has more. */
-static gboolean
-bsp_multipart_stream_read_ready (BspMultipartStream *self, void *buffer, gsize count, gsize *n)
-{
-  if (self->head_off < g_bytes_get_size (self->head))
-    *n = bsp_multipart_stream_take_bytes (self->head, &self->head_off, buffer, count);
-  else if (self->block_off < self->block_len)
-    {
-      *n = bsp_multipart_stream_take (self->block, self->block_len, &self->block_off, buffer,
-                                      count);
-      self->file_done += *n;
-    }
-  else if (self->inner_done)
-    *n = bsp_multipart_stream_take_bytes (self->tail, &self->tail_off, buffer, count);
-  else
-    return FALSE;
-  return TRUE;
-}
-
-/* The block is used up: the next one from the file, or the end of the
- * file part (inner_done). FALSE with @error when the file fails or ends
- * short. */
-static gboolean
-bsp_multipart_stream_fill (BspMultipartStream *self, GCancellable *cancellable, GError **error)
-{
-  gssize got;
-
-  /* A good moment to tell: once per block, not per small read. */
-  if (self->progress != NULL)
-    self->progress (self->file_done, self->progress_data);
-  if (self->file_left == 0)
-    {
-      /* The offer's size is what goes, even if the file grew since. */
-      self->inner_done = TRUE;
-      return TRUE;
-    }
-  got = g_input_stream_read (self->inner, self->block, MIN (BSP_MULTIPART_BLOCK, self->file_left),
-                             cancellable, error);
-  if (got < 0)
-    return FALSE;
-  if (got == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "the file is shorter than offered (%" G_GUINT64_FORMAT " bytes missing)",
-                   self->file_left);
-      return FALSE;
-    }
-  self->file_left -= got;
-  self->block_off = 0;
-  self->block_len = got;
-  return TRUE;
-}
-
-static gboolean
-bsp_multipart_stream_write_bytes (BspMultipartStream *self, GBytes *bytes, gsize *off,
-                                  GCancellable *cancellable, GError **error)
-{
-  gsize len;
-  const guint8 *data = g_bytes_get_data (bytes, &len);
-
-  if (!g_output_stream_write_all (self->direct, data, len, NULL, cancellable, error))
-    return FALSE;
-  *off = len;
-  return TRUE;
-}
-
-/* The whole body straight onto the connection, in large blocks. */
-static gboolean
-bsp_multipart_stream_write_direct (BspMultipartStream *self, GCancellable *cancellable,
-                                   GError **error)
-{
-  if (!bsp_multipart_stream_write_bytes (self, self->head, &self->head_off, cancellable, error))
-    return FALSE;
-  while (TRUE)
-    {
-      if (!bsp_multipart_stream_fill (self, cancellable, error))
-        return FALSE;
-      if (self->inner_done)
-        break;
-      if (!g_output_stream_write_all (self->direct, self->block, self->block_len, NULL, cancellable,
-                                      error))
-        return FALSE;
-      self->block_off = self->block_len;
-      self->file_done += self->block_len;
-    }
-  return bsp_multipart_stream_write_bytes (self, self->tail, &self->tail_off, cancellable, error);
-}
-
-static gssize
-bsp_multipart_stream_read (GInputStream *stream, void *buffer, gsize count,
-                           GCancellable *cancellable, GError **error)
-{
-  BspMultipartStream *self = BSP_MULTIPART_STREAM (stream);
-  gsize n = 0;
-
-  if (!self->started)
-    {
-      self->started = TRUE;
-      if (self->direct != NULL && self->msg != NULL
-          && soup_message_get_http_version (self->msg) != SOUP_HTTP_2_0)
-        /* Written: what is left for libsoup is the end of the body. */
-        return bsp_multipart_stream_write_direct (self, cancellable, error) ? 0 : -1;
-    }
-  while (!bsp_multipart_stream_read_ready (self, buffer, count, &n))
-    if (!bsp_multipart_stream_fill (self, cancellable, error))
-      return -1;
-  return n;
-}
-
-static gboolean
-bsp_multipart_stream_close (GInputStream *stream, GCancellable *cancellable, GError **error)
-{
-  return g_input_stream_close (BSP_MULTIPART_STREAM (stream)->inner, cancellable, error);
-}
-
-static void
-bsp_multipart_stream_finalize (GObject *object)
-{
-  BspMultipartStream *self = BSP_MULTIPART_STREAM (object);
-
-  g_bytes_unref (self->head);
-  g_bytes_unref (self->tail);
-  g_object_unref (self->inner);
-  g_clear_object (&self->direct);
-  g_aligned_free (self->block);
-  G_OBJECT_CLASS (bsp_multipart_stream_parent_class)->finalize (object);
-}
-
-static void
-bsp_multipart_stream_class_init (BspMultipartStreamClass *klass)
-{
-  GInputStreamClass *stream_class = G_INPUT_STREAM_CLASS (klass);
-
-  G_OBJECT_CLASS (klass)->finalize = bsp_multipart_stream_finalize;
-  stream_class->read_fn = bsp_multipart_stream_read;
-  stream_class->close_fn = bsp_multipart_stream_close;
-}
-
-static void
-bsp_multipart_stream_init (BspMultipartStream *self)
-{
-  self->block = bsp_http_block_new (BSP_MULTIPART_BLOCK);
 }
 
 /* ==== upload ================================================================== */
@@ -503,7 +293,6 @@ bsp_http_upload_done_cb (gpointer user_data)
 static GInputStream *
 bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type, goffset *length)
 {
-  BspMultipartStream *body = g_object_new (BSP_TYPE_MULTIPART_STREAM, NULL);
   g_autofree char *uuid = g_uuid_string_random ();
   g_autofree char *boundary = g_strconcat ("bsproxy-", uuid, NULL);
   char *head = bsp_multipart_head (boundary, up->sidhash, up->filename, up->size);
@@ -511,13 +300,9 @@ bsp_http_upload_body (BspHttpUpload *up, GInputStream *file, char **content_type
 
   *length = strlen (head) + up->size + strlen (tail);
   *content_type = g_strdup_printf ("multipart/form-data; boundary=%s", boundary);
-  body->head = g_bytes_new_take (head, strlen (head));
-  body->tail = g_bytes_new_take (tail, strlen (tail));
-  body->inner = g_object_ref (file);
-  body->file_left = up->size;
-  body->progress = bsp_http_upload_note_progress;
-  body->progress_data = up;
-  return G_INPUT_STREAM (body);
+  return bsp_multipart_stream_new (g_bytes_new_take (head, strlen (head)), file, up->size,
+                                   g_bytes_new_take (tail, strlen (tail)),
+                                   bsp_http_upload_note_progress, up);
 }
 
 /* In the worker: the connection the request goes on, once it is
@@ -533,10 +318,7 @@ bsp_http_upload_network_event (SoupMessage *msg, GSocketClientEvent event, GIOSt
     return;
   g_set_object (&up->direct, g_io_stream_get_output_stream (connection));
   if (up->body != NULL)
-    {
-      BSP_MULTIPART_STREAM (up->body)->msg = msg;
-      g_set_object (&BSP_MULTIPART_STREAM (up->body)->direct, up->direct);
-    }
+    bsp_multipart_stream_set_direct (BSP_MULTIPART_STREAM (up->body), msg, up->direct);
 }
 
 /* In the worker: (re)sets the body of the POST, from the file's start.
@@ -555,10 +337,7 @@ bsp_http_upload_set_body (BspHttpUpload *up, SoupMessage *msg, GError **error)
     return FALSE;
   body = bsp_http_upload_body (up, G_INPUT_STREAM (in), &content_type, &length);
   if (up->direct != NULL && !up->chunked)
-    {
-      BSP_MULTIPART_STREAM (body)->msg = msg;
-      g_set_object (&BSP_MULTIPART_STREAM (body)->direct, up->direct);
-    }
+    bsp_multipart_stream_set_direct (BSP_MULTIPART_STREAM (body), msg, up->direct);
   up->body = body;
   soup_message_set_request_body (msg, content_type, body, up->chunked ? -1 : length);
   return TRUE;

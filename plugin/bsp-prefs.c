@@ -21,6 +21,7 @@ bsp_prefs_init (void)
   purple_prefs_add_bool (BSP_PREF_RECV_HTTP, TRUE);
   purple_prefs_add_string (BSP_PREF_PROXY_JID, "");
   purple_prefs_add_int (BSP_PREF_STALL_SECONDS, BSP_STALL_DEFAULT);
+  purple_prefs_add_int (BSP_PREF_PROBE_SECONDS, BSP_PROBE_DEFAULT);
 }
 
 /* Finch's dialogs (libpurple 2.x's gnt request UI) show an explanation
@@ -211,4 +212,11 @@ guint
 bsp_prefs_get_stall_seconds (void)
 {
   return CLAMP (purple_prefs_get_int (BSP_PREF_STALL_SECONDS), BSP_STALL_MIN, BSP_STALL_MAX);
+}
+
+/* How long the check of a bs-proxy's HTTP side may take, clamped. */
+int
+bsp_prefs_get_probe_seconds (void)
+{
+  return CLAMP (purple_prefs_get_int (BSP_PREF_PROBE_SECONDS), BSP_PROBE_MIN, BSP_PROBE_MAX);
 }

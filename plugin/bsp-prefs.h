@@ -20,6 +20,15 @@ G_BEGIN_DECLS
 #define BSP_STALL_MAX 600
 #define BSP_STALL_DEFAULT 30
 
+/* Not in the dialog (prefs.xml, or a test that must allow for a slow
+ * build): how long a check of a bs-proxy's HTTP or SOCKS5 side may take
+ * before that side counts as not reachable (bsp-probe.h), its bounds and
+ * its default. */
+#define BSP_PREF_PROBE_SECONDS BSP_PREFS_ROOT "/probe_seconds"
+#define BSP_PROBE_MIN 1
+#define BSP_PROBE_MAX 600
+#define BSP_PROBE_DEFAULT 10
+
 void bsp_prefs_init (void);
 /* @proxy_status: a line on the additional bs-proxy as it is now, or NULL. */
 PurplePluginPrefFrame *bsp_prefs_get_frame (PurplePlugin *plugin, const char *proxy_status);
@@ -33,5 +42,6 @@ gboolean bsp_prefs_get_http_only (void);
 gboolean bsp_prefs_get_recv_http (void);
 char *bsp_prefs_dup_proxy_jid (void);
 guint bsp_prefs_get_stall_seconds (void);
+int bsp_prefs_get_probe_seconds (void);
 
 G_END_DECLS

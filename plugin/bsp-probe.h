@@ -6,12 +6,14 @@
 
 #include <libsoup/soup.h>
 
+#include "bsp-prefs.h"
 #include "bsp-tls.h"
 
 G_BEGIN_DECLS
 
-/* How long a check may take before it counts as "not reachable". */
-#define BSP_PROBE_TIMEOUT_S 10
+/* How long a check may take before it counts as "not reachable" (the
+ * preference BSP_PREF_PROBE_SECONDS). */
+#define BSP_PROBE_TIMEOUT_S (bsp_prefs_get_probe_seconds ())
 
 /* @reachable, and when not, why: the network's proxy's refusal as
  * bsp_http_proxy_status_error () gives it (BSP_HTTP_ERROR_PROXY_*), or

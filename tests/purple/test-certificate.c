@@ -24,11 +24,29 @@
 #include <json-glib/json-glib.h>
 
 #include "bsp-test-purple.h"
+#include "pts-test-sanitizer.h"
 #include "pts-test-tls.h"
 
 #define CERT_ALICE "alice@localhost/cert"
 #define CERT_BOB "bob@localhost/cert"
-#define CERT_DRIVER_TIMEOUT_S "60"
+/* Every time below is a number of seconds in the plain build, times
+ * PTS_TEST_SLOWDOWN under the sanitizers: the plugin's side reaches the
+ * prompt only after a TLS handshake of its own (libsoup loading the
+ * system's CAs), which takes seconds there, and the proxy's short idle
+ * timeout must not end the session first. What each case asserts stays:
+ * the order of the timers is the same in both builds. */
+#define CERT_DRIVER_TIMEOUT_S 60
+/* Short: a rejected transfer must end the other side too. */
+#define CERT_IDLE_SHORT_S 5
+#define CERT_IDLE_LONG_S 300
+/* The late answer, and the plugin's stall limit below it. */
+#define CERT_DELAY_S 8
+#define CERT_STALL_S 5
+/* The plugin's limit for its check of the proxy's HTTP side at sign-in
+ * (its default): the check is its first TLS handshake, libsoup loading
+ * the system's CAs, which the sanitizers' whole-stack unwinding at every
+ * allocation slows the most. */
+#define CERT_PROBE_S 10
 /* More than the proxy and the kernel buffer: a plain sender cannot call it
  * complete before the receiver took it. */
 #define CERT_FILE_SIZE (16 * 1024 * 1024 + 3)
@@ -39,11 +57,11 @@ typedef struct
 {
   gboolean plugin_sends; /* else the plugin receives, from a plain sender */
   /* The proxy's idle timeout: short where a rejected transfer must end the
-   * other side too (it learns it from the proxy), else the default. */
-  const char *idle_timeout;
-  /* The plugin's side answers the prompt this many seconds late, with the
-   * plugin's stall limit below that (NULL: at once, the default limit). */
-  const char *delay;
+   * other side too (it learns it from the proxy), else long. */
+  guint idle_timeout;
+  /* The plugin's side answers the prompt CERT_DELAY_S late, with the
+   * plugin's stall limit CERT_STALL_S (else at once, the default limit). */
+  gboolean late;
 } CertCase;
 
 typedef struct
@@ -63,6 +81,7 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   g_autofree char *pem = NULL, *ca = NULL;
   g_autofree guint8 *data = g_malloc (CERT_FILE_SIZE);
   const CertCase *c = user_data;
+  g_autofree char *idle = g_strdup_printf ("%u", c->idle_timeout * PTS_TEST_SLOWDOWN);
   guint64 state = 7;
   char *saved;
 
@@ -92,7 +111,7 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   saved = pts_test_tls_sanitizer_env_push ();
   fixture->server = bsp_test_server_start (
       (const char *const[]){ "--http-port", "0", "--tls-cert", fixture->certs.cert, "--tls-key",
-                             fixture->certs.key, "--idle-timeout", c->idle_timeout, NULL },
+                             fixture->certs.key, "--idle-timeout", idle, NULL },
       NULL, &error);
   pts_test_tls_sanitizer_env_restore (saved);
   g_assert_no_error (error);
@@ -122,6 +141,8 @@ typedef struct
   GSubprocess *process;
   int status;
   GPtrArray *events; /* JsonObject * */
+  char *log_path;    /* its stderr: libpurple's debug log */
+  gint64 started_at; /* monotonic µs */
 } Driver;
 
 static void
@@ -129,6 +150,7 @@ driver_clear (Driver *d)
 {
   g_clear_object (&d->process);
   g_clear_pointer (&d->events, g_ptr_array_unref);
+  g_clear_pointer (&d->log_path, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Driver, driver_clear)
@@ -145,6 +167,7 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
   g_autofree char *log = g_strconcat (user_dir, ".log", NULL);
   g_autofree char *account_arg = g_strconcat (account, ":", BSP_TEST_PASSWORD, NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *timeout = g_strdup_printf ("%u", CERT_DRIVER_TIMEOUT_S * PTS_TEST_SLOWDOWN);
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -152,8 +175,8 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
   for (const char *const *a
        = (const char *const[]){ "--user-dir", user_dir, "--account", account_arg, "--server",
                                 "localhost", "--port", fixture->server->c2s_port, "--timeout",
-                                CERT_DRIVER_TIMEOUT_S, "--default-security", "--ca-dir",
-                                fixture->ca_dir, "--debug", NULL };
+                                timeout, "--default-security", "--ca-dir", fixture->ca_dir,
+                                "--debug", NULL };
        *a != NULL; a++)
     g_ptr_array_add (argv, (gpointer) *a);
   if (plugin)
@@ -169,10 +192,42 @@ driver_start (Driver *d, Fixture *fixture, const char *role, const char *account
 
   launcher = bsp_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   bsp_test_launcher_isolate_driver (launcher);
+  /* GLib opens the log without truncating it: a second round's would
+   * start with the first's. */
+  g_unlink (log);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_test_message ("%s: debug log in %s", role, log);
+  d->started_at = g_get_monotonic_time ();
   d->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
+  d->log_path = g_steal_pointer (&log);
+}
+
+/* Waits until @d's plugin has checked the proxy's HTTP side (its debug
+ * log says how that went; no event tells it): only then may the other
+ * side offer the file, as a user signs in before a file comes. The check
+ * is the plugin's first TLS handshake, seconds long under the sanitizers;
+ * an offer before its end would go libpurple's own way, not over HTTP. */
+static void
+driver_wait_checked (Driver *d, const char *role)
+{
+  gint64 deadline = d->started_at + CERT_DRIVER_TIMEOUT_S * PTS_TEST_SLOWDOWN * G_USEC_PER_SEC;
+
+  while (TRUE)
+    {
+      g_autofree char *log = NULL;
+
+      if (g_file_get_contents (d->log_path, &log, NULL, NULL)
+          && (strstr (log, "its HTTP side answers from here") != NULL
+              || strstr (log, "its HTTP side is not reachable from here") != NULL))
+        break;
+      /* Still running (an exited driver has no identifier), in time. */
+      g_assert_nonnull (g_subprocess_get_identifier (d->process));
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+  g_test_message ("%s: its plugin checked the proxy's HTTP side %.1f s after the start", role,
+                  (g_get_monotonic_time () - d->started_at) / (double) G_USEC_PER_SEC);
 }
 
 /* Waits for the driver's end (its own --timeout bounds it) and reads its
@@ -204,21 +259,36 @@ driver_finish (Driver *d, const char *role)
  * plugin; @answer: how the plugin side answers the prompt. */
 static void
 run_transfer (Fixture *fixture, gboolean alice_plugin, gboolean bob_plugin, const char *answer,
-              const char *delay, Driver *alice, Driver *bob)
+              gboolean late, Driver *alice, Driver *bob)
 {
-  const char *slow[]
-      = { "--certificate-delay", delay, "--pref", "/plugins/core/bsproxy/stall_seconds=5", NULL };
-  const char *const *bob_slow = bob_plugin && delay != NULL ? slow : NULL;
-  const char *const *alice_slow = alice_plugin && delay != NULL ? slow : NULL;
+  g_autofree char *probe = g_strdup_printf ("/plugins/core/bsproxy/probe_seconds=%u",
+                                            CERT_PROBE_S * PTS_TEST_SLOWDOWN);
+  g_autofree char *delay = g_strdup_printf ("%u", CERT_DELAY_S * PTS_TEST_SLOWDOWN);
+  g_autofree char *stall = g_strdup_printf ("/plugins/core/bsproxy/stall_seconds=%u",
+                                            CERT_STALL_S * PTS_TEST_SLOWDOWN);
+  /* The plugin's side: its check's limit and, when @late, the late
+   * answer and the stall limit (the list ends at its first NULL). */
+  const char *plugin_args[]
+      = { "--pref", probe, late ? "--certificate-delay" : NULL, delay, "--pref", stall, NULL };
+  const char *const *bob_more = bob_plugin ? plugin_args : NULL;
+  const char *const *alice_more = alice_plugin ? plugin_args : NULL;
 
-  driver_start (bob, fixture, "bob", CERT_BOB, bob_plugin,
-                (const char *const[]){ "--accept-dir", fixture->accept_dir, "--no-direct",
-                                       "--certificate", answer, NULL },
-                bob_slow);
-  driver_start (alice, fixture, "alice", CERT_ALICE, alice_plugin,
-                (const char *const[]){ "--send-file", fixture->file, "--to", CERT_BOB,
-                                       "--certificate", answer, NULL },
-                alice_slow);
+  const char *const bob_args[]
+      = { "--accept-dir", fixture->accept_dir, "--no-direct", "--certificate", answer, NULL };
+  const char *const alice_args[]
+      = { "--send-file", fixture->file, "--to", CERT_BOB, "--certificate", answer, NULL };
+
+  /* The plugin's side first, the other once the plugin is ready. */
+  if (bob_plugin)
+    {
+      driver_start (bob, fixture, "bob", CERT_BOB, TRUE, bob_args, bob_more);
+      driver_wait_checked (bob, "bob");
+    }
+  driver_start (alice, fixture, "alice", CERT_ALICE, alice_plugin, alice_args, alice_more);
+  if (alice_plugin)
+    driver_wait_checked (alice, "alice");
+  if (!bob_plugin)
+    driver_start (bob, fixture, "bob", CERT_BOB, FALSE, bob_args, bob_more);
   driver_finish (alice, "alice");
   driver_finish (bob, "bob");
 }
@@ -267,7 +337,7 @@ test_reject (Fixture *fixture, gconstpointer user_data)
                   "side's is cancelled too, and no file arrives");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, plugin_sends, !plugin_sends, "reject", NULL, &alice, &bob);
+  run_transfer (fixture, plugin_sends, !plugin_sends, "reject", FALSE, &alice, &bob);
   plugin_side = plugin_sends ? &alice : &bob;
   other = plugin_sends ? &bob : &alice;
   /* The plugin's side reached its goal (a transfer ended) and exited
@@ -298,7 +368,7 @@ test_reject_fallback (Fixture *fixture, gconstpointer user_data)
                   "says that the certificate was not trusted and why");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, TRUE, FALSE, "reject", NULL, &alice, &bob);
+  run_transfer (fixture, TRUE, FALSE, "reject", FALSE, &alice, &bob);
   g_assert_cmpint (alice.status, ==, 0);
   g_assert_cmpint (bob.status, ==, 0);
   g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT, NULL));
@@ -337,7 +407,7 @@ test_accept (Fixture *fixture, gconstpointer user_data)
       g_auto (Driver) alice = { 0 }, bob = { 0 };
       Driver *plugin_side;
 
-      run_transfer (fixture, plugin_sends, !plugin_sends, "accept", c->delay, &alice, &bob);
+      run_transfer (fixture, plugin_sends, !plugin_sends, "accept", c->late, &alice, &bob);
       plugin_side = plugin_sends ? &alice : &bob;
       g_assert_cmpint (alice.status, ==, 0);
       g_assert_cmpint (bob.status, ==, 0);
@@ -365,7 +435,7 @@ test_unload (Fixture *fixture, gconstpointer user_data)
                   "client goes on without a crash (nothing of the plugin runs any more)");
   if (fixture->server == NULL)
     return;
-  run_transfer (fixture, TRUE, FALSE, "unload", NULL, &alice, &bob);
+  run_transfer (fixture, TRUE, FALSE, "unload", FALSE, &alice, &bob);
   g_assert_nonnull (bsp_test_events_find (alice.events, "request", "primary", CERT_PROMPT, NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "plugin-unloading", NULL));
   g_assert_nonnull (bsp_test_events_find (alice.events, "request-closed", NULL));
@@ -375,12 +445,12 @@ test_unload (Fixture *fixture, gconstpointer user_data)
   g_assert_null (bsp_test_events_find (bob.events, "xfer-completed", NULL));
 }
 
-static const CertCase upload_reject = { TRUE, "5", NULL };
-static const CertCase upload_accept = { TRUE, "300", NULL };
-static const CertCase upload_accept_slow = { TRUE, "300", "8" };
-static const CertCase download_reject = { FALSE, "5", NULL };
-static const CertCase download_accept = { FALSE, "300", NULL };
-static const CertCase download_accept_slow = { FALSE, "300", "8" };
+static const CertCase upload_reject = { TRUE, CERT_IDLE_SHORT_S, FALSE };
+static const CertCase upload_accept = { TRUE, CERT_IDLE_LONG_S, FALSE };
+static const CertCase upload_accept_slow = { TRUE, CERT_IDLE_LONG_S, TRUE };
+static const CertCase download_reject = { FALSE, CERT_IDLE_SHORT_S, FALSE };
+static const CertCase download_accept = { FALSE, CERT_IDLE_LONG_S, FALSE };
+static const CertCase download_accept_slow = { FALSE, CERT_IDLE_LONG_S, TRUE };
 
 int
 main (int argc, char **argv)

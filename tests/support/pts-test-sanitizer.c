@@ -8,14 +8,6 @@
 
 #include "pts-test-sanitizer.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PTS_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PTS_TEST_ASAN 1
-#endif
-#endif
-
 #ifdef PTS_TEST_ASAN
 const char *__asan_default_options (void);
 const char *__lsan_default_suppressions (void);

@@ -23,6 +23,24 @@ G_BEGIN_DECLS
  * ("Tracer caught signal 11") in about one run in three of the e2e suite. */
 #define PTS_TEST_ASAN_OPTIONS "fast_unwind_on_malloc=0:intercept_tls_get_addr=0"
 
+/* PTS_TEST_ASAN: this program is built with AddressSanitizer (GCC's and
+ * clang's ways of saying so), and so are the programs it starts.
+ * PTS_TEST_SLOWDOWN: how much more time a test gives a step that must
+ * happen before one of its own short timers fires (the sanitizers make
+ * the TLS handshakes and the drivers several times slower). */
+#if defined(__SANITIZE_ADDRESS__)
+#define PTS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PTS_TEST_ASAN 1
+#endif
+#endif
+#ifdef PTS_TEST_ASAN
+#define PTS_TEST_SLOWDOWN 4
+#else
+#define PTS_TEST_SLOWDOWN 1
+#endif
+
 /* Gives a child started through @launcher PTS_TEST_ASAN_OPTIONS in its
  * ASAN_OPTIONS, flag by flag, unless ASAN_OPTIONS already sets that flag.
  * Does nothing in a build without AddressSanitizer. */
