@@ -107,7 +107,7 @@ bsp_discovery_free (BspDiscovery *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     bsp_iq_tracker_forget (self->iq, entry);
   bsp_iq_tracker_forget (self->iq, self);
-  /* No check calls back after this. */
+  /* Checks still running end cancelled: their callbacks touch nothing. */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   soup_session_abort (self->http);
@@ -249,11 +249,16 @@ bsp_discovery_read_form (BspDiscoveryEntry *entry, xmlnode *query)
 }
 
 static void
-bsp_discovery_probed (gboolean reachable, const GError *why, BspTlsPeer *unverified,
-                      gpointer user_data)
+bsp_discovery_probed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
+  g_autoptr (GError) why = NULL;
+  BspTlsPeer *unverified = NULL;
+  gboolean reachable = bsp_probe_http_finish (result, &unverified, &why);
 
+  /* Cancelled with the discovery: the entry is gone. */
+  if (g_error_matches (why, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
   g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
   entry->info.tls_unverified = unverified;
 
@@ -270,7 +275,7 @@ bsp_discovery_probed (gboolean reachable, const GError *why, BspTlsPeer *unverif
   entry->info.http_blocked = !reachable;
   g_clear_error (&entry->info.http_blocked_why);
   if (!reachable)
-    entry->info.http_blocked_why = g_error_copy (why);
+    entry->info.http_blocked_why = g_steal_pointer (&why);
   if (!entry->known)
     bsp_discovery_entry_done (entry);
 }
@@ -281,8 +286,8 @@ bsp_discovery_probe (BspDiscoveryEntry *entry)
   if (entry->probing)
     return;
   entry->probing = TRUE;
-  bsp_probe_http (entry->discovery->http, entry->info.http_base, entry->discovery->cancellable,
-                  bsp_discovery_probed, entry);
+  bsp_probe_http_async (entry->discovery->http, entry->info.http_base,
+                        entry->discovery->cancellable, bsp_discovery_probed, entry);
 }
 
 void

@@ -14,25 +14,23 @@
 #include "bsp-probe.h"
 #include "bsp-tls.h"
 
+/* The task's data: its own cancellable (the caller's or the timeout
+ * cancels it), and the peer of a certificate to ask about. */
 typedef struct
 {
-  GCancellable *caller;      /* the caller's, which ends everything silently */
-  GCancellable *cancellable; /* ours: the caller's or the timeout */
+  GCancellable *cancellable;
   gulong caller_handler;
   guint timeout_id;
   gboolean timed_out;
-  BspProbeDone done;
-  gpointer user_data;
+  BspTlsPeer *unverified;
 } BspProbe;
 
 static void
 bsp_probe_free (BspProbe *probe)
 {
   g_clear_handle_id (&probe->timeout_id, g_source_remove);
-  if (probe->caller != NULL)
-    g_cancellable_disconnect (probe->caller, probe->caller_handler);
-  g_clear_object (&probe->caller);
   g_clear_object (&probe->cancellable);
+  g_clear_pointer (&probe->unverified, bsp_tls_peer_free);
   g_free (probe);
 }
 
@@ -56,18 +54,19 @@ bsp_probe_caller_cancelled (GCancellable *caller, gpointer user_data)
 static void
 bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BspProbe *probe = user_data;
+  g_autoptr (GTask) task = user_data;
+  BspProbe *probe = g_task_get_task_data (task);
+  GCancellable *caller = g_task_get_cancellable (task);
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  g_autoptr (GError) why = NULL;
-  BspTlsPeer *unverified = NULL;
-  gboolean reachable = FALSE;
+  GError *why = NULL;
 
-  if (probe->caller != NULL && g_cancellable_is_cancelled (probe->caller))
+  g_clear_handle_id (&probe->timeout_id, g_source_remove);
+  if (caller != NULL)
     {
-      bsp_probe_free (probe);
-      return;
+      g_cancellable_disconnect (caller, probe->caller_handler);
+      probe->caller_handler = 0;
     }
   if (body != NULL)
     {
@@ -75,10 +74,9 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *mark
           = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Bs-Proxy");
 
-      reachable = status == SOUP_STATUS_NO_CONTENT && g_strcmp0 (mark, "1") == 0;
-      if (!reachable)
+      if (status != SOUP_STATUS_NO_CONTENT || g_strcmp0 (mark, "1") != 0)
         why = bsp_http_proxy_status_error (msg);
-      if (!reachable && why == NULL)
+      if (why == NULL && (status != SOUP_STATUS_NO_CONTENT || g_strcmp0 (mark, "1") != 0))
         why = g_error_new (
             G_IO_ERROR, G_IO_ERROR_FAILED, "the answer was %u %s, not the bs-proxy's own", status,
             soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "");
@@ -86,35 +84,39 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
        * one came. */
       g_input_stream_close (body, NULL, NULL);
     }
+  else if (caller != NULL && g_cancellable_is_cancelled (caller))
+    why = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
   else if (bsp_tls_can_ask (msg, error))
     {
       /* The HTTP side answered with a certificate the system does not
        * trust: whether to trust it is the user's question, asked at the
        * first transfer (bsp-tls.c), not a blocked path. */
-      reachable = TRUE;
-      unverified = bsp_tls_peer_take (msg);
+      probe->unverified = bsp_tls_peer_take (msg);
     }
   else if (probe->timed_out)
     why = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer within %d s",
                        BSP_PROBE_TIMEOUT_S);
   else
     why = g_steal_pointer (&error);
-  probe->done (reachable, why, unverified, probe->user_data);
-  bsp_probe_free (probe);
+  if (why != NULL)
+    g_task_return_error (task, why);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 void
-bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellable,
-                BspProbeDone done, gpointer user_data)
+bsp_probe_http_async (SoupSession *session, const char *base, GCancellable *cancellable,
+                      GAsyncReadyCallback callback, gpointer user_data)
 {
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, base);
   BspProbe *probe;
 
+  g_task_set_source_tag (task, bsp_probe_http_async);
   if (msg == NULL)
     {
-      g_autoptr (GError) why = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                                                    "the advertised base is not a URL");
-      done (FALSE, why, NULL, user_data);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "the advertised base is not a URL");
       return;
     }
   soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
@@ -126,17 +128,28 @@ bsp_probe_http (SoupSession *session, const char *base, GCancellable *cancellabl
     bsp_tls_watch (trust, msg); /* a certificate the user accepted counts */
   }
   probe = g_new0 (BspProbe, 1);
-  probe->done = done;
-  probe->user_data = user_data;
   probe->cancellable = g_cancellable_new ();
+  g_task_set_task_data (task, probe, (GDestroyNotify) bsp_probe_free);
   if (cancellable != NULL)
-    {
-      probe->caller = g_object_ref (cancellable);
-      probe->caller_handler
-          = g_cancellable_connect (cancellable, G_CALLBACK (bsp_probe_caller_cancelled),
-                                   g_object_ref (probe->cancellable), g_object_unref);
-    }
+    probe->caller_handler
+        = g_cancellable_connect (cancellable, G_CALLBACK (bsp_probe_caller_cancelled),
+                                 g_object_ref (probe->cancellable), g_object_unref);
   probe->timeout_id = g_timeout_add_seconds (BSP_PROBE_TIMEOUT_S, bsp_probe_timeout, probe);
   soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, probe->cancellable, bsp_probe_sent,
-                           probe);
+                           g_steal_pointer (&task));
+}
+
+gboolean
+bsp_probe_http_finish (GAsyncResult *result, BspTlsPeer **unverified, GError **error)
+{
+  GTask *task = G_TASK (result);
+  BspProbe *probe = g_task_get_task_data (task);
+  gboolean reachable;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (task) == bsp_probe_http_async, FALSE);
+  reachable = g_task_propagate_boolean (task, error);
+  if (unverified != NULL)
+    *unverified = reachable && probe != NULL ? g_steal_pointer (&probe->unverified) : NULL;
+  return reachable;
 }
