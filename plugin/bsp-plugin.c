@@ -295,19 +295,19 @@ static PurplePluginInfo bsp_plugin_info = {
    * keep it short (Finch shows about 25 characters). */
   .name = (char *) N_("HTTP File Transfer"), .version = (char *) PACKAGE_VERSION,
       .summary = (char *) N_("Send and receive XMPP files over HTTP through a bs-proxy."),
-          .description
-          = (char *) N_("When a file transfer goes through an XMPP bytestreams proxy that "
+          .description = (char *) N_("When a file transfer goes through an XMPP bytestreams proxy that "
                              "also speaks the bs-proxy protocol (http://oneteam.im/bs-proxy), "
                              "the file is uploaded to and downloaded from the proxy over HTTP "
-                             "instead of a direct or SOCKS5 connection, so that transfers work "
-                             "behind firewalls that only let web traffic through."),
-                         .author = (char *) "pidgin-bsproxy developers",
-                         .homepage = NULL, /* the project has no web site */
+                             "instead of SOCKS5, so that transfers work behind firewalls that "
+                             "only let web traffic through. Where the sender can be reached "
+                             "directly, the file still goes directly."),
+              .author = (char *) "pidgin-bsproxy developers",
+              .homepage = NULL, /* the project has no web site */
 
-                         .load = bsp_plugin_load, .unload = bsp_plugin_unload, .destroy = NULL,
+              .load = bsp_plugin_load, .unload = bsp_plugin_unload, .destroy = NULL,
 
-                         .ui_info = NULL, .extra_info = NULL, .prefs_info = &bsp_plugin_prefs_info,
-                         .actions = bsp_extra_proxy_actions,
+              .ui_info = NULL, .extra_info = NULL, .prefs_info = &bsp_plugin_prefs_info,
+              .actions = bsp_extra_proxy_actions,
           };
 
 static void

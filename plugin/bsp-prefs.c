@@ -131,12 +131,11 @@ bsp_prefs_build_frame (gboolean finch, const char *proxy_status)
 
   pref = purple_plugin_pref_new_with_name_and_label (
       BSP_PREF_RECV_HTTP, _("Use HTTP through a bs-proxy for receiving files"));
-  bsp_prefs_add (&b,
-                 _("Receiving files"), pref,
-                    _("When the sender offers a bs-proxy, the file is downloaded from it over "
-                   "HTTP. Example: turn this off to always receive the usual XMPP way (direct "
-                   "or SOCKS5)."),
-                       NULL);
+  bsp_prefs_add (&b, _("Receiving files"), pref,
+                        _("When the sender offers a bs-proxy and cannot be reached directly, the "
+                   "file is downloaded from it over HTTP. Example: turn this off to always "
+                   "receive the usual XMPP way (direct or SOCKS5)."),
+                           NULL);
 
   pref = purple_plugin_pref_new_with_name_and_label (BSP_PREF_PROXY_JID,
                                                      _("Additional bs-proxy JID"));
