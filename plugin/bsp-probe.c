@@ -74,12 +74,17 @@ bsp_probe_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *mark
           = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Bs-Proxy");
 
+      /* Only the bs-proxy's own answer counts: the network's proxy's
+       * refusal is named as such, anything else by its status. */
       if (status != SOUP_STATUS_NO_CONTENT || g_strcmp0 (mark, "1") != 0)
-        why = bsp_http_proxy_status_error (msg);
-      if (why == NULL && (status != SOUP_STATUS_NO_CONTENT || g_strcmp0 (mark, "1") != 0))
-        why = g_error_new (
-            G_IO_ERROR, G_IO_ERROR_FAILED, "the answer was %u %s, not the bs-proxy's own", status,
-            soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "");
+        {
+          why = bsp_http_proxy_status_error (msg);
+          if (why == NULL)
+            why = g_error_new (
+                G_IO_ERROR, G_IO_ERROR_FAILED, "the answer was %u %s, not the bs-proxy's own",
+                status,
+                soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "");
+        }
       /* Nothing of the body is wanted: closing drops the connection if
        * one came. */
       g_input_stream_close (body, NULL, NULL);

@@ -310,11 +310,7 @@ run_case() {
     # log) before alice offers: as a user who receives a while after
     # signing in. Bounded: 60 s.
     if [ $rc_who = bob ] && [ -n "$bob_ready" ]; then
-      rc_wait=0
-      until grep -q -F -- "$bob_ready" "$rc_dir/bob.log" 2>/dev/null || [ $rc_wait -ge 600 ]; do
-        sleep 0.1
-        rc_wait=$((rc_wait + 1))
-      done
+      wait_for "$rc_dir/bob.log" "$bob_ready" 60 || true
     fi
   done
   rc_status=0
