@@ -37,6 +37,7 @@ struct _PtsListener
   GHashTable *per_address; /* address string → count */
   gint64 last_refusal_log;
   guint refused_since_log;
+  GThread *owner; /* the thread all of the above belongs to */
 };
 
 /* What the listener knows of an open connection. */
@@ -83,6 +84,11 @@ pts_listener_closed (gpointer data, GObject *where_the_object_was)
   PtsListenerEntry *entry = NULL;
   guint count;
 
+  /* The tables are the main thread's, unlocked: a connection must be
+   * finalized there (pts-proxy-session.c keeps a worker's relay from
+   * dropping the last reference). */
+  if (G_UNLIKELY (g_thread_self () != self->owner))
+    g_critical ("%s: a connection was finalized outside the listener's thread", self->name);
   if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL, (gpointer *) &entry))
     return;
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, entry->address));
@@ -230,6 +236,7 @@ pts_listener_new (const PtsListenerConfig *config, PtsListenerFunc accepted, gpo
   self->open = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pts_listener_entry_free);
   self->by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->owner = g_thread_self ();
   return self;
 }
 

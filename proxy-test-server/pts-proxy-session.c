@@ -10,7 +10,10 @@
  * SOCKS5 connections runs on a worker (pts_relay_start_in()); this file
  * then only reads its published counters and kinds, fails it
  * (pts_relay_fail() queues that in the worker), frees it (which waits for
- * the worker to stop it), and gets its end on the main thread.
+ * the worker to stop it), and gets its end on the main thread. The
+ * session keeps a reference to both connections until then: the worker
+ * closes them, but their last reference is dropped here, where the
+ * listener that counts them lives.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -63,6 +66,10 @@ pts_proxy_session_free (PtsProxySession *ps)
   g_clear_handle_id (&ps->timer_id, g_source_remove);
   g_clear_handle_id (&ps->progress_id, g_source_remove);
   g_clear_pointer (&ps->relay, pts_relay_free);
+  /* Finalized here, not in a worker: the listener's count of open
+   * connections is the main thread's (pts-listener.c). */
+  g_clear_object (&ps->initiator_conn);
+  g_clear_object (&ps->target_conn);
   g_ptr_array_unref (ps->candidates);
   g_free (ps->abort_kind);
   g_free (ps->abort_text);

@@ -387,8 +387,8 @@ pts_proxy_activate (PtsProxy *self, const PtsNode *iq, const PtsNode *query)
                           : pts_socket_endpoint_new (initiator_conn, TRUE);
   sink = session->http_target ? pts_http_download_new ()
                               : pts_socket_endpoint_new (target_conn, FALSE);
-  g_clear_object (&initiator_conn);
-  g_clear_object (&target_conn);
+  ps->initiator_conn = g_steal_pointer (&initiator_conn);
+  ps->target_conn = g_steal_pointer (&target_conn);
   /* Whoever else connected for this stream is not a party. */
   g_ptr_array_set_size (ps->candidates, 0);
 

@@ -65,11 +65,12 @@ echo "== build (ThreadSanitizer, -Werror): the server and the relay's unit tests
 # libsoup's own calls and why; report_mutex_bugs=0 likewise, for GLib's
 # type system locks, which it takes where the sanitizer does not look.
 # Left out as well: the thousand quick aborts, whose bound on the server's
-# RSS says nothing under the sanitizer's shadow memory, and the load test
-# (512 transfers at once beside an abort loop), which at the sanitizer's
-# speed once saw one of its SOCKS5 connections reset in its first second
-# (not understood yet; both run above, plain and under ASan, with the
-# worker threads). About 3 minutes on 2 cores.
+# RSS says nothing under the sanitizer's shadow memory. The load test (512
+# transfers at once beside an abort loop) stays: it is what once caught a
+# connection finalized in a worker, whose listener bookkeeping then raced
+# the main thread's (GLib's hash tables are not instrumented, so the
+# sanitizer did not see it; pts-listener.c now says so in a critical, fatal
+# in every pass). About 4 minutes on 2 cores.
 setup build-tsan --werror --buildtype=debug -Db_sanitize=thread -Db_lundef=false
 meson compile -C build-tsan proxy-test-server test-relay test-relay-threads
 echo "== relay tests under ThreadSanitizer"
@@ -79,6 +80,6 @@ meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --time
   test-relay test-relay-threads
 meson test -C build-check --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
   --wrapper "env PTS_SERVER=$PWD/build-tsan/proxy-test-server/proxy-test-server" \
-  --test-args "-s /server/faults/thousand-aborts -s /server/faults/load-with-aborts" \
+  --test-args "-s /server/faults/thousand-aborts" \
   server-socks5 server-socks5-copy server-socks5-one-thread server-relay-mode \
   server-faults server-faults-copy server-faults-one-thread
