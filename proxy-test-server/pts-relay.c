@@ -22,13 +22,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "pts-relay.h"
+#include "pts-relay-private.h"
 
 G_DEFINE_QUARK (pts - relay - error - quark, pts_relay_error)
 
@@ -53,59 +50,6 @@ pts_relay_error_reason (const GError *error)
     return reasons[error->code];
   return "other";
 }
-
-struct _PtsRelay
-{
-  guint8 *buf; /* the ring, or NULL when the bytes go through the pipe */
-  int pipe[2]; /* read end, write end; -1 when the ring is used */
-  gsize capacity;
-  gsize head;              /* first buffered byte (ring only) */
-  gsize count;             /* buffered bytes, in the ring or in the pipe */
-  gboolean source_blocked; /* the pipe took no more before it held capacity */
-
-  PtsEndpoint *source;
-  PtsEndpoint *sink;
-  PtsRelayDoneFunc done;
-  gpointer user_data;
-
-  guint64 bytes_in;
-  guint64 bytes_out;
-  gint64 last_activity;
-  /* The same, published for other threads (pts_relay_publish()). */
-  _Atomic guint64 pub_bytes_in;
-  _Atomic guint64 pub_bytes_out;
-  _Atomic gint64 pub_last_activity;
-  _Atomic gsize pub_buffered;
-  gboolean source_finished;
-  gboolean sink_finished; /* the receiver has every byte it asked for */
-  gboolean overrun;       /* the sender gave more than expected: taken up to it */
-  gboolean info_known;
-  gint64 file_size;
-  gint64 expected; /* the receiver's idea of the size, or -1 */
-  char *file_name;
-  gboolean running;
-  gboolean ended;
-  GSource *end_source;
-  GError *end_error;
-
-  const char *source_kind; /* the endpoints' kinds, for other threads */
-  const char *sink_kind;
-  GMainContext *context; /* where it runs; NULL: the global default */
-  GMainContext *home;    /* where done runs (a worker's relay), else NULL */
-  gint *load;            /* the worker's count of relays, atomic */
-  _Atomic gint ref;
-  _Atomic gint handed; /* released by the main thread at the hand-over */
-  gint stopped;        /* atomic: the endpoints are stopped and freed */
-  gboolean freed;      /* main thread: pts_relay_free() was called */
-  GMutex lock;         /* with @cond: the main thread waits for a worker's stop */
-  GCond cond;
-};
-
-static void pts_relay_close_pipe (PtsRelay *self);
-
-#define PTS_RELAY_PUBLISH(field, value)                                                            \
-  atomic_store_explicit (&self->field, (value), memory_order_relaxed)
-#define PTS_RELAY_READ(field) atomic_load_explicit (&self->field, memory_order_relaxed)
 
 static void
 pts_relay_publish (PtsRelay *self)
@@ -207,16 +151,6 @@ pts_relay_set_file_info (PtsRelay *self, gint64 size, const char *name)
     self->sink->klass->wake (self->sink);
 }
 
-gboolean
-pts_relay_get_file_info (PtsRelay *self, gint64 *size, const char **name)
-{
-  if (size != NULL)
-    *size = self->file_size;
-  if (name != NULL)
-    *name = self->file_name;
-  return self->info_known;
-}
-
 static void
 pts_relay_stop_endpoints (PtsRelay *self, const GError *error)
 {
@@ -243,89 +177,6 @@ pts_relay_stop_endpoints (PtsRelay *self, const GError *error)
         g_atomic_int_dec_and_test (self->load);
       g_atomic_int_set (&self->stopped, TRUE);
     }
-}
-
-static void
-pts_relay_close_pipe (PtsRelay *self)
-{
-  for (int i = 0; i < 2; i++)
-    if (self->pipe[i] >= 0)
-      {
-        close (self->pipe[i]);
-        self->pipe[i] = -1;
-      }
-}
-
-gboolean
-pts_relay_use_pipe (PtsRelay *self)
-{
-  int size;
-
-  g_return_val_if_fail (!self->running && self->count == 0, FALSE);
-  if (self->pipe[0] >= 0)
-    return TRUE;
-  if (pipe2 (self->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-    {
-      g_debug ("no pipe for the relay (%s): it copies", g_strerror (errno));
-      self->pipe[0] = self->pipe[1] = -1;
-      return FALSE;
-    }
-  /* As large as the ring would be, or the largest the kernel allows
-   * (/proc/sys/fs/pipe-max-size); past the user's pipe allowance
-   * (pipe-user-pages-soft) the pipe keeps what it has. */
-  for (gsize want = MIN (self->capacity, G_MAXINT / 2); want >= 4096; want /= 2)
-    if (fcntl (self->pipe[1], F_SETPIPE_SZ, (int) want) >= 0)
-      break;
-  size = fcntl (self->pipe[1], F_GETPIPE_SZ);
-  if (size <= 0)
-    {
-      pts_relay_close_pipe (self);
-      return FALSE;
-    }
-  self->capacity = size;
-  g_clear_pointer (&self->buf, g_free);
-  return TRUE;
-}
-
-gboolean
-pts_relay_drop_pipe (PtsRelay *self)
-{
-  if (self->pipe[0] < 0)
-    return TRUE;
-  if (self->count != 0)
-    return FALSE;
-  pts_relay_close_pipe (self);
-  self->buf = g_malloc (self->capacity);
-  self->head = 0;
-  return TRUE;
-}
-
-int
-pts_relay_pipe_in (PtsRelay *self, gsize *space)
-{
-  *space = self->source_blocked ? 0 : self->capacity - self->count;
-  return self->pipe[1];
-}
-
-guint64
-pts_relay_wants (PtsRelay *self)
-{
-  if (self->expected < 0)
-    return G_MAXUINT64;
-  return (guint64) self->expected - MIN (self->bytes_in, (guint64) self->expected);
-}
-
-int
-pts_relay_pipe_out (PtsRelay *self, gsize *avail)
-{
-  *avail = self->count;
-  return self->pipe[0];
-}
-
-const char *
-pts_relay_mode (PtsRelay *self)
-{
-  return self->pipe[0] >= 0 ? "splice" : "copy";
 }
 
 void
@@ -420,12 +271,6 @@ pts_relay_start_in (PtsRelay *self, GMainContext *context, gint *load)
   pts_relay_invoke (self, context, pts_relay_start_cb);
 }
 
-GMainContext *
-pts_relay_get_context (PtsRelay *self)
-{
-  return self->context;
-}
-
 /* On the main thread, a worker's relay having stopped. */
 static gboolean
 pts_relay_done_cb (gpointer user_data)
@@ -471,29 +316,6 @@ pts_relay_end (PtsRelay *self, const GError *error)
   g_source_set_priority (self->end_source, G_PRIORITY_HIGH);
   g_source_set_callback (self->end_source, pts_relay_end_idle, self, NULL);
   g_source_attach (self->end_source, self->context);
-}
-
-gsize
-pts_relay_space (PtsRelay *self)
-{
-  return self->capacity - self->count;
-}
-
-guint8 *
-pts_relay_write_ptr (PtsRelay *self, gsize *space)
-{
-  gsize tail;
-
-  if (self->count == 0)
-    self->head = 0;
-  tail = (self->head + self->count) % self->capacity;
-  if (self->count == self->capacity)
-    *space = 0;
-  else if (tail >= self->head)
-    *space = self->capacity - tail;
-  else
-    *space = self->head - tail;
-  return self->buf + tail;
 }
 
 void
@@ -588,19 +410,6 @@ pts_relay_source_done (PtsRelay *self)
     self->sink->klass->wake (self->sink);
 }
 
-gboolean
-pts_relay_source_finished (PtsRelay *self)
-{
-  return self->source_finished;
-}
-
-const guint8 *
-pts_relay_read_ptr (PtsRelay *self, gsize *avail)
-{
-  *avail = MIN (self->count, self->capacity - self->head);
-  return self->buf + self->head;
-}
-
 void
 pts_relay_consume (PtsRelay *self, gsize n)
 {
@@ -673,48 +482,4 @@ pts_relay_fail (PtsRelay *self, const GError *error)
   atomic_store_explicit (&failure->ready, TRUE, memory_order_release);
   g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, pts_relay_fail_cb, failure,
                               (GDestroyNotify) pts_relay_failure_free);
-}
-
-guint64
-pts_relay_bytes_in (PtsRelay *self)
-{
-  return PTS_RELAY_READ (pub_bytes_in);
-}
-
-guint64
-pts_relay_bytes_out (PtsRelay *self)
-{
-  return PTS_RELAY_READ (pub_bytes_out);
-}
-
-gsize
-pts_relay_buffered (PtsRelay *self)
-{
-  return PTS_RELAY_READ (pub_buffered);
-}
-
-gint64
-pts_relay_last_activity (PtsRelay *self)
-{
-  return PTS_RELAY_READ (pub_last_activity);
-}
-
-const char *
-pts_relay_kind (PtsRelay *self, gboolean source)
-{
-  if (g_atomic_int_get (&self->stopped))
-    return "gone";
-  return source ? self->source_kind : self->sink_kind;
-}
-
-PtsEndpoint *
-pts_relay_get_source (PtsRelay *self)
-{
-  return self->source;
-}
-
-PtsEndpoint *
-pts_relay_get_sink (PtsRelay *self)
-{
-  return self->sink;
 }
