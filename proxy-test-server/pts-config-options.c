@@ -102,7 +102,7 @@ const PtsOption pts_options[] = {
   { "buffer-size", 0, PTS_OPT_INT, PTS_FIELD (buffer_size), "262144", 4096, 64 * 1024 * 1024,
     "BYTES", "Relay buffer per transfer in bytes", NULL },
   { "relay-copy", 0, PTS_OPT_BOOL, PTS_FIELD (relay_copy), NULL, 0, 0, NULL,
-    "Copy every relay's bytes, even SOCKS5 to SOCKS5 (else moved by splice(2))", NULL },
+    "Copy every relay's bytes, even where splice(2) could move them (socket to socket)", NULL },
   { "relay-threads", 0, PTS_OPT_INT, PTS_FIELD (relay_threads), "0", 0, 256, "N",
     "Worker threads for SOCKS5 to SOCKS5 relays: 0 = one per core, 1 = the main thread", NULL },
   { "max-stanza", 0, PTS_OPT_INT, PTS_FIELD (max_stanza), "262144", 4096, 16 * 1024 * 1024, "BYTES",

@@ -1,9 +1,14 @@
 /* pts-http-download.c — the receiver's HTTP download as a relay sink
  *
- * libsoup writes the response; the body is handed to it in slices of the
- * relay's buffer without copying them, and each slice is consumed once
- * libsoup has written it (wrote-chunk). A download that cannot end whole
- * is cut, never closed with a final chunk (PROTOCOL.md §5.3).
+ * Over plain HTTP with the file's size known when the head is due, the
+ * connection is taken from libsoup and the download becomes a socket
+ * sink (pts-socket-endpoint.c) that writes the head and then the body:
+ * from a SOCKS5 sender through the relay's pipe, with splice(2), as between
+ * two SOCKS5 parties. Otherwise (HTTPS, a size not known) libsoup writes
+ * the response; the body is handed to it in slices of the relay's buffer
+ * without copying them, and each slice is consumed once libsoup has
+ * written it (wrote-chunk). A download that cannot end whole is cut, never
+ * closed with a final chunk (PROTOCOL.md §5.3).
  *
  * Threads: main thread only, where libsoup writes the response: a relay
  * with an HTTP end is never handed to a worker (pts-proxy-session.c).
@@ -19,6 +24,7 @@
 #include "bsp-multipart.h"
 #include "pts-http-download.h"
 #include "pts-http-upload.h"
+#include "pts-socket-endpoint.h"
 
 /* Largest slice handed to libsoup at once. */
 #define PTS_DOWNLOAD_CHUNK (256 * 1024)
@@ -45,8 +51,9 @@ typedef struct
   guint64 written;
   gboolean completed; /* the body's end is queued */
   gboolean finished;
-  gboolean used; /* a GET was attached once */
-  guint wake_id; /* the pump after a wake, once the waker is done */
+  gboolean used;    /* a GET was attached once */
+  guint wake_id;    /* the pump after a wake, once the waker is done */
+  PtsEndpoint *raw; /* the plain socket the body goes to, once taken from libsoup */
 } PtsHttpDownload;
 
 static char *
@@ -58,6 +65,47 @@ pts_http_content_disposition (const char *name)
     return g_strdup ("attachment");
   names = bsp_disposition_filename (name);
   return g_strconcat ("attachment; ", names, NULL);
+}
+
+/* A plain connection and a known size: the connection is taken from
+ * libsoup and the response written as a SOCKS5 sink writes, head first
+ * (no chunks to frame, and a socket source splices into it). Only from
+ * the pump's idle, with libsoup off the stack. FALSE: libsoup writes it. */
+static gboolean
+pts_http_download_take (PtsHttpDownload *self, gint64 size, const char *disposition)
+{
+  GSocket *socket = g_object_get_data (G_OBJECT (self->msg), PTS_HTTP_MESSAGE_SOCKET);
+  g_autoptr (GSocket) kept = NULL;
+  g_autoptr (GIOStream) stream = NULL;
+  g_autofree char *head = NULL;
+
+  if (socket == NULL || size < 0)
+    return FALSE;
+  kept = g_object_ref (socket);
+  head = g_strdup_printf ("HTTP/1.1 200 OK\r\n"
+                          "Content-Type: application/octet-stream\r\n"
+                          "Content-Disposition: %s\r\n"
+                          "Cache-Control: no-store\r\n"
+                          "Content-Length: %" G_GINT64_FORMAT "\r\n"
+                          "Connection: close\r\n"
+                          "\r\n",
+                          disposition, size);
+  g_signal_handlers_disconnect_by_data (self->msg, self);
+  stream = soup_server_message_steal_connection (self->msg);
+  g_clear_object (&self->msg);
+  self->headers_set = TRUE;
+  if (stream == NULL)
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE, "the receiver's download broke off");
+      pts_relay_fail (self->parent.relay, error);
+      return TRUE;
+    }
+  self->raw = pts_socket_endpoint_new_sink_with_head (stream, kept, head);
+  self->raw->relay = self->parent.relay;
+  pts_relay_use_pipe_when_empty (self->parent.relay);
+  self->raw->klass->wake (self->raw);
+  return TRUE;
 }
 
 static void
@@ -79,6 +127,8 @@ pts_http_download_pump (PtsHttpDownload *self)
       if (!pts_relay_get_file_info (relay, &size, &name))
         return; /* the upload has not started: the GET waits */
       disposition = pts_http_content_disposition (name);
+      if (pts_http_download_take (self, size, disposition))
+        return;
       soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
       soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
       soup_message_headers_replace (headers, "Content-Disposition", disposition);
@@ -165,7 +215,9 @@ pts_http_download_attach (PtsEndpoint *ep, SoupServerMessage *msg)
   g_signal_connect (msg, "wrote-chunk", G_CALLBACK (pts_http_download_wrote_chunk), self);
   g_signal_connect (msg, "finished", G_CALLBACK (pts_http_download_finished), self);
   soup_server_message_pause (msg);
-  pts_http_download_pump (self);
+  /* From an idle: the connection may be taken (pts_http_download_take()),
+   * which libsoup does not allow from within its handler. */
+  self->parent.klass->wake (&self->parent);
   return 0;
 }
 
@@ -188,6 +240,11 @@ pts_http_download_wake (PtsEndpoint *ep)
 {
   PtsHttpDownload *self = (PtsHttpDownload *) ep;
 
+  if (self->raw != NULL)
+    {
+      self->raw->klass->wake (self->raw);
+      return;
+    }
   if (self->wake_id == 0 && !self->finished)
     self->wake_id = g_idle_add_full (G_PRIORITY_DEFAULT, pts_http_download_woken, self, NULL);
 }
@@ -201,6 +258,8 @@ pts_http_download_finish (PtsEndpoint *ep, const GError *error)
     return;
   self->finished = TRUE;
   g_clear_handle_id (&self->wake_id, g_source_remove);
+  if (self->raw != NULL)
+    self->raw->klass->finish (self->raw, error);
   if (self->msg == NULL)
     return;
   g_signal_handlers_disconnect_by_data (self->msg, self);
@@ -237,6 +296,8 @@ pts_http_download_free (PtsEndpoint *ep)
   PtsHttpDownload *self = (PtsHttpDownload *) ep;
 
   pts_http_download_finish (ep, NULL);
+  if (self->raw != NULL)
+    self->raw->klass->free (self->raw);
   g_free (self);
 }
 

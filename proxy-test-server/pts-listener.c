@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "pts-net"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -31,13 +32,17 @@ struct _PtsListener
   GSocket *socket;
   GSource *source;
   guint backoff_id;
-  gboolean exhausted;      /* out of descriptors: said once, until it recovers */
+  gboolean exhausted; /* out of descriptors: said once, until it recovers */
+  /* The three tables are read and changed under @lock: a connection may be
+   * finalized in any thread (a TLS handshake's, say, holding the last
+   * reference), and its weak notification changes them there. A pthread
+   * mutex, which ThreadSanitizer sees (GLib's GMutex it does not). */
+  pthread_mutex_t lock;
   GHashTable *open;        /* GSocketConnection * (weak) → PtsListenerEntry */
   GHashTable *by_peer;     /* "address:port" → GSocketConnection * (weak), the newest */
   GHashTable *per_address; /* address string → count */
   gint64 last_refusal_log;
   guint refused_since_log;
-  GThread *owner; /* the thread all of the above belongs to */
 };
 
 /* What the listener knows of an open connection. */
@@ -84,13 +89,13 @@ pts_listener_closed (gpointer data, GObject *where_the_object_was)
   PtsListenerEntry *entry = NULL;
   guint count;
 
-  /* The tables are the main thread's, unlocked: a connection must be
-   * finalized there (pts-proxy-session.c keeps a worker's relay from
-   * dropping the last reference). */
-  if (G_UNLIKELY (g_thread_self () != self->owner))
-    g_critical ("%s: a connection was finalized outside the listener's thread", self->name);
+  /* In whatever thread dropped the last reference. */
+  pthread_mutex_lock (&self->lock);
   if (!g_hash_table_steal_extended (self->open, where_the_object_was, NULL, (gpointer *) &entry))
-    return;
+    {
+      pthread_mutex_unlock (&self->lock);
+      return;
+    }
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, entry->address));
   if (count <= 1)
     g_hash_table_remove (self->per_address, entry->address);
@@ -101,6 +106,7 @@ pts_listener_closed (gpointer data, GObject *where_the_object_was)
   if (entry->peer != NULL
       && g_hash_table_lookup (self->by_peer, entry->peer) == where_the_object_was)
     g_hash_table_remove (self->by_peer, entry->peer);
+  pthread_mutex_unlock (&self->lock);
   pts_listener_entry_free (entry);
 }
 
@@ -141,7 +147,7 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
   g_autoptr (GSocketConnection) conn = NULL;
   PtsListenerEntry *entry;
   gboolean loopback = FALSE;
-  guint count;
+  guint count, open;
 
   if (G_IS_INET_SOCKET_ADDRESS (remote))
     {
@@ -152,9 +158,11 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
     }
   else
     address = g_strdup ("local");
+  pthread_mutex_lock (&self->lock);
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
-  if (self->config.max_connections > 0
-      && g_hash_table_size (self->open) >= self->config.max_connections)
+  open = g_hash_table_size (self->open);
+  pthread_mutex_unlock (&self->lock);
+  if (self->config.max_connections > 0 && open >= self->config.max_connections)
     {
       pts_listener_refuse (self, socket, address, "too many connections");
       return;
@@ -170,13 +178,16 @@ pts_listener_accept_one (PtsListener *self, GSocket *socket)
   entry = g_new0 (PtsListenerEntry, 1);
   entry->address = g_strdup (address);
   if (remote != NULL)
-    {
-      entry->peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
-      g_hash_table_replace (self->by_peer, g_strdup (entry->peer), conn);
-    }
+    entry->peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  pthread_mutex_lock (&self->lock);
+  if (entry->peer != NULL)
+    g_hash_table_replace (self->by_peer, g_strdup (entry->peer), conn);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
   g_hash_table_insert (self->per_address, g_steal_pointer (&address), GUINT_TO_POINTER (count + 1));
   g_hash_table_insert (self->open, conn, entry);
+  pthread_mutex_unlock (&self->lock);
   g_object_weak_ref (G_OBJECT (conn), pts_listener_closed, self);
+  /* Unlocked: the callee may drop the connection at once. */
   self->accepted (conn, self->user_data);
 }
 
@@ -208,7 +219,7 @@ pts_listener_ready (GSocket *listening, GIOCondition condition, gpointer user_da
            * only burn the CPU and flood the log. */
           if (!self->exhausted)
             g_message ("%s: %s; not accepting for a while (%u connections open here)", self->name,
-                       error->message, g_hash_table_size (self->open));
+                       error->message, pts_listener_count (self));
           self->exhausted = TRUE;
           pts_listener_unwatch (self);
           self->backoff_id = g_timeout_add (PTS_LISTENER_BACKOFF_MS, pts_listener_resume, self);
@@ -236,7 +247,7 @@ pts_listener_new (const PtsListenerConfig *config, PtsListenerFunc accepted, gpo
   self->open = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pts_listener_entry_free);
   self->by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->owner = g_thread_self ();
+  pthread_mutex_init (&self->lock, NULL);
   return self;
 }
 
@@ -255,7 +266,12 @@ pts_listener_listen (PtsListener *self, const char *address, guint16 port, GErro
 guint
 pts_listener_count (PtsListener *self)
 {
-  return g_hash_table_size (self->open);
+  guint count;
+
+  pthread_mutex_lock (&self->lock);
+  count = g_hash_table_size (self->open);
+  pthread_mutex_unlock (&self->lock);
+  return count;
 }
 
 GSocket *
@@ -267,7 +283,11 @@ pts_listener_socket_of (PtsListener *self, GSocketAddress *remote)
   if (remote == NULL)
     return NULL;
   peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  /* Only for plain HTTP connections, which live and die on the main
+   * thread with libsoup: the one found is not being finalized meanwhile. */
+  pthread_mutex_lock (&self->lock);
   conn = g_hash_table_lookup (self->by_peer, peer);
+  pthread_mutex_unlock (&self->lock);
   return conn != NULL ? g_socket_connection_get_socket (conn) : NULL;
 }
 
@@ -285,9 +305,12 @@ pts_listener_free (PtsListener *self)
     g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
   /* Connections may outlive the listener: they stop being counted. */
+  pthread_mutex_lock (&self->lock);
   g_hash_table_iter_init (&iter, self->open);
   while (g_hash_table_iter_next (&iter, &conn, NULL))
     g_object_weak_unref (conn, pts_listener_closed, self);
+  pthread_mutex_unlock (&self->lock);
+  pthread_mutex_destroy (&self->lock);
   g_hash_table_unref (self->open);
   g_hash_table_unref (self->by_peer);
   g_hash_table_unref (self->per_address);

@@ -30,9 +30,8 @@ struct _PtsProxySession
   PtsSession *session;
   GPtrArray *candidates; /* PtsCandidate, in arrival order, until activation */
   PtsRelay *relay;
-  /* The SOCKS5 parties' connections (NULL for an HTTP side), held here so
-   * that the last reference is dropped on the main thread, after the
-   * relay: a worker only closes them. */
+  /* The SOCKS5 parties' connections (NULL for an HTTP side), held until
+   * the session goes, on the main thread: a worker only closes them. */
   GSocketConnection *initiator_conn;
   GSocketConnection *target_conn;
   guint timer_id; /* activation timeout, then idle check */

@@ -12,8 +12,8 @@
  * (pts_relay_fail() queues that in the worker), frees it (which waits for
  * the worker to stop it), and gets its end on the main thread. The
  * session keeps a reference to both connections until then: the worker
- * closes them, but their last reference is dropped here, where the
- * listener that counts them lives.
+ * closes them, but their last reference is dropped here, so that the
+ * SOCKS5 listener counts a connection open for as long as its session.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -66,8 +66,7 @@ pts_proxy_session_free (PtsProxySession *ps)
   g_clear_handle_id (&ps->timer_id, g_source_remove);
   g_clear_handle_id (&ps->progress_id, g_source_remove);
   g_clear_pointer (&ps->relay, pts_relay_free);
-  /* Finalized here, not in a worker: the listener's count of open
-   * connections is the main thread's (pts-listener.c). */
+  /* Finalized here, after the relay: counted open until now. */
   g_clear_object (&ps->initiator_conn);
   g_clear_object (&ps->target_conn);
   g_ptr_array_unref (ps->candidates);
@@ -416,6 +415,8 @@ pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndp
   plain = g_str_equal (source->klass->kind, "socks5") && g_str_equal (sink->klass->kind, "socks5");
   if (plain && !self->config->relay_copy)
     pts_relay_use_pipe (ps->relay);
+  /* A plain HTTP download may turn into a socket later (pts-http-download.c). */
+  pts_relay_allow_splice (ps->relay, !self->config->relay_copy);
   /* The size the receiver expects: the download's Content-Length, and a
    * sender that gives fewer or more bytes fails the transfer. */
   pts_relay_expect_size (ps->relay, ps->session->expected_size);

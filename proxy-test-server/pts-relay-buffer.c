@@ -29,9 +29,36 @@ pts_relay_close_pipe (PtsRelay *self)
 gboolean
 pts_relay_use_pipe (PtsRelay *self)
 {
+  g_return_val_if_fail (!self->running && self->count == 0, FALSE);
+  return pts_relay_open_pipe (self);
+}
+
+void
+pts_relay_allow_splice (PtsRelay *self, gboolean allowed)
+{
+  self->splice_ok = allowed;
+}
+
+void
+pts_relay_use_pipe_when_empty (PtsRelay *self)
+{
+  if (!self->splice_ok || !g_str_equal (self->source_kind, "socks5") || self->pipe[0] >= 0)
+    return;
+  if (self->count == 0)
+    pts_relay_open_pipe (self);
+  else
+    self->pipe_later = TRUE;
+}
+
+/* The ring is empty (or was never used): the bytes go through a pipe from
+ * now on. */
+gboolean
+pts_relay_open_pipe (PtsRelay *self)
+{
   int size;
 
-  g_return_val_if_fail (!self->running && self->count == 0, FALSE);
+  g_assert (self->count == 0);
+  self->pipe_later = FALSE;
   if (self->pipe[0] >= 0)
     return TRUE;
   if (pipe2 (self->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
@@ -53,6 +80,7 @@ pts_relay_use_pipe (PtsRelay *self)
       return FALSE;
     }
   self->capacity = size;
+  self->head = 0;
   g_clear_pointer (&self->buf, g_free);
   return TRUE;
 }

@@ -21,6 +21,8 @@ struct _PtsRelay
   gsize head;              /* first buffered byte (ring only) */
   gsize count;             /* buffered bytes, in the ring or in the pipe */
   gboolean source_blocked; /* the pipe took no more before it held capacity */
+  gboolean splice_ok;      /* a pipe may be taken (pts_relay_allow_splice()) */
+  gboolean pipe_later;     /* take the pipe once the ring is empty */
 
   PtsEndpoint *source;
   PtsEndpoint *sink;
@@ -65,5 +67,6 @@ struct _PtsRelay
 #define PTS_RELAY_READ(field) atomic_load_explicit (&self->field, memory_order_relaxed)
 
 void pts_relay_close_pipe (PtsRelay *self);
+gboolean pts_relay_open_pipe (PtsRelay *self);
 
 G_END_DECLS

@@ -425,6 +425,8 @@ pts_relay_consume (PtsRelay *self, gsize n)
   pts_relay_publish (self);
   if (self->count == 0)
     self->head = 0;
+  if (self->count == 0 && self->pipe_later)
+    pts_relay_open_pipe (self);
   self->source_blocked = FALSE;
   if (was_full && self->running && self->source != NULL && !self->source_finished)
     self->source->klass->wake (self->source);

@@ -83,6 +83,13 @@ GMainContext *pts_relay_get_context (PtsRelay *relay);
  * splices out of pts_relay_pipe_out()'s fd and consumes. Call before the
  * start; FALSE: no pipe to be had, the relay copies. */
 gboolean pts_relay_use_pipe (PtsRelay *relay);
+/* Whether a pipe may be taken later, by pts_relay_use_pipe_when_empty(). */
+void pts_relay_allow_splice (PtsRelay *relay, gboolean allowed);
+/* A sink that became a plain socket while the relay runs (an HTTP
+ * download once its head is due): the relay takes a pipe once its ring is
+ * empty, if it may (pts_relay_allow_splice()) and its source is a socket.
+ * In the relay's thread. */
+void pts_relay_use_pipe_when_empty (PtsRelay *relay);
 /* Back to the ring, while nothing is in the pipe (a socket splice(2)
  * refuses): FALSE if bytes are in it already. */
 gboolean pts_relay_drop_pipe (PtsRelay *relay);

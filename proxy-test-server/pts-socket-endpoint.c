@@ -1,4 +1,4 @@
-/* pts-socket-endpoint.c — a SOCKS5 connection as a relay source or sink
+/* pts-socket-endpoint.c — a plain socket as a relay source or sink
  *
  * The hot path of SOCKS5 relaying: non-blocking recv()/send() straight into
  * and out of the relay's ring buffer, driven by one fd watch per socket whose
@@ -6,6 +6,9 @@
  * interest while it is empty). Between two such sockets the bytes need not
  * come up to the proxy at all: the relay's pipe takes them with splice(2)
  * from one socket and gives them to the other (pts_relay_use_pipe()).
+ * The sockets are a SOCKS5 party's, or a plain HTTP download's once its
+ * response head is due (pts-http-download.c): that sink sends the head
+ * first, then the relay's bytes as any other.
  *
  * Threads: an endpoint lives in its relay's thread (its watch is attached
  * to the relay's context); nothing here is touched from another.
@@ -29,12 +32,16 @@
 typedef struct
 {
   PtsEndpoint parent;
-  GSocketConnection *conn;
+  GIOStream *stream; /* closed at the end; its socket is @fd */
   int fd;
+  char *head; /* a sink's bytes before the relay's (an HTTP response head) */
+  gsize head_len;
+  gsize head_sent;
   gboolean is_source;
   GSource *watch;
   GIOCondition events; /* what the next poll waits for */
   gboolean finished;
+  gboolean delivered; /* a sink: the receiver has every byte it was to have */
 } PtsSocketEndpoint;
 
 /* The poll set is filled in prepare() from @events: changing what we wait
@@ -241,13 +248,41 @@ pts_socket_endpoint_do_read (PtsSocketEndpoint *self)
     }
 }
 
+/* The head goes out before any byte of the relay. TRUE once it is out. */
+static gboolean
+pts_socket_endpoint_write_head (PtsSocketEndpoint *self)
+{
+  while (self->head_sent < self->head_len)
+    {
+      gssize n = send (self->fd, self->head + self->head_sent, self->head_len - self->head_sent,
+                       MSG_NOSIGNAL);
+
+      if (n > 0)
+        {
+          self->head_sent += n;
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return FALSE;
+      pts_socket_endpoint_fail (self, "writing to the receiver", n < 0 ? errno : EPIPE);
+      return FALSE;
+    }
+  g_clear_pointer (&self->head, g_free);
+  return TRUE;
+}
+
 static void
 pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
 {
   PtsRelay *relay = self->parent.relay;
   gsize unused;
-  int pipe_fd = pts_relay_pipe_out (relay, &unused);
+  int pipe_fd;
 
+  if (self->head != NULL && !pts_socket_endpoint_write_head (self))
+    return;
+  pipe_fd = pts_relay_pipe_out (relay, &unused);
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
     {
       gsize avail;
@@ -261,9 +296,17 @@ pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
 
       if (avail == 0)
         {
+          /* The ring is empty: the moment a relay that may splice takes
+           * its pipe (pts_relay_consume()); the next round uses it. */
+          if (pipe_fd < 0 && pts_relay_pipe_out (relay, &unused) >= 0)
+            {
+              pipe_fd = pts_relay_pipe_out (relay, &unused);
+              continue;
+            }
           if (pts_relay_source_finished (relay))
             {
               pts_socket_endpoint_set_events (self, 0);
+              self->delivered = TRUE;
               pts_relay_sink_done (relay);
             }
           else
@@ -308,6 +351,7 @@ pts_socket_endpoint_drain_peer (PtsSocketEndpoint *self)
        * before the sender's end is even seen. The transfer succeeds if no
        * more bytes come. */
       pts_socket_endpoint_set_events (self, 0);
+      self->delivered = TRUE;
       pts_relay_sink_done (self->parent.relay);
       return;
     }
@@ -368,14 +412,16 @@ pts_socket_endpoint_finish (PtsEndpoint *ep, const GError *error)
       g_source_destroy (self->watch);
       g_clear_pointer (&self->watch, g_source_unref);
     }
-  /* An orderly close for a completed transfer; a reset tells the peer that
-   * the stream did not end cleanly. */
-  if (error != NULL)
+  /* An orderly close for a completed transfer, or for a receiver that has
+   * all it was to have (the sender's excess failed the session after); a
+   * reset tells the peer that the stream did not end cleanly (and drops
+   * what it has not read yet). */
+  if (error != NULL && !self->delivered)
     {
       struct linger lg = { 1, 0 };
       setsockopt (self->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
-  g_io_stream_close (G_IO_STREAM (self->conn), NULL, NULL);
+  g_io_stream_close (self->stream, NULL, NULL);
 }
 
 static void
@@ -384,7 +430,8 @@ pts_socket_endpoint_free (PtsEndpoint *ep)
   PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
 
   pts_socket_endpoint_finish (ep, NULL);
-  g_object_unref (self->conn);
+  g_object_unref (self->stream);
+  g_free (self->head);
   g_free (self);
 }
 
@@ -395,14 +442,32 @@ static const PtsEndpointClass pts_socket_endpoint_class = {
   pts_socket_endpoint_free,
 };
 
-PtsEndpoint *
-pts_socket_endpoint_new (GSocketConnection *conn, gboolean is_source)
+static PtsSocketEndpoint *
+pts_socket_endpoint_new_for (GIOStream *stream, GSocket *socket, gboolean is_source)
 {
   PtsSocketEndpoint *self = g_new0 (PtsSocketEndpoint, 1);
 
   self->parent.klass = &pts_socket_endpoint_class;
-  self->conn = g_object_ref (conn);
-  self->fd = g_socket_get_fd (g_socket_connection_get_socket (conn));
+  self->stream = g_object_ref (stream);
+  self->fd = g_socket_get_fd (socket);
   self->is_source = is_source;
+  return self;
+}
+
+PtsEndpoint *
+pts_socket_endpoint_new (GSocketConnection *conn, gboolean is_source)
+{
+  return &pts_socket_endpoint_new_for (G_IO_STREAM (conn), g_socket_connection_get_socket (conn),
+                                       is_source)
+              ->parent;
+}
+
+PtsEndpoint *
+pts_socket_endpoint_new_sink_with_head (GIOStream *stream, GSocket *socket, const char *head)
+{
+  PtsSocketEndpoint *self = pts_socket_endpoint_new_for (stream, socket, FALSE);
+
+  self->head = g_strdup (head);
+  self->head_len = strlen (head);
   return &self->parent;
 }

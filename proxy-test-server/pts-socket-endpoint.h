@@ -1,4 +1,4 @@
-/* pts-socket-endpoint.h — a SOCKS5 connection as a relay source or sink
+/* pts-socket-endpoint.h — a plain socket as a relay source or sink
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,5 +13,10 @@ G_BEGIN_DECLS
 /* Takes a reference on @conn. A source reads the socket into the relay; a
  * sink writes the relay to the socket (and discards whatever the peer sends). */
 PtsEndpoint *pts_socket_endpoint_new (GSocketConnection *conn, gboolean is_source);
+
+/* A sink on @socket (plain, non-blocking) that sends @head before the
+ * relay's bytes; @stream (a reference is taken) is what closes it. */
+PtsEndpoint *pts_socket_endpoint_new_sink_with_head (GIOStream *stream, GSocket *socket,
+                                                     const char *head);
 
 G_END_DECLS

@@ -153,7 +153,8 @@ bsb_transfer_receiver (gpointer data)
 
 /* ---- XMPP ------------------------------------------------------------------- */
 
-/* <connect/> for every HTTP receiver, pipelined. */
+/* <connect/> for every HTTP receiver, pipelined, with the file's size as the
+ * plugin's receiver gives it (it knows it from the offer). */
 static gboolean
 bsb_batch_connect_http_targets (BsbBatch *batch, BsbXmpp *initiator, BsbXmpp *target,
                                 GError **error)
@@ -166,8 +167,8 @@ bsb_batch_connect_http_targets (BsbBatch *batch, BsbXmpp *initiator, BsbXmpp *ta
     {
       g_autofree char *iq
           = g_strdup_printf ("<iq type='set' to='%s' id='c%u'><connect xmlns='" BSB_NS_BSPROXY
-                             "' sid='%s' jid='%s'/></iq>",
-                             config->proxy_jid, i, batch->transfers[i].sid, ijid);
+                             "' sid='%s' jid='%s' size='%" G_GUINT64_FORMAT "'/></iq>",
+                             config->proxy_jid, i, batch->transfers[i].sid, ijid, config->size);
       if (!bsb_xmpp_send (target, iq, error))
         return FALSE;
     }

@@ -33,15 +33,28 @@ typedef struct
   gboolean http_target;
   gboolean declare_size; /* the FILE part has its own Content-Length */
   guint64 size;
+  gboolean connect_size; /* the HTTP receiver's <connect/> names the size */
 } PairCase;
 
 static const PairCase pair_cases[] = {
-  { "/server/http/pair/socks5-to-socks5", FALSE, FALSE, FALSE, 256 * MIB },
-  { "/server/http/pair/http-to-socks5", TRUE, FALSE, FALSE, 256 * MIB },
-  { "/server/http/pair/socks5-to-http", FALSE, TRUE, FALSE, 256 * MIB },
-  { "/server/http/pair/http-to-http", TRUE, TRUE, TRUE, 256 * MIB },
-  { "/server/http/pair/http-to-http-chunked", TRUE, TRUE, FALSE, 32 * MIB },
+  { "/server/http/pair/socks5-to-socks5", FALSE, FALSE, FALSE, 256 * MIB, FALSE },
+  { "/server/http/pair/http-to-socks5", TRUE, FALSE, FALSE, 256 * MIB, FALSE },
+  { "/server/http/pair/socks5-to-http", FALSE, TRUE, FALSE, 256 * MIB, FALSE },
+  /* As the plugin's receiver asks: the download is the proxy's own socket
+   * (pts-http-download.c), spliced from the SOCKS5 sender. */
+  { "/server/http/pair/socks5-to-http-sized", FALSE, TRUE, FALSE, 256 * MIB, TRUE },
+  { "/server/http/pair/http-to-http", TRUE, TRUE, TRUE, 256 * MIB, FALSE },
+  { "/server/http/pair/http-to-http-chunked", TRUE, TRUE, FALSE, 32 * MIB, FALSE },
 };
+
+/* Whether the servers of this run were told to copy (PTS_TEST_SERVER_ARGS). */
+static gboolean
+servers_copy (void)
+{
+  const char *args = g_getenv ("PTS_TEST_SERVER_ARGS");
+
+  return args != NULL && strstr (args, "--relay-copy") != NULL;
+}
 
 static void
 test_pair (gconstpointer data)
@@ -67,7 +80,9 @@ test_pair (gconstpointer data)
   hash = pts_fixture_sidhash (sid, f.pair.alice, f.pair.bob);
 
   /* The receiver's side first, as clients do. */
-  if (tc->http_target)
+  if (tc->http_target && tc->connect_size)
+    http_target_connect_sized (&f, sid, (gint64) tc->size);
+  else if (tc->http_target)
     http_target_connect (&f, sid);
   else
     target_conn = pts_fixture_socks5 (f.pair.server, NULL, hash);
@@ -134,13 +149,26 @@ test_pair (gconstpointer data)
       g_assert_true (g_str_has_prefix (disposition, "attachment"));
       if (tc->http_initiator)
         g_assert_nonnull (strstr (disposition, "pair.bin"));
-      if (tc->http_initiator && tc->declare_size)
+      if ((tc->http_initiator && tc->declare_size) || tc->connect_size)
         {
+          /* The proxy writes this response itself: one per connection. */
           g_assert_cmpint (r->encoding, ==, SOUP_ENCODING_CONTENT_LENGTH);
           g_assert_cmpint (r->content_length, ==, (gint64) tc->size);
+          g_assert_cmpstr (soup_message_headers_get_one (r->headers, "Connection"), ==, "close");
+          g_assert_cmpstr (soup_message_headers_get_one (r->headers, "Cache-Control"), ==,
+                           "no-store");
         }
       else
         g_assert_cmpint (r->encoding, ==, SOUP_ENCODING_CHUNKED);
+      if (!tc->http_initiator)
+        {
+          /* Zero-copy from the SOCKS5 sender once the download is the
+           * proxy's own socket, unless told to copy. */
+          gboolean spliced = tc->connect_size && !servers_copy ();
+
+          pts_fixture_assert_log_count (f.pair.server, "MiB/s, splice, main thread)", spliced);
+          pts_fixture_assert_log_count (f.pair.server, "MiB/s, copy, main thread)", !spliced);
+        }
     }
   else
     {
@@ -156,8 +184,9 @@ test_pair (gconstpointer data)
 
   if (tc->http_target)
     {
-      /* The proxy knows the size only from an upload. */
-      guint n = http_target_check_progress (&f, hash, tc->http_initiator ? (gint64) tc->size : -1);
+      /* The proxy knows the size from an upload, or from the receiver. */
+      gboolean known = tc->http_initiator || tc->connect_size;
+      guint n = http_target_check_progress (&f, hash, known ? (gint64) tc->size : -1);
       g_assert_cmpuint (n, >=, 1);
     }
 
