@@ -37,7 +37,8 @@ struct _PtsMultipart
   guint8 carry[2 + 2 + PTS_MULTIPART_MAX_BOUNDARY]; /* a delimiter prefix held back */
   gsize carry_len;
   GString *headers;
-  guint64 offset; /* body bytes consumed */
+  guint64 offset;    /* body bytes consumed */
+  guint64 body_left; /* of a part that declared its Content-Length: not scanned */
 };
 
 PtsMultipart *
@@ -246,6 +247,10 @@ pts_multipart_parse_headers (PtsMultipart *self, GError **error)
       self->state = PTS_MP_FAILED;
       return FALSE;
     }
+  /* A part that says its length is taken at its word: its bytes are data,
+   * not searched for the delimiter, which must then follow at once (any
+   * byte before it is one more than declared: the owner's count sees it). */
+  self->body_left = part.content_length > 0 ? (guint64) part.content_length : 0;
   return TRUE;
 }
 
@@ -264,7 +269,17 @@ pts_multipart_feed (PtsMultipart *self, const guint8 *data, gsize len, GError **
         case PTS_MP_PREAMBLE:
         case PTS_MP_BODY:
           {
-            gssize n = pts_multipart_scan (self, data, len, error);
+            gssize n;
+
+            if (self->body_left > 0)
+              {
+                used = (gsize) MIN ((guint64) len, self->body_left);
+                if (!pts_multipart_emit (self, data, used, error))
+                  return FALSE;
+                self->body_left -= used;
+                break;
+              }
+            n = pts_multipart_scan (self, data, len, error);
             if (n < 0)
               return FALSE;
             used = (gsize) n;

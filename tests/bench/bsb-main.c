@@ -65,7 +65,7 @@ typedef struct
   int streams;
   gint64 seed;
   char *buffer;
-  gboolean part_length;
+  gboolean no_part_length;
   int timeout;
   int server_pid;
   char *socat;
@@ -242,7 +242,7 @@ bsb_mode_relay (BsbOptions *o, GError **error)
   config.streams = (guint) o->streams;
   config.seed = (guint64) o->seed;
   config.buf_size = (gsize) buf_size;
-  config.part_length = o->part_length;
+  config.part_length = !o->no_part_length;
   config.timeout_s = o->timeout;
   config.tag = tag;
 
@@ -471,8 +471,8 @@ main (int argc, char **argv)
     { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed of the data; transfer i uses seed + i",
       "N" },
     { "buffer", 0, 0, G_OPTION_ARG_STRING, &o.buffer, "Client buffer per socket (256K)", "SIZE" },
-    { "part-length", 0, 0, G_OPTION_ARG_NONE, &o.part_length,
-      "relay: give the FILE part its own Content-Length (the download then has one too)", NULL },
+    { "no-part-length", 0, 0, G_OPTION_ARG_NONE, &o.no_part_length,
+      "relay: no Content-Length of the FILE part's own (the plugin always gives one)", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &o.timeout, "Seconds before giving up (600; wait: 10)",
       "SECONDS" },
     { "server-pid", 0, 0, G_OPTION_ARG_INT, &o.server_pid,

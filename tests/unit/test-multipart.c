@@ -249,6 +249,18 @@ static const MultipartCase valid_cases[] = {
     OPEN CD ("name=\"FILE\"") "Content-Length: 0\r\n\r\n" CLOSE,
     NO_ERROR,
     { "begin(FILE,-,-,0)@76", "end" } },
+  /* A part that declares its length is taken at its word: a delimiter
+   * inside those bytes is data, not searched for... */
+  { "content-length-holds-a-delimiter",
+    OPEN CD ("name=\"FILE\"") "Content-Length: 14\r\n\r\na" NEXT "b" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,-,-,14)@77", "data(a\\r\\n--" B "\\r\\nb)", "end" } },
+  /* ...and bytes past it before the delimiter are data too: the owner
+   * counts them against the declared length (pts-http-upload.c). */
+  { "content-length-shorter",
+    OPEN CD ("name=\"FILE\"") "Content-Length: 1\r\n\r\nab" CLOSE,
+    NO_ERROR,
+    { "begin(FILE,-,-,1)@76", "data(ab)", "end" } },
   { "header-names-any-case",
     OPEN "content-disposition: FORM-DATA; NAME=\"FILE\"; "
          "FileName=\"a.txt\"\r\nCONTENT-TYPE: image/png\r\n\r\nx" CLOSE,
@@ -428,6 +440,11 @@ static const MultipartCase truncated_cases[] = {
     OPEN CD ("name=\"FILE\"") "\r\n",
     PTS_MULTIPART_ERROR_TRUNCATED,
     { "begin(FILE,-,-,-)@57" } },
+  /* A declared length past the body's end swallows the closing delimiter. */
+  { "content-length-longer",
+    OPEN CD ("name=\"FILE\"") "Content-Length: 20\r\n\r\nab" CLOSE,
+    PTS_MULTIPART_ERROR_TRUNCATED,
+    { "begin(FILE,-,-,20)@77", "data(ab\\r\\n--" B "--\\r\\n)" } },
   { "in-data",
     SIDHASH_PART NEXT FILE_HEAD "hel",
     PTS_MULTIPART_ERROR_TRUNCATED,

@@ -203,7 +203,9 @@ test_relay (gconstpointer data)
     g_assert_cmpuint (f.received, ==, tc->received);
   else
     g_assert_cmpuint (f.received, <=, tc->received);
-  if (tc->received == tc->send)
+  /* What arrived is checked whole when all of it did (a reset may have
+   * dropped the end of a failed one). */
+  if (f.received == tc->send)
     g_assert_cmphex (f.sum_received, ==, f.sum_sent);
   g_assert_cmpuint (pts_relay_bytes_out (relay), ==, tc->received);
   pts_relay_free (relay);
