@@ -103,8 +103,14 @@ pts_http_download_take (PtsHttpDownload *self, gint64 size, const char *disposit
     }
   self->raw = pts_socket_endpoint_new_sink_with_head (stream, kept, head);
   self->raw->relay = self->parent.relay;
-  pts_relay_use_pipe_when_empty (self->parent.relay);
-  self->raw->klass->wake (self->raw);
+  /* The endpoint holds the connection now, alone: if the relay moves, this
+   * thread has nothing of it left to drop. */
+  g_clear_object (&stream);
+  g_clear_object (&kept);
+  /* Both ends plain sockets now: the relay may splice, and go on in a
+   * worker (which wakes both ends there). */
+  if (!pts_relay_sink_became_socket (self->parent.relay))
+    self->raw->klass->wake (self->raw);
   return TRUE;
 }
 
@@ -290,6 +296,18 @@ pts_http_download_finish (PtsEndpoint *ep, const GError *error)
   g_clear_object (&self->msg);
 }
 
+/* Only once the download is a socket (pts_http_download_take(), from its
+ * own idle: no other source of ours is attached). */
+static void
+pts_http_download_detach (PtsEndpoint *ep)
+{
+  PtsHttpDownload *self = (PtsHttpDownload *) ep;
+
+  g_assert (self->raw != NULL && self->wake_id == 0);
+  if (self->raw->klass->detach != NULL)
+    self->raw->klass->detach (self->raw);
+}
+
 static void
 pts_http_download_free (PtsEndpoint *ep)
 {
@@ -306,6 +324,7 @@ static const PtsEndpointClass pts_http_download_class = {
   pts_http_download_wake,
   pts_http_download_finish,
   pts_http_download_free,
+  pts_http_download_detach,
 };
 
 PtsEndpoint *

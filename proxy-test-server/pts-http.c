@@ -283,6 +283,7 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path, 
   const char *method = soup_server_message_get_method (msg);
   PtsEndpoint *ep;
   g_autofree char *token = NULL;
+  gboolean taken = FALSE;
   const char *slash;
 
   if (soup_server_message_get_status (msg) != 0)
@@ -315,7 +316,13 @@ pts_http_handler (SoupServer *server, SoupServerMessage *msg, const char *path, 
   /* /<token>, optionally followed by /<file name> for browsers' sake. */
   slash = strchr (path + 1, '/');
   token = slash ? g_strndup (path + 1, slash - path - 1) : g_strdup (path + 1);
-  ep = *token ? pts_proxy_find_download (self->proxy, token) : NULL;
+  ep = *token ? pts_proxy_find_download (self->proxy, token, &taken) : NULL;
+  if (taken)
+    {
+      pts_http_plain (msg, SOUP_STATUS_GONE,
+                      "this file is being downloaded already: one download per transfer");
+      return;
+    }
   if (ep == NULL)
     {
       pts_http_plain (msg, SOUP_STATUS_NOT_FOUND, "no such download (or it expired)");

@@ -251,13 +251,20 @@ pts_proxy_find_upload (PtsProxy *self, const char *token)
 }
 
 PtsEndpoint *
-pts_proxy_find_download (PtsProxy *self, const char *token)
+pts_proxy_find_download (PtsProxy *self, const char *token, gboolean *taken)
 {
   PtsRelay *relay = pts_proxy_relay_of (pts_session_table_find_download (self->table, token));
-  PtsEndpoint *ep = relay != NULL && g_str_equal (pts_relay_kind (relay, FALSE), "http")
-                        ? pts_relay_get_sink (relay)
-                        : NULL;
+  PtsEndpoint *ep;
 
+  /* A relay with an HTTP sink goes to a worker only once its download is
+   * the proxy's own socket (pts_relay_sink_became_socket()): its GET came,
+   * and its endpoints are the worker's now. */
+  *taken = relay != NULL && pts_relay_get_context (relay) != NULL;
+  if (*taken)
+    return NULL;
+  ep = relay != NULL && g_str_equal (pts_relay_kind (relay, FALSE), "http")
+           ? pts_relay_get_sink (relay)
+           : NULL;
   return pts_http_endpoint_is_download (ep) ? ep : NULL;
 }
 
@@ -415,8 +422,9 @@ pts_proxy_session_start_relay (PtsProxySession *ps, PtsEndpoint *source, PtsEndp
   plain = g_str_equal (source->klass->kind, "socks5") && g_str_equal (sink->klass->kind, "socks5");
   if (plain && !self->config->relay_copy)
     pts_relay_use_pipe (ps->relay);
-  /* A plain HTTP download may turn into a socket later (pts-http-download.c). */
-  pts_relay_allow_splice (ps->relay, !self->config->relay_copy);
+  /* A plain HTTP download may turn into a socket later (pts-http-download.c):
+   * then the relay may splice, and move to a worker. */
+  pts_relay_allow_splice (ps->relay, !self->config->relay_copy, self->pool);
   /* The size the receiver expects: the download's Content-Length, and a
    * sender that gives fewer or more bytes fails the transfer. */
   pts_relay_expect_size (ps->relay, ps->session->expected_size);

@@ -51,7 +51,7 @@ gboolean pts_proxy_socks5_attach (PtsProxy *proxy, const char *hash, GSocketConn
 /* The HTTP side's endpoints waiting for their request, or NULL. */
 /* The tokens are the last part of the capability URLs (PROTOCOL.md §8). */
 PtsEndpoint *pts_proxy_find_upload (PtsProxy *proxy, const char *token);
-PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *token);
+PtsEndpoint *pts_proxy_find_download (PtsProxy *proxy, const char *token, gboolean *taken);
 
 /* The /status document: live sessions and counters. */
 void pts_proxy_build_status (PtsProxy *proxy, JsonBuilder *builder, gboolean tls);

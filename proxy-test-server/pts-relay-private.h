@@ -23,6 +23,7 @@ struct _PtsRelay
   gboolean source_blocked; /* the pipe took no more before it held capacity */
   gboolean splice_ok;      /* a pipe may be taken (pts_relay_allow_splice()) */
   gboolean pipe_later;     /* take the pipe once the ring is empty */
+  PtsRelayPool *pool;      /* where it may move (pts_relay_sink_became_socket()) */
 
   PtsEndpoint *source;
   PtsEndpoint *sink;
@@ -68,5 +69,6 @@ struct _PtsRelay
 
 void pts_relay_close_pipe (PtsRelay *self);
 gboolean pts_relay_open_pipe (PtsRelay *self);
+void pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load);
 
 G_END_DECLS

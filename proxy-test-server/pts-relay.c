@@ -271,6 +271,20 @@ pts_relay_start_in (PtsRelay *self, GMainContext *context, gint *load)
   pts_relay_invoke (self, context, pts_relay_start_cb);
 }
 
+/* A relay running on the main thread goes on in a worker: its endpoints
+ * drop their sources here, and the worker starts it again (waking both),
+ * with whatever its buffer holds. */
+void
+pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load)
+{
+  g_assert (self->home == NULL && !self->ended);
+  if (self->source->klass->detach != NULL)
+    self->source->klass->detach (self->source);
+  if (self->sink->klass->detach != NULL)
+    self->sink->klass->detach (self->sink);
+  pts_relay_start_in (self, context, load);
+}
+
 /* On the main thread, a worker's relay having stopped. */
 static gboolean
 pts_relay_done_cb (gpointer user_data)

@@ -16,6 +16,8 @@
 
 #include <gio/gio.h>
 
+#include "pts-relay-pool.h"
+
 G_BEGIN_DECLS
 
 #define PTS_RELAY_ERROR (pts_relay_error_quark ())
@@ -49,6 +51,10 @@ typedef struct
    * frees the endpoint right after. */
   void (*finish) (PtsEndpoint *ep, const GError *error);
   void (*free) (PtsEndpoint *ep);
+  /* The relay moves to another thread: drop every source attached to its
+   * context (the next wake attaches them in the new one). NULL: the
+   * endpoint never moves (HTTP ends under libsoup). */
+  void (*detach) (PtsEndpoint *ep);
 } PtsEndpointClass;
 
 struct _PtsEndpoint
@@ -83,13 +89,15 @@ GMainContext *pts_relay_get_context (PtsRelay *relay);
  * splices out of pts_relay_pipe_out()'s fd and consumes. Call before the
  * start; FALSE: no pipe to be had, the relay copies. */
 gboolean pts_relay_use_pipe (PtsRelay *relay);
-/* Whether a pipe may be taken later, by pts_relay_use_pipe_when_empty(). */
-void pts_relay_allow_splice (PtsRelay *relay, gboolean allowed);
-/* A sink that became a plain socket while the relay runs (an HTTP
- * download once its head is due): the relay takes a pipe once its ring is
- * empty, if it may (pts_relay_allow_splice()) and its source is a socket.
- * In the relay's thread. */
-void pts_relay_use_pipe_when_empty (PtsRelay *relay);
+/* Whether a pipe may be taken later (pts_relay_sink_became_socket()), and
+ * the worker threads the relay may move to then (NULL: none). */
+void pts_relay_allow_splice (PtsRelay *relay, gboolean allowed, PtsRelayPool *pool);
+/* A sink that became a plain socket while the relay runs on the main
+ * thread (an HTTP download once its head is due). With a socket source
+ * the relay takes a pipe once its ring is empty, if it may, and moves to
+ * the least loaded worker of its pool, if it has one: TRUE then, and the
+ * worker wakes both ends; FALSE: it stays, and the caller wakes the sink. */
+gboolean pts_relay_sink_became_socket (PtsRelay *relay);
 /* Back to the ring, while nothing is in the pipe (a socket splice(2)
  * refuses): FALSE if bytes are in it already. */
 gboolean pts_relay_drop_pipe (PtsRelay *relay);

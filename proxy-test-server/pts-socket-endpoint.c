@@ -425,6 +425,18 @@ pts_socket_endpoint_finish (PtsEndpoint *ep, const GError *error)
 }
 
 static void
+pts_socket_endpoint_detach (PtsEndpoint *ep)
+{
+  PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
+
+  if (self->watch != NULL)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+    }
+}
+
+static void
 pts_socket_endpoint_free (PtsEndpoint *ep)
 {
   PtsSocketEndpoint *self = (PtsSocketEndpoint *) ep;
@@ -440,6 +452,7 @@ static const PtsEndpointClass pts_socket_endpoint_class = {
   pts_socket_endpoint_wake,
   pts_socket_endpoint_finish,
   pts_socket_endpoint_free,
+  pts_socket_endpoint_detach,
 };
 
 static PtsSocketEndpoint *
