@@ -10,8 +10,11 @@
  * written it (wrote-chunk). A download that cannot end whole is cut, never
  * closed with a final chunk (PROTOCOL.md §5.3).
  *
- * Threads: main thread only, where libsoup writes the response: a relay
- * with an HTTP end is never handed to a worker (pts-proxy-session.c).
+ * Threads: the main thread, where libsoup is, until the download is taken
+ * from it. A relay from a SOCKS5 sender then moves to a worker
+ * (pts_relay_sink_became_socket()), and this endpoint with its socket is
+ * that worker's from then on: the main thread no longer looks it up
+ * (pts_proxy_find_download()). An upload's relay stays on the main thread.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

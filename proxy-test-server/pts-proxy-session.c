@@ -7,7 +7,9 @@
  * frees all of it with the session.
  *
  * Threads: everything here runs on the main thread. A relay between two
- * SOCKS5 connections runs on a worker (pts_relay_start_in()); this file
+ * SOCKS5 connections runs on a worker (pts_relay_start_in()), and one from
+ * a SOCKS5 sender to an HTTP receiver moves to one once its download is a
+ * plain socket (pts_relay_sink_became_socket()); this file
  * then only reads its published counters and kinds, fails it
  * (pts_relay_fail() queues that in the worker), frees it (which waits for
  * the worker to stop it), and gets its end on the main thread. The

@@ -2,9 +2,9 @@
  *
  * Threads: the pool is made, used and freed on the main thread. Each worker
  * runs its GMainContext until the pool is freed; what runs there is only
- * what was handed to it (pts_relay_start_in()). Loads are atomics: the main
- * thread counts a relay in when it hands it over, the worker counts it out
- * when it has stopped it.
+ * what was handed to it (pts_relay_start_in(), pts_relay_sink_became_socket()). Loads are atomics:
+ * the main thread counts a relay in when it hands it over, the worker counts it out when it has
+ * stopped it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -3,7 +3,9 @@
  * Threads. A relay is made on the main thread and runs in one context: the
  * main one (pts_relay_start()), or a worker's (pts_relay_start_in()); its
  * endpoints, ring or pipe, and end rules belong to that context's thread
- * alone from the start on. The main thread may, at any time:
+ * alone from the start on. One move is allowed: from the main thread to a
+ * worker, by the main thread, while it runs there (pts_relay_move_to():
+ * the same hand-over as a start). The main thread may, at any time:
  *  - read the published counters (bytes in and out, buffered bytes, last
  *    activity): atomics the owner stores after each change;
  *  - read what was set before the start (file info of a SOCKS5 source, the
