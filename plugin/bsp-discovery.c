@@ -97,17 +97,10 @@ bsp_discovery_new (PurpleConnection *gc, BspIqTracker *iq)
 void
 bsp_discovery_free (BspDiscovery *self)
 {
-  GHashTableIter iter;
-  BspDiscoveryEntry *entry;
-
   if (self == NULL)
     return;
-  /* Pending IQs point at entries: forget them first. */
-  g_hash_table_iter_init (&iter, self->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    bsp_iq_tracker_forget (self->iq, entry);
-  bsp_iq_tracker_forget (self->iq, self);
-  /* Checks still running end cancelled: their callbacks touch nothing. */
+  /* IQs and checks still running end cancelled: their callbacks touch
+   * nothing (they point at entries). */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   soup_session_abort (self->http);
@@ -181,13 +174,18 @@ bsp_discovery_socks5_check (BspDiscoveryEntry *entry)
 }
 
 static void
-bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_streamhost_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_BYTESTREAMS) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_BYTESTREAMS) : NULL;
   xmlnode *host = query ? xmlnode_get_child (query, "streamhost") : NULL;
 
-  if (host != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* with the discovery: the entry is gone */
+  if (host != NULL)
     {
       const char *port = xmlnode_get_attrib (host, "port");
       guint64 p = 0;
@@ -302,12 +300,17 @@ bsp_discovery_recheck_http (BspDiscovery *self, const char *jid)
 }
 
 static void
-bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_info_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_INFO) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_DISCO_INFO) : NULL;
 
-  if (query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* with the discovery: the entry is gone */
+  if (query != NULL)
     {
       for (xmlnode *c = query->child; c != NULL; c = c->next)
         {
@@ -332,7 +335,8 @@ bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpoin
   if (entry->ok)
     {
       xmlnode *get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_BYTESTREAMS, NULL);
-      bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_streamhost_cb, entry);
+      bsp_iq_tracker_send_async (entry->discovery->iq, get, 30, entry->discovery->cancellable,
+                                 bsp_discovery_streamhost_cb, entry);
     }
   if (entry->ok && entry->info.http && entry->info.http_base != NULL
       && bsp_url_base_is_valid (entry->info.http_base))
@@ -369,19 +373,25 @@ bsp_discovery_ask (BspDiscoveryEntry *entry)
     return;
   entry->asked = TRUE;
   get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_DISCO_INFO, NULL);
-  bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_info_cb, entry);
+  bsp_iq_tracker_send_async (entry->discovery->iq, get, 30, entry->discovery->cancellable,
+                             bsp_discovery_info_cb, entry);
 }
 
 static void
-bsp_discovery_items_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_items_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscovery *self = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_ITEMS) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_DISCO_ITEMS) : NULL;
 
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* @self is gone */
   if (query == NULL)
     {
       bsp_log_info ("no service discovery on our server (%s)",
-                    why ? why : bsp_iq_error_condition (iq));
+                    error ? error->message : "no items in the answer");
       return;
     }
   for (xmlnode *item = xmlnode_get_child (query, "item"); item != NULL;
@@ -404,7 +414,7 @@ bsp_discovery_start (BspDiscovery *self, const char *extra_jid)
   g_autofree char *domain = bsp_jid_domain (purple_connection_get_display_name (self->gc));
   xmlnode *get = bsp_iq_new ("get", domain, NULL, "query", BSP_NS_DISCO_ITEMS, NULL);
 
-  bsp_iq_tracker_send (self->iq, get, 30, bsp_discovery_items_cb, self);
+  bsp_iq_tracker_send_async (self->iq, get, 30, self->cancellable, bsp_discovery_items_cb, self);
   if (extra_jid != NULL && *extra_jid != '\0')
     bsp_discovery_add (self, extra_jid);
 }

@@ -117,20 +117,21 @@ static void bsp_transfer_recv_try_next (BspTransfer *t);
 static gboolean bsp_transfer_recv_connect_again (gpointer user_data);
 
 static void
-bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_recv_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
   xmlnode *answer, *query, *used;
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended, or the direct path won: @t may be gone */
   t->connect_pending = FALSE;
-  if (bsp_transfer_retry_later (t, iq, bsp_transfer_recv_connect_again))
+  if (reply == NULL && bsp_transfer_retry_later (t, error, bsp_transfer_recv_connect_again))
     return;
-  if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
+  if (reply == NULL)
     {
-      bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy,
-                    why ? why : bsp_iq_error_condition (iq));
+      bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy, error->message);
       t->candidate++;
       t->retries = 0;
       bsp_transfer_recv_try_next (t);
@@ -213,7 +214,8 @@ bsp_transfer_recv_connect (BspTransfer *t)
   for (xmlnode *sh = xmlnode_get_child (offer_query, "streamhost"); sh != NULL;
        sh = xmlnode_get_next_twin (sh))
     xmlnode_insert_child (connect, xmlnode_copy (sh));
-  bsp_iq_tracker_send (t->owner->iq, iq, 30, bsp_transfer_recv_connected, t);
+  bsp_iq_tracker_send_async (t->owner->iq, iq, 30, t->iq_cancellable, bsp_transfer_recv_connected,
+                             t);
   t->connect_pending = TRUE;
 }
 
@@ -246,7 +248,7 @@ bsp_transfer_recv_direct_won (BspTransfer *t, int fd, const char *jid)
   g_clear_handle_id (&t->head_start_id, g_source_remove);
   g_clear_handle_id (&t->timer_id, g_source_remove); /* a <connect/> tried again later */
   bsp_discovery_cancel (owner->discovery, t);
-  bsp_iq_tracker_forget (owner->iq, t);
+  bsp_transfer_drop_iqs (t);
   /* A <connect/> on its way: the <abort/> reaches the proxy after it and
    * ends the session there (PROTOCOL.md §5.6); no one else knows of it. */
   bsp_transfer_abort (t, FALSE, NULL);

@@ -57,26 +57,25 @@ bsp_transfer_send_done (const GError *error, gpointer user_data)
 static gboolean bsp_transfer_send_activate (gpointer user_data);
 
 static void
-bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_send_activated (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) why = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &why);
   xmlnode *activated
-      = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY) : NULL;
+      = reply ? xmlnode_get_child_with_namespace (reply, "activated", BSP_NS_BSPROXY) : NULL;
   const char *url = activated ? xmlnode_get_attrib (activated, "url") : NULL;
   g_autoptr (GError) error = NULL;
   const char *path;
 
-  if (t->owner == NULL)
-    return;
-  if (url == NULL && bsp_transfer_retry_later (t, iq, bsp_transfer_send_activate))
+  if (g_error_matches (why, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended meanwhile: @t may be gone */
+  if (reply == NULL && bsp_transfer_retry_later (t, why, bsp_transfer_send_activate))
     return;
   if (url == NULL)
     {
-      g_autofree char *reason
-          = g_strdup_printf ("the proxy refused HTTP activation (%s)",
-                             why ? why
-                                 : (iq && bsp_iq_error_condition (iq) ? bsp_iq_error_condition (iq)
-                                                                      : "no upload URL"));
+      g_autofree char *reason = g_strdup_printf ("the proxy refused HTTP activation (%s)",
+                                                 why ? why->message : "no upload URL");
       bsp_transfer_fall_back (t, reason);
       return;
     }
@@ -269,7 +268,8 @@ bsp_transfer_send_activate (gpointer user_data)
   xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
                        -1);
   xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_iq_tracker_send_async (t->owner->iq, activate, 30, t->iq_cancellable,
+                             bsp_transfer_send_activated, t);
   bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
   return G_SOURCE_REMOVE;
 }
