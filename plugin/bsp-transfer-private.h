@@ -73,8 +73,8 @@ struct _BspTransfer
   guint64 watched_bytes; /* the byte count the stall watchdog last saw */
   guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
-  /* The IQs it waits on (bsp_transfer_drop_iqs ()). */
-  GCancellable *iq_cancellable;
+  /* The IQs and the discovery it waits on (bsp_transfer_stop_waiting ()). */
+  GCancellable *waits;
   BspHttpUpload *upload;     /* send: the POST's worker, while it runs */
   BspHttpDownload *download; /* recv: the GET's worker, while it runs */
   char *broke_off;           /* why the HTTP side broke, while the proxy is asked */
@@ -121,9 +121,9 @@ void bsp_transfer_unref (BspTransfer *t);
 BspTransfer *bsp_transfer_new (BspTransfers *owner, PurpleXfer *xfer, BspRole role, const char *sid,
                                const char *peer);
 void bsp_transfer_detach (BspTransfer *t);
-/* Drops the IQs @t waits on: their answers, if they come, are not wanted;
- * IQs sent later are not affected. */
-void bsp_transfer_drop_iqs (BspTransfer *t);
+/* Drops the IQs and the discovery @t waits on: their answers, if they
+ * come, are not wanted; what it waits on later is not affected. */
+void bsp_transfer_stop_waiting (BspTransfer *t);
 const char *bsp_transfer_filename (BspTransfer *t);
 
 /* Ends: a failure with its cause, the path said once, a fallback to

@@ -162,13 +162,16 @@ bsp_transfer_recv_connected (GObject *source, GAsyncResult *result, gpointer use
 static void bsp_transfer_recv_connect (BspTransfer *t);
 
 static void
-bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
+bsp_transfer_recv_candidate_info (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
-  guint64 size = purple_xfer_get_size (t->xfer);
+  g_autoptr (GError) error = NULL;
+  const BspProxyInfo *info = bsp_discovery_ensure_finish (result, &error);
+  guint64 size;
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended, or the direct path won: @t may be gone */
+  size = purple_xfer_get_size (t->xfer);
   if (!bsp_proxy_info_http_usable (info) || (info->max_file_size > 0 && size > info->max_file_size))
     {
       bsp_transfer_note_blocked (t, info);
@@ -214,8 +217,7 @@ bsp_transfer_recv_connect (BspTransfer *t)
   for (xmlnode *sh = xmlnode_get_child (offer_query, "streamhost"); sh != NULL;
        sh = xmlnode_get_next_twin (sh))
     xmlnode_insert_child (connect, xmlnode_copy (sh));
-  bsp_iq_tracker_send_async (t->owner->iq, iq, 30, t->iq_cancellable, bsp_transfer_recv_connected,
-                             t);
+  bsp_iq_tracker_send_async (t->owner->iq, iq, 30, t->waits, bsp_transfer_recv_connected, t);
   t->connect_pending = TRUE;
 }
 
@@ -233,8 +235,8 @@ bsp_transfer_recv_try_next (BspTransfer *t)
       bsp_transfer_fall_back (t, "no offered streamhost speaks bs-proxy");
       return;
     }
-  bsp_discovery_ensure (t->owner->discovery, t->candidates->pdata[t->candidate],
-                        bsp_transfer_recv_candidate_info, t);
+  bsp_discovery_ensure_async (t->owner->discovery, t->candidates->pdata[t->candidate], t->waits,
+                              bsp_transfer_recv_candidate_info, t);
 }
 
 /* A direct connection won: the offer is answered with the sender's own
@@ -247,8 +249,7 @@ bsp_transfer_recv_direct_won (BspTransfer *t, int fd, const char *jid)
 
   g_clear_handle_id (&t->head_start_id, g_source_remove);
   g_clear_handle_id (&t->timer_id, g_source_remove); /* a <connect/> tried again later */
-  bsp_discovery_cancel (owner->discovery, t);
-  bsp_transfer_drop_iqs (t);
+  bsp_transfer_stop_waiting (t);
   /* A <connect/> on its way: the <abort/> reaches the proxy after it and
    * ends the session there (PROTOCOL.md §5.6); no one else knows of it. */
   bsp_transfer_abort (t, FALSE, NULL);

@@ -178,12 +178,14 @@ bsp_transfer_send_tls_verdict (GObject *source, GAsyncResult *result, gpointer u
 /* What is known of the chosen proxy, once it is (its HTTP side may still
  * have been under its reachability check when the receiver chose it). */
 static void
-bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
+bsp_transfer_send_proxy_info (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  const BspProxyInfo *info = bsp_discovery_ensure_finish (result, &error);
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended meanwhile: @t may be gone */
   if (purple_xfer_is_canceled (t->xfer))
     {
       bsp_transfer_detach (t);
@@ -250,7 +252,7 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);
   t->state = BSP_STATE_CONNECTING;
-  bsp_discovery_ensure (self->discovery, t->proxy, bsp_transfer_send_proxy_info, t);
+  bsp_discovery_ensure_async (self->discovery, t->proxy, t->waits, bsp_transfer_send_proxy_info, t);
   return TRUE;
 }
 
@@ -268,8 +270,7 @@ bsp_transfer_send_activate (gpointer user_data)
   xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
                        -1);
   xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send_async (t->owner->iq, activate, 30, t->iq_cancellable,
-                             bsp_transfer_send_activated, t);
+  bsp_iq_tracker_send_async (t->owner->iq, activate, 30, t->waits, bsp_transfer_send_activated, t);
   bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
   return G_SOURCE_REMOVE;
 }
@@ -406,9 +407,8 @@ bsp_transfers_order_streamhosts (BspTransfers *self, BspTransfer *t, xmlnode *qu
  * known (the receiver may never answer with a proxy, going in-band
  * instead). Runs as each offered host becomes known. */
 static void
-bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
+bsp_transfer_send_check_offer (BspTransfer *t)
 {
-  BspTransfer *t = user_data;
   g_autofree char *me = NULL;
 
   if (t->owner == NULL || t->path_said || t->state != BSP_STATE_OFFERED || t->offered == NULL)
@@ -427,6 +427,17 @@ bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
     }
   if (t->http_blocked != NULL)
     bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+}
+
+/* One offered host became known. */
+static void
+bsp_transfer_send_offered_known (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  bsp_discovery_ensure_finish (result, &error);
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    bsp_transfer_send_check_offer (user_data);
 }
 
 /* Our streamhost offer: remember its id and hosts; add the configured
@@ -482,9 +493,9 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
     g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
     for (guint i = 0; i < t->offered->len; i++)
       if (g_strcmp0 (t->offered->pdata[i], me) != 0)
-        bsp_discovery_ensure (self->discovery, t->offered->pdata[i], bsp_transfer_send_check_offer,
-                              t);
+        bsp_discovery_ensure_async (self->discovery, t->offered->pdata[i], t->waits,
+                                    bsp_transfer_send_offered_known, t);
   }
   /* Every bs-proxy left out for good: say why now. */
-  bsp_transfer_send_check_offer (NULL, t);
+  bsp_transfer_send_check_offer (t);
 }

@@ -70,7 +70,7 @@ bsp_transfer_unref (BspTransfer *t)
   if (t->consumed != NULL)
     xmlnode_free (t->consumed);
   g_clear_object (&t->cancellable);
-  g_clear_object (&t->iq_cancellable);
+  g_clear_object (&t->waits);
   g_free (t);
 }
 
@@ -91,7 +91,7 @@ bsp_transfer_new (BspTransfers *owner, PurpleXfer *xfer, BspRole role, const cha
   t->peer = bsp_jid_normalize (peer);
   t->sidhash = role == BSP_ROLE_SEND ? bsp_sidhash (sid, me, peer) : bsp_sidhash (sid, peer, me);
   t->cancellable = g_cancellable_new ();
-  t->iq_cancellable = g_cancellable_new ();
+  t->waits = g_cancellable_new ();
   g_ptr_array_add (owner->transfers, t);
   return t;
 }
@@ -113,20 +113,19 @@ bsp_transfer_detach (BspTransfer *t)
   /* Joins the upload's or download's worker: nothing of it outlives this. */
   g_clear_pointer (&t->upload, bsp_http_upload_free);
   g_clear_pointer (&t->download, bsp_http_download_free);
-  bsp_transfer_drop_iqs (t);
-  bsp_discovery_cancel (owner->discovery, t);
+  bsp_transfer_stop_waiting (t);
   /* The table's reference goes last. */
   if (g_ptr_array_remove_fast (owner->transfers, t))
     bsp_transfer_unref (t);
 }
 
 void
-bsp_transfer_drop_iqs (BspTransfer *t)
+bsp_transfer_stop_waiting (BspTransfer *t)
 {
   /* Their callbacks see G_IO_ERROR_CANCELLED and touch nothing of @t. */
-  g_cancellable_cancel (t->iq_cancellable);
-  g_object_unref (t->iq_cancellable);
-  t->iq_cancellable = g_cancellable_new ();
+  g_cancellable_cancel (t->waits);
+  g_object_unref (t->waits);
+  t->waits = g_cancellable_new ();
 }
 
 const char *
@@ -426,8 +425,7 @@ bsp_transfer_ended_late (gpointer user_data)
   bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there", t->sid,
                 t->peer, t->proxy);
   ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
-  bsp_iq_tracker_send_async (t->owner->iq, ping, 10, t->iq_cancellable, bsp_transfer_proxy_pinged,
-                             t);
+  bsp_iq_tracker_send_async (t->owner->iq, ping, 10, t->waits, bsp_transfer_proxy_pinged, t);
   return G_SOURCE_REMOVE;
 }
 
