@@ -157,6 +157,11 @@ BspTransfer *bsp_transfers_find_xfer (BspTransfers *self, PurpleXfer *xfer);
 /* While HTTP moves the file: progress, failure, the stall watchdog. */
 void bsp_transfer_progress (BspTransfer *t);
 void bsp_transfer_http_failed (BspTransfer *t, const GError *error);
+/* The end of the HTTP side (the upload's or download's finish): @ok
+ * completes the PurpleXfer, a failure goes to bsp_transfer_http_failed ();
+ * cancelled, @t was detached (the upload or download freed) and may be
+ * gone: nothing of it is touched. */
+void bsp_transfer_http_done (BspTransfer *t, gboolean ok, const GError *error);
 void bsp_transfer_watch_start (BspTransfer *t);
 
 /* The receiver (bsp-transfer-recv.c). */

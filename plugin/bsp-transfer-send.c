@@ -29,29 +29,12 @@ bsp_transfer_send_progress (guint64 done, gpointer user_data)
 }
 
 static void
-bsp_transfer_send_done (const GError *error, gpointer user_data)
+bsp_transfer_send_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = bsp_http_upload_finish (result, &error);
 
-  if (t->owner != NULL)
-    {
-      if (error == NULL)
-        {
-          PurpleXfer *xfer = t->xfer;
-          bsp_log_info ("transfer %s to %s delivered over HTTP", t->sid, t->peer);
-          bsp_transfer_ref (t);
-          bsp_transfer_detach (t);
-          purple_xfer_set_bytes_sent (xfer, purple_xfer_get_size (xfer));
-          purple_xfer_update_progress (xfer);
-          purple_xfer_set_completed (xfer, TRUE);
-          purple_xfer_end (xfer);
-          bsp_transfer_unref (t);
-        }
-      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          bsp_transfer_http_failed (t, error);
-        }
-    }
+  bsp_transfer_http_done (user_data, ok, error);
 }
 
 static gboolean bsp_transfer_send_activate (gpointer user_data);

@@ -457,6 +457,34 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
   t->timer_id = g_timeout_add (BSP_ENDED_WAIT * 1000, bsp_transfer_ended_late, t);
 }
 
+void
+bsp_transfer_http_done (BspTransfer *t, gboolean ok, const GError *error)
+{
+  PurpleXfer *xfer;
+
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        bsp_transfer_http_failed (t, error);
+      return;
+    }
+  xfer = t->xfer;
+  if (t->role == BSP_ROLE_SEND)
+    bsp_log_info ("transfer %s to %s delivered over HTTP", t->sid, t->peer);
+  else
+    bsp_log_info ("transfer %s from %s complete over HTTP", t->sid, t->peer);
+  bsp_transfer_ref (t);
+  bsp_transfer_detach (t);
+  if (t->role == BSP_ROLE_SEND)
+    {
+      purple_xfer_set_bytes_sent (xfer, purple_xfer_get_size (xfer));
+      purple_xfer_update_progress (xfer);
+    }
+  purple_xfer_set_completed (xfer, TRUE);
+  purple_xfer_end (xfer);
+  bsp_transfer_unref (t);
+}
+
 /* Once a second while HTTP moves the file: a transfer that moved no
  * byte for the configured time ends with that reason (the HTTP client's
  * own timeout is much longer). While it waits, the UI is refreshed, so
