@@ -26,13 +26,17 @@
 
 #define BSP_NS_DATA_FORMS "jabber:x:data"
 
+typedef struct _BspDiscoveryEntry BspDiscoveryEntry;
+
+/* One bsp_discovery_ensure_async () waiting for its entry. */
 typedef struct
 {
-  BspDiscoveryFunc func;
-  gpointer user_data;
+  BspDiscoveryEntry *entry;
+  GTask *task;
+  GSource *cancelled; /* fires once the waiter's cancellable is cancelled */
 } BspDiscoveryWaiter;
 
-typedef struct
+struct _BspDiscoveryEntry
 {
   BspDiscovery *discovery;
   BspProxyInfo info;
@@ -40,10 +44,10 @@ typedef struct
   gboolean asked;
   gboolean ok;                          /* is_proxy after the answer */
   gboolean probing;                     /* its http-base is being checked */
-  GArray *waiters;                      /* BspDiscoveryWaiter */
+  GPtrArray *waiters;                   /* BspDiscoveryWaiter */
   PurpleProxyConnectData *socks5_check; /* its SOCKS5 address, being tried */
   guint socks5_timeout_id;
-} BspDiscoveryEntry;
+};
 
 struct _BspDiscovery
 {
@@ -76,8 +80,37 @@ bsp_discovery_entry_free (BspDiscoveryEntry *entry)
   g_free (entry->info.http_base);
   g_clear_error (&entry->info.http_blocked_why);
   g_clear_pointer (&entry->info.tls_unverified, bsp_tls_peer_free);
-  g_array_unref (entry->waiters);
+  g_ptr_array_unref (entry->waiters);
   g_free (entry);
+}
+
+/* Takes @w out of its entry and completes its task: with the entry's
+ * info when it is a bytestreams proxy, else with why not. */
+static void
+bsp_discovery_waiter_finish (BspDiscoveryWaiter *w, gboolean cancelled)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&w->task);
+  BspDiscoveryEntry *entry = w->entry;
+
+  g_ptr_array_remove (entry->waiters, w);
+  if (w->cancelled != NULL)
+    g_source_destroy (w->cancelled);
+  g_clear_pointer (&w->cancelled, g_source_unref);
+  g_free (w);
+  if (cancelled)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+  else if (entry->ok)
+    g_task_return_pointer (task, &entry->info, NULL);
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             "%s did not answer as a bytestreams proxy", entry->info.jid);
+}
+
+static gboolean
+bsp_discovery_waiter_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  bsp_discovery_waiter_finish (user_data, TRUE);
+  return G_SOURCE_REMOVE;
 }
 
 BspDiscovery *
@@ -102,12 +135,12 @@ bsp_discovery_free (BspDiscovery *self)
 
   if (self == NULL)
     return;
-  /* Pending IQs point at entries: forget them first. */
+  /* Waiters left, IQs and checks still running end cancelled: their
+   * callbacks touch nothing (they point at entries). */
   g_hash_table_iter_init (&iter, self->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    bsp_iq_tracker_forget (self->iq, entry);
-  bsp_iq_tracker_forget (self->iq, self);
-  /* Checks still running end cancelled: their callbacks touch nothing. */
+    while (entry->waiters->len > 0)
+      bsp_discovery_waiter_finish (entry->waiters->pdata[0], TRUE);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   soup_session_abort (self->http);
@@ -119,15 +152,11 @@ bsp_discovery_free (BspDiscovery *self)
 static void
 bsp_discovery_entry_done (BspDiscoveryEntry *entry)
 {
-  g_autoptr (GArray) waiters = entry->waiters;
-
   entry->known = TRUE;
-  entry->waiters = g_array_new (FALSE, FALSE, sizeof (BspDiscoveryWaiter));
-  for (guint i = 0; i < waiters->len; i++)
-    {
-      BspDiscoveryWaiter *w = &g_array_index (waiters, BspDiscoveryWaiter, i);
-      w->func (entry->ok ? &entry->info : NULL, w->user_data);
-    }
+  /* A callback may run at once and wait again: that one is answered at
+   * once too (the entry is known). */
+  while (entry->waiters->len > 0)
+    bsp_discovery_waiter_finish (entry->waiters->pdata[0], FALSE);
 }
 
 static void
@@ -181,13 +210,18 @@ bsp_discovery_socks5_check (BspDiscoveryEntry *entry)
 }
 
 static void
-bsp_discovery_streamhost_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_streamhost_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_BYTESTREAMS) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_BYTESTREAMS) : NULL;
   xmlnode *host = query ? xmlnode_get_child (query, "streamhost") : NULL;
 
-  if (host != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* with the discovery: the entry is gone */
+  if (host != NULL)
     {
       const char *port = xmlnode_get_attrib (host, "port");
       guint64 p = 0;
@@ -302,12 +336,17 @@ bsp_discovery_recheck_http (BspDiscovery *self, const char *jid)
 }
 
 static void
-bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_info_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscoveryEntry *entry = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_INFO) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_DISCO_INFO) : NULL;
 
-  if (query != NULL && g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") == 0)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* with the discovery: the entry is gone */
+  if (query != NULL)
     {
       for (xmlnode *c = query->child; c != NULL; c = c->next)
         {
@@ -332,7 +371,8 @@ bsp_discovery_info_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpoin
   if (entry->ok)
     {
       xmlnode *get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_BYTESTREAMS, NULL);
-      bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_streamhost_cb, entry);
+      bsp_iq_tracker_send_async (entry->discovery->iq, get, 30, entry->discovery->cancellable,
+                                 bsp_discovery_streamhost_cb, entry);
     }
   if (entry->ok && entry->info.http && entry->info.http_base != NULL
       && bsp_url_base_is_valid (entry->info.http_base))
@@ -355,7 +395,7 @@ bsp_discovery_entry (BspDiscovery *self, const char *jid)
   entry = g_new0 (BspDiscoveryEntry, 1);
   entry->discovery = self;
   entry->info.jid = g_steal_pointer (&norm);
-  entry->waiters = g_array_new (FALSE, FALSE, sizeof (BspDiscoveryWaiter));
+  entry->waiters = g_ptr_array_new ();
   g_hash_table_insert (self->entries, entry->info.jid, entry);
   return entry;
 }
@@ -369,19 +409,25 @@ bsp_discovery_ask (BspDiscoveryEntry *entry)
     return;
   entry->asked = TRUE;
   get = bsp_iq_new ("get", entry->info.jid, NULL, "query", BSP_NS_DISCO_INFO, NULL);
-  bsp_iq_tracker_send (entry->discovery->iq, get, 30, bsp_discovery_info_cb, entry);
+  bsp_iq_tracker_send_async (entry->discovery->iq, get, 30, entry->discovery->cancellable,
+                             bsp_discovery_info_cb, entry);
 }
 
 static void
-bsp_discovery_items_cb (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_discovery_items_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspDiscovery *self = user_data;
-  xmlnode *query = iq ? xmlnode_get_child_with_namespace (iq, "query", BSP_NS_DISCO_ITEMS) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+  xmlnode *query
+      = reply ? xmlnode_get_child_with_namespace (reply, "query", BSP_NS_DISCO_ITEMS) : NULL;
 
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* @self is gone */
   if (query == NULL)
     {
       bsp_log_info ("no service discovery on our server (%s)",
-                    why ? why : bsp_iq_error_condition (iq));
+                    error ? error->message : "no items in the answer");
       return;
     }
   for (xmlnode *item = xmlnode_get_child (query, "item"); item != NULL;
@@ -404,7 +450,7 @@ bsp_discovery_start (BspDiscovery *self, const char *extra_jid)
   g_autofree char *domain = bsp_jid_domain (purple_connection_get_display_name (self->gc));
   xmlnode *get = bsp_iq_new ("get", domain, NULL, "query", BSP_NS_DISCO_ITEMS, NULL);
 
-  bsp_iq_tracker_send (self->iq, get, 30, bsp_discovery_items_cb, self);
+  bsp_iq_tracker_send_async (self->iq, get, 30, self->cancellable, bsp_discovery_items_cb, self);
   if (extra_jid != NULL && *extra_jid != '\0')
     bsp_discovery_add (self, extra_jid);
 }
@@ -460,37 +506,46 @@ bsp_discovery_find_http_blocked (BspDiscovery *self)
 }
 
 void
-bsp_discovery_ensure (BspDiscovery *self, const char *jid, BspDiscoveryFunc func,
-                      gpointer user_data)
+bsp_discovery_ensure_async (BspDiscovery *self, const char *jid, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
 {
-  BspDiscoveryEntry *entry = bsp_discovery_entry (self, jid);
-  BspDiscoveryWaiter w = { func, user_data };
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  BspDiscoveryEntry *entry;
+  BspDiscoveryWaiter *w;
 
+  g_task_set_source_tag (task, bsp_discovery_ensure_async);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  entry = bsp_discovery_entry (self, jid);
   if (entry == NULL)
     {
-      func (NULL, user_data);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "\"%s\" is not a valid JID", jid);
       return;
     }
+  w = g_new0 (BspDiscoveryWaiter, 1);
+  w->entry = entry;
+  w->task = g_steal_pointer (&task);
+  g_ptr_array_add (entry->waiters, w);
   if (entry->known)
     {
-      func (entry->ok ? &entry->info : NULL, user_data);
+      bsp_discovery_waiter_finish (w, FALSE);
       return;
     }
-  g_array_append_val (entry->waiters, w);
+  if (cancellable != NULL)
+    {
+      w->cancelled = g_cancellable_source_new (cancellable);
+      g_source_set_callback (w->cancelled, G_SOURCE_FUNC (bsp_discovery_waiter_cancelled), w, NULL);
+      g_source_attach (w->cancelled, g_main_context_get_thread_default ());
+    }
   bsp_discovery_ask (entry);
 }
 
-void
-bsp_discovery_cancel (BspDiscovery *self, gpointer user_data)
+const BspProxyInfo *
+bsp_discovery_ensure_finish (GAsyncResult *result, GError **error)
 {
-  GHashTableIter iter;
-  BspDiscoveryEntry *entry;
-
-  if (self == NULL)
-    return;
-  g_hash_table_iter_init (&iter, self->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    for (guint i = entry->waiters->len; i > 0; i--)
-      if (g_array_index (entry->waiters, BspDiscoveryWaiter, i - 1).user_data == user_data)
-        g_array_remove_index (entry->waiters, i - 1);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bsp_discovery_ensure_async,
+                        NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

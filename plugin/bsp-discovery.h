@@ -44,10 +44,6 @@ gboolean bsp_proxy_info_http_usable (const BspProxyInfo *info);
 
 typedef struct _BspDiscovery BspDiscovery;
 
-/* Called once the JID's disco#info is known; @info is NULL when the JID
- * did not answer or is not a bytestreams proxy. */
-typedef void (*BspDiscoveryFunc) (const BspProxyInfo *info, gpointer user_data);
-
 BspDiscovery *bsp_discovery_new (PurpleConnection *gc, BspIqTracker *iq);
 void bsp_discovery_free (BspDiscovery *discovery);
 
@@ -59,11 +55,21 @@ const BspProxyInfo *bsp_discovery_lookup (BspDiscovery *discovery, const char *j
 /* A bs-proxy known now whose HTTP side does not answer from here, or NULL
  * (the first found, when several). */
 const BspProxyInfo *bsp_discovery_find_http_blocked (BspDiscovery *discovery);
-/* Calls @func once @jid's info is known (at once if it already is). */
-void bsp_discovery_ensure (BspDiscovery *discovery, const char *jid, BspDiscoveryFunc func,
-                           gpointer user_data);
-/* Drops every waiting @func whose user_data is @user_data. */
-void bsp_discovery_cancel (BspDiscovery *discovery, gpointer user_data);
+/* Calls @callback (GTask: once, from the main loop) when what @jid is is
+ * known: its disco#info, and the check of its HTTP side when it has one;
+ * it may be known already. Several may wait on one JID. Cancelling
+ * @cancellable drops this waiter alone: @callback gets
+ * G_IO_ERROR_CANCELLED and touches nothing of @user_data. A waiter's
+ * owner cancels it before the discovery is freed (bsp_connection_free ()
+ * ends the transfers first); one still waiting then ends cancelled. */
+void bsp_discovery_ensure_async (BspDiscovery *discovery, const char *jid,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+/* @jid's info (the discovery's, valid while it lives), or NULL and why in
+ * @error: G_IO_ERROR_NOT_FOUND when it did not answer or is not a
+ * bytestreams proxy, G_IO_ERROR_INVALID_ARGUMENT when @jid is not a JID,
+ * G_IO_ERROR_CANCELLED. */
+const BspProxyInfo *bsp_discovery_ensure_finish (GAsyncResult *result, GError **error);
 /* What is known of @jid, as the preferences tell the user. */
 typedef enum
 {

@@ -48,7 +48,7 @@ struct _BspHttpDownload
   char *url;
   gint64 expected;
   BspHttpChunk chunk; /* owner's side: called on @context */
-  BspHttpDone done;
+  GTask *task;        /* owner's side; NULL once it ended */
   gpointer user_data;
   gboolean aborted; /* owner's side: @chunk said stop */
 
@@ -86,7 +86,8 @@ bsp_http_download_unref (BspHttpDownload *down)
 {
   if (!g_atomic_int_dec_and_test (&down->ref_count))
     return;
-  g_assert (down->thread == NULL && down->drain_source == NULL && down->done_source == NULL);
+  g_assert (down->thread == NULL && down->drain_source == NULL && down->done_source == NULL
+            && down->task == NULL);
   g_main_context_unref (down->context);
   g_clear_object (&down->cancellable);
   g_clear_object (&down->owner_cancellable);
@@ -178,10 +179,10 @@ bsp_http_download_verdict (GObject *source, GAsyncResult *result, gpointer user_
   g_mutex_lock (&down->lock);
   stopped = down->stopped;
   g_mutex_unlock (&down->lock);
-  if (down->done == NULL || stopped)
+  if (down->task == NULL || stopped)
     ; /* freed or cancelled meanwhile */
   else if (error != NULL)
-    down->done (error, down->user_data);
+    bsp_http_task_end (&down->task, g_steal_pointer (&error));
   else
     down->thread
         = g_thread_new ("bsp-download", bsp_http_download_thread, bsp_http_download_ref (down));
@@ -198,7 +199,7 @@ bsp_http_download_done_cb (gpointer user_data)
   GError *error;
 
   bsp_http_download_drain (down);
-  if (down->done == NULL)
+  if (down->task == NULL)
     return G_SOURCE_REMOVE; /* freed from @chunk */
   g_mutex_lock (&down->lock);
   error = g_steal_pointer (&down->error);
@@ -223,8 +224,7 @@ bsp_http_download_done_cb (gpointer user_data)
       error = g_error_new_literal (BSP_HTTP_ERROR, BSP_HTTP_ERROR_ABORTED,
                                    "the download was stopped");
     }
-  down->done (error, down->user_data);
-  g_clear_error (&error);
+  bsp_http_task_end (&down->task, error);
   return G_SOURCE_REMOVE;
 }
 
@@ -417,8 +417,8 @@ bsp_http_download_thread (gpointer data)
 
 BspHttpDownload *
 bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
-                         GCancellable *cancellable, BspHttpChunk chunk, BspHttpDone done,
-                         gpointer user_data)
+                         GCancellable *cancellable, BspHttpChunk chunk,
+                         GAsyncReadyCallback callback, gpointer user_data)
 {
   BspHttpDownload *down = g_new0 (BspHttpDownload, 1);
 
@@ -432,7 +432,8 @@ bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
   down->url = g_strdup (url);
   down->expected = expected;
   down->chunk = chunk;
-  down->done = done;
+  down->task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (down->task, bsp_http_download_start);
   down->user_data = user_data;
   if (cancellable != NULL)
     {
@@ -460,12 +461,21 @@ bsp_http_download_free (BspHttpDownload *down)
     g_cancellable_disconnect (down->owner_cancellable, down->owner_handler);
   /* No thread posts anything now; drop what is still pending. */
   down->chunk = NULL;
-  down->done = NULL;
   g_mutex_lock (&down->lock);
   drain_source = g_steal_pointer (&down->drain_source);
   done_source = g_steal_pointer (&down->done_source);
   g_mutex_unlock (&down->lock);
   bsp_http_source_drop (drain_source);
   bsp_http_source_drop (done_source);
+  bsp_http_task_end (&down->task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "the download was stopped"));
   bsp_http_download_unref (down);
+}
+
+gboolean
+bsp_http_download_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bsp_http_download_start, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

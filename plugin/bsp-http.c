@@ -82,6 +82,19 @@ bsp_http_source_drop (GSource *source)
   g_source_unref (source);
 }
 
+void
+bsp_http_task_end (GTask **task, GError *error)
+{
+  g_autoptr (GTask) ending = g_steal_pointer (task);
+
+  if (ending == NULL)
+    g_clear_error (&error);
+  else if (error != NULL)
+    g_task_return_error (ending, error);
+  else
+    g_task_return_boolean (ending, TRUE);
+}
+
 /* "the proxy answered 502 Bad Gateway: <first line of its text>" */
 GError *
 bsp_http_status_error (SoupMessage *msg, GBytes *body)
@@ -151,7 +164,7 @@ struct _BspHttpUpload
   char *filename;
   goffset size;
   BspHttpProgress progress; /* owner's side: called on @context */
-  BspHttpDone done;
+  GTask *task;              /* owner's side; NULL once it ended */
   gpointer user_data;
   /* The worker's own: */
   gboolean chunked;      /* through an HTTP proxy in the clear */
@@ -182,7 +195,8 @@ bsp_http_upload_unref (BspHttpUpload *up)
 {
   if (!g_atomic_int_dec_and_test (&up->ref_count))
     return;
-  g_assert (up->thread == NULL && up->progress_source == NULL && up->done_source == NULL);
+  g_assert (up->thread == NULL && up->progress_source == NULL && up->done_source == NULL
+            && up->task == NULL);
   g_main_context_unref (up->context);
   g_clear_object (&up->cancellable);
   g_clear_pointer (&up->proxy, bsp_http_proxy_unref);
@@ -251,10 +265,10 @@ bsp_http_upload_verdict (GObject *source, GAsyncResult *result, gpointer user_da
   g_autoptr (GError) error = NULL;
 
   bsp_tls_ask_finish (result, &error);
-  if (up->done == NULL)
+  if (up->task == NULL)
     ; /* freed meanwhile: nobody to tell */
   else if (error != NULL)
-    up->done (error, up->user_data);
+    bsp_http_task_end (&up->task, g_steal_pointer (&error));
   else
     up->thread = g_thread_new ("bsp-upload", bsp_http_upload_thread, bsp_http_upload_ref (up));
   bsp_http_upload_unref (up);
@@ -283,8 +297,8 @@ bsp_http_upload_done_cb (gpointer user_data)
                          bsp_http_upload_ref (up));
       return G_SOURCE_REMOVE;
     }
-  if (up->done != NULL)
-    up->done (error, up->user_data);
+  if (up->task != NULL)
+    bsp_http_task_end (&up->task, g_steal_pointer (&error));
   g_clear_error (&error);
   return G_SOURCE_REMOVE;
 }
@@ -440,7 +454,7 @@ bsp_http_upload_thread (gpointer data)
 BspHttpUpload *
 bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash, const char *path,
                        const char *filename, goffset size, GCancellable *cancellable,
-                       BspHttpProgress progress, BspHttpDone done, gpointer user_data)
+                       BspHttpProgress progress, GAsyncReadyCallback callback, gpointer user_data)
 {
   BspHttpUpload *up = g_new0 (BspHttpUpload, 1);
 
@@ -456,7 +470,8 @@ bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhas
   up->filename = g_strdup (filename);
   up->size = size;
   up->progress = progress;
-  up->done = done;
+  up->task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (up->task, bsp_http_upload_start);
   up->user_data = user_data;
   up->thread = g_thread_new ("bsp-upload", bsp_http_upload_thread, bsp_http_upload_ref (up));
   return up;
@@ -474,12 +489,21 @@ bsp_http_upload_free (BspHttpUpload *up)
     g_clear_pointer (&up->thread, g_thread_join);
   /* No thread posts anything now; drop what is still pending. */
   up->progress = NULL;
-  up->done = NULL;
   g_mutex_lock (&up->lock);
   progress_source = g_steal_pointer (&up->progress_source);
   done_source = g_steal_pointer (&up->done_source);
   g_mutex_unlock (&up->lock);
   bsp_http_source_drop (progress_source);
   bsp_http_source_drop (done_source);
+  bsp_http_task_end (
+      &up->task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "the upload was stopped"));
   bsp_http_upload_unref (up);
+}
+
+gboolean
+bsp_http_upload_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bsp_http_upload_start, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -35,7 +35,6 @@ typedef enum
 SoupSession *bsp_http_session_new (PurpleAccount *account);
 
 typedef void (*BspHttpProgress) (guint64 done, gpointer user_data);
-typedef void (*BspHttpDone) (const GError *error, gpointer user_data);
 /* A downloaded chunk; return FALSE to stop with BSP_HTTP_ERROR_ABORTED. */
 typedef gboolean (*BspHttpChunk) (const guint8 *data, gsize len, gpointer user_data);
 
@@ -46,17 +45,22 @@ typedef struct _BspHttpUpload BspHttpUpload;
  * proxy in the clear): exactly @size bytes of the file, read in large
  * blocks as they are sent. The request runs in a worker thread with
  * libsoup's synchronous API, on a session of its own with @session's proxy
- * settings and credentials. @progress (throttled) and @done
- * (once) run on the calling thread's thread-default main context; @done
- * gets NULL only for a 2xx answer, G_IO_ERROR_CANCELLED when @cancellable
- * was cancelled, BSP_TLS_ERROR when the certificate was not accepted. */
+ * settings and credentials. @progress (throttled) and @callback (GTask:
+ * once, at the end) run on the calling thread's thread-default main
+ * context. */
 BspHttpUpload *bsp_http_upload_start (SoupSession *session, const char *url, const char *sidhash,
                                       const char *path, const char *filename, goffset size,
                                       GCancellable *cancellable, BspHttpProgress progress,
-                                      BspHttpDone done, gpointer user_data);
+                                      GAsyncReadyCallback callback, gpointer user_data);
+/* TRUE only for a 2xx answer; else why in @error: G_IO_ERROR_CANCELLED
+ * when @cancellable was cancelled or the upload freed first (then the
+ * callback touches nothing), BSP_TLS_ERROR when the certificate was not
+ * accepted, BSP_HTTP_ERROR, or another error of the transport. */
+gboolean bsp_http_upload_finish (GAsyncResult *result, GError **error);
 /* Cancels the upload if it still runs, waits for its thread, and drops
- * whatever it has not told yet: neither @progress nor @done runs after
- * this. May be called from @done. */
+ * whatever it has not told yet: @progress does not run after this, and
+ * the callback, if it has not run, gets G_IO_ERROR_CANCELLED. May be
+ * called from the callback. */
 void bsp_http_upload_free (BspHttpUpload *upload);
 
 typedef struct _BspHttpDownload BspHttpDownload;
@@ -65,15 +69,18 @@ typedef struct _BspHttpDownload BspHttpDownload;
  * 256 KiB (as much as arrived while @chunk was busy);
  * @expected >= 0 is checked against the announced and the received
  * length. The request runs in a worker thread like an upload's, at most
- * a few blocks ahead of @chunk. @chunk and @done (once) run on the
- * calling thread's thread-default main context; @done gets NULL only
- * when the whole body arrived and @chunk took it, G_IO_ERROR_CANCELLED
- * when @cancellable was cancelled. */
+ * a few blocks ahead of @chunk. @chunk and @callback (GTask: once, at
+ * the end) run on the calling thread's thread-default main context. */
 BspHttpDownload *bsp_http_download_start (SoupSession *session, const char *url, gint64 expected,
                                           GCancellable *cancellable, BspHttpChunk chunk,
-                                          BspHttpDone done, gpointer user_data);
-/* As bsp_http_upload_free (): neither @chunk nor @done runs after this.
- * May be called from either. */
+                                          GAsyncReadyCallback callback, gpointer user_data);
+/* TRUE only when the whole body arrived and @chunk took it; else why in
+ * @error, as bsp_http_upload_finish () says, or BSP_HTTP_ERROR_ABORTED
+ * when @chunk said stop. */
+gboolean bsp_http_download_finish (GAsyncResult *result, GError **error);
+/* As bsp_http_upload_free (): @chunk does not run after this, and the
+ * callback, if it has not run, gets G_IO_ERROR_CANCELLED. May be called
+ * from either. */
 void bsp_http_download_free (BspHttpDownload *download);
 
 /* ---- shared by the upload and the download ---- */
@@ -87,6 +94,9 @@ gboolean bsp_http_worker_run (BspHttpProxy *proxy, BspHttpWorkerFunc func, gpoin
 /* An idle source on @context calling @func (@data, released by @notify). */
 GSource *bsp_http_post (GMainContext *context, GSourceFunc func, gpointer data,
                         GDestroyNotify notify, int priority);
+/* Ends *@task (taken; nothing when NULL): TRUE when @error is NULL, else
+ * @error (taken). */
+void bsp_http_task_end (GTask **task, GError *error);
 /* Destroys and releases @source (NULL is fine). */
 void bsp_http_source_drop (GSource *source);
 /* A block the kernel copies into: page-aligned, freed with g_aligned_free (). */

@@ -69,7 +69,8 @@ bsp_iq_send_error (PurpleConnection *gc, const char *to, const char *id, const c
   bsp_iq_send_stanza (gc, iq);
 }
 
-const char *
+/* The first error condition of an IQ error, or NULL. */
+static const char *
 bsp_iq_error_condition (xmlnode *iq)
 {
   xmlnode *error = iq ? xmlnode_get_child (iq, "error") : NULL;
@@ -83,7 +84,8 @@ bsp_iq_error_condition (xmlnode *iq)
   return "undefined-condition";
 }
 
-gboolean
+/* Whether @iq is an error of type 'wait' (RFC 6120 §8.3.2: retry later). */
+static gboolean
 bsp_iq_error_is_wait (xmlnode *iq)
 {
   xmlnode *error = iq ? xmlnode_get_child (iq, "error") : NULL;
@@ -92,14 +94,16 @@ bsp_iq_error_is_wait (xmlnode *iq)
          && g_strcmp0 (xmlnode_get_attrib (error, "type"), "wait") == 0;
 }
 
+G_DEFINE_QUARK (bsp - iq - error - quark, bsp_iq_error)
+
 typedef struct
 {
   BspIqTracker *tracker;
   char *id;
   char *to; /* normalised, or NULL for our own server */
-  BspIqCallback callback;
-  gpointer user_data;
+  GTask *task;
   guint timeout_id;
+  GSource *cancelled; /* fires once the owner's cancellable is cancelled */
 } BspIqPending;
 
 struct _BspIqTracker
@@ -107,15 +111,41 @@ struct _BspIqTracker
   PurpleConnection *gc;
   GHashTable *pending; /* id → BspIqPending */
   guint counter;
+  char *gone; /* while it is being freed: why */
 };
 
 static void
 bsp_iq_pending_free (BspIqPending *pending)
 {
   g_clear_handle_id (&pending->timeout_id, g_source_remove);
+  if (pending->cancelled != NULL)
+    g_source_destroy (pending->cancelled);
+  g_clear_pointer (&pending->cancelled, g_source_unref);
+  g_clear_object (&pending->task);
   g_free (pending->id);
   g_free (pending->to);
   g_free (pending);
+}
+
+/* Ends @pending (out of the table already) with @reply, a result the
+ * caller gets a copy of, or with @error (taken). */
+static void
+bsp_iq_pending_finish (BspIqPending *pending, xmlnode *reply, GError *error)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&pending->task);
+
+  /* Freed first: the callback may send again. */
+  bsp_iq_pending_free (pending);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, xmlnode_copy (reply), (GDestroyNotify) xmlnode_free);
+}
+
+static gboolean
+bsp_iq_pending_is_cancelled (BspIqPending *pending)
+{
+  return g_cancellable_is_cancelled (g_task_get_cancellable (pending->task));
 }
 
 BspIqTracker *
@@ -124,35 +154,31 @@ bsp_iq_tracker_new (PurpleConnection *gc)
   BspIqTracker *self = g_new0 (BspIqTracker, 1);
 
   self->gc = gc;
-  self->pending
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) bsp_iq_pending_free);
+  self->pending = g_hash_table_new (g_str_hash, g_str_equal);
   return self;
 }
 
 void
 bsp_iq_tracker_free (BspIqTracker *self, const char *why)
 {
-  GHashTableIter iter;
-  BspIqPending *pending;
-  GPtrArray *all;
-
   if (self == NULL)
     return;
-  /* Take them all out first: a callback may send or forget others. */
-  all = g_ptr_array_new_with_free_func ((GDestroyNotify) bsp_iq_pending_free);
-  g_hash_table_iter_init (&iter, self->pending);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending))
+  /* A callback may send again: that one ends at once (see
+   * bsp_iq_tracker_send_async ()), and the loop takes what is left. */
+  self->gone = g_strdup (why ? why : "the connection ended");
+  while (g_hash_table_size (self->pending) > 0)
     {
+      GHashTableIter iter;
+      BspIqPending *pending;
+
+      g_hash_table_iter_init (&iter, self->pending);
+      g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending);
       g_hash_table_iter_steal (&iter);
-      g_ptr_array_add (all, pending);
+      bsp_iq_pending_finish (pending, NULL,
+                             g_error_new_literal (BSP_IQ_ERROR, BSP_IQ_ERROR_GONE, self->gone));
     }
-  for (guint i = 0; i < all->len; i++)
-    {
-      pending = all->pdata[i];
-      pending->callback (self->gc, NULL, why, pending->user_data);
-    }
-  g_ptr_array_unref (all);
   g_hash_table_unref (self->pending);
+  g_free (self->gone);
   g_free (self);
 }
 
@@ -164,43 +190,75 @@ bsp_iq_timeout (gpointer user_data)
 
   pending->timeout_id = 0;
   g_hash_table_steal (self->pending, pending->id);
+  if (bsp_iq_pending_is_cancelled (pending))
+    {
+      /* Dropped by its owner already; the cancel has not run yet. */
+      bsp_iq_pending_finish (pending, NULL,
+                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled"));
+      return G_SOURCE_REMOVE;
+    }
   bsp_log_info ("no answer to %s from %s", pending->id, pending->to ? pending->to : "server");
-  pending->callback (self->gc, NULL, "timeout", pending->user_data);
-  bsp_iq_pending_free (pending);
+  bsp_iq_pending_finish (pending, NULL,
+                         g_error_new_literal (BSP_IQ_ERROR, BSP_IQ_ERROR_TIMED_OUT, "timeout"));
+  return G_SOURCE_REMOVE;
+}
+
+/* The owner dropped the IQ: from the main loop, never inside its
+ * g_cancellable_cancel (). */
+static gboolean
+bsp_iq_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  BspIqPending *pending = user_data;
+
+  g_hash_table_steal (pending->tracker->pending, pending->id);
+  bsp_iq_pending_finish (pending, NULL,
+                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled"));
   return G_SOURCE_REMOVE;
 }
 
 void
-bsp_iq_tracker_send (BspIqTracker *self, xmlnode *iq, guint timeout_s, BspIqCallback callback,
-                     gpointer user_data)
+bsp_iq_tracker_send_async (BspIqTracker *self, xmlnode *iq, guint timeout_s,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
 {
-  BspIqPending *pending = g_new0 (BspIqPending, 1);
-  const char *to = xmlnode_get_attrib (iq, "to");
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (xmlnode) stanza = iq;
+  BspIqPending *pending;
+  const char *to;
 
+  g_task_set_source_tag (task, bsp_iq_tracker_send_async);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (self->gone != NULL)
+    {
+      g_task_return_new_error (task, BSP_IQ_ERROR, BSP_IQ_ERROR_GONE, "%s", self->gone);
+      return;
+    }
+  to = xmlnode_get_attrib (stanza, "to");
+  pending = g_new0 (BspIqPending, 1);
   pending->tracker = self;
   pending->id = g_strdup_printf ("bsp%u", ++self->counter);
   pending->to = to ? bsp_jid_normalize (to) : NULL;
-  pending->callback = callback;
-  pending->user_data = user_data;
+  pending->task = g_steal_pointer (&task);
   pending->timeout_id = g_timeout_add_seconds (timeout_s ? timeout_s : BSP_IQ_DEFAULT_TIMEOUT,
                                                bsp_iq_timeout, pending);
+  if (cancellable != NULL)
+    {
+      pending->cancelled = g_cancellable_source_new (cancellable);
+      g_source_set_callback (pending->cancelled, G_SOURCE_FUNC (bsp_iq_cancelled), pending, NULL);
+      g_source_attach (pending->cancelled, g_main_context_get_thread_default ());
+    }
   g_hash_table_insert (self->pending, pending->id, pending);
-  xmlnode_set_attrib (iq, "id", pending->id);
-  bsp_iq_send_stanza (self->gc, iq);
+  xmlnode_set_attrib (stanza, "id", pending->id);
+  bsp_iq_send_stanza (self->gc, g_steal_pointer (&stanza));
 }
 
-void
-bsp_iq_tracker_forget (BspIqTracker *self, gpointer user_data)
+xmlnode *
+bsp_iq_tracker_send_finish (GAsyncResult *result, GError **error)
 {
-  GHashTableIter iter;
-  BspIqPending *pending;
-
-  if (self == NULL)
-    return;
-  g_hash_table_iter_init (&iter, self->pending);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending))
-    if (pending->user_data == user_data)
-      g_hash_table_iter_remove (&iter);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bsp_iq_tracker_send_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Answers from our own server may come without 'from', or from our bare
@@ -234,7 +292,8 @@ bsp_iq_tracker_dispatch (BspIqTracker *self, const char *type, const char *id, c
       || (g_strcmp0 (type, "result") != 0 && g_strcmp0 (type, "error") != 0))
     return FALSE;
   pending = g_hash_table_lookup (self->pending, id);
-  if (pending == NULL)
+  /* One its owner dropped is not ours any more, as if never sent. */
+  if (pending == NULL || bsp_iq_pending_is_cancelled (pending))
     return FALSE;
   if (!bsp_iq_from_matches (self, pending->to, from))
     {
@@ -243,7 +302,17 @@ bsp_iq_tracker_dispatch (BspIqTracker *self, const char *type, const char *id, c
       return FALSE;
     }
   g_hash_table_steal (self->pending, id);
-  pending->callback (self->gc, iq, NULL, pending->user_data);
-  bsp_iq_pending_free (pending);
+  if (g_strcmp0 (type, "result") == 0)
+    bsp_iq_pending_finish (pending, iq, NULL);
+  else
+    {
+      const char *condition = bsp_iq_error_condition (iq);
+
+      bsp_iq_pending_finish (
+          pending, NULL,
+          g_error_new_literal (BSP_IQ_ERROR,
+                               bsp_iq_error_is_wait (iq) ? BSP_IQ_ERROR_WAIT : BSP_IQ_ERROR_REFUSED,
+                               condition ? condition : "undefined-condition"));
+    }
   return TRUE;
 }

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <purple.h>
 
 G_BEGIN_DECLS
@@ -24,31 +25,42 @@ void bsp_iq_send_result (PurpleConnection *gc, const char *to, const char *id);
 void bsp_iq_send_error (PurpleConnection *gc, const char *to, const char *id, const char *type,
                         const char *condition);
 
-/* The first error condition of an IQ error, or NULL. */
-const char *bsp_iq_error_condition (xmlnode *iq);
-/* Whether @iq is an error of type 'wait' (RFC 6120 §8.3.2: retry later). */
-gboolean bsp_iq_error_is_wait (xmlnode *iq);
+/* Why one of our IQs brought no result (bsp_iq_tracker_send_finish ()). */
+#define BSP_IQ_ERROR (bsp_iq_error_quark ())
+typedef enum
+{
+  BSP_IQ_ERROR_REFUSED,   /* an error reply; the message is its condition */
+  BSP_IQ_ERROR_WAIT,      /* an error reply of type 'wait' (RFC 6120 §8.3.2: retry
+                           * later); the message is its condition */
+  BSP_IQ_ERROR_TIMED_OUT, /* no answer in time */
+  BSP_IQ_ERROR_GONE,      /* the connection ended first; the message says how */
+} BspIqError;
 
-/* The answer to one of our IQs: @iq is the result or error stanza, or NULL
- * when none came (timeout, sign-off, unload) — then @why says which. */
-typedef void (*BspIqCallback) (PurpleConnection *gc, xmlnode *iq, const char *why,
-                               gpointer user_data);
+GQuark bsp_iq_error_quark (void);
 
 typedef struct _BspIqTracker BspIqTracker;
 
 BspIqTracker *bsp_iq_tracker_new (PurpleConnection *gc);
-/* Calls every pending callback with @why and frees the tracker. */
+/* Ends every pending IQ with BSP_IQ_ERROR_GONE and @why, and frees the
+ * tracker. */
 void bsp_iq_tracker_free (BspIqTracker *tracker, const char *why);
 
-/* Sends @iq (an IQ get or set; its id is replaced) and calls @callback once
- * with the answer. @timeout_s 0 = the default (60 s). */
-void bsp_iq_tracker_send (BspIqTracker *tracker, xmlnode *iq, guint timeout_s,
-                          BspIqCallback callback, gpointer user_data);
-/* Forgets every pending IQ whose user_data is @user_data, without calling
- * back. */
-void bsp_iq_tracker_forget (BspIqTracker *tracker, gpointer user_data);
+/* Sends @iq (an IQ get or set; taken, its id is replaced) and calls
+ * @callback once (GTask: from the main loop) when the answer came or none
+ * will. @timeout_s 0 = the default (60 s). Cancelling @cancellable is how
+ * an owner drops the IQ: a later answer is not ours any more, and
+ * @callback gets G_IO_ERROR_CANCELLED, then must touch nothing of
+ * @user_data (the owner may be freed by then). */
+void bsp_iq_tracker_send_async (BspIqTracker *tracker, xmlnode *iq, guint timeout_s,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+/* The result stanza (the caller's, xmlnode_free () it), or NULL and why in
+ * @error: BSP_IQ_ERROR (an error reply, no answer, the connection gone) or
+ * G_IO_ERROR_CANCELLED. No tracker is needed here: after a cancel or with
+ * the connection gone, the owner's pointer to it may be stale. */
+xmlnode *bsp_iq_tracker_send_finish (GAsyncResult *result, GError **error);
 /* Matches an incoming result/error by id and sender; TRUE when it was ours
- * (the callback ran). */
+ * (consumed: its task completes with it). */
 gboolean bsp_iq_tracker_dispatch (BspIqTracker *tracker, const char *type, const char *id,
                                   const char *from, xmlnode *iq);
 

@@ -37,11 +37,13 @@ bsp_transfer_proxy_knows (BspTransfer *t)
 }
 
 static void
-bsp_transfer_aborted (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_aborted (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
-    bsp_log_debug ("the proxy did not take our <abort/> (%s)",
-                   why ? why : bsp_iq_error_condition (iq));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
+
+  if (reply == NULL)
+    bsp_log_debug ("the proxy did not take our <abort/> (%s)", error->message);
 }
 
 void
@@ -63,7 +65,7 @@ bsp_transfer_abort (BspTransfer *t, gboolean failed, const char *text)
   bsp_log_info ("transfer %s with %s: telling %s that it %s", t->sid, t->peer, t->proxy,
                 failed ? "failed" : "was cancelled");
   /* Not tied to @t: it is usually gone before the answer comes. */
-  bsp_iq_tracker_send (t->owner->iq, iq, 10, bsp_transfer_aborted, NULL);
+  bsp_iq_tracker_send_async (t->owner->iq, iq, 10, NULL, bsp_transfer_aborted, NULL);
 }
 
 /* How libpurple names the peer in its own messages ("bob cancelled…"):
@@ -147,13 +149,13 @@ bsp_transfer_ended (BspTransfer *t, xmlnode *ended)
 }
 
 gboolean
-bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry)
+bsp_transfer_retry_later (BspTransfer *t, const GError *error, GSourceFunc retry)
 {
-  if (!bsp_iq_error_is_wait (iq) || t->retries >= BSP_WAIT_RETRIES)
+  if (!g_error_matches (error, BSP_IQ_ERROR, BSP_IQ_ERROR_WAIT) || t->retries >= BSP_WAIT_RETRIES)
     return FALSE;
   t->retries++;
   bsp_log_info ("transfer %s with %s: %s says wait (%s); trying again in %u s", t->sid, t->peer,
-                t->proxy, bsp_iq_error_condition (iq), t->retries);
+                t->proxy, error->message, t->retries);
   g_clear_handle_id (&t->timer_id, g_source_remove);
   t->timer_id = g_timeout_add (t->retries * 1000, retry, t);
   return TRUE;

@@ -73,6 +73,8 @@ struct _BspTransfer
   guint64 watched_bytes; /* the byte count the stall watchdog last saw */
   guint still_seconds;   /* how long it has not changed */
   GCancellable *cancellable;
+  /* The IQs and the discovery it waits on (bsp_transfer_stop_waiting ()). */
+  GCancellable *waits;
   BspHttpUpload *upload;     /* send: the POST's worker, while it runs */
   BspHttpDownload *download; /* recv: the GET's worker, while it runs */
   char *broke_off;           /* why the HTTP side broke, while the proxy is asked */
@@ -119,6 +121,9 @@ void bsp_transfer_unref (BspTransfer *t);
 BspTransfer *bsp_transfer_new (BspTransfers *owner, PurpleXfer *xfer, BspRole role, const char *sid,
                                const char *peer);
 void bsp_transfer_detach (BspTransfer *t);
+/* Drops the IQs and the discovery @t waits on: their answers, if they
+ * come, are not wanted; what it waits on later is not affected. */
+void bsp_transfer_stop_waiting (BspTransfer *t);
 const char *bsp_transfer_filename (BspTransfer *t);
 
 /* Ends: a failure with its cause, the path said once, a fallback to
@@ -131,9 +136,10 @@ void bsp_transfer_abort (BspTransfer *t, gboolean failed, const char *text);
 /* The proxy's <ended/> for @t (PROTOCOL.md §5.7): ends it with the cause
  * it names. */
 void bsp_transfer_ended (BspTransfer *t, xmlnode *ended);
-/* A wait-type error from the proxy: schedules @retry in 1 s, then 2 s,
- * and returns TRUE, or FALSE once the retries are spent. */
-gboolean bsp_transfer_retry_later (BspTransfer *t, xmlnode *iq, GSourceFunc retry);
+/* A wait-type error from the proxy (BSP_IQ_ERROR_WAIT in @error): schedules
+ * @retry in 1 s, then 2 s, and returns TRUE; FALSE for any other error and
+ * once the retries are spent. */
+gboolean bsp_transfer_retry_later (BspTransfer *t, const GError *error, GSourceFunc retry);
 void bsp_transfer_say_path (BspTransfer *t, gboolean http, const char *proxy, gboolean direct);
 void bsp_transfer_fall_back (BspTransfer *t, const char *why);
 
@@ -151,6 +157,11 @@ BspTransfer *bsp_transfers_find_xfer (BspTransfers *self, PurpleXfer *xfer);
 /* While HTTP moves the file: progress, failure, the stall watchdog. */
 void bsp_transfer_progress (BspTransfer *t);
 void bsp_transfer_http_failed (BspTransfer *t, const GError *error);
+/* The end of the HTTP side (the upload's or download's finish): @ok
+ * completes the PurpleXfer, a failure goes to bsp_transfer_http_failed ();
+ * cancelled, @t was detached (the upload or download freed) and may be
+ * gone: nothing of it is touched. */
+void bsp_transfer_http_done (BspTransfer *t, gboolean ok, const GError *error);
 void bsp_transfer_watch_start (BspTransfer *t);
 
 /* The receiver (bsp-transfer-recv.c). */

@@ -45,27 +45,12 @@ bsp_transfer_recv_chunk (const guint8 *data, gsize len, gpointer user_data)
 }
 
 static void
-bsp_transfer_recv_done (const GError *error, gpointer user_data)
+bsp_transfer_recv_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = bsp_http_download_finish (result, &error);
 
-  if (t->owner != NULL)
-    {
-      if (error == NULL)
-        {
-          PurpleXfer *xfer = t->xfer;
-          bsp_log_info ("transfer %s from %s complete over HTTP", t->sid, t->peer);
-          bsp_transfer_ref (t);
-          bsp_transfer_detach (t);
-          purple_xfer_set_completed (xfer, TRUE);
-          purple_xfer_end (xfer);
-          bsp_transfer_unref (t);
-        }
-      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          bsp_transfer_http_failed (t, error);
-        }
-    }
+  bsp_transfer_http_done (user_data, ok, error);
 }
 
 static void
@@ -117,20 +102,21 @@ static void bsp_transfer_recv_try_next (BspTransfer *t);
 static gboolean bsp_transfer_recv_connect_again (gpointer user_data);
 
 static void
-bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_recv_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
   xmlnode *answer, *query, *used;
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended, or the direct path won: @t may be gone */
   t->connect_pending = FALSE;
-  if (bsp_transfer_retry_later (t, iq, bsp_transfer_recv_connect_again))
+  if (reply == NULL && bsp_transfer_retry_later (t, error, bsp_transfer_recv_connect_again))
     return;
-  if (iq == NULL || g_strcmp0 (xmlnode_get_attrib (iq, "type"), "result") != 0)
+  if (reply == NULL)
     {
-      bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy,
-                    why ? why : bsp_iq_error_condition (iq));
+      bsp_log_info ("transfer %s: %s refused <connect> (%s)", t->sid, t->proxy, error->message);
       t->candidate++;
       t->retries = 0;
       bsp_transfer_recv_try_next (t);
@@ -161,13 +147,16 @@ bsp_transfer_recv_connected (PurpleConnection *gc, xmlnode *iq, const char *why,
 static void bsp_transfer_recv_connect (BspTransfer *t);
 
 static void
-bsp_transfer_recv_candidate_info (const BspProxyInfo *info, gpointer user_data)
+bsp_transfer_recv_candidate_info (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
-  guint64 size = purple_xfer_get_size (t->xfer);
+  g_autoptr (GError) error = NULL;
+  const BspProxyInfo *info = bsp_discovery_ensure_finish (result, &error);
+  guint64 size;
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended, or the direct path won: @t may be gone */
+  size = purple_xfer_get_size (t->xfer);
   if (!bsp_proxy_info_http_usable (info) || (info->max_file_size > 0 && size > info->max_file_size))
     {
       bsp_transfer_note_blocked (t, info);
@@ -213,7 +202,7 @@ bsp_transfer_recv_connect (BspTransfer *t)
   for (xmlnode *sh = xmlnode_get_child (offer_query, "streamhost"); sh != NULL;
        sh = xmlnode_get_next_twin (sh))
     xmlnode_insert_child (connect, xmlnode_copy (sh));
-  bsp_iq_tracker_send (t->owner->iq, iq, 30, bsp_transfer_recv_connected, t);
+  bsp_iq_tracker_send_async (t->owner->iq, iq, 30, t->waits, bsp_transfer_recv_connected, t);
   t->connect_pending = TRUE;
 }
 
@@ -231,8 +220,8 @@ bsp_transfer_recv_try_next (BspTransfer *t)
       bsp_transfer_fall_back (t, "no offered streamhost speaks bs-proxy");
       return;
     }
-  bsp_discovery_ensure (t->owner->discovery, t->candidates->pdata[t->candidate],
-                        bsp_transfer_recv_candidate_info, t);
+  bsp_discovery_ensure_async (t->owner->discovery, t->candidates->pdata[t->candidate], t->waits,
+                              bsp_transfer_recv_candidate_info, t);
 }
 
 /* A direct connection won: the offer is answered with the sender's own
@@ -245,8 +234,7 @@ bsp_transfer_recv_direct_won (BspTransfer *t, int fd, const char *jid)
 
   g_clear_handle_id (&t->head_start_id, g_source_remove);
   g_clear_handle_id (&t->timer_id, g_source_remove); /* a <connect/> tried again later */
-  bsp_discovery_cancel (owner->discovery, t);
-  bsp_iq_tracker_forget (owner->iq, t);
+  bsp_transfer_stop_waiting (t);
   /* A <connect/> on its way: the <abort/> reaches the proxy after it and
    * ends the session there (PROTOCOL.md §5.6); no one else knows of it. */
   bsp_transfer_abort (t, FALSE, NULL);

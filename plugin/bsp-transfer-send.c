@@ -29,54 +29,36 @@ bsp_transfer_send_progress (guint64 done, gpointer user_data)
 }
 
 static void
-bsp_transfer_send_done (const GError *error, gpointer user_data)
+bsp_transfer_send_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = bsp_http_upload_finish (result, &error);
 
-  if (t->owner != NULL)
-    {
-      if (error == NULL)
-        {
-          PurpleXfer *xfer = t->xfer;
-          bsp_log_info ("transfer %s to %s delivered over HTTP", t->sid, t->peer);
-          bsp_transfer_ref (t);
-          bsp_transfer_detach (t);
-          purple_xfer_set_bytes_sent (xfer, purple_xfer_get_size (xfer));
-          purple_xfer_update_progress (xfer);
-          purple_xfer_set_completed (xfer, TRUE);
-          purple_xfer_end (xfer);
-          bsp_transfer_unref (t);
-        }
-      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          bsp_transfer_http_failed (t, error);
-        }
-    }
+  bsp_transfer_http_done (user_data, ok, error);
 }
 
 static gboolean bsp_transfer_send_activate (gpointer user_data);
 
 static void
-bsp_transfer_send_activated (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_send_activated (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) why = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &why);
   xmlnode *activated
-      = iq ? xmlnode_get_child_with_namespace (iq, "activated", BSP_NS_BSPROXY) : NULL;
+      = reply ? xmlnode_get_child_with_namespace (reply, "activated", BSP_NS_BSPROXY) : NULL;
   const char *url = activated ? xmlnode_get_attrib (activated, "url") : NULL;
   g_autoptr (GError) error = NULL;
   const char *path;
 
-  if (t->owner == NULL)
-    return;
-  if (url == NULL && bsp_transfer_retry_later (t, iq, bsp_transfer_send_activate))
+  if (g_error_matches (why, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended meanwhile: @t may be gone */
+  if (reply == NULL && bsp_transfer_retry_later (t, why, bsp_transfer_send_activate))
     return;
   if (url == NULL)
     {
-      g_autofree char *reason
-          = g_strdup_printf ("the proxy refused HTTP activation (%s)",
-                             why ? why
-                                 : (iq && bsp_iq_error_condition (iq) ? bsp_iq_error_condition (iq)
-                                                                      : "no upload URL"));
+      g_autofree char *reason = g_strdup_printf ("the proxy refused HTTP activation (%s)",
+                                                 why ? why->message : "no upload URL");
       bsp_transfer_fall_back (t, reason);
       return;
     }
@@ -179,12 +161,14 @@ bsp_transfer_send_tls_verdict (GObject *source, GAsyncResult *result, gpointer u
 /* What is known of the chosen proxy, once it is (its HTTP side may still
  * have been under its reachability check when the receiver chose it). */
 static void
-bsp_transfer_send_proxy_info (const BspProxyInfo *info, gpointer user_data)
+bsp_transfer_send_proxy_info (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  const BspProxyInfo *info = bsp_discovery_ensure_finish (result, &error);
 
-  if (t->owner == NULL)
-    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended meanwhile: @t may be gone */
   if (purple_xfer_is_canceled (t->xfer))
     {
       bsp_transfer_detach (t);
@@ -251,7 +235,7 @@ bsp_transfers_send_used (BspTransfers *self, const char *id, const char *from, x
   t->consumed = xmlnode_copy (iq);
   t->proxy = g_steal_pointer (&proxy);
   t->state = BSP_STATE_CONNECTING;
-  bsp_discovery_ensure (self->discovery, t->proxy, bsp_transfer_send_proxy_info, t);
+  bsp_discovery_ensure_async (self->discovery, t->proxy, t->waits, bsp_transfer_send_proxy_info, t);
   return TRUE;
 }
 
@@ -269,7 +253,7 @@ bsp_transfer_send_activate (gpointer user_data)
   xmlnode_insert_data (xmlnode_new_child (q, "activate"), purple_xfer_get_remote_user (t->xfer),
                        -1);
   xmlnode_set_namespace (xmlnode_new_child (q, "x"), BSP_NS_BSPROXY);
-  bsp_iq_tracker_send (t->owner->iq, activate, 30, bsp_transfer_send_activated, t);
+  bsp_iq_tracker_send_async (t->owner->iq, activate, 30, t->waits, bsp_transfer_send_activated, t);
   bsp_log_info ("transfer %s to %s: activating HTTP upload at %s", t->sid, t->peer, t->proxy);
   return G_SOURCE_REMOVE;
 }
@@ -406,9 +390,8 @@ bsp_transfers_order_streamhosts (BspTransfers *self, BspTransfer *t, xmlnode *qu
  * known (the receiver may never answer with a proxy, going in-band
  * instead). Runs as each offered host becomes known. */
 static void
-bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
+bsp_transfer_send_check_offer (BspTransfer *t)
 {
-  BspTransfer *t = user_data;
   g_autofree char *me = NULL;
 
   if (t->owner == NULL || t->path_said || t->state != BSP_STATE_OFFERED || t->offered == NULL)
@@ -427,6 +410,17 @@ bsp_transfer_send_check_offer (const BspProxyInfo *known, gpointer user_data)
     }
   if (t->http_blocked != NULL)
     bsp_transfer_say_path (t, FALSE, NULL, FALSE);
+}
+
+/* One offered host became known. */
+static void
+bsp_transfer_send_offered_known (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  bsp_discovery_ensure_finish (result, &error);
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    bsp_transfer_send_check_offer (user_data);
 }
 
 /* Our streamhost offer: remember its id and hosts; add the configured
@@ -482,9 +476,9 @@ bsp_transfers_send_offer (BspTransfers *self, const char *to, xmlnode *iq, xmlno
     g_autofree char *me = bsp_jid_normalize (purple_connection_get_display_name (self->gc));
     for (guint i = 0; i < t->offered->len; i++)
       if (g_strcmp0 (t->offered->pdata[i], me) != 0)
-        bsp_discovery_ensure (self->discovery, t->offered->pdata[i], bsp_transfer_send_check_offer,
-                              t);
+        bsp_discovery_ensure_async (self->discovery, t->offered->pdata[i], t->waits,
+                                    bsp_transfer_send_offered_known, t);
   }
   /* Every bs-proxy left out for good: say why now. */
-  bsp_transfer_send_check_offer (NULL, t);
+  bsp_transfer_send_check_offer (t);
 }

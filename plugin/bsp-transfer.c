@@ -70,6 +70,7 @@ bsp_transfer_unref (BspTransfer *t)
   if (t->consumed != NULL)
     xmlnode_free (t->consumed);
   g_clear_object (&t->cancellable);
+  g_clear_object (&t->waits);
   g_free (t);
 }
 
@@ -90,6 +91,7 @@ bsp_transfer_new (BspTransfers *owner, PurpleXfer *xfer, BspRole role, const cha
   t->peer = bsp_jid_normalize (peer);
   t->sidhash = role == BSP_ROLE_SEND ? bsp_sidhash (sid, me, peer) : bsp_sidhash (sid, peer, me);
   t->cancellable = g_cancellable_new ();
+  t->waits = g_cancellable_new ();
   g_ptr_array_add (owner->transfers, t);
   return t;
 }
@@ -111,11 +113,19 @@ bsp_transfer_detach (BspTransfer *t)
   /* Joins the upload's or download's worker: nothing of it outlives this. */
   g_clear_pointer (&t->upload, bsp_http_upload_free);
   g_clear_pointer (&t->download, bsp_http_download_free);
-  bsp_iq_tracker_forget (owner->iq, t);
-  bsp_discovery_cancel (owner->discovery, t);
+  bsp_transfer_stop_waiting (t);
   /* The table's reference goes last. */
   if (g_ptr_array_remove_fast (owner->transfers, t))
     bsp_transfer_unref (t);
+}
+
+void
+bsp_transfer_stop_waiting (BspTransfer *t)
+{
+  /* Their callbacks see G_IO_ERROR_CANCELLED and touch nothing of @t. */
+  g_cancellable_cancel (t->waits);
+  g_object_unref (t->waits);
+  t->waits = g_cancellable_new ();
 }
 
 const char *
@@ -383,14 +393,17 @@ bsp_transfer_progress (BspTransfer *t)
  * or error) means the proxy is alive, and only the link broke; none
  * means the proxy itself went away. */
 static void
-bsp_transfer_proxy_pinged (PurpleConnection *gc, xmlnode *iq, const char *why, gpointer user_data)
+bsp_transfer_proxy_pinged (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   BspTransfer *t = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (xmlnode) reply = bsp_iq_tracker_send_finish (result, &error);
   g_autofree char *reason = NULL;
 
-  if (t->owner == NULL)
-    return;
-  if (iq != NULL)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* ended meanwhile: @t may be gone */
+  if (reply != NULL || g_error_matches (error, BSP_IQ_ERROR, BSP_IQ_ERROR_REFUSED)
+      || g_error_matches (error, BSP_IQ_ERROR, BSP_IQ_ERROR_WAIT))
     reason = g_strdup_printf (_("the link to the file transfer proxy %s broke (%s)"), t->proxy,
                                  t->broke_off);
   else
@@ -412,7 +425,7 @@ bsp_transfer_ended_late (gpointer user_data)
   bsp_log_info ("transfer %s with %s: no word from %s; asking whether it is still there", t->sid,
                 t->peer, t->proxy);
   ping = bsp_iq_new ("get", t->proxy, NULL, "query", "http://jabber.org/protocol/disco#info", NULL);
-  bsp_iq_tracker_send (t->owner->iq, ping, 10, bsp_transfer_proxy_pinged, t);
+  bsp_iq_tracker_send_async (t->owner->iq, ping, 10, t->waits, bsp_transfer_proxy_pinged, t);
   return G_SOURCE_REMOVE;
 }
 
@@ -442,6 +455,34 @@ bsp_transfer_http_failed (BspTransfer *t, const GError *error)
   g_free (t->broke_off);
   t->broke_off = g_strdup (error->message);
   t->timer_id = g_timeout_add (BSP_ENDED_WAIT * 1000, bsp_transfer_ended_late, t);
+}
+
+void
+bsp_transfer_http_done (BspTransfer *t, gboolean ok, const GError *error)
+{
+  PurpleXfer *xfer;
+
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        bsp_transfer_http_failed (t, error);
+      return;
+    }
+  xfer = t->xfer;
+  if (t->role == BSP_ROLE_SEND)
+    bsp_log_info ("transfer %s to %s delivered over HTTP", t->sid, t->peer);
+  else
+    bsp_log_info ("transfer %s from %s complete over HTTP", t->sid, t->peer);
+  bsp_transfer_ref (t);
+  bsp_transfer_detach (t);
+  if (t->role == BSP_ROLE_SEND)
+    {
+      purple_xfer_set_bytes_sent (xfer, purple_xfer_get_size (xfer));
+      purple_xfer_update_progress (xfer);
+    }
+  purple_xfer_set_completed (xfer, TRUE);
+  purple_xfer_end (xfer);
+  bsp_transfer_unref (t);
 }
 
 /* Once a second while HTTP moves the file: a transfer that moved no
