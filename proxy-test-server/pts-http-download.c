@@ -70,38 +70,55 @@ pts_http_content_disposition (const char *name)
   return g_strconcat ("attachment; ", names, NULL);
 }
 
+static void
+pts_http_download_broke_off (PtsHttpDownload *self)
+{
+  g_autoptr (GError) error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE,
+                                                  "the receiver's download broke off");
+
+  pts_relay_fail (self->parent.relay, error);
+}
+
+/* The response's status line and headers, as set on the message. */
+static char *
+pts_http_download_head (SoupServerMessage *msg)
+{
+  GString *head = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  guint status = soup_server_message_get_status (msg);
+
+  g_string_append_printf (head, "HTTP/1.1 %u %s\r\n", status, soup_status_get_phrase (status));
+  soup_message_headers_iter_init (&iter, soup_server_message_get_response_headers (msg));
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    g_string_append_printf (head, "%s: %s\r\n", name, value);
+  g_string_append (head, "\r\n");
+  return g_string_free (head, FALSE);
+}
+
 /* A plain connection and a known size: the connection is taken from
- * libsoup and the response written as a SOCKS5 sink writes, head first
- * (no chunks to frame, and a socket source splices into it). Only from
- * the pump's idle, with libsoup off the stack. FALSE: libsoup writes it. */
+ * libsoup and the response, its head as set on the message, written as a
+ * SOCKS5 sink writes (no chunks to frame, and a socket source splices
+ * into it). Only from the pump's idle, with libsoup off the stack. FALSE:
+ * libsoup writes it. */
 static gboolean
-pts_http_download_take (PtsHttpDownload *self, gint64 size, const char *disposition)
+pts_http_download_take (PtsHttpDownload *self)
 {
   GSocket *socket = g_object_get_data (G_OBJECT (self->msg), PTS_HTTP_MESSAGE_SOCKET);
   g_autoptr (GSocket) kept = NULL;
   g_autoptr (GIOStream) stream = NULL;
   g_autofree char *head = NULL;
 
-  if (socket == NULL || size < 0)
+  if (socket == NULL || self->size < 0)
     return FALSE;
   kept = g_object_ref (socket);
-  head = g_strdup_printf ("HTTP/1.1 200 OK\r\n"
-                          "Content-Type: application/octet-stream\r\n"
-                          "Content-Disposition: %s\r\n"
-                          "Cache-Control: no-store\r\n"
-                          "Content-Length: %" G_GINT64_FORMAT "\r\n"
-                          "Connection: close\r\n"
-                          "\r\n",
-                          disposition, size);
+  head = pts_http_download_head (self->msg);
   g_signal_handlers_disconnect_by_data (self->msg, self);
   stream = soup_server_message_steal_connection (self->msg);
   g_clear_object (&self->msg);
-  self->headers_set = TRUE;
   if (stream == NULL)
     {
-      g_autoptr (GError) error = g_error_new_literal (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE, "the receiver's download broke off");
-      pts_relay_fail (self->parent.relay, error);
+      pts_http_download_broke_off (self);
       return TRUE;
     }
   self->raw = pts_socket_endpoint_new_sink_with_head (stream, kept, head);
@@ -136,8 +153,6 @@ pts_http_download_pump (PtsHttpDownload *self)
       if (!pts_relay_get_file_info (relay, &size, &name))
         return; /* the upload has not started: the GET waits */
       disposition = pts_http_content_disposition (name);
-      if (pts_http_download_take (self, size, disposition))
-        return;
       soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
       soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
       soup_message_headers_replace (headers, "Content-Disposition", disposition);
@@ -148,6 +163,8 @@ pts_http_download_pump (PtsHttpDownload *self)
       else
         soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
       self->headers_set = TRUE;
+      if (pts_http_download_take (self))
+        return;
     }
   if (self->outstanding > 0)
     return;
@@ -204,11 +221,7 @@ pts_http_download_finished (SoupServerMessage *msg, gpointer user_data)
   if (self->completed)
     pts_relay_sink_done (self->parent.relay);
   else
-    {
-      g_autoptr (GError) error = g_error_new_literal (
-          PTS_RELAY_ERROR, PTS_RELAY_ERROR_RECEIVER_GONE, "the receiver's download broke off");
-      pts_relay_fail (self->parent.relay, error);
-    }
+    pts_http_download_broke_off (self);
 }
 
 guint

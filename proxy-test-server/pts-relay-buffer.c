@@ -40,28 +40,6 @@ pts_relay_allow_splice (PtsRelay *self, gboolean allowed, PtsRelayPool *pool)
   self->pool = pool;
 }
 
-gboolean
-pts_relay_sink_became_socket (PtsRelay *self)
-{
-  gint *load;
-  GMainContext *context;
-
-  if (!g_str_equal (self->source_kind, "socks5"))
-    return FALSE;
-  if (self->splice_ok && self->pipe[0] < 0)
-    {
-      if (self->count == 0)
-        pts_relay_open_pipe (self);
-      else
-        self->pipe_later = TRUE;
-    }
-  if (self->pool == NULL || self->home != NULL || self->ended)
-    return FALSE;
-  context = pts_relay_pool_pick (self->pool, &load);
-  pts_relay_move_to (self, context, load);
-  return TRUE;
-}
-
 /* The ring is empty (or was never used): the bytes go through a pipe from
  * now on. */
 gboolean

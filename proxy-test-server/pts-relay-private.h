@@ -69,6 +69,5 @@ struct _PtsRelay
 
 void pts_relay_close_pipe (PtsRelay *self);
 gboolean pts_relay_open_pipe (PtsRelay *self);
-void pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load);
 
 G_END_DECLS

@@ -276,7 +276,7 @@ pts_relay_start_in (PtsRelay *self, GMainContext *context, gint *load)
 /* A relay running on the main thread goes on in a worker: its endpoints
  * drop their sources here, and the worker starts it again (waking both),
  * with whatever its buffer holds. */
-void
+static void
 pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load)
 {
   g_assert (self->home == NULL && !self->ended);
@@ -285,6 +285,28 @@ pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load)
   if (self->sink->klass->detach != NULL)
     self->sink->klass->detach (self->sink);
   pts_relay_start_in (self, context, load);
+}
+
+gboolean
+pts_relay_sink_became_socket (PtsRelay *self)
+{
+  gint *load;
+  GMainContext *context;
+
+  if (!g_str_equal (self->source_kind, "socks5"))
+    return FALSE;
+  if (self->splice_ok && self->pipe[0] < 0)
+    {
+      if (self->count == 0)
+        pts_relay_open_pipe (self);
+      else
+        self->pipe_later = TRUE;
+    }
+  if (self->pool == NULL || self->home != NULL || self->ended)
+    return FALSE;
+  context = pts_relay_pool_pick (self->pool, &load);
+  pts_relay_move_to (self, context, load);
+  return TRUE;
 }
 
 /* On the main thread, a worker's relay having stopped. */

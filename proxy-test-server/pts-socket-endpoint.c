@@ -277,32 +277,22 @@ static void
 pts_socket_endpoint_do_write (PtsSocketEndpoint *self)
 {
   PtsRelay *relay = self->parent.relay;
-  gsize unused;
-  int pipe_fd;
 
   if (self->head != NULL && !pts_socket_endpoint_write_head (self))
     return;
-  pipe_fd = pts_relay_pipe_out (relay, &unused);
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
     {
       gsize avail;
       const guint8 *ptr = NULL;
+      /* Asked each round: a relay may take its pipe once its ring is empty
+       * (pts_relay_sink_became_socket()). */
+      int pipe_fd = pts_relay_pipe_out (relay, &avail);
       gssize n;
 
-      if (pipe_fd >= 0)
-        pts_relay_pipe_out (relay, &avail);
-      else
+      if (pipe_fd < 0)
         ptr = pts_relay_read_ptr (relay, &avail);
-
       if (avail == 0)
         {
-          /* The ring is empty: the moment a relay that may splice takes
-           * its pipe (pts_relay_consume()); the next round uses it. */
-          if (pipe_fd < 0 && pts_relay_pipe_out (relay, &unused) >= 0)
-            {
-              pipe_fd = pts_relay_pipe_out (relay, &unused);
-              continue;
-            }
           if (pts_relay_source_finished (relay))
             {
               pts_socket_endpoint_set_events (self, 0);
