@@ -40,7 +40,8 @@ BspTestServer *bsp_test_server_start (const char *const *extra_args, const char 
                                       GError **error);
 gboolean bsp_test_server_stop (BspTestServer *self, gboolean *clean, GError **error);
 void bsp_test_server_free (BspTestServer *self);
-/* A fixture's tear-down: stops *@server (the stop must succeed) and frees
+/* A fixture's tear-down: stops *@server unless the test stopped it already
+ * (it must exit with status 0: under ASan, also without leaks) and frees
  * it; nothing when it is NULL. */
 void bsp_test_server_clear (BspTestServer **server);
 

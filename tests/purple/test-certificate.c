@@ -121,14 +121,7 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  if (fixture->server != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-
-      bsp_test_server_stop (fixture->server, NULL, &error);
-      g_assert_no_error (error);
-    }
-  g_clear_pointer (&fixture->server, bsp_test_server_free);
+  bsp_test_server_clear (&fixture->server);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->ca_dir, g_free);
   g_clear_pointer (&fixture->file, g_free);

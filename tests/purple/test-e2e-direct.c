@@ -101,17 +101,7 @@ direct_set_up (DirectFixture *fixture, gconstpointer user_data)
 static void
 direct_tear_down (DirectFixture *fixture, gconstpointer user_data)
 {
-  if (fixture->server != NULL && fixture->server->process != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      gboolean clean = FALSE;
-
-      /* under ASan this also says that the server freed everything */
-      bsp_test_server_stop (fixture->server, &clean, &error);
-      g_assert_no_error (error);
-      g_assert_true (clean);
-    }
-  g_clear_pointer (&fixture->server, bsp_test_server_free);
+  bsp_test_server_clear (&fixture->server);
   if (fixture->never_accepts != NULL)
     g_socket_close (fixture->never_accepts, NULL);
   g_clear_object (&fixture->never_accepts);

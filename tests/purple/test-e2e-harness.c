@@ -241,17 +241,7 @@ e2e_fixture_set_up (E2eFixture *fixture, gconstpointer user_data)
 void
 e2e_fixture_tear_down (E2eFixture *fixture, gconstpointer user_data)
 {
-  if (fixture->server != NULL && fixture->server->process != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      gboolean clean = FALSE;
-
-      /* under ASan this also says that the server freed everything */
-      bsp_test_server_stop (fixture->server, &clean, &error);
-      g_assert_no_error (error);
-      g_assert_true (clean);
-    }
-  g_clear_pointer (&fixture->server, bsp_test_server_free);
+  bsp_test_server_clear (&fixture->server);
   g_clear_pointer (&fixture->cutter, bsp_test_cutter_free);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->accept_dir, g_free);
