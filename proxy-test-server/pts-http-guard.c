@@ -119,6 +119,7 @@ struct _PtsHttpGuardInput
   gboolean refused;
   gboolean tls;       /* the base is TLS: it may hold bytes the socket no longer shows */
   gboolean read_full; /* ...and the last read filled its buffer: some may wait there */
+  guint64 passed;     /* bytes handed up so far */
 };
 
 static void pts_http_guard_input_pollable_init (GPollableInputStreamInterface *iface);
@@ -165,6 +166,17 @@ pts_http_guard_input_scan (PtsHttpGuardInput *self, const void *buffer, gssize n
   return TRUE;
 }
 
+/* What a read returns up: @n, or -1 when the head is refused. */
+static gssize
+pts_http_guard_input_pass (PtsHttpGuardInput *self, const void *buffer, gssize n, GError **error)
+{
+  if (!pts_http_guard_input_scan (self, buffer, n, error))
+    return -1;
+  if (n > 0)
+    self->passed += (guint64) n;
+  return n;
+}
+
 static gboolean
 pts_http_guard_input_check_refused (PtsHttpGuardInput *self, GError **error)
 {
@@ -185,7 +197,7 @@ pts_http_guard_input_read (GInputStream *stream, void *buffer, gsize count,
     return -1;
   n = g_input_stream_read (self->base, buffer, count, cancellable, error);
   self->read_full = self->tls && n > 0 && (gsize) n == count;
-  return pts_http_guard_input_scan (self, buffer, n, error) ? n : -1;
+  return pts_http_guard_input_pass (self, buffer, n, error);
 }
 
 static gssize
@@ -200,7 +212,7 @@ pts_http_guard_input_read_nonblocking (GPollableInputStream *stream, void *buffe
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base), buffer, count,
                                                 NULL, error);
   self->read_full = self->tls && n > 0 && (gsize) n == count;
-  return pts_http_guard_input_scan (self, buffer, n, error) ? n : -1;
+  return pts_http_guard_input_pass (self, buffer, n, error);
 }
 
 static gboolean
@@ -417,6 +429,14 @@ pts_http_guard_class_init (PtsHttpGuardClass *klass)
 static void
 pts_http_guard_init (PtsHttpGuard *self)
 {
+}
+
+gint64
+pts_http_guard_bytes_passed (GInputStream *stream)
+{
+  if (!PTS_IS_HTTP_GUARD_INPUT (stream))
+    return -1;
+  return (gint64) PTS_HTTP_GUARD_INPUT (stream)->passed;
 }
 
 GIOStream *

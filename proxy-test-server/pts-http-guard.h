@@ -45,5 +45,11 @@ guint pts_http_guard_check (const char *head, gsize len, const char **why);
 
 /* @base with its input read through the guard; closing it closes @base. */
 GIOStream *pts_http_guard_new (GIOStream *base);
+/* How many bytes the guard's input @stream has handed up (to libsoup,
+ * or to whoever took the connection from it), or -1 when @stream is not
+ * a guard's. The guard keeps nothing back over a plain socket: a read
+ * above it that brings the bytes it passed came from the socket, not
+ * from a buffer in between (pts-http-request.c). */
+gint64 pts_http_guard_bytes_passed (GInputStream *stream);
 
 G_END_DECLS

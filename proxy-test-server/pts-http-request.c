@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pts-chunked.h"
+#include "pts-http-guard.h"
 #include "pts-http-request.h"
 
 /* Most body bytes read (and dropped) before an answer that waits for the
@@ -34,6 +35,8 @@ struct _PtsHttpRequest
   GIOStream *stream;
   GSocket *socket; /* NULL under TLS */
   GPollableInputStream *input;
+  GInputStream *guard; /* under libsoup's buffer: what it passed tells when that is empty */
+  gboolean unbuffered; /* the body's next bytes are the socket's */
   GCancellable *cancellable;
   PtsRequestState state;
 
@@ -65,6 +68,16 @@ pts_http_request_new (GIOStream *stream, GSocket *socket, gint64 content_length,
   self->remaining = content_length;
   if (content_length < 0)
     self->chunked = pts_chunked_new ();
+  else if (socket != NULL && G_IS_FILTER_INPUT_STREAM (self->input))
+    {
+      /* libsoup's input keeps what it read past the head; the guard
+       * under it (pts-http-guard.h) tells when that is used up. */
+      GInputStream *base
+          = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (self->input));
+
+      if (pts_http_guard_bytes_passed (base) >= 0)
+        self->guard = base;
+    }
   self->body_done = content_length == 0;
   g_hash_table_add (registry, self);
   return self;
@@ -107,11 +120,18 @@ pts_http_request_read (PtsHttpRequest *self, guint8 *buf, gsize max, GError **er
 
       if (self->body_done)
         return 0;
+      gint64 passed = self->guard != NULL ? pts_http_guard_bytes_passed (self->guard) : 0;
+
       if (self->remaining >= 0)
         want = (gsize) MIN ((guint64) want, (guint64) self->remaining);
       n = g_pollable_input_stream_read_nonblocking (self->input, buf, want, NULL, error);
       if (n < 0)
         return -1;
+      /* Bytes that came up through the guard during this read came from
+       * the socket: libsoup's buffer is empty, for good (it fills it only
+       * while it parses a head). */
+      if (n > 0 && self->guard != NULL && pts_http_guard_bytes_passed (self->guard) - passed == n)
+        self->unbuffered = TRUE;
       if (n == 0)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
@@ -133,6 +153,22 @@ pts_http_request_read (PtsHttpRequest *self, guint8 *buf, gsize max, GError **er
       if (data > 0 || self->body_done)
         return data;
     }
+}
+
+int
+pts_http_request_raw_fd (PtsHttpRequest *self)
+{
+  if (!self->unbuffered || self->body_done || self->state != PTS_REQUEST_BODY)
+    return -1;
+  return g_socket_get_fd (self->socket);
+}
+
+void
+pts_http_request_consumed (PtsHttpRequest *self, gsize n)
+{
+  g_return_if_fail (self->chunked == NULL && (guint64) n <= (guint64) self->remaining);
+  self->remaining -= (gint64) n;
+  self->body_done = self->remaining == 0;
 }
 
 static gboolean

@@ -44,6 +44,14 @@ void pts_http_request_free (PtsHttpRequest *request);
 gssize pts_http_request_read (PtsHttpRequest *request, guint8 *buf, gsize max, GError **error);
 /* Body bytes not read yet, or -1 when unknown (chunked). */
 gint64 pts_http_request_remaining (PtsHttpRequest *request);
+/* The plain socket the body's next bytes are read from directly, once no
+ * byte of it waits in a buffer above the socket (libsoup's, after the
+ * head): a reader may then take up to pts_http_request_remaining() bytes
+ * from it itself (splice(2), recv()), telling each with
+ * pts_http_request_consumed(). -1: not yet, or never (TLS, chunked). The
+ * watch below still tells when the socket is readable. */
+int pts_http_request_raw_fd (PtsHttpRequest *request);
+void pts_http_request_consumed (PtsHttpRequest *request, gsize n);
 /* Calls @func once the body can be read (again); one watch at a time. */
 void pts_http_request_watch (PtsHttpRequest *request, PtsHttpRequestFunc func, gpointer user_data);
 void pts_http_request_unwatch (PtsHttpRequest *request);

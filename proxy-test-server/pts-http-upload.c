@@ -7,6 +7,14 @@
  * what then does not fit waits in a small overflow. The answer goes out
  * once the relay ended (PROTOCOL.md §3.5, §5).
  *
+ * A FILE part that declares its length over plain HTTP is read another
+ * way once libsoup's buffer is used up (pts_http_request_raw_fd()): its
+ * declared bytes come straight from the socket into the relay, spliced
+ * into the relay's pipe when the sink is a socket too (SOCKS5, or a
+ * download taken from libsoup), received into the ring otherwise, with
+ * neither the stream layers nor the parser in between. The parser takes
+ * over again for what follows (the closing delimiter).
+ *
  * Threads: main thread only, with libsoup and the HTTP server: a relay
  * with an HTTP end is never handed to a worker (pts-proxy-session.c).
  *
@@ -24,6 +32,7 @@
 #include "pts-http-upload.h"
 #include "pts-multipart.h"
 #include "pts-secret.h"
+#include "pts-socket-endpoint.h"
 
 /* Body bytes read at once (small: it is per upload, beside the relay's
  * buffer; 256 KiB put 128 concurrent uploads over the 64 MiB bound)... */
@@ -80,6 +89,7 @@ typedef struct
   gboolean sidhash_ok;
   gboolean file_seen; /* the FILE part began: the session is this request's now */
   gboolean file_done;
+  gboolean direct; /* the FILE part's declared bytes come from the socket itself */
   gint64 total;    /* expected file size, or -1 */
   gint64 declared; /* the FILE part's own Content-Length, or -1 */
   guint64 file_bytes;
@@ -176,6 +186,13 @@ pts_http_upload_part_data (gpointer user_data, const guint8 *data, gsize len, GE
     case PTS_UPLOAD_PART_FILE: break;
     }
 
+  if (self->declared >= 0 && self->file_bytes + len > (guint64) self->declared)
+    {
+      g_set_error (error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+                   "the FILE part has more than the %" G_GINT64_FORMAT " bytes it announced",
+                   self->declared);
+      return FALSE;
+    }
   self->file_bytes += len;
   if (self->max_size > 0 && self->file_bytes > (guint64) self->max_size)
     {
@@ -281,6 +298,72 @@ pts_http_upload_request_failed (PtsHttpUpload *self, GError *error)
 
 static void pts_http_upload_readable (PtsHttpRequest *request, gpointer user_data);
 
+/* The connection broke: nobody to answer. */
+static void
+pts_http_upload_broke_off (PtsHttpUpload *self, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_message ("upload broke off: %s", why);
+  pts_http_request_free (g_steal_pointer (&self->request));
+  if (!self->file_seen)
+    {
+      pts_http_upload_reset (self);
+      return;
+    }
+  error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE,
+                               "the sender's upload broke off");
+  pts_relay_fail (self->parent.relay, error);
+}
+
+/* Whether the rest of the FILE part's declared bytes can be read from the
+ * socket itself from here on; if so, the relay learns it. */
+static gboolean
+pts_http_upload_go_direct (PtsHttpUpload *self)
+{
+  if (self->part != PTS_UPLOAD_PART_FILE || self->declared < 0 || self->overflow->len > 0
+      || pts_multipart_declared_left (self->multipart) == 0
+      || pts_http_request_raw_fd (self->request) < 0)
+    return FALSE;
+  self->direct = TRUE;
+  pts_relay_source_became_socket (self->parent.relay);
+  return TRUE;
+}
+
+/* Reads declared FILE bytes from the socket into the relay. TRUE: they are
+ * all in, the parser goes on with what follows; FALSE: wait (the watch or
+ * the relay's wake comes back), or the upload ended. */
+static gboolean
+pts_http_upload_read_direct (PtsHttpUpload *self)
+{
+  guint64 left = pts_multipart_declared_left (self->multipart);
+  guint64 moved = 0;
+  int err = 0;
+  PtsSocketRead how = pts_socket_read_into_relay (
+      self->parent.relay, pts_http_request_raw_fd (self->request), left, &moved, &err);
+
+  self->file_bytes += moved;
+  self->body_read += moved;
+  pts_multipart_skip_declared (self->multipart, moved);
+  pts_http_request_consumed (self->request, (gsize) moved);
+  switch (how)
+    {
+    case PTS_SOCKET_READ_LIMIT: self->direct = FALSE; return TRUE;
+    case PTS_SOCKET_READ_DRAINED:
+    case PTS_SOCKET_READ_YIELD:
+      pts_http_request_watch (self->request, pts_http_upload_readable, self);
+      return FALSE;
+    case PTS_SOCKET_READ_FULL:
+      pts_http_request_unwatch (self->request); /* the relay's wake brings us back */
+      return FALSE;
+    case PTS_SOCKET_READ_END:
+      pts_http_upload_broke_off (self, "the connection closed before the end of the body");
+      return FALSE;
+    case PTS_SOCKET_READ_ERROR: pts_http_upload_broke_off (self, g_strerror (err)); return FALSE;
+    }
+  return FALSE;
+}
+
 static void
 pts_http_upload_pump (PtsHttpUpload *self)
 {
@@ -291,6 +374,8 @@ pts_http_upload_pump (PtsHttpUpload *self)
       gssize n;
 
       if (self->request == NULL || self->finished)
+        return;
+      if (self->direct && !pts_http_upload_read_direct (self))
         return;
       if (self->overflow->len > 0 || (space = pts_relay_space (self->parent.relay)) == 0)
         {
@@ -307,18 +392,7 @@ pts_http_upload_pump (PtsHttpUpload *self)
         }
       if (n < 0 && error->domain == G_IO_ERROR)
         {
-          /* The connection broke: nobody to answer. */
-          g_message ("upload broke off: %s", error->message);
-          g_clear_error (&error);
-          pts_http_request_free (g_steal_pointer (&self->request));
-          if (!self->file_seen)
-            {
-              pts_http_upload_reset (self);
-              return;
-            }
-          error = g_error_new_literal (PTS_RELAY_ERROR, PTS_RELAY_ERROR_SENDER_GONE,
-                                       "the sender's upload broke off");
-          pts_relay_fail (self->parent.relay, error);
+          pts_http_upload_broke_off (self, error->message);
           g_error_free (error);
           return;
         }
@@ -345,6 +419,8 @@ pts_http_upload_pump (PtsHttpUpload *self)
           pts_http_upload_request_failed (self, error);
           return;
         }
+      if (!self->finished && self->request != NULL)
+        pts_http_upload_go_direct (self);
     }
   /* More may be readable: the watch (or the relay's wake) comes back. */
   pts_http_request_watch (self->request, pts_http_upload_readable, self);

@@ -80,6 +80,20 @@ pts_multipart_is_done (PtsMultipart *self)
   return self->state == PTS_MP_EPILOGUE;
 }
 
+guint64
+pts_multipart_declared_left (PtsMultipart *self)
+{
+  return self->state == PTS_MP_BODY ? self->body_left : 0;
+}
+
+void
+pts_multipart_skip_declared (PtsMultipart *self, guint64 n)
+{
+  g_return_if_fail (self->state == PTS_MP_BODY && n <= self->body_left);
+  self->body_left -= n;
+  self->offset += n;
+}
+
 gsize
 pts_multipart_trailer_length (PtsMultipart *self)
 {

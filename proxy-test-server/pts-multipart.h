@@ -52,6 +52,13 @@ gboolean pts_multipart_feed (PtsMultipart *parser, const guint8 *data, gsize len
 /* The body ended: FALSE with TRUNCATED unless the closing delimiter was seen. */
 gboolean pts_multipart_finish (PtsMultipart *parser, GError **error);
 gboolean pts_multipart_is_done (PtsMultipart *parser);
+/* Bytes the current part declared (its Content-Length) that have not come
+ * yet: they are its data whatever they are, so its owner may take them
+ * another way (straight from a socket) and tell the parser with
+ * pts_multipart_skip_declared(), without part_data for them. 0 outside
+ * such a part. */
+guint64 pts_multipart_declared_left (PtsMultipart *parser);
+void pts_multipart_skip_declared (PtsMultipart *parser, guint64 n);
 /* Bytes of framing after the data of the last part, when the body is laid
  * out as usual: CRLF "--" boundary "--" CRLF. */
 gsize pts_multipart_trailer_length (PtsMultipart *parser);

@@ -116,9 +116,24 @@ pts_relay_mode (PtsRelay *self)
   return self->pipe[0] >= 0 ? "splice" : "copy";
 }
 
+/* While the relay waits for its ring to empty before it takes its pipe,
+ * the ring takes nothing more: else a sender faster than its receiver
+ * would keep it from ever being empty. The source is woken once the pipe
+ * is there (pts_relay_consume()). */
+static gboolean
+pts_relay_waits_for_pipe (PtsRelay *self)
+{
+  if (!self->pipe_later)
+    return FALSE;
+  self->source_blocked = TRUE;
+  return TRUE;
+}
+
 gsize
 pts_relay_space (PtsRelay *self)
 {
+  if (pts_relay_waits_for_pipe (self))
+    return 0;
   return self->capacity - self->count;
 }
 
@@ -127,6 +142,11 @@ pts_relay_write_ptr (PtsRelay *self, gsize *space)
 {
   gsize tail;
 
+  if (pts_relay_waits_for_pipe (self))
+    {
+      *space = 0;
+      return self->buf;
+    }
   if (self->count == 0)
     self->head = 0;
   tail = (self->head + self->count) % self->capacity;

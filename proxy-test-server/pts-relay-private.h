@@ -23,6 +23,8 @@ struct _PtsRelay
   gboolean source_blocked; /* the pipe took no more before it held capacity */
   gboolean splice_ok;      /* a pipe may be taken (pts_relay_allow_splice()) */
   gboolean pipe_later;     /* take the pipe once the ring is empty */
+  gboolean source_socket;  /* the source reads a plain socket (SOCKS5, an upload's file part) */
+  gboolean sink_socket;    /* the sink writes one (SOCKS5, a download taken from libsoup) */
   PtsRelayPool *pool;      /* where it may move (pts_relay_sink_became_socket()) */
 
   PtsEndpoint *source;

@@ -82,6 +82,8 @@ pts_relay_new (gsize capacity, PtsEndpoint *source, PtsEndpoint *sink, PtsRelayD
   self->expected = -1;
   self->source_kind = source->klass->kind;
   self->sink_kind = sink->klass->kind;
+  self->source_socket = g_str_equal (self->source_kind, "socks5");
+  self->sink_socket = g_str_equal (self->sink_kind, "socks5");
   atomic_init (&self->ref, 1);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
@@ -287,26 +289,42 @@ pts_relay_move_to (PtsRelay *self, GMainContext *context, gint *load)
   pts_relay_start_in (self, context, load);
 }
 
+/* Both ends read or write plain sockets now: the bytes may go through a
+ * pipe, once the ring is empty. */
+static void
+pts_relay_take_pipe (PtsRelay *self)
+{
+  if (!self->splice_ok || self->pipe[0] >= 0 || !self->source_socket || !self->sink_socket)
+    return;
+  if (self->count == 0)
+    pts_relay_open_pipe (self);
+  else
+    self->pipe_later = TRUE;
+}
+
 gboolean
 pts_relay_sink_became_socket (PtsRelay *self)
 {
   gint *load;
   GMainContext *context;
 
+  self->sink_socket = TRUE;
+  pts_relay_take_pipe (self);
+  /* Only a SOCKS5 sender moves with it: an upload stays with libsoup. */
   if (!g_str_equal (self->source_kind, "socks5"))
     return FALSE;
-  if (self->splice_ok && self->pipe[0] < 0)
-    {
-      if (self->count == 0)
-        pts_relay_open_pipe (self);
-      else
-        self->pipe_later = TRUE;
-    }
   if (self->pool == NULL || self->home != NULL || self->ended)
     return FALSE;
   context = pts_relay_pool_pick (self->pool, &load);
   pts_relay_move_to (self, context, load);
   return TRUE;
+}
+
+void
+pts_relay_source_became_socket (PtsRelay *self)
+{
+  self->source_socket = TRUE;
+  pts_relay_take_pipe (self);
 }
 
 /* On the main thread, a worker's relay having stopped. */
@@ -411,6 +429,7 @@ pts_relay_push (PtsRelay *self, const guint8 *data, gsize len)
 {
   gsize total = 0;
 
+  g_return_val_if_fail (self->buf != NULL, 0); /* through the pipe only a socket puts bytes in */
   while (total < len)
     {
       gsize space;

@@ -94,10 +94,16 @@ gboolean pts_relay_use_pipe (PtsRelay *relay);
 void pts_relay_allow_splice (PtsRelay *relay, gboolean allowed, PtsRelayPool *pool);
 /* A sink that became a plain socket while the relay runs on the main
  * thread (an HTTP download once its head is due). With a socket source
- * the relay takes a pipe once its ring is empty, if it may, and moves to
- * the least loaded worker of its pool, if it has one: TRUE then, and the
- * worker wakes both ends; FALSE: it stays, and the caller wakes the sink. */
+ * the relay takes a pipe once its ring is empty, if it may; with a SOCKS5
+ * source it also moves to the least loaded worker of its pool, if it has
+ * one: TRUE then, and the worker wakes both ends; FALSE: it stays, and the
+ * caller wakes the sink. */
 gboolean pts_relay_sink_became_socket (PtsRelay *relay);
+/* The source reads a plain socket from now on (an upload's declared file
+ * bytes, pts-http-upload.c), and puts nothing more in by
+ * pts_relay_push(): with a socket sink the relay takes a pipe once its ring
+ * is empty, if it may. The relay stays where it runs. */
+void pts_relay_source_became_socket (PtsRelay *relay);
 /* Back to the ring, while nothing is in the pipe (a socket splice(2)
  * refuses): FALSE if bytes are in it already. */
 gboolean pts_relay_drop_pipe (PtsRelay *relay);

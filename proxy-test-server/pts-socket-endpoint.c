@@ -131,119 +131,102 @@ pts_socket_endpoint_fail (PtsSocketEndpoint *self, const char *what, int err)
 
 #define PTS_SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
-/* Reads the socket into the relay's pipe. TRUE: go on reading (into the
- * ring, when the kernel refused to splice before anything was moved). */
-static gboolean
-pts_socket_endpoint_splice_in (PtsSocketEndpoint *self, int pipe_fd)
+PtsSocketRead
+pts_socket_read_into_relay (PtsRelay *relay, int fd, guint64 max, guint64 *moved, int *err)
 {
-  PtsRelay *relay = self->parent.relay;
-
+  *moved = 0;
+  *err = 0;
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
     {
-      guint64 wants = pts_relay_wants (relay);
       gsize space;
+      int pipe_fd = pts_relay_pipe_in (relay, &space);
+      guint64 wants = pts_relay_wants (relay);
+      gsize ask;
       gssize n;
 
-      if (wants == 0)
+      if (*moved == max)
+        return PTS_SOCKET_READ_LIMIT;
+      if (pipe_fd >= 0 && wants == 0)
         {
           /* Every expected byte is in: whatever more comes is the
-           * sender's excess (or its end). */
+           * sender's excess (which fails the transfer), or its end. */
           guint8 scratch[4096];
 
-          n = recv (self->fd, scratch, sizeof scratch, 0);
-          if (n > 0)
-            pts_relay_commit (relay, n);
+          ask = (gsize) MIN ((guint64) sizeof scratch, max - *moved);
+          n = recv (fd, scratch, ask, 0);
+        }
+      else if (pipe_fd >= 0)
+        {
+          if (space == 0)
+            return PTS_SOCKET_READ_FULL;
+          ask = (gsize) MIN (MIN ((guint64) space, wants), max - *moved);
+          n = splice (fd, NULL, pipe_fd, NULL, ask, PTS_SPLICE_FLAGS);
         }
       else
         {
-          pts_relay_pipe_in (relay, &space);
+          guint8 *ptr = pts_relay_write_ptr (relay, &space);
+
           if (space == 0)
-            {
-              pts_socket_endpoint_set_events (self, 0);
-              return FALSE;
-            }
-          space = MIN (space, wants);
-          n = splice (self->fd, NULL, pipe_fd, NULL, space, PTS_SPLICE_FLAGS);
-          if (n > 0)
-            {
-              pts_relay_commit (relay, n);
-              if ((gsize) n < space)
-                return FALSE; /* drained for now, or the pipe's slots are */
-              continue;
-            }
+            return PTS_SOCKET_READ_FULL; /* backpressure: until the sink makes room */
+          ask = (gsize) MIN ((guint64) space, max - *moved);
+          n = recv (fd, ptr, ask, 0);
+        }
+      if (n > 0)
+        {
+          *moved += (guint64) n;
+          pts_relay_commit (relay, n);
+          if ((gsize) n < ask)
+            return PTS_SOCKET_READ_DRAINED; /* the socket has no more for now */
+          continue;
         }
       if (n == 0)
-        {
-          pts_socket_endpoint_set_events (self, 0);
-          pts_relay_source_done (relay);
-          return FALSE;
-        }
-      if (n > 0 || errno == EINTR)
+        return PTS_SOCKET_READ_END;
+      if (errno == EINTR)
         continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         {
           char c;
 
-          /* Either the socket is drained, or the pipe's slots are taken
-           * by partial pages before it holds its size in bytes. */
-          if (recv (self->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+          /* Through the pipe: either the socket is drained, or the pipe's
+           * slots are taken by partial pages before it holds its size in
+           * bytes (then wait for the sink as when full). */
+          if (pipe_fd >= 0 && wants > 0 && recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
             {
               pts_relay_source_blocked (relay);
-              pts_socket_endpoint_set_events (self, 0);
+              return PTS_SOCKET_READ_FULL;
             }
-          return FALSE;
+          return PTS_SOCKET_READ_DRAINED;
         }
-      if ((errno == EINVAL || errno == ENOSYS) && pts_relay_drop_pipe (relay))
+      if (pipe_fd >= 0 && wants > 0 && (errno == EINVAL || errno == ENOSYS)
+          && pts_relay_drop_pipe (relay))
         {
           g_debug ("splice(2) refused on this socket (%s): the relay copies", g_strerror (errno));
-          return TRUE;
+          continue;
         }
-      pts_socket_endpoint_fail (self, "reading from the sender", errno);
-      return FALSE;
+      *err = errno;
+      return PTS_SOCKET_READ_ERROR;
     }
-  return FALSE;
+  return PTS_SOCKET_READ_YIELD;
 }
 
 static void
 pts_socket_endpoint_do_read (PtsSocketEndpoint *self)
 {
-  PtsRelay *relay = self->parent.relay;
-  gsize unused;
-  int pipe_fd = pts_relay_pipe_in (relay, &unused);
+  guint64 moved;
+  int err;
 
-  if (pipe_fd >= 0 && !pts_socket_endpoint_splice_in (self, pipe_fd))
-    return;
-  for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
+  switch (pts_socket_read_into_relay (self->parent.relay, self->fd, G_MAXUINT64, &moved, &err))
     {
-      gsize space;
-      guint8 *ptr = pts_relay_write_ptr (relay, &space);
-      gssize n;
-
-      if (space == 0)
-        {
-          /* Full: stop reading until the sink makes room (backpressure). */
-          pts_socket_endpoint_set_events (self, 0);
-          return;
-        }
-      n = recv (self->fd, ptr, space, 0);
-      if (n > 0)
-        {
-          pts_relay_commit (relay, n);
-          if ((gsize) n < space)
-            return; /* the socket is drained for now */
-          continue;
-        }
-      if (n == 0)
-        {
-          pts_socket_endpoint_set_events (self, 0);
-          pts_relay_source_done (relay);
-          return;
-        }
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return;
-      pts_socket_endpoint_fail (self, "reading from the sender", errno);
+    case PTS_SOCKET_READ_DRAINED:
+    case PTS_SOCKET_READ_YIELD:
+    case PTS_SOCKET_READ_LIMIT: return; /* the watch comes back */
+    case PTS_SOCKET_READ_FULL: pts_socket_endpoint_set_events (self, 0); return;
+    case PTS_SOCKET_READ_END:
+      pts_socket_endpoint_set_events (self, 0);
+      pts_relay_source_done (self->parent.relay);
+      return;
+    case PTS_SOCKET_READ_ERROR:
+      pts_socket_endpoint_fail (self, "reading from the sender", err);
       return;
     }
 }

@@ -72,8 +72,9 @@ GBytes *read_all (GSocketConnection *conn);
 gboolean http_complete (GBytes *raw, gsize size);
 
 /* The receiver registers, the sender connects and activates, each by
- * HTTP or SOCKS5; an HTTP sender has sent its request's head, an HTTP
- * receiver its GET. */
+ * HTTP or SOCKS5; an HTTP sender has sent its request's head (its FILE
+ * part declares its length to an HTTP receiver only), an HTTP receiver
+ * its GET. */
 void fault_stream_open (Fixture *f, gboolean http_sender, gboolean http_receiver, const char *sid,
                         FaultStream *s);
 

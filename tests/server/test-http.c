@@ -39,6 +39,9 @@ typedef struct
 static const PairCase pair_cases[] = {
   { "/server/http/pair/socks5-to-socks5", FALSE, FALSE, FALSE, 256 * MIB, FALSE },
   { "/server/http/pair/http-to-socks5", TRUE, FALSE, FALSE, 256 * MIB, FALSE },
+  /* As the plugin uploads: the FILE part's declared bytes are read from
+   * the socket itself and spliced to the SOCKS5 receiver. */
+  { "/server/http/pair/http-to-socks5-declared", TRUE, FALSE, TRUE, 256 * MIB, FALSE },
   { "/server/http/pair/socks5-to-http", FALSE, TRUE, FALSE, 256 * MIB, FALSE },
   /* As the plugin's receiver asks: the download is the proxy's own socket
    * (pts-http-download.c), spliced from the SOCKS5 sender. */
@@ -170,24 +173,28 @@ test_pair (gconstpointer data)
         }
       else
         g_assert_cmpint (r->encoding, ==, SOUP_ENCODING_CHUNKED);
-      if (!tc->http_initiator)
-        {
-          /* Zero-copy from the SOCKS5 sender once the download is the
-           * proxy's own socket, unless told to copy, and on a worker
-           * thread from then on, if there are any. */
-          gboolean spliced = tc->connect_size && !servers_copy ();
-          gboolean moved = tc->connect_size && servers_have_workers ();
-          g_autofree char *line = g_strdup_printf (
-              "MiB/s, %s, %s thread)", spliced ? "splice" : "copy", moved ? "worker" : "main");
-
-          pts_fixture_assert_log_count (f.pair.server, line, 1);
-        }
     }
   else
     {
       g_assert_true (receiver->eof);
       g_assert_cmpuint (receiver->bytes, ==, tc->size);
       g_assert_cmpstr (receiver->sha256, ==, sent_sha);
+    }
+  if (tc->http_initiator || tc->http_target)
+    {
+      /* Zero-copy where both ends are plain sockets, unless told to copy:
+       * from a SOCKS5 sender once the download is the proxy's own socket
+       * (it knows the size), and from an upload's FILE part that declared
+       * its length to a SOCKS5 receiver or to such a download. A SOCKS5
+       * sender's relay then goes on in a worker thread, if there are any;
+       * an upload's stays on the main thread. */
+      gboolean sockets = tc->http_initiator ? tc->declare_size : tc->connect_size;
+      gboolean spliced = sockets && !servers_copy ();
+      gboolean moved = !tc->http_initiator && sockets && servers_have_workers ();
+      g_autofree char *line = g_strdup_printf ("MiB/s, %s, %s thread)", spliced ? "splice" : "copy",
+                                               moved ? "worker" : "main");
+
+      pts_fixture_assert_log_count (f.pair.server, line, 1);
     }
   g_test_message ("%" G_GUINT64_FORMAT " bytes, SHA-256 %s", tc->size, sent_sha);
 

@@ -244,6 +244,33 @@ test_trailer_length (void)
 }
 
 static void
+test_skip_declared (void)
+{
+  /* 14 declared bytes, of which 2 are fed. */
+  static const char head[] = OPEN CD ("name=\"FILE\"") "Content-Length: 14\r\n\r\nab";
+  static const PtsMultipartCallbacks none = { NULL, NULL, NULL };
+  g_autoptr (PtsMultipart) parser = pts_multipart_new (B, &none, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_test_summary ("A part's declared bytes not yet fed can be taken another way and "
+                  "skipped: the parser then expects the delimiter right after them.");
+  g_assert_cmpuint (pts_multipart_declared_left (parser), ==, 0);
+  g_assert_true (pts_multipart_feed (parser, (const guint8 *) head, strlen (head), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (pts_multipart_declared_left (parser), ==, 12);
+  /* The other 12 are taken elsewhere, in two goes. */
+  pts_multipart_skip_declared (parser, 5);
+  g_assert_cmpuint (pts_multipart_declared_left (parser), ==, 7);
+  pts_multipart_skip_declared (parser, 7);
+  g_assert_cmpuint (pts_multipart_declared_left (parser), ==, 0);
+  g_assert_false (pts_multipart_is_done (parser));
+  g_assert_true (pts_multipart_feed (parser, (const guint8 *) CLOSE, strlen (CLOSE), &error));
+  g_assert_no_error (error);
+  g_assert_true (pts_multipart_is_done (parser));
+  g_assert_true (pts_multipart_finish (parser, &error));
+}
+
+static void
 test_free_mid_part (void)
 {
   static const char body[] = SIDHASH_PART NEXT FILE_HEAD "hello\r\n--Aa";
@@ -268,4 +295,5 @@ test_multipart_add_limits (void)
   g_test_add_func ("/server/multipart/parser/offsets", test_offsets);
   g_test_add_func ("/server/multipart/parser/trailer-length", test_trailer_length);
   g_test_add_func ("/server/multipart/parser/free-mid-part", test_free_mid_part);
+  g_test_add_func ("/server/multipart/parser/skip-declared", test_skip_declared);
 }
