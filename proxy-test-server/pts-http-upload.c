@@ -141,6 +141,18 @@ pts_http_upload_part_begin (gpointer user_data, const PtsMultipartPart *part, gu
                            "the SIDHASH part must come before the FILE part");
       return FALSE;
     }
+  if (part->content_length >= 0 && self->content_length >= 0
+      && (guint64) part->content_length
+             > (guint64) self->content_length - MIN (offset, (guint64) self->content_length))
+    {
+      /* Declared bytes are read as they are, maybe straight from the
+       * socket: never past the request's own body. */
+      g_set_error (error, PTS_RELAY_ERROR, PTS_RELAY_ERROR_BAD_INPUT,
+                   "the FILE part announces %" G_GINT64_FORMAT
+                   " bytes, more than the rest of the request's body",
+                   part->content_length);
+      return FALSE;
+    }
   self->part = PTS_UPLOAD_PART_FILE;
   self->file_seen = TRUE;
   self->declared = part->content_length;
@@ -336,7 +348,9 @@ pts_http_upload_go_direct (PtsHttpUpload *self)
 static gboolean
 pts_http_upload_read_direct (PtsHttpUpload *self)
 {
-  guint64 left = pts_multipart_declared_left (self->multipart);
+  /* Never past the request's body (part_begin made sure of it). */
+  guint64 left = MIN (pts_multipart_declared_left (self->multipart),
+                      (guint64) pts_http_request_remaining (self->request));
   guint64 moved = 0;
   int err = 0;
   PtsSocketRead how = pts_socket_read_into_relay (

@@ -488,7 +488,8 @@ pts_http_post_upload (const char *url, const PtsHttpUpload *upload, PtsHttpUploa
                           "Content-Type: application/octet-stream\r\n",
                           upload->filename ? upload->filename : "file.bin");
   if (upload->declare_size)
-    g_string_append_printf (file_head, "Content-Length: %" G_GUINT64_FORMAT "\r\n", upload->size);
+    g_string_append_printf (file_head, "Content-Length: %" G_GUINT64_FORMAT "\r\n",
+                            upload->declare_more + upload->size);
   if (upload->sidhash != NULL && !upload->file_first)
     pts_http_append_part (before, sidhash_head, upload->sidhash);
   pts_http_append_part (before, file_head->str, NULL);

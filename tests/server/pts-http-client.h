@@ -88,6 +88,7 @@ typedef struct
   guint64 seed;          /* of their pseudo-random content (pts_http_stream_sha256) */
   const char *filename;  /* NULL: "file.bin" */
   gboolean declare_size; /* the FILE part has its own Content-Length header */
+  guint64 declare_more;  /* ...which says this many bytes more than it has (a lie) */
   /* NULL: multipart/form-data with the body's boundary; else this
    * Content-Type (the body stays the same). */
   const char *content_type;

@@ -233,6 +233,7 @@ typedef struct
   /* Refused for what the request is, before any of its file went on: the
    * session stays for the rightful sender, whose upload then arrives. */
   gboolean request_only;
+  guint64 declare_more; /* the FILE part's Content-Length says this many bytes more */
 } RefusalCase;
 
 static const RefusalCase refusal_cases[] = {
@@ -262,6 +263,13 @@ static const RefusalCase refusal_cases[] = {
     "A request whose Content-Length is far over --max-file-size is 413 before its body.",
     SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large", 4 * MIB, FALSE, FALSE, FALSE, FALSE, NULL,
     FALSE },
+  /* Its bytes would be read straight from the socket (pts-http-upload.c):
+   * never past the request's own body. */
+  { "/server/http/upload/declared-past-the-body",
+    "A FILE part whose own Content-Length goes past the end of the request's body is 400 "
+    "before any of its bytes go on; the real upload then arrives.",
+    SOUP_STATUS_BAD_REQUEST, "bad-input", 64 * 1024, TRUE, FALSE, FALSE, FALSE, NULL, TRUE,
+    1 * MIB },
   { "/server/http/upload/not-multipart",
     "An upload that is not multipart/form-data is 400; the real upload then arrives.",
     SOUP_STATUS_BAD_REQUEST, "bad-input", 64 * 1024, FALSE, FALSE, FALSE, FALSE,
@@ -292,6 +300,7 @@ test_upload_refused (gconstpointer data)
   upload.size = tc->size;
   upload.seed = 3;
   upload.declare_size = tc->declare_size;
+  upload.declare_more = tc->declare_more;
   upload.content_type = tc->content_type;
   upload_job = job_start_upload (s.upload_url, &upload);
   assert_upload_status (upload_job, tc->status);
