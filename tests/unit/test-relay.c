@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "pts-relay.h"
 
@@ -145,6 +146,59 @@ test_backpressure (void)
   fixture_clear (&f);
 }
 
+static void
+test_pipe_after_ring (void)
+{
+  Fixture f;
+  g_autoptr (GString) got = g_string_new (NULL);
+  guint8 data[40], out[40];
+  guint source_wakes;
+  gsize space, avail;
+  int in, from;
+
+  g_test_summary ("Once both ends are sockets the relay takes a pipe, but only once its ring "
+                  "is empty: until then the ring takes nothing more (else a fast sender "
+                  "would keep it from ever emptying), and the source is woken when the pipe "
+                  "is there; bytes keep their order across the switch.");
+  memset (data, 'r', sizeof data);
+  fixture_init (&f, 64 * 1024);
+  pts_relay_allow_splice (f.relay, TRUE, NULL);
+  pts_relay_start (f.relay);
+  g_assert_cmpuint (pts_relay_push (f.relay, data, sizeof data), ==, sizeof data);
+  pts_relay_source_became_socket (f.relay);
+  g_assert_cmpstr (pts_relay_mode (f.relay), ==, "copy"); /* the sink is not a socket yet */
+  g_assert_cmpuint (pts_relay_space (f.relay), >, 0);
+  g_assert_false (pts_relay_sink_became_socket (f.relay)); /* stays: its source is no SOCKS5 */
+  g_assert_cmpstr (pts_relay_mode (f.relay), ==, "copy");
+  g_assert_cmpuint (pts_relay_space (f.relay), ==, 0);
+  g_assert_cmpuint (pts_relay_push (f.relay, data, sizeof data), ==, 0);
+  source_wakes = f.source->wakes;
+  drain (&f, got);
+  g_assert_cmpuint (got->len, ==, sizeof data);
+  g_assert_cmpstr (pts_relay_mode (f.relay), ==, "splice");
+  g_assert_cmpuint (f.source->wakes, ==, source_wakes + 1);
+
+  /* Through the pipe now, as a socket source and sink would. */
+  memset (data, 'p', sizeof data);
+  in = pts_relay_pipe_in (f.relay, &space);
+  g_assert_cmpint (in, >=, 0);
+  g_assert_cmpuint (space, >=, sizeof data);
+  g_assert_cmpint (write (in, data, sizeof data), ==, sizeof data);
+  pts_relay_commit (f.relay, sizeof data);
+  from = pts_relay_pipe_out (f.relay, &avail);
+  g_assert_cmpint (from, >=, 0);
+  g_assert_cmpuint (avail, ==, sizeof data);
+  g_assert_cmpint (read (from, out, sizeof out), ==, sizeof out);
+  pts_relay_consume (f.relay, sizeof out);
+  g_assert_cmpmem (out, sizeof out, data, sizeof data);
+  g_assert_cmpuint (pts_relay_bytes_out (f.relay), ==, 2 * sizeof data);
+  pts_relay_source_done (f.relay);
+  pts_relay_sink_done (f.relay);
+  fixture_wait_done (&f);
+  g_assert_no_error (f.error);
+  fixture_clear (&f);
+}
+
 typedef enum
 {
   END_OK,            /* source done, sink done */
@@ -239,6 +293,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/unit/relay/backpressure", test_backpressure);
+  g_test_add_func ("/unit/relay/pipe-after-ring", test_pipe_after_ring);
   for (guint i = 0; i < G_N_ELEMENTS (end_cases); i++)
     g_test_add_data_func (end_cases[i].path, &end_cases[i], test_end);
   return g_test_run ();
