@@ -160,7 +160,7 @@ hostile_send_wait_test (void)
   g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "alice", NULL);
   g_autofree char *file = g_build_filename (g_get_user_config_dir (), HOSTILE_FILE, NULL);
   g_autofree char *http_base = NULL, *account = NULL, *pref = NULL;
-  g_autofree char *to = NULL;
+  g_autofree char *to = NULL, *after = NULL;
   gint64 deadline;
   HostileSend hs = { 0 };
 
@@ -184,8 +184,14 @@ hostile_send_wait_test (void)
   account = g_strdup_printf ("alice@%s/sender", w.server->domain);
   pref = g_strdup_printf ("/plugins/core/bsproxy/proxy_jid=%s", pts_test_client_get_jid (proxy));
   to = g_strdup (pts_test_client_get_jid (receiver));
+  /* Sent once the plugin knows the bs-proxy (its streamhost and its HTTP
+   * side), as by a user a moment after signing in: this fake proxy answers
+   * only between the receiver's turns, and an offer made before would
+   * rightly go without it. */
+  after = g_strdup_printf ("proxy %s: SOCKS5 ", pts_test_client_get_jid (proxy));
   {
-    const char *extra[] = { "--pref", pref, "--send-file", file, "--to", to, NULL };
+    const char *extra[]
+        = { "--pref", pref, "--send-file", file, "--to", to, "--send-after", after, NULL };
 
     hostile_world_spawn_driver (&w, account, user_dir, extra);
   }
