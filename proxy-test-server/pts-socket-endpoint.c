@@ -134,6 +134,8 @@ pts_socket_endpoint_fail (PtsSocketEndpoint *self, const char *what, int err)
 PtsSocketRead
 pts_socket_read_into_relay (PtsRelay *relay, int fd, guint64 max, guint64 *moved, int *err)
 {
+  gboolean retried = FALSE;
+
   *moved = 0;
   *err = 0;
   for (int round = 0; round < PTS_SOCKET_MAX_ROUNDS; round++)
@@ -186,14 +188,31 @@ pts_socket_read_into_relay (PtsRelay *relay, int fd, guint64 max, guint64 *moved
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         {
           char c;
+          gsize held;
 
           /* Through the pipe: either the socket is drained, or the pipe's
            * slots are taken by partial pages before it holds its size in
            * bytes (then wait for the sink as when full). */
-          if (pipe_fd >= 0 && wants > 0 && recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+          if (pipe_fd < 0 || wants == 0 || recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+            return PTS_SOCKET_READ_DRAINED;
+          pts_relay_pipe_out (relay, &held);
+          if (held > 0)
             {
               pts_relay_source_blocked (relay);
               return PTS_SOCKET_READ_FULL;
+            }
+          /* An empty pipe has free slots: the bytes came in after splice(2)
+           * looked, and nothing in the pipe would ever wake us. Once more;
+           * a kernel that still refuses gets the ring. */
+          if (!retried)
+            {
+              retried = TRUE;
+              continue;
+            }
+          if (pts_relay_drop_pipe (relay))
+            {
+              g_debug ("splice(2) takes nothing into an empty pipe: the relay copies");
+              continue;
             }
           return PTS_SOCKET_READ_DRAINED;
         }
