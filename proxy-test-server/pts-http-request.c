@@ -35,7 +35,8 @@ struct _PtsHttpRequest
   GIOStream *stream;
   GSocket *socket; /* NULL under TLS */
   GPollableInputStream *input;
-  GInputStream *guard; /* under libsoup's buffer: what it passed tells when that is empty */
+  GInputStream *guard; /* under libsoup's buffer: what it passed tells when that is empty
+                        * (NULL once it is, or when it can't tell) */
   gboolean unbuffered; /* the body's next bytes are the socket's */
   GCancellable *cancellable;
   PtsRequestState state;
@@ -117,11 +118,12 @@ pts_http_request_read (PtsHttpRequest *self, guint8 *buf, gsize max, GError **er
       gssize n;
       gsize used = 0;
       gssize data;
+      gint64 passed = 0;
 
       if (self->body_done)
         return 0;
-      gint64 passed = self->guard != NULL ? pts_http_guard_bytes_passed (self->guard) : 0;
-
+      if (self->guard != NULL)
+        passed = pts_http_guard_bytes_passed (self->guard);
       if (self->remaining >= 0)
         want = (gsize) MIN ((guint64) want, (guint64) self->remaining);
       n = g_pollable_input_stream_read_nonblocking (self->input, buf, want, NULL, error);
@@ -131,7 +133,10 @@ pts_http_request_read (PtsHttpRequest *self, guint8 *buf, gsize max, GError **er
        * the socket: libsoup's buffer is empty, for good (it fills it only
        * while it parses a head). */
       if (n > 0 && self->guard != NULL && pts_http_guard_bytes_passed (self->guard) - passed == n)
-        self->unbuffered = TRUE;
+        {
+          self->unbuffered = TRUE;
+          self->guard = NULL; /* known for good: no need to look again */
+        }
       if (n == 0)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,

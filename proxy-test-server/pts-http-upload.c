@@ -15,8 +15,9 @@
  * neither the stream layers nor the parser in between. The parser takes
  * over again for what follows (the closing delimiter).
  *
- * Threads: main thread only, with libsoup and the HTTP server: a relay
- * with an HTTP end is never handed to a worker (pts-proxy-session.c).
+ * Threads: main thread only, with libsoup and the HTTP server: an
+ * upload's relay is never handed to a worker (pts_relay_sink_became_socket()
+ * moves only a SOCKS5 sender's).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -328,18 +329,17 @@ pts_http_upload_broke_off (PtsHttpUpload *self, const char *why)
   pts_relay_fail (self->parent.relay, error);
 }
 
-/* Whether the rest of the FILE part's declared bytes can be read from the
- * socket itself from here on; if so, the relay learns it. */
-static gboolean
+/* The rest of the FILE part's declared bytes are read from the socket
+ * itself from here on, if they can be; then the relay learns it. */
+static void
 pts_http_upload_go_direct (PtsHttpUpload *self)
 {
   if (self->part != PTS_UPLOAD_PART_FILE || self->declared < 0 || self->overflow->len > 0
       || pts_multipart_declared_left (self->multipart) == 0
       || pts_http_request_raw_fd (self->request) < 0)
-    return FALSE;
+    return;
   self->direct = TRUE;
   pts_relay_source_became_socket (self->parent.relay);
-  return TRUE;
 }
 
 /* Reads declared FILE bytes from the socket into the relay. TRUE: they are
